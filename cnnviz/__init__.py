@@ -1,0 +1,1 @@
+"""cnnviz core: the chapter's CNN and the from-scratch pieces the app teaches. No Streamlit here."""

@@ -1,0 +1,31 @@
+"""Run a network layer by layer and keep every intermediate tensor by name."""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+from torch import nn
+
+from cnnviz.model import leaf_layers
+
+
+@torch.no_grad()
+def trace(model: nn.Module, x: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
+    """Every intermediate tensor of `model` on `x`, keyed by layer name, in execution order.
+
+    Works for any model whose leaf modules run in registration order (DigitCNN, nn.Sequential).
+    Adds "input", "logits" (the last layer's output) and "probabilities" (its softmax).
+    Uses no hooks and leaves the model's train/eval mode as the caller set it.
+    """
+    if x.dim() == 3:
+        x = x.unsqueeze(0)  # [1, C, H, W]
+    if x.dim() != 4:
+        raise ValueError(f"expected an image batch [B, C, H, W] or one image [C, H, W], got shape {tuple(x.shape)}")
+    out: OrderedDict[str, torch.Tensor] = OrderedDict(input=x)
+    layers = leaf_layers(model)
+    last = layers[-1][0] if layers else None
+    for name, layer in layers:
+        x = layer(x)
+        out["logits" if name == last else name] = x
+    out["probabilities"] = torch.softmax(x, dim=1)
+    return out

@@ -3,6 +3,8 @@ import gc
 
 import streamlit as st
 
+from cnnviz_ui.shell import apply_style
+
 st.set_page_config(page_title="cnnviz: a CNN, step by step", page_icon="🔢", layout="wide")
 
 PAGES = {
@@ -30,6 +32,7 @@ with st.sidebar:
     st.toggle("Lecture mode", key="lecture_mode", help="Larger type, prose folded away: for a projector.")
 
 page = st.navigation(PAGES)
+apply_style()
 gc.collect()
 gc.freeze()  # keep the long-lived imports out of the collector's way (reruns were ~3x slower without)
 page.run()

@@ -1,14 +1,42 @@
-"""The frame every page shares: lecture mode, prose that folds away, page headers."""
+"""The frame every page shares: lecture mode, prose that folds away, charts sized for the room."""
 from __future__ import annotations
 
 import streamlit as st
 
 LECTURE_KEY = "lecture_mode"
 
+# Always on: keep wide content inside the page (no sideways scrolling on a 1280x720 projector).
+_BASE_CSS = """
+<style>
+.stMainBlockContainer { padding-top: 2.5rem; padding-bottom: 2rem; }
+.stMainBlockContainer pre, .stMainBlockContainer code { white-space: pre-wrap; word-break: break-word; }
+</style>
+"""
+
+# Lecture mode: everything measured in rem grows with the root font; tighter margins win back the room.
+_LECTURE_CSS = """
+<style>
+html { font-size: 21px; }
+.stMainBlockContainer { padding-left: 1.5rem; padding-right: 1.5rem; padding-top: 2rem; max-width: 100%; }
+.stMainBlockContainer h1 { font-size: 2.1rem; }
+.stMainBlockContainer h2 { font-size: 1.6rem; }
+.stMainBlockContainer h3 { font-size: 1.3rem; }
+.stMainBlockContainer p, .stMainBlockContainer li, .stMainBlockContainer label { font-size: 1.05rem; }
+[data-testid="stSidebar"] { min-width: 220px !important; max-width: 260px !important; }
+</style>
+"""
+
+CHART_FONT = {False: 14, True: 20}
+
 
 def lecture_mode() -> bool:
     """True when the instructor has switched on lecture mode (kept across pages in the session)."""
     return bool(st.session_state.get(LECTURE_KEY, False))
+
+
+def apply_style() -> None:
+    """Inject the page CSS (called once per run by app.py, before the page runs)."""
+    st.html(_BASE_CSS + (_LECTURE_CSS if lecture_mode() else ""))
 
 
 def prose(markdown: str) -> None:
@@ -18,3 +46,17 @@ def prose(markdown: str) -> None:
             st.markdown(markdown)
     else:
         st.markdown(markdown)
+
+
+def show_chart(fig, key: str, height: int | None = None) -> None:
+    """Draw a Plotly figure full width, with larger type and a taller frame in lecture mode."""
+    big = lecture_mode()
+    fig.update_layout(font_size=CHART_FONT[big])
+    if height is not None:
+        fig.update_layout(height=int(height * (1.25 if big else 1.0)))
+    st.plotly_chart(fig, key=key, config={"displaylogo": False, "displayModeBar": False})
+
+
+def error_box(exc: Exception) -> None:
+    """A user-facing explanation of a ValueError from the core (never a traceback)."""
+    st.error(f"**This configuration does not work:** {exc}", icon="⚠️")

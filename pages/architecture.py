@@ -1,4 +1,81 @@
+"""The architecture: every layer's shape and parameters, read from the loaded model itself."""
 import streamlit as st
 
-st.title("architecture")
-st.info("This page is being built.")
+from cnnviz.architecture import layer_table
+from cnnviz.model import count_parameters
+from cnnviz_ui import architecture_view as view, charts
+from cnnviz_ui.models import active_model
+from cnnviz_ui.pooling_view import pooled_shape
+from cnnviz_ui.shell import prose, show_chart
+
+loaded = active_model()
+model = loaded.model
+config = getattr(model, "config", None)
+input_shape = (config.in_channels, config.image_size, config.image_size) if config else (1, 28, 28)
+rows = layer_table(model, (1, *input_shape))
+total = count_parameters(model)
+
+st.title("🏗️ Architecture")
+st.caption(f"Model: {type(model).__name__} ({loaded.source}), **{total:,} parameters**.")
+prose(
+    "Two convolution blocks find patterns, each followed by ReLU and a 2×2 max pool; then the maps are "
+    "flattened and two fully-connected layers turn them into ten scores, one per digit. While the maps "
+    "shrink (28 → 14 → 7) the number of channels grows (1 → 16 → 32): the network trades *where* for *what*."
+)
+
+# ---- the flow of shapes, and one layer in detail -----------------------------------------------------------
+names, kinds, shapes = view.flow(rows, input_shape)
+selected = st.segmented_control("Layer", names[1:], default=names[1], key="arch_layer", required=True)
+show_chart(charts.shape_flow(names, kinds, shapes, selected=selected), key="arch_flow", height=240)
+row = next(r for r in rows if r.name == selected)
+c_what, c_numbers = st.columns([3, 2])
+c_what.markdown(f"#### {row.name}: `{row.op}`\n\n{view.ROLES.get(row.kind, row.kind)}")
+before = shapes[names.index(selected) - 1]
+c_numbers.metric("Shape", " × ".join(map(str, row.output_shape)), help="Without the batch dimension.")
+c_numbers.markdown(f"from `{' × '.join(map(str, before))}`  \nParameters: **{row.arithmetic}** "
+                   f"({row.share:.1%} of the total)")
+
+# ---- the table ------------------------------------------------------------------------------------------------
+st.subheader(f"Every layer: {total:,} parameters")
+st.dataframe(view.table_records(rows, input_shape), hide_index=True, key="arch_table",
+             column_config={"Share": st.column_config.ProgressColumn("Share", format="percent", min_value=0.0,
+                                                                      max_value=1.0),
+                            "Parameters": st.column_config.NumberColumn(format="localized")})
+
+# ---- where the parameters live: FC head vs GAP head ---------------------------------------------------------
+if config is not None:
+    st.subheader("Where the parameters live")
+    variants = view.head_variants(config)
+    cols = st.columns(2)
+    for col, head, title in ((cols[0], "fc", "Flatten + fully connected head"), (cols[1], "gap", "Global average pooling head")):
+        table = variants[head]
+        with col:
+            show_chart(charts.parameter_share([r.name for r in table], [r.params for r in table],
+                                              title=f"{title}: {sum(r.params for r in table):,}"),
+                       key=f"arch_share_{head}", height=280)
+    fc1 = max(variants["fc"], key=lambda r: r.params)
+    prose(f"In the chapter's network one layer, **{fc1.name}** ({fc1.op}), holds {fc1.share:.0%} of all weights: "
+          "each of its outputs looks at every one of the flattened features. Global average pooling averages each "
+          "channel down to one number instead, so the head shrinks to a single small linear layer.")
+
+# ---- the code, and two quick checks -------------------------------------------------------------------------
+with st.expander(f"The model's source code ({type(model).__module__})", expanded=False):
+    st.code(view.model_source(model), language="python")
+
+st.subheader("Quick checks")
+c_pool, c_soft = st.columns(2)
+with c_pool:
+    shape = (8, 32, 14, 14)
+    right = list(pooled_shape(shape, 2, 2, 0))
+    options = [str(right), str([8, 32, 14, 14]), str([8, 16, 7, 7]), str([4, 16, 7, 7])]
+    answer = st.radio(view.POOL_QUESTION, options, index=None, key="arch_q_pool")
+    if answer is not None:
+        (st.success if answer == str(right) else st.error)(
+            f"{'Right' if answer == str(right) else 'Not quite'}: the answer is `{right}`. Pooling works on each "
+            "channel separately and leaves the batch alone, so only the last two sides change: "
+            "⌊(14 − 2) / 2⌋ + 1 = 7.")
+with c_soft:
+    answer = st.radio(view.SOFTMAX_QUESTION, list(view.SOFTMAX_OPTIONS), index=None, key="arch_q_softmax")
+    if answer is not None:
+        correct = view.SOFTMAX_OPTIONS[answer]
+        (st.success if correct else st.error)(f"{'Right' if correct else 'Not quite'}. {view.SOFTMAX_EXPLANATION}")

@@ -1,4 +1,78 @@
+"""How good is the active model on the 10,000 test digits, and which digits does it get wrong?"""
+import numpy as np
 import streamlit as st
 
-st.title("evaluation")
-st.info("This page is being built.")
+from cnnviz_ui import model_charts
+from cnnviz_ui.eval_view import (as_tensor_labels, cell_examples, largest_mistake, summary, test_probabilities,
+                                 top3_text)
+from cnnviz_ui.images import digit_image
+from cnnviz_ui.models import active_model, shipped_model
+from cnnviz_ui.shell import lecture_mode, prose
+from cnnviz_ui.digits import _test_split
+
+st.title("Evaluation")
+prose("The test set holds 10,000 digits the network never saw during training. The confusion matrix counts, "
+      "for every true digit (row), what the network answered (column): the diagonal holds the correct answers, "
+      "everything else is a mistake. Pick a cell to see the digits behind it.")
+
+loaded = active_model()
+is_shipped = loaded is shipped_model(loaded.head)
+st.caption(f"Model: {loaded.source}")
+test, missing = _test_split()
+size = 84 if lecture_mode() else 70
+
+if test is not None:
+    probs = test_probabilities(loaded, test, is_shipped)
+    labels = as_tensor_labels(test)
+    report = summary(probs, labels)
+else:
+    recorded = loaded.metadata.get("evaluation")
+    st.warning("MNIST is not on this machine, so the model cannot be run on the test set here. "
+               + ("Below is the evaluation recorded with the checkpoint when it was trained. " if recorded else "")
+               + "To get the data: `python -m cnnviz.data --download` (or set CNNVIZ_DATA to a folder holding "
+               f"MNIST/raw). Details: {missing}")
+    if not recorded:
+        st.info("This model carries no recorded evaluation.")
+        st.stop()
+    report = {**recorded, "confusion": np.asarray(recorded["confusion"])}
+    probs = labels = None
+
+cm = report["confusion"]
+top = st.columns(3)
+top[0].metric("Test accuracy", f"{report['accuracy']:.2%}")
+top[1].metric("Correct", f"{report['correct']:,} of {report['total']:,}")
+top[2].metric("Mistakes", f"{report['total'] - report['correct']:,}")
+
+left, right = st.columns([1.1, 1], gap="large")
+with left:
+    st.markdown("**Confusion matrix** (rows: true digit, columns: the model's answer)")
+    t0, p0 = largest_mistake(cm)
+    pick = st.columns(2)
+    true = pick[0].selectbox("True digit", list(range(10)), index=t0, key="ev_true")
+    predicted = pick[1].selectbox("Predicted digit", list(range(10)), index=p0, key="ev_pred")
+    st.plotly_chart(model_charts.confusion(cm, height=440 if lecture_mode() else 400, selected=(true, predicted)),
+                    key="ev_confusion", config={"displayModeBar": False})
+with right:
+    st.markdown("**Accuracy per digit**")
+    st.plotly_chart(model_charts.per_class(report["per_class"], height=260), key="ev_per_class",
+                    config={"displayModeBar": False})
+    count = int(cm[true][predicted])
+    verdict = "correct answers" if true == predicted else "mistakes"
+    st.markdown(f"**True {true}, answered {predicted}:** {count:,} {verdict}")
+    if probs is not None:
+        examples = cell_examples(probs, labels, true, predicted, limit=12)
+    else:  # offline: only the recorded most-confident mistakes, without their pixels
+        examples = [m for m in report.get("misclassified", []) if m["true"] == true and m["predicted"] == predicted]
+    if not examples:
+        st.caption("No digits in this cell." if count == 0 else "No recorded examples of this cell.")
+    elif probs is None:
+        st.dataframe([{"test digit": f"#{m['index']}", "top 3": top3_text(m["top3"])} for m in examples],
+                     hide_index=True, key="ev_recorded_examples")
+    else:
+        per_row = 4
+        for start in range(0, len(examples), per_row):
+            cells = st.columns(per_row)
+            for col, m in zip(cells, examples[start:start + per_row]):
+                image = np.asarray(test.raw[m["index"]], dtype=np.float32) / 255.0
+                col.image(digit_image(image, size=size), width=size)
+                col.caption(f"#{m['index']} · {top3_text(m['top3'])}")

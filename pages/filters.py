@@ -1,4 +1,94 @@
+"""The 3x3 filters the network learned, next to the classic kernels people designed by hand."""
+import numpy as np
 import streamlit as st
 
-st.title("filters")
-st.info("This page is being built.")
+from cnnviz.filters import CLASSIC_KERNELS, best_match_for, match_filters
+from cnnviz.responses import conv2_summary, kernel_responses
+from cnnviz_ui import model_charts
+from cnnviz_ui.current_digit import current_digit
+from cnnviz_ui.images import digit_image, feature_grid, kernel_image
+from cnnviz_ui.models import active_model, conv_layers
+from cnnviz_ui.shell import lecture_mode, prose
+
+st.title("Learned filters")
+prose("Nobody told the network about edges. It was only shown digits and their labels, and gradient descent "
+      "chose the sixteen 3×3 weights of each first-layer filter. Many of them end up looking like the edge "
+      "detectors image processing has used for decades. Red cells are positive weights, blue ones negative.")
+
+loaded = active_model()
+convs = conv_layers(loaded.model)
+if len(convs) < 2:
+    st.error("This page needs a model with two convolution layers.")
+    st.stop()
+(conv1_name, conv1), (conv2_name, conv2) = convs[0], convs[1]
+weights = conv1.weight.detach()[:, 0]                           # [16, 3, 3]
+if tuple(weights.shape[-2:]) != (3, 3) or conv1.in_channels != 1:
+    st.error(f"{conv1_name} has {conv1.in_channels} input channels and {tuple(weights.shape[-2:])} kernels; "
+             "the comparison with classic kernels needs 3×3 filters on a grayscale input.")
+    st.stop()
+matches = match_filters(weights)
+st.caption(f"Model: {loaded.source}")
+
+
+def _described(m) -> str:
+    turn = f", turned {m.rotation}°" if m.rotation else ""
+    sign = "−" if m.sign < 0 else ""
+    return f"{sign}{m.kernel_name}{turn} · {m.score:.2f}"
+
+
+st.subheader(f"The {len(matches)} {conv1_name} filters and their closest classic kernel")
+cols_per_row = 8
+for start in range(0, len(matches), cols_per_row):
+    row = st.columns(cols_per_row)
+    for col, m in zip(row, matches[start:start + cols_per_row]):
+        with col:
+            st.image(kernel_image(weights[m.index].numpy(), cell=36), width="stretch")
+            st.caption(f"**#{m.index}** ≈ {_described(m)}")
+prose("The score is the cosine similarity after removing each kernel's average (1 = same pattern, 0 = unrelated); "
+      "a minus sign means the filter is the kernel with its sign flipped, which finds the same edges in the "
+      "opposite direction (dark-to-light instead of light-to-dark).")
+
+st.subheader("Edge detectors the network found by itself")
+sobel = st.columns(2, gap="large")
+for col, name, what in zip(sobel, ("Sobel X", "Sobel Y"), ("vertical", "horizontal")):
+    m = best_match_for(weights, name)
+    with col:
+        st.markdown(f"**Best {what}-edge filter: #{m.index}** (similarity to {name}: {m.signed_similarity:+.2f})")
+        a, b = st.columns(2)
+        a.image(kernel_image(weights[m.index].numpy(), cell=44), caption=f"learned #{m.index}", width=132)
+        b.image(kernel_image(CLASSIC_KERNELS[name], cell=44), caption=name, width=132)
+
+st.subheader("What a filter does to your digit")
+digit = current_digit()
+pick = st.selectbox("Filter", [m.index for m in matches], key="filters_pick",
+                    format_func=lambda i: f"#{i} ≈ {_described(matches[i])}")
+m = matches[pick]
+classic = m.sign * np.rot90(CLASSIC_KERNELS[m.kernel_name], m.rotation // 90)
+learned_map = kernel_responses(digit.x, weights[pick])[0].numpy()        # [28, 28]
+classic_map = kernel_responses(digit.x, classic)[0].numpy()              # [28, 28]
+show = st.columns([1, 1.3, 1.3])
+cell = 196 if lecture_mode() else 168
+show[0].image(digit_image(digit.image28, size=cell), caption=f"input: {digit.source}", width=cell)
+show[1].image(feature_grid(learned_map[None], cols=1, cell=cell, labels=False),
+              caption=f"learned filter #{pick} (before bias and ReLU)", width="stretch")
+show[2].image(feature_grid(classic_map[None], cols=1, cell=cell, labels=False),
+              caption=f"{'−' if m.sign < 0 else ''}{m.kernel_name}" + (f" turned {m.rotation}°" if m.rotation else ""),
+              width="stretch")
+prose("Both maps light up on the same strokes when the filter and the kernel share a pattern. Draw a digit on "
+      "the *Draw a digit* page and come back: this section uses your drawing.")
+
+st.subheader(f"The {conv2.out_channels} {conv2_name} filters")
+summary = conv2_summary(conv2.weight)
+prose(f"Each {conv2_name} filter is {conv2.in_channels}×3×3: one 3×3 kernel for every {conv1_name} map. "
+      "Too many numbers to read one by one, so here is how strong each filter is, and which first-layer maps "
+      "it listens to most.")
+left, right = st.columns(2)
+with left:
+    st.plotly_chart(model_charts.filter_norms(summary.norms), key="filters_conv2_norms",
+                    config={"displayModeBar": False})
+with right:
+    st.plotly_chart(model_charts.channel_weights(summary.channel_norms), key="filters_conv2_channels",
+                    config={"displayModeBar": False})
+strongest = int(summary.norms.argmax())
+st.caption(f"The strongest {conv2_name} filter is #{strongest}; it weighs {conv1_name} maps "
+           f"{', '.join('#' + str(i) for i in summary.strongest[strongest])} most.")

@@ -1,4 +1,70 @@
+"""Two classifier heads side by side, and where the GAP model looks: its class activation map."""
 import streamlit as st
+import torch
 
-st.title("gap_cam")
-st.info("This page is being built.")
+from cnnviz.architecture import layer_table
+from cnnviz.cam import class_activation_map
+from cnnviz.model import count_parameters
+from cnnviz_ui import model_charts
+from cnnviz_ui.current_digit import current_digit
+from cnnviz_ui.images import digit_image, feature_grid
+from cnnviz_ui.models import active_model, shipped_model
+from cnnviz_ui.shell import lecture_mode, prose
+
+st.title("Global average pooling and class activation maps")
+prose("In the fully connected (FC) model almost all parameters sit in one layer: FC1 connects every one of the "
+      "32×7×7 = 1,568 numbers of the last feature maps to 128 hidden units. Global average pooling (GAP) "
+      "replaces Flatten and FC1 by one step with no parameters at all: it averages each of the 32 maps into a "
+      "single number. A small linear layer then turns those 32 averages into 10 class scores.")
+
+heads = {"FC head": shipped_model("fc"), "GAP head": shipped_model("gap")}
+tables = {label: layer_table(loaded.model) for label, loaded in heads.items()}
+columns = st.columns(2, gap="large")
+for (label, loaded), col in zip(heads.items(), columns):
+    rows = tables[label]
+    total = count_parameters(loaded.model)
+    head_rows = [r for r in rows if r.params and r.kind == "Linear"]
+    with col:
+        st.markdown(f"### {label}")
+        acc = loaded.test_accuracy
+        a, b = st.columns(2)
+        a.metric("Parameters", f"{total:,}")
+        b.metric("Test accuracy", f"{acc:.2%}" if acc is not None else "n/a",
+                 help=None if acc is not None else f"No accuracy recorded: {loaded.source}")
+        st.caption(f"{loaded.source}")
+        st.dataframe([{"layer": r.name, "operation": r.op, "output": "×".join(map(str, r.output_shape)),
+                       "parameters": r.params, "share": f"{r.share:.1%}"} for r in rows if r.params],
+                     hide_index=True, width="stretch", key=f"gap_table_{label}")
+        st.caption(" + ".join(f"{r.name}: {r.arithmetic}" for r in head_rows))
+
+per_layer = {label: {r.name: r.params for r in rows if r.params} for label, rows in tables.items()}
+st.plotly_chart(model_charts.parameter_split(per_layer, height=260 if lecture_mode() else 220),
+                key="gap_param_split", config={"displayModeBar": False})
+fc_total, gap_total = (count_parameters(h.model) for h in heads.values())
+prose(f"The GAP model has {gap_total:,} parameters against {fc_total:,}: about {fc_total / max(gap_total, 1):.0f} "
+      "times fewer, and the head no longer grows with the image size, because an average of a 7×7 map and of a "
+      "70×70 map are both one number. The price is that each channel must itself become a detector of something "
+      "class-specific, which is exactly what makes the next picture possible.")
+
+st.subheader("Where does the GAP model look?")
+prose("Because the GAP head is linear in the channel averages, each class score is a weighted sum of the 32 "
+      "last feature maps, averaged over space. Doing the weighted sum *before* averaging gives a 7×7 map, the "
+      "class activation map (CAM): the places in the image that add evidence for that class. Its average is "
+      "exactly the class score minus the bias.")
+gap = active_model() if active_model().head == "gap" else heads["GAP head"]
+digit = current_digit()
+with torch.no_grad():
+    probs = torch.softmax(gap.model(digit.x), dim=1)[0]
+predicted = int(probs.argmax())
+c = st.selectbox("Class to explain", list(range(probs.numel())), index=predicted, key="gap_class",
+                 format_func=lambda k: f"{k} ({probs[k]:.1%})" + (" · predicted" if k == predicted else ""))
+cam = class_activation_map(gap.model, digit.x, c)
+size = 224 if lecture_mode() else 196
+show = st.columns([1, 1, 1.3])
+show[0].image(digit_image(digit.image28, size=size), caption=f"input: {digit.source}", width=size)
+show[1].image(digit_image(digit.image28, size=size, overlay=cam.upsampled.numpy()),
+              caption=f"CAM for {c} over the input", width=size)
+show[2].image(feature_grid(cam.cam.numpy()[None], cols=1, cell=size, labels=False),
+              caption=f"the 7×7 CAM: mean {cam.cam.mean():.2f} = logit {cam.logit:.2f} − bias {cam.bias:.2f}",
+              width="stretch")
+st.caption(f"GAP model: {gap.source}. Draw a digit on the *Draw a digit* page to explain your own.")

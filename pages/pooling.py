@@ -1,4 +1,131 @@
+"""Pooling, window by window: max and average on the same input, the size formula, PyTorch as the check."""
 import streamlit as st
 
-st.title("pooling")
-st.info("This page is being built.")
+from cnnviz import pooling
+from cnnviz_ui import charts, pooling_view as view
+from cnnviz_ui.shell import error_box, lecture_mode, prose, show_chart
+
+st.title("🔲 Pooling")
+prose(
+    "A pooling layer slides a small window over each feature map and replaces every window with one number: "
+    "its **largest** value (max pooling) or its **mean** (average pooling). Nothing is learned here: the "
+    "window size and stride are fixed choices. A 2×2 window moved 2 cells at a time halves the height and "
+    "the width, so the next layer has a quarter of the positions to look at, and a feature that moves by one "
+    "pixel often still lands in the same window."
+)
+
+# ---- controls ---------------------------------------------------------------------------------------------
+c_input, c_size, c_kernel, c_stride, c_pad, c_play = st.columns([3, 1.2, 1.2, 1.2, 1.2, 1.6])
+source = c_input.segmented_control("Input", view.INPUTS, default="chapter", required=True, key="pool_input",
+                                   format_func=view.INPUT_LABELS.get)
+size = c_size.number_input("Input size", 2, 16, 6, key="pool_size", disabled=source != "random",
+                           help="Side of the random map (the chapter's map is 4×4, a conv1 map 28×28).")
+kernel_size = c_kernel.number_input("Kernel size", 1, 8, 2, key="pool_kernel")
+stride = c_stride.number_input("Stride", 1, 8, 2, key="pool_stride")
+padding = c_pad.number_input("Padding", 0, 4, 0, key="pool_padding")
+playing = c_play.toggle("▶ Play", key="pool_playing")
+speed = c_play.select_slider("Speed", ["slow", "medium", "fast"], value="medium", key="pool_speed",
+                             label_visibility="collapsed")
+
+x, caption = None, ""
+if source == "chapter":
+    x, caption = pooling.CHAPTER_FEATURE_MAP, "The chapter's 4×4 feature map."
+elif source == "random":
+    seed = st.session_state.setdefault("pool_seed", 0)
+    x, caption = view.random_map(size, seed), f"A random {size}×{size} map of digits 0-9."
+    if st.button("🎲 New random map"):
+        st.session_state.pool_seed = seed + 1
+        st.rerun()
+else:
+    c_digit, c_channel = st.columns(2)
+    digit_index = c_digit.number_input("MNIST test digit #", 0, 9999, 0, key="pool_digit")
+    channel = c_channel.number_input("conv1 channel", 0, 15, 0, key="pool_channel")
+    real = view.real_feature_map(digit_index, channel)
+    if real is None:
+        st.warning("MNIST is not available on this server, so there is no real digit to show. "
+                   "Pick the chapter's example or a random map.")
+        st.stop()
+    x, label = real
+    caption = f"Channel {channel} of conv1 (after ReLU) for test digit #{digit_index}, a {label}: what pool1 receives."
+
+try:
+    formula = view.size_formula(x.shape[0], kernel_size, stride, padding)
+    steps = {mode: pooling.pool_steps(x, kernel_size, stride, padding, mode) for mode in pooling.MODES}
+except ValueError as exc:
+    st.caption(caption)
+    error_box(exc)
+    st.stop()
+
+n_steps = len(steps["max"])
+
+# ---- the stepper (reruns on its own while playing) ------------------------------------------------------------
+config = (source, x.shape, kernel_size, stride, padding)
+if st.session_state.get("pool_config") != config:  # a new configuration starts again at window 1
+    st.session_state.pool_config, st.session_state.pool_step = config, 1
+st.session_state.pool_step = min(max(st.session_state.get("pool_step", 1), 1), n_steps)
+
+
+def _move(delta: int) -> None:
+    st.session_state.pool_step = min(max(st.session_state.pool_step + delta, 1), n_steps)
+
+
+interval = {"slow": 2.0, "medium": 1.0, "fast": 0.4}[speed] if playing else None
+
+
+@st.fragment(run_every=interval)
+def stepper() -> None:
+    if playing and st.session_state.get("pool_tick") is not None:
+        st.session_state.pool_step = st.session_state.pool_step % n_steps + 1
+    st.session_state.pool_tick = 1 if playing else None
+    b_prev, b_next, b_scrub = st.columns([1, 1, 5], vertical_alignment="center")
+    b_prev.button("◀ Previous", on_click=_move, args=(-1,), disabled=playing, width="stretch")
+    b_next.button("Next ▶", on_click=_move, args=(1,), disabled=playing, width="stretch")
+    if n_steps > 1:
+        b_scrub.slider("Window", 1, n_steps, key="pool_step", disabled=playing, label_visibility="collapsed")
+    k = st.session_state.pool_step
+    current = steps["max"][k - 1]
+    window = (*current.rows, *current.cols)
+    c_in, c_max, c_avg = st.columns([3, 2, 2])
+    with c_in:
+        values, text = view.padded_input(x, padding, "max")
+        show_chart(charts.grid(values, text=text, highlight=window, origin=(-padding, -padding),
+                               title="Input"), key="pool_in", height=360)
+        st.markdown(f"**Step {k}/{n_steps}**: window rows {current.rows[0]}:{current.rows[1]}, "
+                    f"columns {current.cols[0]}:{current.cols[1]} → output cell {current.out_pos}")
+    for col, mode, title in ((c_max, "max", "Max pooling"), (c_avg, "avg", "Average pooling")):
+        with col:
+            step = steps[mode][k - 1]
+            values, text = view.output_so_far(steps[mode], k)
+            cell = (step.out_pos[0], step.out_pos[0] + 1, step.out_pos[1], step.out_pos[1] + 1)
+            show_chart(charts.grid(values, text=text, highlight=cell, title=title, colorscale="Oranges",
+                                   zrange=(x.min(), x.max())), key=f"pool_out_{mode}", height=260)
+            st.code(step.formula, language=None, wrap_lines=True)
+
+
+stepper()
+st.markdown(f"**Output size:** {formula}  (per side)")
+st.caption(caption)
+
+# ---- beneath the stepper ----------------------------------------------------------------------------------
+tab_code, tab_shape = st.tabs(["From-scratch code vs PyTorch", "Shape calculator"])
+with tab_code:
+    for mode, layer in (("max", "nn.MaxPool2d"), ("avg", "nn.AvgPool2d")):
+        theirs, diff = view.torch_check(x, kernel_size, stride, padding, mode)
+        verdict = st.success if diff < 1e-9 else st.error
+        verdict(f"`pool2d(mode={mode!r})` equals PyTorch's `{layer}({kernel_size}, {stride}, {padding})` on this "
+                f"input: largest difference {diff:.2g}, output {theirs.shape[0]}×{theirs.shape[1]}.")
+    prose("Padding counts as −∞ for max pooling (a padded cell never wins) and as 0 for average pooling, "
+          "which always divides by the full window, as PyTorch does by default (`count_include_pad=True`).")
+    with st.expander("The code that computed every step above (cnnviz/pooling.py)", expanded=not lecture_mode()):
+        st.code(view.core_source(), language="python", wrap_lines=True)
+with tab_shape:
+    st.markdown(f"A batch of feature maps through `MaxPool2d({kernel_size}, {stride}"
+                f"{f', padding={padding}' if padding else ''})`: batch and channels pass through unchanged.")
+    cols = st.columns(4)
+    shape = tuple(col.number_input(dim, 1, 4096, default, key=f"pool_shape_{dim}")
+                  for col, dim, default in zip(cols, "NCHW", (8, 32, 14, 14)))
+    try:
+        out = view.pooled_shape(shape, kernel_size, stride, padding)
+        st.markdown(f"#### `{list(shape)}` → `{list(out)}`")
+    except ValueError as exc:
+        error_box(exc)

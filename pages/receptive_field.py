@@ -1,4 +1,92 @@
+"""Receptive field: how much of the input one unit sees, layer by layer, for the loaded model or your own stack."""
 import streamlit as st
 
-st.title("receptive_field")
-st.info("This page is being built.")
+from cnnviz.receptive_field import receptive_fields
+from cnnviz_ui import charts, rf_view as view
+from cnnviz_ui.digits import missing_reason, synthetic_seven, test_digit
+from cnnviz_ui.models import active_model
+from cnnviz_ui.shell import error_box, prose, show_chart
+
+st.title("🎯 Receptive field")
+prose(
+    "The receptive field of a unit is the patch of input pixels that can change its value. A 3×3 convolution "
+    "widens it by 2 pixels; after a stride-2 pool every further step counts double, because neighbouring "
+    "units are now 2 pixels apart in the input (the *jump*). The recurrence, from Araujo, Norris & Sim "
+    "(Distill, 2019): **r = r_prev + (k − 1) · jump_prev**, with jump the product of all strides so far."
+)
+
+# ---- the stack: a preset, then edits ------------------------------------------------------------------------
+c_preset, c_size = st.columns([3, 1])
+chosen = c_preset.segmented_control("Preset", view.PRESETS, default=view.PRESETS[0], required=True, key="rf_preset")
+input_size = c_size.number_input("Input size", 1, 512, 28, key="rf_input_size")
+if st.session_state.get("rf_loaded_preset") != chosen or "rf_stack" not in st.session_state:
+    try:
+        st.session_state.rf_stack = view.preset(chosen, active_model().model)
+    except ValueError as exc:  # a loaded model the calculator cannot read
+        st.session_state.rf_stack = []
+        error_box(exc)
+    st.session_state.rf_loaded_preset = chosen
+stack = st.session_state.rf_stack
+
+
+def _remove(layer_id: int) -> None:
+    st.session_state.rf_stack = [r for r in st.session_state.rf_stack if r["id"] != layer_id]
+
+
+def _add(kind: str) -> None:
+    st.session_state.rf_stack.append(view.spec(kind, 3 if kind == "conv" else 2, 1 if kind == "conv" else 2,
+                                               1 if kind == "conv" else 0))
+
+
+with st.expander(f"Edit the layer stack ({len(stack)} layers)", expanded=True):
+    widths = [1.3, 1, 1, 1, 1, 0.8]
+    for col, head in zip(st.columns(widths), ("kind", "kernel k", "stride s", "padding p", "dilation d", "")):
+        col.caption(head)
+    for row in stack:
+        cols = st.columns(widths, vertical_alignment="center")
+        key = f"rf_{row['id']}"
+        row["kind"] = cols[0].selectbox("kind", view.KINDS, index=view.KINDS.index(row["kind"]), key=f"{key}_kind",
+                                        label_visibility="collapsed")
+        for col, field, low in zip(cols[1:5], ("kernel_size", "stride", "padding", "dilation"), (1, 1, 0, 1)):
+            row[field] = col.number_input(field, low, 64, row[field], key=f"{key}_{field}", label_visibility="collapsed",
+                                          disabled=field == "dilation" and row["kind"] == "pool")
+        cols[5].button("🗑", key=f"{key}_remove", on_click=_remove, args=(row["id"],), help="Remove this layer")
+    c_conv, c_pool, _ = st.columns([1, 1, 3])
+    c_conv.button("＋ conv layer", on_click=_add, args=("conv",), key="rf_add_conv")
+    c_pool.button("＋ pool layer", on_click=_add, args=("pool",), key="rf_add_pool")
+
+try:
+    rows = receptive_fields(view.to_layers(stack), input_size)
+except ValueError as exc:
+    error_box(exc)
+    st.info("Each layer needs a window that fits its input: make the input larger, the kernel smaller, "
+            "add padding, or remove a layer. Pools ignore dilation.")
+    st.stop()
+
+st.dataframe(view.table_records(rows), hide_index=True, key="rf_table",
+             column_config={"Start": st.column_config.NumberColumn(format="%.1f", help="Centre of unit 0's field")})
+last = rows[-1]
+st.markdown(f"After **{last.name}** each unit sees a **{last.size}×{last.size}** patch of the "
+            f"{input_size}×{input_size} input, and neighbouring units are {last.jump} pixels apart.")
+
+# ---- one unit's field, drawn on a digit -------------------------------------------------------------------------
+st.subheader("Where one unit looks")
+c_layer, c_y, c_x, c_digit = st.columns([2, 2, 2, 1])
+names = [r.name for r in rows]
+layer_name = c_layer.selectbox("Layer", names, index=len(names) - 1, key="rf_layer")
+upto = names.index(layer_name)
+side = rows[upto].output_size
+y = c_y.slider("Unit row", 0, side - 1, side // 2, key=f"rf_y_{side}") if side > 1 else 0
+x = c_x.slider("Unit column", 0, side - 1, side // 2, key=f"rf_x_{side}") if side > 1 else 0
+digit_index = c_digit.number_input("Test digit #", 0, 9999, 0, key="rf_digit")
+
+digit = test_digit(digit_index)
+image = digit[1] / 255.0 if digit is not None else synthetic_seven()
+boxes = view.nested_boxes(rows, upto, y, x, input_size)
+show_chart(charts.image_with_boxes(view.fit_image(image, input_size), boxes,
+                                   title=f"{layer_name} unit ({y}, {x}) and the nearest unit of each earlier layer"),
+           key="rf_boxes", height=460)
+if digit is None:
+    st.caption(f"MNIST is not available here ({missing_reason()}), so a drawn 7 stands in for a test digit.")
+else:
+    st.caption(f"MNIST test digit #{digit_index} (a {digit[2]}); boxes are clipped at the image border.")

@@ -1,0 +1,271 @@
+"""A classroom under load: N students drawing at once in one Chromium while one more student trains.
+
+Each student is its own page (its own browser context, so its own Streamlit session) on the Draw page.
+Student i draws digit i % 10 with real mouse drags, waits for the prediction, thinks, clears the canvas,
+and draws again until the time is up. One further session starts a short training run on the Training page.
+
+Per N it reports: predictions correct (a student who ever sees another digit than the one they drew, or
+no prediction, counts as wrong), p50/p95 latency from the last mouse-up of a drawing to its final prediction
+on screen (measured with the page's own clock), the server's CPU and memory at the start and end, and
+errors (exception blocks, browser-console errors, timeouts).
+
+    python bench/classroom.py --sessions 1 4 8 12 --duration 120          # the load table
+    python bench/classroom.py --churn 100                                 # memory after sessions leave
+
+The browser runs on the same cores as the server, so the figures are for server + 2N Chromium pages
+sharing the machine.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "e2e"))
+
+from e2e_helpers import (  # noqa: E402  (the path above makes the shared helpers importable)
+    BENIGN_CONSOLE, CHROMIUM_ARGS, DIGITS, console_text, PREDICTION_JS, place, process_stats, streamlit_server,
+)
+
+# Recorded in the page: the time of the last mouse-up, and of the last time a script run started.
+INIT_JS = """
+window.__cnnviz = {lastUp: 0, runStart: 0};
+window.addEventListener('mouseup', () => { window.__cnnviz.lastUp = performance.now(); }, true);
+new MutationObserver(muts => {
+  for (const m of muts) {
+    if (m.target.getAttribute('data-test-script-state') === 'running') window.__cnnviz.runStart = performance.now();
+  }
+}).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
+"""
+
+# Done when a run started after the last mouse-up, no run is going on, and a prediction is shown.
+FINAL_JS = """
+() => {
+  const c = window.__cnnviz, app = document.querySelector('[data-testid="stApp"]');
+  if (!c || !app || c.runStart <= c.lastUp) return null;
+  if (app.getAttribute('data-test-script-state') !== 'notRunning') return null;
+  const shown = (%s)();
+  if (shown === null) return null;
+  return {digit: shown, latency_ms: performance.now() - c.lastUp};
+}
+""" % PREDICTION_JS
+
+
+@dataclass
+class Student:
+    digit: int
+    latencies_ms: list = field(default_factory=list)
+    seen: list = field(default_factory=list)       # the digit shown after each drawing
+    errors: list = field(default_factory=list)
+
+    @property
+    def correct(self) -> bool:
+        return bool(self.seen) and all(d == self.digit for d in self.seen)
+
+
+async def _open_draw(ctx, base_url: str, errors: list):
+    page = await ctx.new_page()
+    page.on("console", lambda m: m.type == "error" and not any(rx.search(console_text(m)) for rx in BENIGN_CONSOLE)
+            and errors.append(f"console: {console_text(m)[:200]}"))
+    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    await page.add_init_script(INIT_JS)
+    await page.goto(f"{base_url}/draw", wait_until="domcontentloaded")
+    await page.locator("canvas.upper-canvas").first.wait_for(state="visible", timeout=120_000)
+    return page
+
+
+async def draw(page, strokes, steps: int = 5) -> None:
+    canvas = page.locator("canvas.upper-canvas").first
+    box = await canvas.bounding_box()
+    for stroke in strokes:
+        pts = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
+        await page.mouse.move(*pts[0])
+        await page.mouse.down()
+        for p in pts[1:]:
+            await page.mouse.move(*p, steps=steps)
+        await page.mouse.up()
+
+
+async def clear(page) -> None:
+    """The page's Clear button, then wait for the page to drop the old prediction."""
+    await page.get_by_role("button", name="Clear", exact=True).click()
+    await page.wait_for_function(f"() => ({PREDICTION_JS})() === null", timeout=60_000, polling=50)
+
+
+async def student_loop(ctx, base_url: str, student: Student, stop_at: float, think: float, index: int):
+    try:
+        page = await _open_draw(ctx, base_url, student.errors)
+    except Exception as exc:  # a session that cannot even open counts as an error, not a crash of the bench
+        student.errors.append(f"open: {exc!r}"[:300])
+        return
+    variants = [dict(), dict(scale=0.6, dx=-0.15, dy=-0.12), dict(scale=0.8, dx=0.08, dy=0.1)]
+    round_ = 0
+    while time.monotonic() < stop_at:
+        try:
+            if round_:
+                await clear(page)
+            await draw(page, place(DIGITS[student.digit], **variants[(round_ + index) % len(variants)]))
+            result = await page.wait_for_function(FINAL_JS, timeout=60_000, polling=25)
+            shown = await result.json_value()
+            student.seen.append(shown["digit"])
+            student.latencies_ms.append(shown["latency_ms"])
+            if await page.locator('[data-testid="stException"]').count():
+                student.errors.append("exception block on the page")
+        except Exception as exc:
+            student.errors.append(f"round {round_}: {exc!r}"[:300])
+        round_ += 1
+        await asyncio.sleep(think)
+    await page.close()
+
+
+async def trainer_loop(ctx, base_url: str, stop_at: float, errors: list) -> None:
+    """One more session that starts a short training run and keeps its page open."""
+    page = await ctx.new_page()
+    page.on("pageerror", lambda e: errors.append(f"trainer pageerror: {e}"))
+    await page.goto(f"{base_url}/training", wait_until="domcontentloaded")
+    try:
+        await page.get_by_role("button", name=re.compile(r"start", re.I)).first.click(timeout=60_000)
+    except Exception as exc:
+        errors.append(f"trainer could not start: {exc!r}"[:300])
+    while time.monotonic() < stop_at:
+        await asyncio.sleep(1.0)
+    try:
+        await page.get_by_role("button", name=re.compile(r"stop", re.I)).first.click(timeout=10_000)
+    except Exception:
+        pass  # finished already, or the page offers no stop now
+    await page.close()
+
+
+def _pct(values, q: float) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+async def run_classroom(base_url: str, server_pid: int, n: int, duration: float, think: float = 5.0,
+                        train: bool = True) -> dict:
+    """N students drawing for `duration` seconds (plus one trainer); returns the measurements as a dict."""
+    from playwright.async_api import async_playwright
+
+    start_stats = process_stats(server_pid)
+    t0 = time.monotonic()
+    students = [Student(digit=i % 10) for i in range(n)]
+    trainer_errors: list = []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+        contexts = [await browser.new_context(viewport={"width": 1280, "height": 900}) for _ in range(n + train)]
+        stop_at = time.monotonic() + duration
+        tasks = [student_loop(contexts[i], base_url, s, stop_at, think, i) for i, s in enumerate(students)]
+        if train:
+            tasks.append(trainer_loop(contexts[-1], base_url, stop_at, trainer_errors))
+        await asyncio.gather(*tasks)
+        await browser.close()
+    end_stats = process_stats(server_pid)
+    wall = time.monotonic() - t0
+    latencies = sorted(x for s in students for x in s.latencies_ms)
+    return {
+        "sessions": n,
+        "trainer": train,
+        "duration_s": round(wall, 1),
+        "drawings": len(latencies),
+        "students_correct": sum(s.correct for s in students),
+        "wrong_predictions": [(s.digit, d) for s in students for d in s.seen if d != s.digit],
+        "p50_ms": _round(_pct(latencies, 50)),
+        "p95_ms": _round(_pct(latencies, 95)),
+        "max_ms": _round(latencies[-1] if latencies else None),
+        "server_rss_mb_start": round(start_stats["rss_mb"], 1),
+        "server_rss_mb_end": round(end_stats["rss_mb"], 1),
+        "server_cpu_percent": round(100 * (end_stats["cpu_s"] - start_stats["cpu_s"]) / wall, 1),
+        "errors": [e for s in students for e in s.errors] + trainer_errors,
+    }
+
+
+def _round(x):
+    return None if x is None else round(x)
+
+
+async def run_churn(base_url: str, server_pid: int, total: int, settle: float) -> dict:
+    """Sessions that come, draw once, and leave; server memory after the first 10 and after all of them."""
+    from playwright.async_api import async_playwright
+
+    rss = {"start": process_stats(server_pid)["rss_mb"]}
+    errors: list = []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+        for i in range(total):
+            ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
+            page = await _open_draw(ctx, base_url, errors)
+            await draw(page, DIGITS[i % 10])
+            try:
+                await page.wait_for_function(FINAL_JS, timeout=60_000, polling=25)
+            except Exception as exc:
+                errors.append(f"session {i}: {exc!r}"[:200])
+            await ctx.close()
+            if i + 1 == 10:
+                await asyncio.sleep(settle)  # past the disconnected-session TTL: the server drops them
+                rss["after_10"] = process_stats(server_pid)["rss_mb"]
+        await browser.close()
+    await asyncio.sleep(settle)
+    rss["after_all"] = process_stats(server_pid)["rss_mb"]
+    return {"sessions": total, **{k: round(v, 1) for k, v in rss.items()},
+            "growth_10_to_all_mb": round(rss["after_all"] - rss["after_10"], 1), "errors": errors}
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
+    return f"{os.cpu_count()} cores ({cpu}), {mem_gb:.0f} GB RAM, {platform.system()} {platform.release()}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sessions", type=int, nargs="*", default=[1, 4, 8],
+                    help="numbers of drawing students to try, one run each")
+    ap.add_argument("--duration", type=float, default=120.0, help="seconds of drawing per run")
+    ap.add_argument("--think", type=float, default=5.0, help="seconds a student waits between drawings")
+    ap.add_argument("--no-train", action="store_true", help="leave out the training session")
+    ap.add_argument("--churn", type=int, default=0, help="instead: this many sessions come and go, one by one")
+    ap.add_argument("--session-ttl", type=int, default=5,
+                    help="server.disconnectedSessionTTL for the churn run (Streamlit's default is 120 s)")
+    ap.add_argument("--json", type=Path, help="also write the results here")
+    args = ap.parse_args()
+
+    print(f"machine: {machine()}", flush=True)
+    results = []
+    if args.churn:
+        env = {"STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(args.session_ttl)}
+        with streamlit_server(env=env, name="bench-churn") as srv:
+            res = asyncio.run(run_churn(srv.url, srv.proc.pid, args.churn, settle=args.session_ttl + 10))
+        print(json.dumps(res), flush=True)
+        results.append(res)
+    else:
+        for n in args.sessions:
+            with streamlit_server(name=f"bench-{n}") as srv:
+                res = asyncio.run(run_classroom(srv.url, srv.proc.pid, n, args.duration, args.think,
+                                                train=not args.no_train))
+            print(json.dumps(res), flush=True)
+            results.append(res)
+        ok = [r["sessions"] for r in results
+              if r["p95_ms"] is not None and r["p95_ms"] <= 2000 and not r["errors"]
+              and r["students_correct"] == r["sessions"]]
+        print(f"largest N with p95 <= 2 s, all correct, no errors: {max(ok) if ok else 'none'} "
+              "(browser and server share the machine's cores)", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine(), "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

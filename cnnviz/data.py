@@ -1,0 +1,199 @@
+"""MNIST (or Fashion-MNIST) loaded once into memory as tensors: raw uint8 pixels and normalized floats."""
+from __future__ import annotations
+
+import math
+import os
+import socket
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import torch
+
+MEAN = 0.1307   # mean pixel of the MNIST training images, after scaling to [0, 1]
+STD = 0.3081    # their standard deviation
+IMAGE_SIZE = 28
+NUM_CLASSES = 10
+
+# dataset name -> (torchvision class name = folder under the root, mean, std)
+DATASETS = {
+    "mnist": ("MNIST", MEAN, STD),
+    "fashion": ("FashionMNIST", 0.2860, 0.3530),
+}
+SPLITS = {"train": "train", "test": "t10k"}
+FILE_NAMES = tuple(f"{prefix}-{kind}-idx{dims}-ubyte"
+                   for prefix in SPLITS.values() for kind, dims in (("images", 3), ("labels", 1)))
+IMAGES_MAGIC = 0x00000803   # IDX: unsigned bytes, 3 dimensions
+LABELS_MAGIC = 0x00000801   # IDX: unsigned bytes, 1 dimension
+PROBE_TIMEOUT_S = 5.0       # how long to wait for a download mirror before calling the machine offline
+
+
+class MissingDataError(FileNotFoundError):
+    """The IDX files are not on disk and could not be downloaded."""
+
+
+class CorruptDataError(ValueError):
+    """An IDX file exists but is truncated or is not an MNIST-style file."""
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    images: torch.Tensor      # float32 [N, 1, 28, 28], (pixel / 255 - mean) / std
+    labels: torch.Tensor      # int64 [N]
+    raw: torch.Tensor         # uint8 [N, 28, 28], the pixels as stored
+    dataset: str = "mnist"
+    split: str = "train"
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, index) -> "Split":
+        """The examples at `index` (an int n means the first n; a slice or index tensor also works)."""
+        if isinstance(index, int):
+            index = slice(0, index)
+        return Split(self.images[index], self.labels[index], self.raw[index], self.dataset, self.split)
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """The folder holding <root>/MNIST/raw: the argument, else $CNNVIZ_DATA, else a per-user cache folder."""
+    if root is not None:
+        return Path(root).expanduser()
+    if os.environ.get("CNNVIZ_DATA"):
+        return Path(os.environ["CNNVIZ_DATA"]).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "cnnviz"
+
+
+def raw_folder(root: str | os.PathLike | None = None, dataset: str = "mnist") -> Path:
+    return data_root(root) / _dataset_info(dataset)[0] / "raw"
+
+
+def normalize(raw: torch.Tensor, mean: float = MEAN, std: float = STD) -> torch.Tensor:
+    """uint8 [N, 28, 28] -> float32 [N, 1, 28, 28] with the dataset's mean and std."""
+    x = raw.to(torch.float32).div_(255.0).unsqueeze(1)  # [N, 1, 28, 28] in [0, 1]
+    return x.sub_(mean).div_(std)                       # [N, 1, 28, 28] standardized
+
+
+def load_split(split: str = "train", root: str | os.PathLike | None = None, dataset: str = "mnist",
+               download: bool | None = None) -> Split:
+    """Read one split into memory. download=None or True fetches missing files (with a progress bar)
+    when a mirror answers; download=False never touches the network."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    folder_name, mean, std = _dataset_info(dataset)
+    root = data_root(root)
+    folder = root / folder_name / "raw"
+    prefix = SPLITS[split]
+    images_path = folder / f"{prefix}-images-idx3-ubyte"
+    labels_path = folder / f"{prefix}-labels-idx1-ubyte"
+    if not all((folder / name).is_file() for name in FILE_NAMES):  # torchvision wants all four
+        if download is False:
+            missing = ", ".join(name for name in FILE_NAMES if not (folder / name).is_file())
+            raise MissingDataError(_missing_message(folder, f"missing: {missing}; downloading is switched off"))
+        _download(root, dataset, folder)
+    n_images = _check_idx(images_path, IMAGES_MAGIC, (IMAGE_SIZE, IMAGE_SIZE))
+    n_labels = _check_idx(labels_path, LABELS_MAGIC, ())
+    if n_images != n_labels:
+        raise CorruptDataError(f"{images_path.name} holds {n_images} images but {labels_path.name} holds "
+                               f"{n_labels} labels in {folder}; delete both files and download them again")
+    raw, labels = _read(root, dataset, split == "train")
+    if labels.numel() and int(labels.max()) >= NUM_CLASSES:
+        raise CorruptDataError(f"{labels_path} holds a label above {NUM_CLASSES - 1}: not an MNIST label file")
+    return Split(normalize(raw, mean, std), labels.to(torch.int64), raw, dataset, split)
+
+
+def _dataset_info(dataset: str) -> tuple[str, float, float]:
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {sorted(DATASETS)}, got {dataset!r}")
+    return DATASETS[dataset]
+
+
+def _missing_message(folder: Path, why: str) -> str:
+    names = "\n".join(f"  {name}" for name in FILE_NAMES)
+    return (f"MNIST-style data not found in {folder} ({why}).\nExpected these four files there:\n{names}\n"
+            "Get them by running once with network access: python -m cnnviz.data --download "
+            "(or load_split(..., download=True)), or copy the uncompressed files into that folder, "
+            "or point --data / the CNNVIZ_DATA environment variable at a folder that holds "
+            f"{folder.parent.name}/raw/.")
+
+
+def _check_idx(path: Path, magic: int, item_shape: tuple) -> int:
+    """Check an IDX file's magic number, dimensions and exact size; return its item count."""
+    header_len = 4 * (2 + len(item_shape))
+    size = path.stat().st_size
+    if size < header_len:
+        raise CorruptDataError(f"{path} is {size} bytes, too short for an IDX header: the file is truncated; "
+                               "delete it and download again")
+    with open(path, "rb") as f:
+        header = struct.unpack(f">{2 + len(item_shape)}I", f.read(header_len))
+    if header[0] != magic:
+        raise CorruptDataError(f"{path} does not start with the IDX magic number {magic:#010x} "
+                               f"(found {header[0]:#010x}): it is not an uncompressed MNIST file")
+    count, dims = header[1], tuple(header[2:])
+    if dims != item_shape:
+        raise CorruptDataError(f"{path} holds items of shape {dims}, expected {item_shape}")
+    expected = header_len + count * math.prod(item_shape)  # one byte per pixel or label
+    if size != expected:
+        raise CorruptDataError(f"{path} is {size} bytes but its header promises {count} items "
+                               f"({expected} bytes): the file is truncated or padded; delete it and download again")
+    return count
+
+
+def _read(root: Path, dataset: str, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Read the (already checked) files through torchvision; only its .data/.targets tensors are used."""
+    from torchvision import datasets  # slow import (seconds): keep it off the app's start-up path
+
+    cls = getattr(datasets, _dataset_info(dataset)[0])
+    try:
+        ds = cls(str(root), train=train, download=False)
+    except (RuntimeError, ValueError) as exc:
+        raise CorruptDataError(f"torchvision could not read {dataset} from {root}: {exc}") from None
+    return ds.data, ds.targets  # uint8 [N, 28, 28], int64 [N]
+
+
+def _download(root: Path, dataset: str, folder: Path) -> None:
+    """Download with torchvision (it prints a progress bar); fail fast when no mirror answers."""
+    from torchvision import datasets  # slow import, see _read
+
+    cls = getattr(datasets, _dataset_info(dataset)[0])
+    if not any(_reachable(mirror) for mirror in cls.mirrors):
+        raise MissingDataError(_missing_message(folder, "no download mirror answered: the machine looks offline"))
+    try:
+        print(f"Downloading {dataset} into {folder} ...", flush=True)
+        cls(str(root), train=True, download=True)
+    except (RuntimeError, OSError) as exc:
+        raise MissingDataError(_missing_message(folder, f"the download failed: {exc}")) from None
+
+
+def _reachable(url: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
+    parts = urlparse(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def main(argv=None) -> int:
+    """python -m cnnviz.data [--data ROOT] [--dataset mnist|fashion] [--download]: check (or fetch) the files."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m cnnviz.data", description=main.__doc__)
+    parser.add_argument("--data", default=None, help="data root (default: $CNNVIZ_DATA or ~/.cache/cnnviz)")
+    parser.add_argument("--dataset", default="mnist", choices=sorted(DATASETS))
+    parser.add_argument("--download", action="store_true", help="download missing files")
+    args = parser.parse_args(argv)
+    try:
+        for split in SPLITS:
+            data = load_split(split, args.data, args.dataset, download=args.download)
+            print(f"{args.dataset} {split}: {len(data)} images in {raw_folder(args.data, args.dataset)}")
+    except (MissingDataError, CorruptDataError) as exc:
+        print(f"error: {exc}")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,136 @@
+"""Test-set evaluation: accuracy and loss, probabilities, confusion matrix, per-class accuracy, mistakes."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cnnviz.data import NUM_CLASSES, Split
+
+
+def _batches(model: nn.Module, images: torch.Tensor, batch_size: int):
+    """Yield (start, logits) over `images` in eval mode without autograd; restores the model's mode."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for start in range(0, len(images), batch_size):
+                x = images[start:start + batch_size].to(device)  # [B, 1, 28, 28]
+                yield start, model(x).float()                     # [B, 10] logits
+    finally:
+        model.train(was_training)
+
+
+def evaluate(model: nn.Module, split: Split, batch_size: int = 1000) -> dict:
+    """Accuracy (a fraction in [0, 1]), mean cross-entropy loss, correct and total over a whole split."""
+    loss_sum, correct = 0.0, 0
+    for start, logits in _batches(model, split.images, batch_size):
+        y = split.labels[start:start + len(logits)].to(logits.device)  # [B]
+        loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
+        correct += int((logits.argmax(1) == y).sum())
+    total = len(split)
+    return {"accuracy": correct / max(total, 1), "loss": loss_sum / max(total, 1),
+            "correct": correct, "total": total}
+
+
+def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """Softmax probabilities [N, 10] (on the CPU) for normalized images [N, 1, 28, 28]."""
+    parts = [F.softmax(logits, dim=1).cpu() for _, logits in _batches(model, images, batch_size)]
+    return torch.cat(parts) if parts else torch.empty(0, NUM_CLASSES)
+
+
+def confusion_from_predictions(labels, predicted, num_classes: int = NUM_CLASSES) -> np.ndarray:
+    """cm[true, predicted] = how many examples of class `true` were called `predicted`."""
+    labels, predicted = np.asarray(labels, dtype=np.int64), np.asarray(predicted, dtype=np.int64)
+    flat = labels * num_classes + predicted
+    return np.bincount(flat, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+
+
+def confusion_matrix(model: nn.Module, split: Split, batch_size: int = 1000) -> np.ndarray:
+    """10x10 int array, rows = true digit, columns = predicted digit."""
+    predicted = predict(model, split.images, batch_size).argmax(1)
+    return confusion_from_predictions(split.labels, predicted)
+
+
+def per_class_accuracy(cm) -> list[float]:
+    """Fraction of each true class predicted correctly (the diagonal over the row sums); 0 for empty rows."""
+    cm = np.asarray(cm, dtype=np.float64)
+    rows = cm.sum(axis=1)
+    return [float(cm[i, i] / rows[i]) if rows[i] else 0.0 for i in range(len(cm))]
+
+
+def evaluation_report(model: nn.Module, split: Split, batch_size: int = 1000, max_mistakes: int = 24) -> dict:
+    """Everything the evaluation page shows, as JSON-ready values (stored in shipped checkpoints)."""
+    probs = predict(model, split.images, batch_size)        # [N, 10]
+    predicted = probs.argmax(1)                             # [N]
+    labels = split.labels
+    cm = confusion_from_predictions(labels, predicted)
+    wrong = torch.nonzero(predicted != labels).flatten()    # indices of mistakes, in test-set order
+    # the most confident mistakes first: they are the interesting ones to look at
+    wrong = wrong[torch.argsort(probs[wrong].max(1).values, descending=True, stable=True)][:max_mistakes]
+    mistakes = []
+    for i in wrong.tolist():
+        top_p, top_c = probs[i].topk(3)
+        mistakes.append({"index": i, "true": int(labels[i]), "predicted": int(predicted[i]),
+                         "top3": [[int(c), round(float(p), 5)] for p, c in zip(top_p, top_c)]})
+    correct = int(np.trace(cm))
+    return {"dataset": split.dataset, "split": split.split, "total": len(split), "correct": correct,
+            "accuracy": correct / max(len(split), 1), "per_class": per_class_accuracy(cm),
+            "confusion": cm.tolist(), "misclassified": mistakes}
+
+
+def format_report(report: dict) -> str:
+    """Plain-text accuracy, per-class accuracy and confusion matrix."""
+    lines = [f"Test accuracy: {100 * report['accuracy']:.2f}%  ({report['correct']}/{report['total']})",
+             "", "Per-class accuracy:"]
+    lines += [f"  {digit}: {100 * acc:6.2f}%" for digit, acc in enumerate(report["per_class"])]
+    lines += ["", "Confusion matrix (rows = true digit, columns = predicted):",
+              "      " + "".join(f"{c:>6}" for c in range(len(report["confusion"])))]
+    lines += [f"  {t:>2}: " + "".join(f"{n:>6}" for n in row) for t, row in enumerate(report["confusion"])]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    """python -m cnnviz.evaluate CHECKPOINT [--data ROOT]: accuracy, per-class accuracy, confusion matrix."""
+    import argparse
+
+    from cnnviz.checkpoint import CheckpointError, load
+    from cnnviz.data import CorruptDataError, MissingDataError, load_split
+
+    parser = argparse.ArgumentParser(prog="python -m cnnviz.evaluate", description=main.__doc__)
+    parser.add_argument("checkpoint", help="a .safetensors file written by python -m cnnviz.train")
+    parser.add_argument("--data", default=None, help="data root holding MNIST/raw (default: $CNNVIZ_DATA "
+                        "or ~/.cache/cnnviz)")
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--recorded", action="store_true",
+                        help="print the evaluation stored in the checkpoint instead of re-running it")
+    args = parser.parse_args(argv)
+    try:
+        model, metadata = load(args.checkpoint)
+    except (CheckpointError, OSError) as exc:
+        print(f"error: {exc}")
+        return 2
+    dataset = metadata.get("dataset", {}).get("name", "mnist")
+    if args.recorded:
+        if "evaluation" not in metadata:
+            print("error: this checkpoint holds no recorded evaluation; run without --recorded")
+            return 2
+        print(f"{args.checkpoint} (evaluation recorded at training time)")
+        print(format_report(metadata["evaluation"]))
+        return 0
+    try:
+        test = load_split("test", args.data, dataset=dataset, download=False)
+    except (MissingDataError, CorruptDataError) as exc:
+        print(f"error: {exc}\n(--recorded prints the evaluation stored in the checkpoint)")
+        return 2
+    print(f"{args.checkpoint} on the {dataset} test set")
+    print(format_report(evaluation_report(model, test, args.batch_size)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

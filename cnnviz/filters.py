@@ -1,0 +1,113 @@
+"""Compare learned 3x3 filters with classic hand-designed image-processing kernels.
+
+Similarity is the cosine of the two kernels after removing each one's mean, so it ignores
+scale and a constant offset (a learned filter rarely sums to exactly zero). A match may also
+flip the sign (a dark-to-light edge detector is a light-to-dark one, negated) and rotate the
+classic kernel by a multiple of 90 degrees.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+CLASSIC_KERNELS: dict[str, np.ndarray] = {
+    name: np.array(k, dtype=float) for name, k in {
+        "Sobel X": [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]],               # vertical edges
+        "Sobel Y": [[-1, -2, -1], [0, 0, 0], [1, 2, 1]],               # horizontal edges
+        "Prewitt X": [[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]],
+        "Prewitt Y": [[-1, -1, -1], [0, 0, 0], [1, 1, 1]],
+        "Diagonal edge ↗": [[0, 1, 2], [-1, 0, 1], [-2, -1, 0]],
+        "Diagonal edge ↘": [[-2, -1, 0], [-1, 0, 1], [0, 1, 2]],
+        "Laplacian": [[0, 1, 0], [1, -4, 1], [0, 1, 0]],               # blobs and corners
+        "Gaussian blur": [[1 / 16, 2 / 16, 1 / 16], [2 / 16, 4 / 16, 2 / 16], [1 / 16, 2 / 16, 1 / 16]],
+        "Box blur": [[1 / 9] * 3] * 3,
+        "Sharpen": [[0, -1, 0], [-1, 5, -1], [0, -1, 0]],
+        "Identity": [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
+    }.items()
+}
+ROTATIONS = (0, 90, 180, 270)  # counter-clockwise, applied to the classic kernel (np.rot90)
+
+
+@dataclass(frozen=True)
+class FilterMatch:
+    """How closely learned filter `index` matches a classic kernel: filter ≈ sign * rot(kernel, rotation)."""
+    index: int
+    kernel_name: str
+    score: float              # |signed_similarity|, in [0, 1]
+    sign: int                 # +1 or -1
+    rotation: int             # 0, 90, 180 or 270 degrees counter-clockwise
+    signed_similarity: float  # in [-1, 1]
+
+
+def _vector(k) -> np.ndarray:
+    if hasattr(k, "detach"):  # a torch tensor
+        k = k.detach().cpu().numpy()
+    return np.asarray(k, dtype=float).ravel()
+
+
+def _is_constant(raw: np.ndarray, centred: np.ndarray) -> bool:
+    return np.linalg.norm(centred) <= 1e-9 * np.linalg.norm(raw)
+
+
+def similarity(a, b) -> float:
+    """Cosine similarity of two same-shape kernels after subtracting each one's mean, in [-1, 1].
+
+    A constant kernel (e.g. a box blur) has nothing left after removing its mean, so when either
+    kernel is constant the raw (uncentred) cosine is used instead. An all-zero kernel scores 0.
+    """
+    a, b = _vector(a), _vector(b)
+    if a.shape != b.shape:
+        raise ValueError(f"kernels must have the same number of weights, got {a.size} and {b.size}")
+    ca, cb = a - a.mean(), b - b.mean()
+    if _is_constant(a, ca) or _is_constant(b, cb):
+        ca, cb = a, b
+    norm = np.linalg.norm(ca) * np.linalg.norm(cb)
+    if norm == 0.0:
+        return 0.0
+    return float(np.clip(ca @ cb / norm, -1.0, 1.0))
+
+
+def _filters(weights) -> np.ndarray:
+    if hasattr(weights, "detach"):
+        weights = weights.detach().cpu().numpy()
+    w = np.asarray(weights, dtype=float)
+    if w.ndim == 4:
+        if w.shape[1] != 1:
+            raise ValueError(f"expected one input channel per filter [N, 1, 3, 3], got shape {w.shape}; "
+                             f"pass first-layer weights or pick one input channel")
+        w = w[:, 0]
+    if w.ndim != 3 or w.shape[1:] != (3, 3):
+        raise ValueError(f"expected 3x3 filters shaped [N, 1, 3, 3] or [N, 3, 3], got shape {w.shape}")
+    if not np.all(np.isfinite(w)):
+        raise ValueError("the filters hold NaN or infinite weights")
+    return w  # [N, 3, 3]
+
+
+def _best(index: int, f: np.ndarray, names, rotations) -> FilterMatch:
+    best = None
+    for rotation in rotations:  # rotation outermost: an unrotated match wins a tie
+        for name in names:
+            s = similarity(f, np.rot90(CLASSIC_KERNELS[name], rotation // 90))
+            if best is None or abs(s) > best.score + 1e-9:
+                best = FilterMatch(index, name, abs(s), 1 if s >= 0 else -1, rotation, s)
+    return best
+
+
+def match_filters(weights, allow_rotation: bool = True) -> list[FilterMatch]:
+    """The closest classic kernel for each 3x3 filter in `weights` ([N, 1, 3, 3] or [N, 3, 3])."""
+    w = _filters(weights)
+    rotations = ROTATIONS if allow_rotation else (0,)
+    return [_best(i, f, CLASSIC_KERNELS, rotations) for i, f in enumerate(w)]
+
+
+def best_match_for(weights, kernel_name: str, allow_rotation: bool = False) -> FilterMatch:
+    """The learned filter most like one classic kernel (sign flips allowed; rotations only if asked)."""
+    if kernel_name not in CLASSIC_KERNELS:
+        raise ValueError(f"unknown kernel {kernel_name!r}; choose one of {list(CLASSIC_KERNELS)}")
+    w = _filters(weights)
+    if len(w) == 0:
+        raise ValueError("no filters given")
+    rotations = ROTATIONS if allow_rotation else (0,)
+    matches = [_best(i, f, [kernel_name], rotations) for i, f in enumerate(w)]
+    return max(matches, key=lambda m: m.score)

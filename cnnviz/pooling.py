@@ -1,0 +1,180 @@
+"""Max and average pooling from scratch, one output cell at a time (NumPy; PyTorch is the test oracle).
+
+Conventions, chosen to match torch.nn.functional.max_pool2d / avg_pool2d with their defaults:
+- padding for max pooling is -inf, so a padded cell can never win;
+- padding for average pooling counts as zeros in the divisor (count_include_pad=True): every
+  window divides by kernel_size**2;
+- windows are square and start at out_pos * stride - padding (ceil_mode=False).
+"""
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass
+
+import numpy as np
+
+MODES = ("max", "avg")
+
+# The chapter's 4x4 feature map; its 2x2 / stride-2 max pool is [[6, 4], [8, 6]].
+CHAPTER_FEATURE_MAP = np.array([
+    [1, 3, 2, 4],
+    [5, 6, 1, 2],
+    [7, 2, 3, 1],
+    [4, 8, 5, 6],
+], dtype=float)
+
+
+def _as_int(name: str, value) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name} must be an integer, got {value!r}") from None
+
+
+def output_size(input_size: int, kernel_size: int, stride: int, padding: int = 0,
+                dilation: int = 1, ceil_mode: bool = False) -> int:
+    """Length of one output side: floor((I + 2P - D(K-1) - 1) / S) + 1.
+
+    With ceil_mode the division rounds up, but (as in PyTorch) the last window must still
+    start inside the input or its left padding.
+    """
+    i, k, s = _as_int("input_size", input_size), _as_int("kernel_size", kernel_size), _as_int("stride", stride)
+    p, d = _as_int("padding", padding), _as_int("dilation", dilation)
+    if i < 1:
+        raise ValueError(f"input_size must be at least 1, got {i}")
+    if k < 1:
+        raise ValueError(f"kernel_size must be at least 1, got {k}")
+    if s < 1:
+        raise ValueError(f"stride must be at least 1, got {s}")
+    if p < 0:
+        raise ValueError(f"padding must be 0 or more, got {p}")
+    if d < 1:
+        raise ValueError(f"dilation must be at least 1, got {d}")
+    span = i + 2 * p - d * (k - 1) - 1  # how far the window's first cell can travel
+    if span < 0:
+        raise ValueError(f"the window (kernel_size {k}, dilation {d} -> {d * (k - 1) + 1} cells) is larger than "
+                         f"the padded input ({i} + 2*{p} = {i + 2 * p}); use a smaller kernel or more padding")
+    if not ceil_mode:
+        return span // s + 1
+    out = -(-span // s) + 1
+    if (out - 1) * s >= i + p:  # the last window would start in the right padding
+        out -= 1
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class PoolStep:
+    """One output cell of a pooling layer and the window it summarises.
+
+    `rows` and `cols` are half-open input ranges; they may reach into the padding
+    (negative, or past the last row/column). In `values` padding cells are NaN and
+    `padded` marks them.
+    """
+    out_pos: tuple        # (i, j) in the output
+    rows: tuple           # (r0, r1) input rows, half-open
+    cols: tuple           # (c0, c1) input columns, half-open
+    values: np.ndarray    # [k, k] window; NaN where padded
+    padded: np.ndarray    # [k, k] bool, True for padding cells
+    result: float
+    argmax: tuple | None  # input (row, col) of the max; None for avg
+    mode: str             # "max" or "avg"
+    channel: int | None = None  # channel index for [C, H, W] input
+
+    @property
+    def formula(self) -> str:
+        """The arithmetic as text, e.g. "max(1, 3, 5, 6) = 6". Padding shows as -inf (max) or 0 (avg)."""
+        pad = "-inf" if self.mode == "max" else "0"
+        terms = [pad if p else _fmt(v) for v, p in zip(self.values.ravel(), self.padded.ravel())]
+        return f"{self.mode}({', '.join(terms)}) = {_fmt(self.result)}"
+
+
+def _fmt(v: float) -> str:
+    v = float(v)
+    if v.is_integer() and abs(v) < 1e6:
+        return str(int(v))
+    return f"{v:.4g}"
+
+
+def _to_numpy(x) -> np.ndarray:
+    if hasattr(x, "detach"):  # a torch tensor
+        x = x.detach().cpu().numpy()
+    return np.asarray(x, dtype=float)
+
+
+def _check(x: np.ndarray, kernel_size, stride, padding, mode: str) -> tuple[int, int, int]:
+    if mode not in MODES:
+        raise ValueError(f"mode must be 'max' or 'avg', got {mode!r}")
+    if x.ndim not in (2, 3):
+        raise ValueError(f"expected a feature map [H, W] or [C, H, W], got shape {x.shape}; "
+                         f"pool one image at a time (drop the batch dimension)")
+    if x.size == 0:
+        raise ValueError(f"the feature map is empty (shape {x.shape}); pass at least one channel and one pixel")
+    k = _as_int("kernel_size", kernel_size)
+    s = k if stride is None else _as_int("stride", stride)
+    p = _as_int("padding", padding)
+    if k < 1:
+        raise ValueError(f"kernel_size must be at least 1, got {k}")
+    if s < 1:
+        raise ValueError(f"stride must be at least 1, got {s}")
+    if p < 0:
+        raise ValueError(f"padding must be 0 or more, got {p}")
+    if p > k // 2:
+        raise ValueError(f"padding {p} is more than half the kernel ({k} // 2 = {k // 2}); "
+                         f"PyTorch forbids it because a window could hold only padding. Use padding <= {k // 2}")
+    h, w = x.shape[-2:]
+    if k > min(h, w) + 2 * p:
+        raise ValueError(f"kernel_size {k} is larger than the padded input ({h}x{w} plus {p} padding "
+                         f"on each side); use kernel_size <= {min(h, w) + 2 * p} or more padding")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("the input holds NaN or infinite values; pooling needs finite numbers")
+    return k, s, p
+
+
+def _pool_cell(x: np.ndarray, i: int, j: int, k: int, s: int, p: int, mode: str, channel) -> PoolStep:
+    """Pool one window of a 2-D map x [H, W]: the single computation behind pool2d and pool_steps."""
+    h, w = x.shape
+    r0, c0 = i * s - p, j * s - p
+    values = np.full((k, k), np.nan)  # [k, k]
+    for a in range(k):
+        for b in range(k):
+            r, c = r0 + a, c0 + b
+            if 0 <= r < h and 0 <= c < w:
+                values[a, b] = x[r, c]
+    padded = np.isnan(values)
+    if mode == "max":
+        a, b = np.unravel_index(np.argmax(np.where(padded, -np.inf, values)), (k, k))  # first max, row-major
+        result, argmax = float(values[a, b]), (int(r0 + a), int(c0 + b))
+    else:
+        result, argmax = float(np.where(padded, 0.0, values).sum() / (k * k)), None
+    return PoolStep((i, j), (r0, r0 + k), (c0, c0 + k), values, padded, result, argmax, mode, channel)
+
+
+def pool_steps(x, kernel_size: int = 2, stride: int | None = None, padding: int = 0,
+               mode: str = "max") -> list[PoolStep]:
+    """One PoolStep per output cell, row-major (channel by channel for [C, H, W] input)."""
+    x = _to_numpy(x)
+    k, s, p = _check(x, kernel_size, stride, padding, mode)
+    h, w = x.shape[-2:]
+    h_out, w_out = output_size(h, k, s, p), output_size(w, k, s, p)
+    maps = [(None, x)] if x.ndim == 2 else list(enumerate(x))
+    steps = []
+    for channel, fmap in maps:
+        for i in range(h_out):
+            for j in range(w_out):
+                steps.append(_pool_cell(fmap, i, j, k, s, p, mode, channel))
+    return steps
+
+
+def pool2d(x, kernel_size: int = 2, stride: int | None = None, padding: int = 0, mode: str = "max") -> np.ndarray:
+    """Max or average pooling of [H, W] or [C, H, W]; stride defaults to kernel_size. Returns float64."""
+    x = _to_numpy(x)
+    steps = pool_steps(x, kernel_size, stride, padding, mode)
+    h_out, w_out = steps[-1].out_pos[0] + 1, steps[-1].out_pos[1] + 1  # the last step is the bottom-right cell
+    out = np.empty((math.prod(x.shape[:-2]), h_out, w_out))  # [C, H_out, W_out]
+    for step in steps:
+        i, j = step.out_pos
+        out[step.channel or 0, i, j] = step.result
+    return out.reshape(x.shape[:-2] + (h_out, w_out))

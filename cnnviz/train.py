@@ -1,0 +1,279 @@
+"""The training engine: a frozen config and a Trainer that advances one optimizer step per call.
+
+The UI (in a background thread), the CLI (python -m cnnviz.train, see cnnviz/train_cli.py) and the tests
+all drive the same Trainer.step(). Accuracies are fractions in [0, 1] everywhere.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cnnviz.data import Split
+from cnnviz.evaluate import evaluate
+from cnnviz.model import DigitCNN, ModelConfig
+
+OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("constant", "onecycle")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+CURVE_POINTS = 240   # records kept in checkpoint metadata for replaying the training curve
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 2                  # passes over the training set
+    batch_size: int = 256            # images per optimizer step
+    lr: float = 4e-3                 # the peak rate for one-cycle, else the constant rate
+    optimizer: str = "adam"          # adam | sgd (SGD uses `momentum`)
+    momentum: float = 0.9            # SGD momentum
+    weight_decay: float = 0.0        # L2 penalty added by the optimizer
+    schedule: str = "onecycle"       # constant | onecycle (warm up to lr, then anneal towards 0)
+    dropout: float = 0.25            # dropout before the last layer (FC head)
+    activation: str = "relu"         # relu | tanh | sigmoid
+    head: str = "fc"                 # fc (the chapter's DigitCNN) | gap (global average pooling)
+    seed: int = 0                    # weight init, shuffling and dropout; same seed on CPU = same run
+    threads: int | None = None       # torch.set_num_threads in the CLI; None leaves torch's default
+    device: str = "auto"             # auto (cuda, then mps, then cpu) | cpu | cuda | mps
+    max_steps: int | None = None     # budget: stop after this many optimizer steps (None = all epochs)
+    eval_every: int | None = None    # also evaluate every N steps (None = at each epoch end only)
+    eval_batch_size: int = 2000      # test images per forward pass during evaluation
+    channels_last: bool = True       # NHWC memory layout: faster convolutions on CPU
+    dataset: str = "mnist"           # mnist | fashion (which files the CLI loads)
+
+    def __post_init__(self):
+        positive = {"epochs": self.epochs, "batch_size": self.batch_size, "eval_batch_size": self.eval_batch_size}
+        for name, value in positive.items():
+            if int(value) != value or value < 1:
+                raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+        for name in ("max_steps", "eval_every", "threads"):
+            value = getattr(self, name)
+            if value is not None and (int(value) != value or value < 1):
+                raise ValueError(f"{name} must be None or a whole number >= 1, got {value!r}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
+        if not 0 <= self.momentum < 1 or self.weight_decay < 0:
+            raise ValueError("momentum must be in [0, 1) and weight_decay >= 0")
+        for name, allowed in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("device", DEVICES)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        self.model_config()  # raises ValueError for a bad dropout / activation / head
+
+    def model_config(self) -> ModelConfig:
+        return ModelConfig(dropout=self.dropout, activation=self.activation, head=self.head)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    step: int                         # optimizer steps done so far (1 for the first)
+    epoch: int                        # the epoch this step belongs to (1-based)
+    epoch_progress: float             # epochs completed as a fraction, e.g. 1.25 = a quarter into epoch 2
+    batch_loss: float                 # cross-entropy of this step's batch
+    train_acc: float                  # running accuracy on this epoch's batches so far
+    lr: float                         # learning rate used for this step
+    images_per_sec: float             # training throughput this epoch (evaluation excluded)
+    elapsed: float                    # seconds spent inside step() so far, evaluation included
+    test_acc: float | None = None     # set on records where an evaluation ran
+    test_loss: float | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but CUDA is not available; use device='auto' or 'cpu'")
+    return torch.device(name)
+
+
+def init_parameters(model: nn.Module, generator: torch.Generator) -> None:
+    """PyTorch's default Conv2d/Linear initialisation, drawn from `generator` instead of the global RNG."""
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_uniform_(module.weight, a=math.sqrt(5), generator=generator)
+                fan_in = module.weight[0].numel()
+                bound = 1 / math.sqrt(fan_in)
+                nn.init.uniform_(module.bias, -bound, bound, generator=generator)
+
+
+class Trainer:
+    """Trains a fresh DigitCNN on `train`; each step() does one optimizer step and returns its StepRecord."""
+
+    def __init__(self, config: TrainConfig, train: Split, test: Split | None = None,
+                 model_config: ModelConfig | None = None):
+        if len(train) == 0:
+            raise ValueError("the training split is empty")
+        self.config = config
+        self.train_split, self.test_split = train, test
+        self.device = resolve_device(config.device)
+        self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+        generator = torch.Generator().manual_seed(config.seed)
+        with torch.device("meta"):  # build without drawing from (or seeding) the global RNG
+            model = DigitCNN(model_config or config.model_config())
+        self.model = model.to_empty(device="cpu")
+        init_parameters(self.model, generator)
+        self.model.to(self.device, memory_format=self.memory_format)
+        self._shuffle = generator                     # epoch permutations continue the same stream
+        self._dropout_rng = torch.Generator().manual_seed(config.seed + 1).get_state()
+        self._images = train.images.to(self.device)   # [N, 1, 28, 28]
+        self._labels = train.labels.to(self.device)   # [N]
+        n = len(train)
+        self.steps_per_epoch = math.ceil(n / config.batch_size)
+        self.total_steps = config.epochs * self.steps_per_epoch
+        if config.max_steps is not None:
+            self.total_steps = min(self.total_steps, config.max_steps)
+        self.optimizer = self._make_optimizer()
+        self.scheduler = None
+        if config.schedule == "onecycle":
+            self.scheduler = torch.optim.lr_scheduler.OneCycleLR(
+                self.optimizer, max_lr=config.lr, total_steps=self.total_steps)
+        self.records: list[StepRecord] = []
+        self.epochs: list[dict] = []
+        self.done = False
+        self.step_count = 0
+        self.elapsed = 0.0
+        self._epoch = 0           # 1-based index of the epoch in progress (0 before the first step)
+        self._perm = None
+        self._position = n        # index into the permutation; n forces a new epoch on the first step
+        self._epoch_stats = {}
+
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        c = self.config
+        if c.optimizer == "sgd":
+            return torch.optim.SGD(self.model.parameters(), lr=c.lr, momentum=c.momentum,
+                                   weight_decay=c.weight_decay)
+        return torch.optim.Adam(self.model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
+
+    def stop(self) -> None:
+        """Finish now: later step() calls return None. The model keeps the weights it has."""
+        self.done = True
+
+    def step(self) -> StepRecord | None:
+        if self.done or self.step_count >= self.total_steps:
+            self.done = True
+            return None
+        started = time.perf_counter()
+        n = len(self._labels)
+        if self._position >= n:
+            self._start_epoch()
+        batch = self._perm[self._position:self._position + self.config.batch_size]
+        x = self._images[batch].contiguous(memory_format=self.memory_format)  # [B, 1, 28, 28]
+        y = self._labels[batch]                                               # [B]
+        lr = self.optimizer.param_groups[0]["lr"]
+        loss, correct = self._optimize(x, y)
+        self.step_count += 1
+        self._position += len(batch)
+        stats = self._epoch_stats
+        stats["loss_sum"] += loss * len(batch)
+        stats["correct"] += correct
+        stats["seen"] += len(batch)
+        stats["train_time"] += time.perf_counter() - started
+        epoch_end = self._position >= n
+        finished = self.step_count >= self.total_steps
+        evaluation = None
+        every = self.config.eval_every
+        if self.test_split is not None and (epoch_end or finished or (every and self.step_count % every == 0)):
+            evaluation = evaluate(self.model, self.test_split, self.config.eval_batch_size)
+        self.elapsed += time.perf_counter() - started
+        record = StepRecord(
+            step=self.step_count, epoch=self._epoch,
+            epoch_progress=self._epoch - 1 + self._position / n,
+            batch_loss=loss, train_acc=stats["correct"] / stats["seen"], lr=lr,
+            images_per_sec=stats["seen"] / max(stats["train_time"], 1e-9), elapsed=self.elapsed,
+            test_acc=evaluation["accuracy"] if evaluation else None,
+            test_loss=evaluation["loss"] if evaluation else None)
+        self.records.append(record)
+        if epoch_end or finished:
+            self.epochs.append({"epoch": self._epoch, "fraction": self._position / n,
+                                "loss": stats["loss_sum"] / stats["seen"], "train_acc": record.train_acc,
+                                "test_acc": record.test_acc, "test_loss": record.test_loss,
+                                "elapsed": self.elapsed, "steps": self.step_count})
+        self.done = finished
+        return record
+
+    def _start_epoch(self) -> None:
+        self._epoch += 1
+        self._position = 0
+        self._perm = torch.randperm(len(self._labels), generator=self._shuffle).to(self.device)
+        self._epoch_stats = {"loss_sum": 0.0, "correct": 0, "seen": 0, "train_time": 0.0}
+
+    def _optimize(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, int]:
+        """One forward/backward/update; dropout draws from this trainer's own random stream."""
+        self.model.train()
+        with torch.random.fork_rng(devices=[]):
+            torch.set_rng_state(self._dropout_rng)
+            logits = self.model(x)               # [B, 10]
+            loss = F.cross_entropy(logits, y)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self._dropout_rng = torch.get_rng_state()
+        if self.scheduler is not None:
+            self.scheduler.step()
+        return loss.item(), int((logits.argmax(1) == y).sum())
+
+    def run(self) -> list[StepRecord]:
+        """Step until done (what the CLI does, minus the printing)."""
+        while self.step() is not None:
+            pass
+        return self.records
+
+    def final_metrics(self) -> dict:
+        last_eval = next((r for r in reversed(self.records) if r.test_acc is not None), None)
+        last_epoch = self.epochs[-1] if self.epochs else {}
+        return {"test_acc": last_eval.test_acc if last_eval else None,
+                "test_loss": last_eval.test_loss if last_eval else None,
+                "train_acc": last_epoch.get("train_acc"), "train_loss": last_epoch.get("loss"),
+                "steps": self.step_count,
+                "epochs": self.records[-1].epoch_progress if self.records else 0.0,
+                "elapsed": self.elapsed}
+
+    def metadata(self) -> dict:
+        """What a checkpoint stores beside the weights: enough to rebuild, judge and replay this run."""
+        split = self.train_split
+        return {"config": self.config.to_dict(), "model_config": self.model.config.to_dict(),
+                "dataset": {"name": split.dataset, "train_size": len(split),
+                            "test_size": len(self.test_split) if self.test_split is not None else 0},
+                "final": self.final_metrics(), "history": list(self.epochs),
+                "curve": [r.to_dict() for r in downsample(self.records, CURVE_POINTS)],
+                "device": str(self.device), "torch": torch.__version__,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def downsample(records: list[StepRecord], points: int) -> list[StepRecord]:
+    """About `points` evenly spaced records plus every record that carries an evaluation, in order."""
+    if len(records) <= points:
+        return list(records)
+    stride = len(records) / points
+    keep = {min(len(records) - 1, round(i * stride)) for i in range(points)} | {len(records) - 1}
+    keep |= {i for i, r in enumerate(records) if r.test_acc is not None}
+    return [records[i] for i in sorted(keep)]
+
+
+def replay(metadata: dict) -> list[StepRecord]:
+    """The stored training curve of a checkpoint as StepRecords (for the training page)."""
+    return [StepRecord(**record) for record in metadata.get("curve", [])]
+
+
+if __name__ == "__main__":
+    from cnnviz.train_cli import main
+
+    raise SystemExit(main())

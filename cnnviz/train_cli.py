@@ -1,0 +1,116 @@
+"""python -m cnnviz.train: train DigitCNN from the command line with a progress bar per epoch."""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import fields
+
+import torch
+
+from cnnviz.train import OPTIMIZERS, SCHEDULES, DEVICES, StepRecord, TrainConfig, Trainer
+
+BAR_WIDTH = 30
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = TrainConfig()
+    p = argparse.ArgumentParser(prog="python -m cnnviz.train",
+                                description="Train the chapter's DigitCNN on MNIST. "
+                                            "With no flags: the fast default recipe.")
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--lr", type=float, default=d.lr, help="peak (one-cycle) or constant learning rate")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer)
+    p.add_argument("--momentum", type=float, default=d.momentum, help="SGD momentum")
+    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
+    p.add_argument("--schedule", choices=SCHEDULES, default=d.schedule)
+    p.add_argument("--dropout", type=float, default=d.dropout)
+    p.add_argument("--activation", choices=("relu", "tanh", "sigmoid"), default=d.activation)
+    p.add_argument("--head", choices=("fc", "gap"), default=d.head)
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--threads", type=int, default=d.threads, help="torch threads (default: torch's choice)")
+    p.add_argument("--device", choices=DEVICES, default=d.device)
+    p.add_argument("--max-steps", type=int, default=d.max_steps, help="stop after this many steps")
+    p.add_argument("--eval-every", type=int, default=d.eval_every, help="also evaluate every N steps")
+    p.add_argument("--eval-batch-size", type=int, default=d.eval_batch_size)
+    p.add_argument("--no-channels-last", dest="channels_last", action="store_false",
+                   help="keep the NCHW memory layout")
+    p.add_argument("--dataset", choices=("mnist", "fashion"), default=d.dataset)
+    p.add_argument("--train-size", type=int, default=None, help="train on the first N images only")
+    p.add_argument("--data", default=None, help="data root holding MNIST/raw "
+                   "(default: $CNNVIZ_DATA, else ~/.cache/cnnviz)")
+    p.add_argument("--download", action="store_true", help="download MNIST if it is missing")
+    p.add_argument("--out", default=None, help="write the trained model here (.safetensors)")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    names = {f.name for f in fields(TrainConfig)}
+    return TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
+
+
+def progress_bar(record: StepRecord, steps_per_epoch: int, epochs: int) -> str:
+    fraction = record.epoch_progress - (record.epoch - 1)
+    filled = int(BAR_WIDTH * fraction)
+    return (f"\rEpoch {record.epoch}/{epochs} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {100 * fraction:5.1f}%"
+            f"  loss {record.batch_loss:.4f}  train {100 * record.train_acc:5.1f}%"
+            f"  {record.images_per_sec:6.0f} img/s  {record.elapsed:5.1f}s")
+
+
+def evaluation_line(record: StepRecord, epoch_end: bool, loss: float) -> str:
+    where = f"Epoch {record.epoch}" if epoch_end else f"Epoch {record.epoch_progress:.2f} (step {record.step})"
+    return (f"{where}: Loss={loss:.4f}  Train={100 * record.train_acc:.1f}%  "
+            f"Test={100 * record.test_acc:.2f}%  ({record.elapsed:.1f}s)")
+
+
+def main(argv=None) -> int:
+    from cnnviz.data import CorruptDataError, MissingDataError, load_split
+
+    args = build_parser().parse_args(argv)
+    try:
+        config = config_from_args(args)
+    except ValueError as exc:
+        print(f"error: {exc}")
+        return 2
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    download = True if args.download else False
+    try:
+        train = load_split("train", args.data, config.dataset, download=download)
+        test = load_split("test", args.data, config.dataset, download=download)
+    except (MissingDataError, CorruptDataError) as exc:
+        print(f"error: {exc}")
+        return 2
+    if args.train_size:
+        train = train.subset(args.train_size)
+    trainer = Trainer(config, train, test)
+    print(f"Training {config.head} DigitCNN on {len(train)} {config.dataset} images, {trainer.total_steps} steps "
+          f"on {trainer.device} ({torch.get_num_threads()} threads); config: {config.to_dict()}")
+    tty = sys.stdout.isatty()
+    try:
+        while (record := trainer.step()) is not None:
+            if tty and (record.step % 10 == 0 or record.test_acc is not None):
+                print(progress_bar(record, trainer.steps_per_epoch, config.epochs), end="", flush=True)
+            if record.test_acc is not None:
+                closes_epoch = bool(trainer.epochs) and trainer.epochs[-1]["steps"] == record.step
+                loss = trainer.epochs[-1]["loss"] if closes_epoch else record.batch_loss
+                epoch_end = closes_epoch and trainer.epochs[-1]["fraction"] >= 1
+                print(("\n" if tty else "") + evaluation_line(record, epoch_end, loss), flush=True)
+    except KeyboardInterrupt:
+        trainer.stop()
+        print("\nStopped early; the model keeps the weights it had reached.")
+    final = trainer.final_metrics()
+    print(f"Done: {final['steps']} steps, {final['elapsed']:.1f}s, "
+          f"test accuracy {100 * (final['test_acc'] or 0):.2f}%")
+    if args.out:
+        from cnnviz.checkpoint import save
+        from cnnviz.evaluate import evaluation_report
+
+        metadata = trainer.metadata()
+        metadata["evaluation"] = evaluation_report(trainer.model, test)
+        metadata["command"] = "python -m cnnviz.train " + " ".join(sys.argv[1:] if argv is None else argv)
+        path = save(args.out, trainer.model, metadata)
+        print(f"Saved {path}")
+    else:
+        print("Not saved (pass --out PATH.safetensors to keep the model).")
+    return 0

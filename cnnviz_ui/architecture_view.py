@@ -1,0 +1,84 @@
+"""Presentation helpers for the architecture page: the layer table as a frame, what each kind of layer does."""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+from cnnviz.architecture import LayerRow, layer_table
+from cnnviz.model import DigitCNN
+
+# What each kind of layer is for, in one or two sentences (the page's teaching text).
+ROLES = {
+    "Conv2d": "Slides small learned filters over every input channel and adds up the products: each output "
+              "channel is one filter's map of where its pattern occurs. The same weights are reused at every "
+              "position, which is why a convolution needs so few parameters.",
+    "ReLU": "Keeps positive values and sets negative ones to zero: the non-linearity that lets stacked layers "
+            "learn more than one big linear map. No parameters.",
+    "Tanh": "Squashes every value into (−1, 1): the non-linearity of the original LeNet. No parameters.",
+    "Sigmoid": "Squashes every value into (0, 1). Its slope is at most 0.25, which starves deep stacks of gradient.",
+    "MaxPool2d": "Keeps the largest value of each window: halves height and width and keeps the strongest "
+                 "detections. Nothing to learn.",
+    "AvgPool2d": "Replaces each window by its mean. Nothing to learn.",
+    "AdaptiveAvgPool2d": "Global average pooling: each channel's whole map becomes one number, its mean. "
+                         "It replaces the flatten + big fully-connected layer with zero parameters.",
+    "Flatten": "Lays the channel maps out as one long vector so a fully-connected layer can read it. "
+               "Only the shape changes.",
+    "Linear": "Fully connected: every output is a weighted sum of every input plus a bias. "
+              "The first one, on the flattened features, holds most of the network's parameters.",
+    "Dropout": "During training, zeroes a random share of the values so the network cannot lean on any one "
+               "feature; in evaluation it passes everything through.",
+}
+
+
+def input_row(shape: tuple) -> dict:
+    return {"Layer": "input", "Operation": "image", "Output shape": " × ".join(map(str, shape)), "Parameters": 0,
+            "Arithmetic": "", "Share": 0.0}
+
+
+def table_records(rows: list[LayerRow], input_shape: tuple) -> list[dict]:
+    """The layer table as records for st.dataframe, starting with the input."""
+    records = [input_row(input_shape)]
+    for row in rows:
+        records.append({"Layer": row.name, "Operation": row.op, "Output shape": " × ".join(map(str, row.output_shape)),
+                        "Parameters": row.params, "Arithmetic": row.arithmetic, "Share": row.share})
+    return records
+
+
+def flow(rows: list[LayerRow], input_shape: tuple) -> tuple[list, list, list]:
+    """(names, kinds, shapes) for the shape-flow diagram, the input first."""
+    return (["input"] + [r.name for r in rows], ["Input"] + [r.kind for r in rows],
+            [tuple(input_shape)] + [tuple(r.output_shape) for r in rows])
+
+
+def head_variants(config) -> dict:
+    """Layer tables of the same network with each head ("fc", "gap"), for the parameter comparison."""
+    tables = {}
+    for head in ("fc", "gap"):
+        model = DigitCNN(dataclasses.replace(config, head=head))
+        shape = (1, config.in_channels, config.image_size, config.image_size)
+        tables[head] = layer_table(model, shape)
+    return tables
+
+
+def model_source(model) -> str:
+    """The real source of the model's class."""
+    try:
+        return inspect.getsource(type(model))
+    except (OSError, TypeError):
+        return f"# the source of {type(model).__name__} is not available"
+
+
+POOL_QUESTION = "What is the output shape when `MaxPool2d(2, 2)` is applied to a tensor of shape `[8, 32, 14, 14]`?"
+SOFTMAX_QUESTION = "Why does the network end with a Linear layer and no softmax?"
+SOFTMAX_OPTIONS = {
+    "CrossEntropyLoss applies (log-)softmax itself, in a numerically stable way": True,
+    "Softmax would change which digit gets the highest score": False,
+    "Softmax has weights that would overfit MNIST": False,
+    "Softmax only works on the GPU": False,
+}
+SOFTMAX_EXPLANATION = (
+    "The model outputs raw scores (logits). `nn.CrossEntropyLoss` takes logits and computes log-softmax and the "
+    "negative log-likelihood in one stable step; a softmax layer in the model would apply it twice and flatten "
+    "the gradients. Softmax is monotonic, so it never changes the winner: the largest logit is the predicted "
+    "digit. When the app shows probabilities it applies softmax outside the model."
+)

@@ -1,0 +1,35 @@
+"""Our one door to streamlit-drawable-canvas, so tests can put a drawing on it without a browser.
+
+AppTest runs the script in-process and cannot draw on a component; a test sets
+`st.session_state[stub_key(key)]` to an RGBA array (or None for an empty canvas) and the
+wrapper returns that instead of mounting the component.
+"""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+STUB_PREFIX = "_canvas_stub:"
+
+
+def stub_key(key: str) -> str:
+    return STUB_PREFIX + key
+
+
+def draw_canvas(key: str, stroke_width: int = 18, size: int = 280, stroke_color: str = "#FFFFFF",
+                background_color: str = "#000000") -> np.ndarray | None:
+    """Show a square drawing canvas; return its pixels (RGBA uint8 [size, size, 4]) or None before any drawing.
+
+    The canvas sends its whole image on every mouse-up, so a multi-stroke digit is judged as a whole.
+    Undo, redo and clear are on the canvas's own toolbar.
+    """
+    if stub_key(key) in st.session_state:
+        return st.session_state[stub_key(key)]
+    from streamlit_drawable_canvas import st_canvas  # imported late: it registers a component
+
+    result = st_canvas(stroke_width=stroke_width, stroke_color=stroke_color, background_color=background_color,
+                       update_streamlit=True, height=size, width=size, drawing_mode="freedraw",
+                       return_image_data=True, key=key)
+    if not (result.json_data or {}).get("objects"):
+        return None
+    return result.image_data

@@ -1,0 +1,143 @@
+"""Chart builders: data in, Plotly figure out (no Streamlit here, so tests need no browser)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+
+# One colour per kind of layer, shared by every chart that shows layers.
+KIND_COLORS = {
+    "Input": "#7f7f7f", "Conv2d": "#1f77b4", "ReLU": "#ff7f0e", "Tanh": "#ff7f0e", "Sigmoid": "#ff7f0e",
+    "MaxPool2d": "#2ca02c", "AvgPool2d": "#2ca02c", "AdaptiveAvgPool2d": "#2ca02c", "Flatten": "#8c8c8c",
+    "Linear": "#9467bd", "Dropout": "#e377c2",
+}
+ACTIVATION_COLORS = {"relu": "#ff7f0e", "tanh": "#1f77b4", "sigmoid": "#2ca02c", "leaky_relu": "#d62728"}
+HIGHLIGHT = "#d62728"
+
+
+def _layout(fig: go.Figure, title: str = "", height: int | None = None, **kwargs) -> go.Figure:
+    fig.update_layout(title=dict(text=title, x=0.0, xanchor="left"), margin=dict(l=10, r=10, t=40 if title else 10,
+                      b=10), height=height, **kwargs)
+    return fig
+
+
+def grid(values: np.ndarray, *, text: np.ndarray | None = None, title: str = "", highlight=None,
+         origin: tuple[int, int] = (0, 0), colorscale: str = "Blues", zrange=None, height: int | None = None,
+         show_text: bool | None = None) -> go.Figure:
+    """A 2-D map as a heatmap with its numbers written in.
+
+    `values` may hold NaN (drawn blank, e.g. padding). `origin` is the index of values[0, 0]
+    (negative for a padded border), so `highlight=(r0, r1, c0, c1)` (half-open) is in the same indices.
+    """
+    values = np.asarray(values, dtype=float)
+    h, w = values.shape
+    ys, xs = np.arange(h) + origin[0], np.arange(w) + origin[1]
+    if show_text is None:
+        show_text = max(h, w) <= 12
+    if text is None:
+        text = np.vectorize(_cell_text)(values) if values.size else values.astype(str)
+    finite = values[np.isfinite(values)]
+    lo, hi = zrange if zrange is not None else ((finite.min(), finite.max()) if finite.size else (0.0, 1.0))
+    fig = go.Figure(go.Heatmap(
+        z=values, x=xs, y=ys, text=text, texttemplate="%{text}" if show_text else None,
+        colorscale=colorscale, zmin=lo, zmax=hi if hi > lo else lo + 1, showscale=False, xgap=2, ygap=2,
+        hovertemplate="row %{y}, col %{x}: %{text}<extra></extra>",
+    ))
+    if highlight is not None:
+        r0, r1, c0, c1 = highlight
+        fig.add_shape(type="rect", x0=c0 - 0.5, x1=c1 - 0.5, y0=r0 - 0.5, y1=r1 - 0.5,
+                      line=dict(color=HIGHLIGHT, width=4), name="highlight")
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", showgrid=False, zeroline=False,
+                     dtick=1 if h <= 12 else None)
+    fig.update_xaxes(showgrid=False, zeroline=False, side="top", constrain="domain", dtick=1 if w <= 12 else None)
+    return _layout(fig, title, height, plot_bgcolor="rgba(0,0,0,0)")
+
+
+def _cell_text(v: float) -> str:
+    if not np.isfinite(v):
+        return ""
+    return str(int(v)) if float(v).is_integer() and abs(v) < 1e6 else f"{v:.2f}"
+
+
+def activation_curves(x: np.ndarray, curves: dict, at_x: float | None = None, title: str = "",
+                      height: int | None = 380) -> go.Figure:
+    """f (solid) and f' (dashed) for each activation; `curves` maps name -> (f(x), f'(x))."""
+    fig = go.Figure()
+    for name, (f, df) in curves.items():
+        color = ACTIVATION_COLORS.get(name)
+        fig.add_trace(go.Scatter(x=x, y=f, name=f"{name}(x)", line=dict(color=color, width=3)))
+        fig.add_trace(go.Scatter(x=x, y=df, name=f"{name}′(x)", line=dict(color=color, width=2, dash="dash")))
+    if at_x is not None:
+        fig.add_vline(x=at_x, line=dict(color="#444", width=1, dash="dot"))
+    fig.update_xaxes(title="x (pre-activation)", zeroline=True)
+    fig.update_yaxes(zeroline=True)
+    return _layout(fig, title, height, legend=dict(orientation="h", y=-0.2))
+
+
+def gradient_decay(products: dict, title: str = "", height: int | None = 380) -> go.Figure:
+    """The backward signal after each layer, log scale; `products` maps name -> n + 1 values."""
+    fig = go.Figure()
+    for name, values in products.items():
+        values = np.asarray(values, dtype=float)
+        shown = np.where(values > 0, values, np.nan)  # exact zeros cannot sit on a log axis
+        fig.add_trace(go.Scatter(x=np.arange(len(values)), y=shown, name=name, mode="lines+markers",
+                                 line=dict(color=ACTIVATION_COLORS.get(name), width=3)))
+    fig.update_yaxes(type="log", title="gradient reaching this layer", exponentformat="power")
+    fig.update_xaxes(title="layers the gradient has passed through", dtick=1)
+    return _layout(fig, title, height, legend=dict(orientation="h", y=-0.25))
+
+
+def parameter_share(names: list[str], params: list[int], title: str = "", height: int | None = 300) -> go.Figure:
+    """Where the parameters live: one horizontal bar per layer that has any, labelled with its share."""
+    total = sum(params)
+    kept = [(n, p) for n, p in zip(names, params) if p > 0]
+    labels = [f"{p:,} ({p / total:.1%})" for _, p in kept]
+    fig = go.Figure(go.Bar(x=[p for _, p in kept], y=[n for n, _ in kept], orientation="h", text=labels,
+                           textposition="auto", marker_color="#9467bd", cliponaxis=False))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title="parameters", range=[0, total * 1.05] if total else None)
+    return _layout(fig, title or f"{total:,} parameters", height)
+
+
+def shape_flow(names: list[str], kinds: list[str], shapes: list[tuple], selected: str | None = None,
+               height: int | None = 260) -> go.Figure:
+    """Tensor shapes flowing through the network: one block per layer, sized by its shape."""
+    fig = go.Figure()
+    for i, (name, kind, shape) in enumerate(zip(names, kinds, shapes)):
+        if len(shape) == 3:   # [C, H, W]: height from the spatial side, width from the channels
+            half_h, half_w = 0.12 + 0.33 * shape[1] / 28, 0.08 + 0.3 * math.log2(shape[0] + 1) / 6
+        else:                 # a vector: a thin bar, height from its length
+            half_h, half_w = 0.1 + 0.35 * min(math.log10(max(shape[0], 1)) / 3.5, 1.0), 0.06
+        color = KIND_COLORS.get(kind, "#999")
+        chosen = name == selected
+        fig.add_shape(type="rect", x0=i - half_w, x1=i + half_w, y0=-half_h, y1=half_h, fillcolor=color,
+                      opacity=1.0 if chosen or selected is None else 0.45,
+                      line=dict(color=HIGHLIGHT if chosen else color, width=4 if chosen else 1))
+        if i:
+            fig.add_annotation(x=i - 0.5, y=0, text="→", showarrow=False, font=dict(size=16, color="#666"))
+    fig.add_trace(go.Scatter(x=list(range(len(names))), y=[0.62] * len(names), mode="text", text=names,
+                             textfont=dict(size=12), hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=list(range(len(names))), y=[-0.62] * len(names), mode="text",
+                             text=["×".join(str(d) for d in s) for s in shapes], textfont=dict(size=11),
+                             hoverinfo="skip"))
+    fig.update_xaxes(visible=False, range=[-0.6, len(names) - 0.4])
+    fig.update_yaxes(visible=False, range=[-0.8, 0.8])
+    return _layout(fig, "", height, showlegend=False, plot_bgcolor="rgba(0,0,0,0)")
+
+
+def image_with_boxes(image: np.ndarray, boxes: list[tuple], title: str = "", height: int | None = 420) -> go.Figure:
+    """A grayscale image with labelled boxes; each box is (label, y0, y1, x0, x1) in pixels, half-open."""
+    image = np.asarray(image, dtype=float)
+    fig = go.Figure(go.Heatmap(z=image, colorscale="Greys", showscale=False,
+                               hovertemplate="row %{y}, col %{x}<extra></extra>"))
+    palette = ["#d62728", "#ff7f0e", "#2ca02c", "#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+    for n, (label, y0, y1, x0, x1) in enumerate(boxes):
+        color = palette[n % len(palette)]
+        fig.add_shape(type="rect", x0=x0 - 0.5, x1=x1 - 0.5, y0=y0 - 0.5, y1=y1 - 0.5, name=label,
+                      line=dict(color=color, width=3))
+        fig.add_annotation(x=x0 - 0.5, y=y0 - 0.5, text=label, showarrow=False, xanchor="left", yanchor="bottom",
+                           font=dict(color=color, size=12), bgcolor="rgba(255,255,255,0.7)")
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", showgrid=False, zeroline=False)
+    fig.update_xaxes(showgrid=False, zeroline=False, constrain="domain")
+    return _layout(fig, title, height)

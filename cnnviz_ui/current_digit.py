@@ -1,0 +1,55 @@
+"""The digit this session is looking at, shared by the draw, filters and GAP/CAM pages."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+import torch
+
+DIGIT_KEY = "current_digit"
+
+
+@dataclass(frozen=True)
+class Digit:
+    image28: np.ndarray      # [28, 28] in [0, 1], what the model sees (for display)
+    x: torch.Tensor          # [1, 1, 28, 28] normalised model input
+    source: str              # "your drawing", "MNIST test digit #0 (label 7)", ...
+
+
+@st.cache_resource(show_spinner=False)
+def _synthetic() -> Digit:
+    from cnnviz.preprocess import preprocess
+    from cnnviz.sketch import draw_digit
+    image28, x = preprocess(draw_digit(7))
+    return Digit(image28, x, "a built-in drawn 7 (MNIST is not on this machine)")
+
+
+def mnist_digit(index: int) -> Digit | None:
+    from cnnviz_ui.digits import test_digit
+    found = test_digit(index)
+    if found is None:
+        return None
+    image, raw, label = found
+    return Digit(np.asarray(raw, dtype=np.float32) / 255.0, image.reshape(1, 1, 28, 28),
+                 f"MNIST test digit #{index} (label {label})")
+
+
+def default_digit() -> Digit:
+    """MNIST test digit #0 (a 7, like the chapter's trace), or a built-in drawn 7 without MNIST."""
+    return mnist_digit(0) or _synthetic()
+
+
+def current_digit() -> Digit:
+    return st.session_state.get(DIGIT_KEY) or default_digit()
+
+
+def set_current_digit(digit: Digit | None) -> None:
+    if digit is None:
+        st.session_state.pop(DIGIT_KEY, None)
+    else:
+        st.session_state[DIGIT_KEY] = digit
+
+
+def has_own_digit() -> bool:
+    return DIGIT_KEY in st.session_state

@@ -1,0 +1,94 @@
+"""What the draw page shows for one input: the layers in execution order, each as one composite image.
+
+Work is cached per (model, input) in the session, so moving the unit picker or switching pages
+does not run the network again.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+import torch
+from torch import nn
+
+from cnnviz.activations import trace
+from cnnviz.model import leaf_layers
+from cnnviz.receptive_field import input_window, layers_from_model, receptive_fields
+
+_ACTIVATIONS = (nn.ReLU, nn.Tanh, nn.Sigmoid)
+_POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d)
+CACHE_KEY = "_draw_analysis"
+
+
+@dataclass(frozen=True)
+class LayerView:
+    name: str            # key in the trace, e.g. "relu1"
+    title: str           # e.g. "conv1 + relu1"
+    values: np.ndarray   # [C, h, w] maps or [n] vector
+
+
+@dataclass(frozen=True)
+class Analysis:
+    probabilities: np.ndarray   # [num_classes]
+    layers: list                # [LayerView] in execution order, ending with the logits
+
+
+def input_hash(pixels: np.ndarray | None) -> str | None:
+    if pixels is None:
+        return None
+    a = np.ascontiguousarray(pixels)
+    return hashlib.blake2b(a.tobytes() + str(a.shape).encode(), digest_size=16).hexdigest()
+
+
+def _views(model: nn.Module, acts) -> list[LayerView]:
+    views, previous = [], None
+    for name, module in leaf_layers(model):
+        if name not in acts:
+            continue
+        out = acts[name][0]
+        if isinstance(module, _ACTIVATIONS):
+            title = f"{previous} + {name}" if previous else name
+        elif isinstance(module, _POOLS):
+            title = name
+        else:
+            previous = name
+            continue
+        if out.dim() == 3 and out.shape[-1] == 1 and out.shape[-2] == 1:
+            out = out.flatten()                                    # GAP output [C, 1, 1] -> [C]
+        views.append(LayerView(name, title, out.numpy()))
+        previous = name
+    views.append(LayerView("logits", "logits", acts["logits"][0].numpy()))
+    return views
+
+
+def analyse(model: nn.Module, x: torch.Tensor, key: str) -> Analysis:
+    """Prediction and the shown activations of `model` on `x` (cached in the session under `key`)."""
+    cache = st.session_state.get(CACHE_KEY)
+    full_key = (id(model), key)
+    if cache is not None and cache[0] == full_key:
+        return cache[1]
+    acts = trace(model, x)
+    result = Analysis(acts["probabilities"][0].numpy(), _views(model, acts))
+    st.session_state[CACHE_KEY] = (full_key, result)
+    return result
+
+
+def field_rows(model: nn.Module, image_size: int = 28) -> dict:
+    """Receptive-field row for every shown map layer: an activation shares the field of the layer before it."""
+    rows = {r.name: r for r in receptive_fields(layers_from_model(model), input_size=image_size)}
+    out, current = {}, None
+    for name, _ in leaf_layers(model):
+        current = rows.get(name, current)
+        if current is not None:
+            out[name] = current
+    return out
+
+
+def unit_window(model: nn.Module, layer: str, y: int, x: int, image_size: int = 28) -> tuple[int, int, int, int]:
+    """Input box (y0, y1, x0, x1) seen by unit (y, x) of `layer`."""
+    rows = field_rows(model, image_size)
+    if layer not in rows:
+        raise ValueError(f"{layer} has no spatial receptive field; pick a conv or pooling layer")
+    return input_window(rows[layer], y, x, image_size)

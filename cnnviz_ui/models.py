@@ -1,0 +1,81 @@
+"""Which model a session is looking at: the shipped checkpoint (shared, read-only) or the user's own."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import streamlit as st
+import torch
+from torch import nn
+
+from cnnviz.model import GAP_CONFIG, DigitCNN, ModelConfig, leaf_layers
+
+ACTIVE_KEY = "active_model"
+
+
+@dataclass
+class LoadedModel:
+    model: torch.nn.Module          # eval mode; never trained in place
+    source: str                     # e.g. "shipped checkpoint", "your training run", "uploaded file.safetensors"
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def test_accuracy(self) -> float | None:
+        meta = self.metadata
+        for value in ((meta.get("evaluation") or {}).get("accuracy"), (meta.get("final") or {}).get("test_acc"),
+                      (meta.get("final_metrics") or {}).get("test_accuracy")):
+            if value is not None:
+                return float(value)
+        return None
+
+    @property
+    def head(self) -> str:
+        config = getattr(self.model, "config", None)
+        return getattr(config, "head", "fc")
+
+
+def frozen(model: nn.Module) -> nn.Module:
+    """Eval mode and no gradients: a model that is only looked at."""
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
+@st.cache_resource(show_spinner=False)
+def shipped_model(head: str = "fc") -> LoadedModel:
+    """The checkpoint shipped in checkpoints/ (shared by every user: eval mode, read-only)."""
+    try:
+        from cnnviz.checkpoint import load, shipped_path
+        model, meta = load(shipped_path(head))
+        source = f"shipped checkpoint ({head.upper()} head)"
+    except Exception as exc:  # no checkpoint yet: an untrained model, said plainly
+        torch.manual_seed(0)
+        model, meta = DigitCNN(GAP_CONFIG if head == "gap" else ModelConfig()), {"error": str(exc)}
+        source = "untrained (no shipped checkpoint found)"
+    return LoadedModel(frozen(model), source, meta)
+
+
+def active_model() -> LoadedModel:
+    """The model this session's pages use: the user's own if they made one active, else the shipped one."""
+    return st.session_state.get(ACTIVE_KEY) or shipped_model("fc")
+
+
+def set_active_model(loaded: LoadedModel | None) -> None:
+    """Make a model active for this session only (None: back to the shipped one)."""
+    if loaded is None:
+        st.session_state.pop(ACTIVE_KEY, None)
+    else:
+        frozen(loaded.model)
+        st.session_state[ACTIVE_KEY] = loaded
+
+
+def load_upload(data: bytes, filename: str) -> LoadedModel:
+    """A checkpoint file uploaded by the user -> LoadedModel; raises CheckpointError (a ValueError) if invalid."""
+    from cnnviz.checkpoint import load_bytes
+    model, meta = load_bytes(data, filename)
+    return LoadedModel(frozen(model), f"uploaded {filename}", meta)
+
+
+def conv_layers(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
+    """(name, layer) of every Conv2d, in execution order."""
+    return [(name, m) for name, m in leaf_layers(model) if isinstance(m, nn.Conv2d)]

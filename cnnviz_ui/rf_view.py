@@ -1,0 +1,94 @@
+"""Presentation helpers for the receptive-field page: the editable layer stack, its presets, the drawn boxes."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from cnnviz.receptive_field import Layer, RFRow, input_window, layers_from_model
+
+KINDS = ("conv", "pool")
+_ids = itertools.count()  # widget keys: every layer row ever made gets a fresh id
+
+
+def spec(kind: str, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> dict:
+    """One row of the editable stack (plain dict: it lives in the user's session)."""
+    return {"id": next(_ids), "kind": kind, "kernel_size": kernel_size, "stride": stride, "padding": padding,
+            "dilation": dilation}
+
+
+def stack_from_model(model) -> list[dict]:
+    """The conv/pool stack of a PyTorch model as editable rows."""
+    modules = dict(model.named_modules())
+    rows = []
+    for layer in layers_from_model(model):
+        kind = "conv" if type(modules[layer.name]).__name__.startswith("Conv") else "pool"
+        rows.append(spec(kind, layer.kernel_size, layer.stride, layer.padding, layer.dilation))
+    return rows
+
+
+def preset(name: str, model=None) -> list[dict]:
+    if name == "loaded model":
+        return stack_from_model(model)
+    if name == "three 3×3 convolutions":
+        return [spec("conv", 3, 1, 1) for _ in range(3)]
+    if name == "VGG-style (3 blocks)":
+        block = lambda n: [spec("conv", 3, 1, 1) for _ in range(n)] + [spec("pool", 2, 2)]  # noqa: E731
+        return block(2) + block(2) + block(3)
+    raise ValueError(f"unknown preset {name!r}")
+
+
+PRESETS = ("loaded model", "three 3×3 convolutions", "VGG-style (3 blocks)")
+
+
+def to_layers(stack: list[dict]) -> list[Layer]:
+    """Named Layer objects (conv1, conv2, pool1, ...) for the core; raises ValueError for impossible values."""
+    counts = {kind: 0 for kind in KINDS}
+    layers = []
+    for row in stack:
+        counts[row["kind"]] += 1
+        dilation = row["dilation"] if row["kind"] == "conv" else 1
+        layers.append(Layer(f"{row['kind']}{counts[row['kind']]}", int(row["kernel_size"]), int(row["stride"]),
+                            int(row["padding"]), int(dilation)))
+    return layers
+
+
+def table_records(rows: list[RFRow]) -> list[dict]:
+    """The recurrence table, one record per layer, with r = r_prev + (k_eff − 1) · jump_prev written out."""
+    records = [{"Layer": "input", "k": None, "s": None, "p": None, "d": None, "Output": None,
+                "r = r_prev + (k_eff − 1) · jump_prev": "1", "Receptive field": 1, "Jump": 1, "Start": 0.0}]
+    size, jump = 1, 1
+    for row in rows:
+        k_eff = row.dilation * (row.kernel_size - 1) + 1
+        records.append({"Layer": row.name, "k": row.kernel_size, "s": row.stride, "p": row.padding,
+                        "d": row.dilation, "Output": row.output_size,
+                        "r = r_prev + (k_eff − 1) · jump_prev": f"{size} + {k_eff - 1} · {jump} = {row.size}",
+                        "Receptive field": row.size, "Jump": row.jump, "Start": row.start})
+        size, jump = row.size, row.jump
+    return records
+
+
+def nested_boxes(rows: list[RFRow], upto: int, y: int, x: int, image_size: int) -> list[tuple]:
+    """The chosen unit's field at layer `upto`, and inside it, the field of the nearest unit at each earlier layer.
+
+    Returns (label, y0, y1, x0, x1) boxes, the largest first.
+    """
+    target = rows[upto]
+    cy, cx = target.start + y * target.jump, target.start + x * target.jump  # centre of the chosen field
+    boxes = []
+    for row in rows[upto::-1]:
+        last = (row.output_size or 1) - 1
+        uy = int(np.clip(round((cy - row.start) / row.jump), 0, last))
+        ux = int(np.clip(round((cx - row.start) / row.jump), 0, last))
+        y0, y1, x0, x1 = input_window(row, uy, ux, image_size)
+        boxes.append((f"{row.name}: {row.size}×{row.size}", y0, y1, x0, x1))
+    return boxes
+
+
+def fit_image(image: np.ndarray, size: int) -> np.ndarray:
+    """Nearest-neighbour resize of a square image to size x size (for inputs other than 28×28)."""
+    image = np.asarray(image, dtype=float)
+    if image.shape[0] == size:
+        return image
+    idx = np.minimum((np.arange(size) * image.shape[0] / size).astype(int), image.shape[0] - 1)
+    return image[np.ix_(idx, idx)]

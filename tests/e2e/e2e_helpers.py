@@ -1,0 +1,311 @@
+"""Browser-test helpers: a live Streamlit server, Debian's Chromium, and drawing with a real mouse.
+
+Shared by the e2e tests (tests/e2e/) and the classroom benchmark (bench/classroom.py).
+Named e2e_helpers (not helpers) so it cannot shadow another tests/ folder's helpers module.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+# url path -> (title in app.py's navigation). Home is the default page at "/".
+PAGES = {
+    "": "Home",
+    "pooling": "Pooling",
+    "activation_functions": "Activation functions",
+    "architecture": "Architecture",
+    "receptive_field": "Receptive field",
+    "training": "Training",
+    "draw": "Draw a digit",
+    "filters": "Learned filters",
+    "gap_cam": "GAP and CAM",
+    "evaluation": "Evaluation",
+}
+
+
+# ---------------------------------------------------------------- server
+
+def free_port() -> int:
+    """A TCP port the OS says is free right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    proc: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def wait_for_health(url: str, proc: subprocess.Popen | None = None, timeout: float = 90.0) -> None:
+    """Poll /_stcore/health until it answers "ok"; fail fast if the server process died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited early with code {proc.returncode}")
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    return
+        time.sleep(0.25)
+    raise TimeoutError(f"{url} not healthy after {timeout:.0f} s")
+
+
+@contextlib.contextmanager
+def streamlit_server(port: int | None = None, env: dict | None = None, name: str = "server",
+                     timeout: float = 90.0):
+    """Run `streamlit run app.py` from the repo root on a free port; yield a Server; stop it after."""
+    port = port or free_port()
+    log_dir = ARTIFACTS / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{name}-{port}.log"
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+           "--server.headless", "true", "--server.address", "127.0.0.1"]
+    full_env = {**os.environ, **(env or {})}
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    server = Server(f"http://127.0.0.1:{port}", proc, log_path)
+    try:
+        wait_for_health(server.url, proc, timeout)
+        yield server
+    finally:
+        stop_process(proc)
+
+
+def stop_process(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    """SIGTERM the server (its own process group, nothing else), then SIGKILL if it hangs."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(grace)
+
+
+def process_stats(pid: int) -> dict:
+    """CPU seconds (user+system) and resident memory in MB of one process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu_s = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    rss_kb = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                  if line.startswith("VmRSS:"))
+    return {"cpu_s": cpu_s, "rss_mb": rss_kb / 1024}
+
+
+# ---------------------------------------------------------------- browser
+
+def launch_chromium(playwright):
+    exe = shutil.which("chromium")
+    if exe is None:
+        raise RuntimeError("Debian's chromium is not installed: run `bash scripts/test.sh`, which installs it")
+    return playwright.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+
+
+# Console messages that are not the app's fault, matched against "text [url]". Each filter is precise.
+BENIGN_CONSOLE = [
+    # Opened at a page's own URL (/pooling), Streamlit's frontend first probes for a server mounted under
+    # that path (/pooling/_stcore/health and /host-config), gets a 404, then uses the root: its own probe.
+    re.compile(r"^Failed to load resource: the server responded with a status of 404 \(Not Found\) "
+               r"\[https?://[^/]+/[a-z_]+/_stcore/(health|host-config)\]$"),
+]
+
+
+@dataclass
+class ConsoleLog:
+    errors: list[str] = field(default_factory=list)
+
+    def attach(self, page) -> "ConsoleLog":
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+        return self
+
+    def _on_console(self, msg) -> None:
+        if msg.type != "error":
+            return
+        text = console_text(msg)
+        if not any(rx.search(text) for rx in BENIGN_CONSOLE):
+            self.errors.append(text)
+
+
+def console_text(msg) -> str:
+    """A console message as "text [url]" (the url says which resource failed)."""
+    url = (msg.location or {}).get("url") or ""
+    return f"{msg.text} [{url}]" if url else msg.text
+
+
+def script_state(page) -> str | None:
+    return page.locator('[data-testid="stApp"]').get_attribute("data-test-script-state")
+
+
+def wait_idle(page, timeout: float = 60.0, settle: float = 0.3) -> None:
+    """Wait until the Streamlit script is not running (and stays so for `settle` seconds)."""
+    deadline = time.monotonic() + timeout
+    quiet_since = None
+    while time.monotonic() < deadline:
+        state = page.evaluate(
+            "() => { const a = document.querySelector('[data-testid=\"stApp\"]');"
+            " return a ? a.getAttribute('data-test-script-state') : null; }")
+        if state == "notRunning":
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= settle:
+                return
+        else:
+            quiet_since = None
+        page.wait_for_timeout(50)
+    raise TimeoutError(f"script still running after {timeout:.0f} s")
+
+
+def open_page(page, base_url: str, path: str, timeout: float = 90.0) -> None:
+    """Go to /path and wait until the page has run to the end."""
+    page.goto(f"{base_url}/{path}", wait_until="domcontentloaded")
+    page.locator('[data-testid="stApp"]').wait_for(timeout=timeout * 1000)
+    # The first run: wait for the script to start, then to finish.
+    page.wait_for_function(
+        "() => { const a = document.querySelector('[data-testid=\"stApp\"]');"
+        " return a && a.getAttribute('data-test-script-state') !== 'initial'; }",
+        timeout=timeout * 1000)
+    wait_idle(page, timeout)
+
+
+def exceptions_on(page) -> list[str]:
+    """Texts of the exception blocks Streamlit shows (there should be none)."""
+    return page.locator('[data-testid="stException"]').all_inner_texts()
+
+
+def plotly_figures(page) -> list[dict]:
+    """Every Plotly chart on the page as {title, shapes: [[x0, x1, y0, y1]], z: first trace's z or None}."""
+    return page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].map(gd => {
+        const t = gd.layout && gd.layout.title, z = gd.data && gd.data[0] && gd.data[0].z;
+        return {title: ((t && t.text) || '').replace(/<[^>]*>/g, ''),
+                shapes: ((gd.layout && gd.layout.shapes) || []).map(s => [s.x0, s.x1, s.y0, s.y1]),
+                z: z ? (z._inputArray || (Array.isArray(z) ? z : null)) : null};
+    })""")
+
+
+def plotly_figure(page, title: str) -> dict:
+    """The one Plotly chart whose title is `title`."""
+    found = [f for f in plotly_figures(page) if f["title"] == title]
+    assert len(found) == 1, f"expected one chart titled {title!r}, found {[f['title'] for f in plotly_figures(page)]}"
+    return found[0]
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+# ---------------------------------------------------------------- drawing
+
+# The digit the Draw page predicts (its st.metric labelled "Prediction"), or null when none is shown.
+PREDICTION_JS = """() => {
+  for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
+    const label = m.querySelector('[data-testid="stMetricLabel"]');
+    const value = m.querySelector('[data-testid="stMetricValue"]');
+    if (label && value && label.innerText.trim() === 'Prediction') {
+      const d = parseInt(value.innerText.trim(), 10);
+      return Number.isNaN(d) ? null : d;
+    }
+  }
+  return null;
+}"""
+
+
+def shown_prediction(page) -> int | None:
+    return page.evaluate(PREDICTION_JS)
+
+
+def wait_for_prediction(page, timeout: float = 60.0) -> int:
+    """Wait until the script has finished and a prediction is on screen; return the digit shown."""
+    wait_idle(page, timeout)
+    page.wait_for_function(f"() => ({PREDICTION_JS})() !== null", timeout=timeout * 1000)
+    wait_idle(page, timeout)
+    return shown_prediction(page)
+
+
+def clear_canvas(page) -> None:
+    """The Draw page's Clear button; waits until the prediction is gone."""
+    page.get_by_role("button", name="Clear", exact=True).click()
+    wait_idle(page)
+    page.wait_for_function(f"() => ({PREDICTION_JS})() === null")
+
+def canvas_box(page, index: int = 0, timeout: float = 30.0) -> dict:
+    """Bounding box of the drawable canvas (fabric's upper canvas takes the mouse)."""
+    canvas = page.locator("canvas.upper-canvas").nth(index)
+    canvas.wait_for(state="visible", timeout=timeout * 1000)
+    canvas.scroll_into_view_if_needed()
+    return canvas.bounding_box()
+
+
+def draw_strokes(page, strokes, index: int = 0, steps_per_segment: int = 6) -> float:
+    """Draw polylines given in unit-square coordinates (0..1, y down) with real mouse drags.
+
+    Returns the time.monotonic() of the last mouse-up (the start of the latency clock).
+    """
+    box = canvas_box(page, index)
+    last_up = time.monotonic()
+    for stroke in strokes:
+        px = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
+        page.mouse.move(*px[0])
+        page.mouse.down()
+        for point in px[1:]:
+            page.mouse.move(*point, steps=steps_per_segment)
+        page.mouse.up()
+        last_up = time.monotonic()
+    return last_up
+
+
+def place(strokes, scale: float = 1.0, dx: float = 0.0, dy: float = 0.0):
+    """The same strokes scaled about the centre of the box and shifted (to draw small, in a corner...)."""
+    return [[(0.5 + (x - 0.5) * scale + dx, 0.5 + (y - 0.5) * scale + dy) for x, y in s] for s in strokes]
+
+
+def _arc(cx, cy, rx, ry, a0, a1, n=24):
+    import math
+    return [(cx + rx * math.cos(math.radians(a0 + (a1 - a0) * i / n)),
+             cy + ry * math.sin(math.radians(a0 + (a1 - a0) * i / n))) for i in range(n + 1)]
+
+
+# Digits drawn the way a person draws them, in a unit box (y down). Angles in degrees, 0 = right, 90 = down.
+DIGITS = {
+    0: [_arc(0.5, 0.5, 0.22, 0.32, -90, 270, 36)],
+    1: [[(0.45, 0.24), (0.53, 0.17), (0.53, 0.83)]],
+    2: [_arc(0.5, 0.34, 0.2, 0.16, 200, 380, 18)[:-4] + [(0.66, 0.43), (0.3, 0.8), (0.72, 0.8)]],
+    3: [_arc(0.48, 0.33, 0.19, 0.15, 210, 450, 20), _arc(0.48, 0.64, 0.21, 0.18, -90, 150, 20)],
+    4: [[(0.58, 0.18), (0.3, 0.6), (0.74, 0.6)], [(0.6, 0.36), (0.6, 0.84)]],
+    5: [[(0.68, 0.2), (0.36, 0.2), (0.33, 0.47)] + _arc(0.48, 0.62, 0.2, 0.18, -120, 150, 20)],
+    6: [[(0.64, 0.18), (0.45, 0.35), (0.33, 0.6)] + _arc(0.5, 0.64, 0.17, 0.16, 180, 540, 28)],
+    7: [[(0.3, 0.22), (0.7, 0.22), (0.45, 0.82)]],
+    8: [_arc(0.5, 0.33, 0.15, 0.14, 90, 450, 24), _arc(0.5, 0.65, 0.19, 0.17, -90, 270, 28)],
+    9: [_arc(0.5, 0.36, 0.17, 0.15, 0, 360, 28) + [(0.66, 0.5), (0.6, 0.84)]],
+}

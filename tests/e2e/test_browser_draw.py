@@ -1,0 +1,94 @@
+"""Drawing digits with a real mouse on the Draw page, as a student would, and reading the prediction shown."""
+from __future__ import annotations
+
+import pytest
+
+from e2e_helpers import (
+    DIGITS, clear_canvas, draw_strokes, exceptions_on, open_page, place, screenshot, shown_prediction,
+    wait_for_prediction, wait_idle,
+)
+
+pytestmark = pytest.mark.browser
+
+PROMPT = "Draw a digit on the black square"
+
+
+@pytest.fixture
+def draw_page(page, base_url):
+    open_page(page, base_url, "draw")
+    page.locator("canvas.upper-canvas").first.wait_for(state="visible")
+    return page
+
+
+def _main_text(page) -> str:
+    return page.locator('[data-testid="stMain"]').inner_text()
+
+
+def test_a_one_a_zero_and_a_seven_are_each_recognized_with_clears_between(draw_page, console):
+    for digit in (1, 0, 7):
+        draw_strokes(draw_page, DIGITS[digit])
+        assert wait_for_prediction(draw_page) == digit
+        screenshot(draw_page, f"draw-{digit}")
+        clear_canvas(draw_page)
+    assert exceptions_on(draw_page) == [] and console.errors == []
+
+
+def test_clearing_removes_the_prediction_and_shows_the_prompt(draw_page):
+    draw_strokes(draw_page, DIGITS[7])
+    wait_for_prediction(draw_page)
+    clear_canvas(draw_page)
+    assert shown_prediction(draw_page) is None
+    assert PROMPT in _main_text(draw_page)
+
+
+def test_a_two_stroke_four_is_judged_as_a_whole(draw_page):
+    draw_strokes(draw_page, DIGITS[4])
+    assert wait_for_prediction(draw_page) == 4
+
+
+def test_a_small_seven_in_a_corner_is_recognized(draw_page):
+    draw_strokes(draw_page, place(DIGITS[7], scale=0.35, dx=-0.3, dy=0.3))
+    assert wait_for_prediction(draw_page) == 7
+    screenshot(draw_page, "draw-7-corner")
+
+
+def test_a_large_off_centre_three_is_recognized(draw_page):
+    draw_strokes(draw_page, place(DIGITS[3], scale=1.15, dx=0.07, dy=-0.04))
+    assert wait_for_prediction(draw_page) == 3
+
+
+def test_the_empty_canvas_prompts_instead_of_predicting(draw_page):
+    assert shown_prediction(draw_page) is None
+    assert PROMPT in _main_text(draw_page)
+
+
+def test_a_single_dot_prompts_instead_of_predicting(draw_page, console):
+    box = draw_page.locator("canvas.upper-canvas").first.bounding_box()
+    draw_page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    draw_page.wait_for_timeout(500)
+    wait_idle(draw_page)
+    assert shown_prediction(draw_page) is None
+    assert PROMPT in _main_text(draw_page)
+    assert exceptions_on(draw_page) == [] and console.errors == []
+
+
+def test_a_scribble_covering_the_whole_canvas_gets_a_message_not_a_traceback(draw_page, console):
+    zigzag = [[(0.0 if i % 2 == 0 else 1.0, i / 40) for i in range(41)]]
+    draw_strokes(draw_page, zigzag + [[(i / 40, 0.0 if i % 2 == 0 else 1.0) for i in range(41)]],
+                 steps_per_segment=10)
+    draw_page.wait_for_timeout(500)
+    wait_idle(draw_page)
+    screenshot(draw_page, "draw-scribble-everywhere")
+    assert exceptions_on(draw_page) == [] and console.errors == []
+    # Either a prediction (it is some picture) or a message; never nothing at all.
+    alerts = draw_page.locator('[data-testid="stAlert"]').all_inner_texts()
+    assert shown_prediction(draw_page) is not None or alerts
+
+
+def test_drawing_after_a_bad_scribble_still_works(draw_page):
+    draw_strokes(draw_page, [[(0.05, 0.05), (0.95, 0.95)], [(0.95, 0.05), (0.05, 0.95)]] * 3)
+    draw_page.wait_for_timeout(500)
+    wait_idle(draw_page)
+    clear_canvas(draw_page)
+    draw_strokes(draw_page, DIGITS[1])
+    assert wait_for_prediction(draw_page) == 1

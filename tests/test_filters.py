@@ -1,0 +1,124 @@
+"""Matching learned 3x3 filters against classic image-processing kernels."""
+import numpy as np
+import pytest
+import torch
+
+from cnnviz.filters import CLASSIC_KERNELS, best_match_for, match_filters, similarity
+
+SOBEL_X = CLASSIC_KERNELS["Sobel X"]
+RNG = np.random.default_rng(0)
+
+
+def test_classic_kernels_are_3x3_and_sobel_x_is_the_textbook_one():
+    assert all(k.shape == (3, 3) for k in CLASSIC_KERNELS.values())
+    np.testing.assert_array_equal(SOBEL_X, [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]])
+    np.testing.assert_array_equal(CLASSIC_KERNELS["Sobel Y"], SOBEL_X.T)
+
+
+@pytest.mark.parametrize("name", list(CLASSIC_KERNELS))
+def test_every_classic_kernel_matches_itself(name):
+    [m] = match_filters(CLASSIC_KERNELS[name][None])
+    assert (m.kernel_name, m.rotation, m.sign) == (name, 0, 1)
+    assert m.score == pytest.approx(1.0)
+
+
+def test_similarity_ignores_scale_and_flips_with_sign():
+    a, b = RNG.normal(size=(3, 3)), RNG.normal(size=(3, 3))
+    assert similarity(3.7 * a, b) == pytest.approx(similarity(a, b))
+    assert similarity(-a, b) == pytest.approx(-similarity(a, b))
+    assert similarity(a, a) == pytest.approx(1.0)
+
+
+def test_similarity_ignores_a_constant_offset():
+    assert similarity(SOBEL_X + 0.3, SOBEL_X) == pytest.approx(1.0)
+
+
+def test_similarity_of_constant_kernels_uses_the_raw_cosine():
+    box = CLASSIC_KERNELS["Box blur"]
+    assert similarity(2 * box, box) == pytest.approx(1.0)
+    assert similarity(-box, box) == pytest.approx(-1.0)
+    assert similarity(np.zeros((3, 3)), box) == 0.0
+
+
+def test_random_filters_score_between_0_and_1():
+    for m in match_filters(RNG.normal(size=(50, 1, 3, 3))):
+        assert 0.0 <= m.score <= 1.0
+        assert m.score == pytest.approx(abs(m.signed_similarity))
+        assert m.sign == (1 if m.signed_similarity >= 0 else -1)
+
+
+def test_scaled_negated_offset_sobel_matches_sobel_x_with_score_1():
+    [m] = match_filters((-0.05 * SOBEL_X + 0.01)[None, None])
+    assert (m.kernel_name, m.sign, m.rotation) == ("Sobel X", -1, 0)
+    assert m.score == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("quarter_turns", [1, 2, 3])
+def test_rotated_sobel_matches_a_sobel_with_score_1(quarter_turns):
+    [m] = match_filters(np.rot90(3 * SOBEL_X, quarter_turns)[None])
+    assert m.kernel_name in ("Sobel X", "Sobel Y")
+    assert m.score == pytest.approx(1.0)
+
+
+def test_reported_sign_and_rotation_reproduce_the_similarity():
+    filters = RNG.normal(size=(20, 3, 3))
+    for f, m in zip(filters, match_filters(filters)):
+        kernel = np.rot90(CLASSIC_KERNELS[m.kernel_name], m.rotation // 90)
+        assert similarity(f, kernel) == pytest.approx(m.signed_similarity)
+
+
+def test_allowing_rotation_never_lowers_the_score():
+    filters = RNG.normal(size=(20, 3, 3))
+    for rotated, plain in zip(match_filters(filters), match_filters(filters, allow_rotation=False)):
+        assert plain.rotation == 0
+        assert rotated.score >= plain.score - 1e-12
+
+
+def test_match_is_invariant_to_scale_and_sign():
+    f = RNG.normal(size=(3, 3))
+    [a], [b], [c] = match_filters(f[None]), match_filters(5 * f[None]), match_filters(-f[None])
+    assert (a.kernel_name, a.rotation) == (b.kernel_name, b.rotation) == (c.kernel_name, c.rotation)
+    assert a.score == pytest.approx(b.score) == pytest.approx(c.score)
+    assert a.sign == b.sign == -c.sign
+
+
+def test_a_noisy_laplacian_matches_laplacian():
+    learned = 0.3 * CLASSIC_KERNELS["Laplacian"] + 0.02 * RNG.normal(size=(3, 3))
+    [m] = match_filters(learned[None])
+    assert m.kernel_name == "Laplacian" and m.sign == 1 and m.score > 0.95
+
+
+def test_without_rotation_a_horizontal_edge_does_not_match_sobel_x():
+    [m] = match_filters(CLASSIC_KERNELS["Sobel Y"][None], allow_rotation=False)
+    assert m.kernel_name == "Sobel Y"
+    assert similarity(CLASSIC_KERNELS["Sobel Y"], SOBEL_X) == pytest.approx(0.0)
+
+
+def test_match_filters_accepts_conv_weights_as_a_tensor():
+    weights = torch.nn.Conv2d(1, 16, 3).weight  # [16, 1, 3, 3], requires grad
+    matches = match_filters(weights)
+    assert [m.index for m in matches] == list(range(16))
+
+
+def test_best_match_for_finds_the_vertical_edge_filter():
+    weights = RNG.normal(scale=0.1, size=(8, 1, 3, 3))
+    weights[5, 0] = -0.2 * SOBEL_X + 0.02 * RNG.normal(size=(3, 3))
+    m = best_match_for(weights, "Sobel X")
+    assert (m.index, m.kernel_name, m.sign, m.rotation) == (5, "Sobel X", -1, 0)
+    assert m.score > 0.95
+
+
+def test_best_match_for_rejects_an_unknown_kernel_name():
+    with pytest.raises(ValueError, match="unknown kernel 'Sobel Z'"):
+        best_match_for(np.zeros((1, 3, 3)), "Sobel Z")
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (4, 2, 3, 3), (4, 1, 5, 5), (4, 3, 2)])
+def test_wrong_filter_shapes_raise(shape):
+    with pytest.raises(ValueError, match=r"\[N, 1, 3, 3\]"):
+        match_filters(np.zeros(shape))
+
+
+def test_similarity_rejects_kernels_of_different_sizes():
+    with pytest.raises(ValueError, match="same number of weights"):
+        similarity(np.zeros((3, 3)), np.zeros((5, 5)))

@@ -1,0 +1,165 @@
+"""cnnviz.train: the step-wise Trainer on small MNIST subsets with step budgets, and the CLI."""
+import re
+
+import pytest
+import torch
+
+from cnnviz.data import load_split
+from cnnviz.evaluate import evaluate
+from cnnviz.model import DigitCNN
+from cnnviz.train import StepRecord, TrainConfig, Trainer, replay
+from cnnviz.train_cli import main
+
+
+@pytest.fixture(scope="module")
+def small(data_root):
+    """2,000 training and 500 test images: enough to learn something in a few dozen steps."""
+    return load_split("train", data_root).subset(2000), load_split("test", data_root).subset(500)
+
+
+def losses(trainer):
+    return [r.batch_loss for r in trainer.records]
+
+
+def test_max_steps_budget_stops_training(small):
+    trainer = Trainer(TrainConfig(max_steps=5, batch_size=32), *small)
+    records = [trainer.step() for _ in range(5)]
+    assert all(isinstance(r, StepRecord) for r in records)
+    assert trainer.done and trainer.total_steps == 5
+    assert trainer.step() is None and len(trainer.records) == 5
+
+
+def test_step_record_reports_progress_loss_accuracy_lr_speed_and_time(small):
+    trainer = Trainer(TrainConfig(max_steps=4, batch_size=100), *small)
+    first, *_, last = trainer.run()
+    assert (first.step, first.epoch, first.epoch_progress) == (1, 1, 100 / 2000)
+    assert first.batch_loss > 0 and 0 <= first.train_acc <= 1 and first.lr > 0
+    assert first.images_per_sec > 0 and 0 < first.elapsed <= last.elapsed
+    assert first.test_acc is None and first.test_loss is None       # no evaluation on this step
+    assert 0 <= last.test_acc <= 1 and last.test_loss > 0           # the budget's last step evaluates
+
+
+def test_same_seed_gives_identical_losses_on_cpu(small):
+    config = TrainConfig(max_steps=8, batch_size=64, seed=3, device="cpu")
+    a, b = Trainer(config, small[0]), Trainer(config, small[0])
+    a.run(), b.run()
+    assert losses(a) == losses(b)
+    assert all(torch.equal(p, q) for p, q in zip(a.model.parameters(), b.model.parameters()))
+
+
+def test_different_seeds_give_different_runs(small):
+    a = Trainer(TrainConfig(max_steps=3, seed=1, device="cpu"), small[0])
+    b = Trainer(TrainConfig(max_steps=3, seed=2, device="cpu"), small[0])
+    a.run(), b.run()
+    assert losses(a) != losses(b)
+
+
+def test_trainer_leaves_the_global_random_stream_alone(small):
+    """Background threads train side by side: a trainer must not reseed or consume torch's global RNG."""
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    Trainer(TrainConfig(max_steps=3, batch_size=32), small[0]).run()
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_loss_goes_down_in_a_few_dozen_steps(small):
+    trainer = Trainer(TrainConfig(max_steps=40, batch_size=64, lr=2e-3, schedule="constant"), *small)
+    trainer.run()
+    first, last = losses(trainer)[:5], losses(trainer)[-5:]
+    assert sum(last) / 5 < 0.5 * sum(first) / 5
+    assert trainer.records[-1].test_acc > 0.7
+
+
+def test_sgd_with_momentum_trains(small):
+    trainer = Trainer(TrainConfig(max_steps=30, batch_size=64, optimizer="sgd", lr=0.05, schedule="constant"),
+                      *small)
+    trainer.run()
+    assert isinstance(trainer.optimizer, torch.optim.SGD)
+    assert trainer.optimizer.param_groups[0]["momentum"] == 0.9
+    assert sum(losses(trainer)[-5:]) < sum(losses(trainer)[:5])
+
+
+def test_onecycle_warms_up_to_the_peak_then_anneals(small):
+    trainer = Trainer(TrainConfig(max_steps=20, batch_size=32, lr=0.01, schedule="onecycle"), small[0])
+    lrs = [r.lr for r in trainer.run()]
+    peak = lrs.index(max(lrs))
+    assert lrs[0] < 0.001 and max(lrs) == pytest.approx(0.01, rel=0.05)
+    assert 0 < peak < len(lrs) - 1 and lrs[-1] < lrs[0]
+
+
+def test_constant_schedule_keeps_the_learning_rate(small):
+    trainer = Trainer(TrainConfig(max_steps=5, lr=0.002, schedule="constant"), small[0])
+    assert {r.lr for r in trainer.run()} == {0.002}
+
+
+@pytest.mark.parametrize("overrides", [{"head": "gap"}, {"activation": "tanh"}, {"activation": "sigmoid"}])
+def test_gap_and_other_activation_configs_train(small, overrides):
+    trainer = Trainer(TrainConfig(max_steps=6, batch_size=64, **overrides), *small)
+    trainer.run()
+    assert trainer.model.config.head == overrides.get("head", "fc")
+    assert trainer.model.config.activation == overrides.get("activation", "relu")
+    assert all(torch.isfinite(torch.tensor(losses(trainer))))
+
+
+def test_eval_every_adds_test_metrics_to_those_steps(small):
+    trainer = Trainer(TrainConfig(max_steps=9, batch_size=32, eval_every=4), *small)
+    evaluated = [r.step for r in trainer.run() if r.test_acc is not None]
+    assert evaluated == [4, 8, 9]
+
+
+def test_each_epoch_end_is_evaluated_and_added_to_the_history(small):
+    train, test = small[0].subset(300), small[1]
+    trainer = Trainer(TrainConfig(epochs=2, batch_size=128), train, test)
+    trainer.run()
+    assert trainer.total_steps == 6 and len(trainer.records) == 6  # 128 + 128 + 44 per epoch
+    assert [e["epoch"] for e in trainer.epochs] == [1, 2]
+    assert all(e["test_acc"] is not None and e["fraction"] == 1 for e in trainer.epochs)
+    assert [r.epoch for r in trainer.records] == [1, 1, 1, 2, 2, 2]
+    assert trainer.records[2].epoch_progress == 1.0
+
+
+def test_stop_ends_training_between_steps(small):
+    trainer = Trainer(TrainConfig(max_steps=50), small[0])
+    trainer.step()
+    trainer.stop()
+    assert trainer.done and trainer.step() is None and len(trainer.records) == 1
+
+
+def test_metadata_holds_config_dataset_metrics_history_and_a_replayable_curve(small):
+    trainer = Trainer(TrainConfig(max_steps=6, batch_size=32, eval_every=3), *small)
+    trainer.run()
+    meta = trainer.metadata()
+    assert TrainConfig.from_dict(meta["config"]) == trainer.config
+    assert meta["model_config"]["head"] == "fc" and meta["dataset"]["train_size"] == 2000
+    assert meta["final"]["test_acc"] == trainer.records[-1].test_acc
+    assert replay(meta) == trainer.records
+
+
+def test_config_rejects_unsupported_values():
+    for bad in ({"optimizer": "rmsprop"}, {"schedule": "cosine"}, {"batch_size": 0}, {"lr": -1.0},
+                {"head": "attention"}, {"max_steps": 0}, {"device": "tpu"}):
+        with pytest.raises(ValueError):
+            TrainConfig(**bad)
+
+
+def test_evaluate_reports_accuracy_and_restores_training_mode(small):
+    model = DigitCNN().train()
+    result = evaluate(model, small[1], batch_size=128)
+    assert model.training
+    assert result["total"] == 500 and result["correct"] == round(result["accuracy"] * 500)
+    assert result["loss"] > 0
+
+
+def test_cli_prints_an_epoch_line_and_saves_a_checkpoint(data_root, tmp_path, capsys):
+    out = tmp_path / "tiny.safetensors"
+    code = main(["--data", str(data_root), "--train-size", "512", "--batch-size", "128", "--epochs", "1",
+                 "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0 and out.exists()
+    assert re.search(r"^Epoch 1: Loss=\d+\.\d{4}  Train=\d+\.\d%  Test=\d+\.\d\d%", printed, re.M)
+
+
+def test_cli_without_data_prints_the_missing_data_message(tmp_path, capsys):
+    assert main(["--data", str(tmp_path), "--max-steps", "1"]) == 2
+    assert "train-images-idx3-ubyte" in capsys.readouterr().out

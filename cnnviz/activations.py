@@ -21,6 +21,12 @@ def trace(model: nn.Module, x: torch.Tensor) -> "OrderedDict[str, torch.Tensor]"
         x = x.unsqueeze(0)  # [1, C, H, W]
     if x.dim() != 4:
         raise ValueError(f"expected an image batch [B, C, H, W] or one image [C, H, W], got shape {tuple(x.shape)}")
+    config = getattr(model, "config", None)
+    if config is not None:
+        expected = (config.in_channels, config.image_size, config.image_size)
+        if tuple(x.shape[1:]) != expected:
+            raise ValueError(f"this model reads images of shape {list(expected)}, got {list(x.shape[1:])}: "
+                             "resize the input first")
     out: OrderedDict[str, torch.Tensor] = OrderedDict(input=x)
     layers = leaf_layers(model)
     last = layers[-1][0] if layers else None

@@ -25,6 +25,11 @@ class ModelConfig:
 
     def __post_init__(self):
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+        for name in ("in_channels", "image_size", "kernel_size", "pool_size", "hidden", "num_classes"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if any(c < 1 for c in self.channels):
+            raise ValueError(f"every conv layer needs at least 1 channel, got {self.channels}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
         if self.head not in HEADS:

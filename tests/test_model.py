@@ -63,10 +63,21 @@ def test_parameter_count_follows_the_channels():
     (dict(dropout=-0.1), r"dropout must be in \[0, 1\)"),
     (dict(kernel_size=4), "kernel_size must be odd"),
     (dict(image_size=3), "too small"),
+    (dict(channels=(0, 16)), "at least 1 channel"),
+    (dict(hidden=0), "hidden must be at least 1"),
+    (dict(num_classes=0), "num_classes must be at least 1"),
+    (dict(in_channels=0), "in_channels must be at least 1"),
+    (dict(kernel_size=-1), "kernel_size must be at least 1"),
+    (dict(pool_size=0), "pool_size must be at least 1"),
 ])
 def test_invalid_config_values_raise(bad, message):
     with pytest.raises(ValueError, match=message):
         ModelConfig(**bad)
+
+
+def test_trace_rejects_an_image_of_the_wrong_size():
+    with pytest.raises(ValueError, match="resize the input"):
+        trace(DigitCNN(), torch.zeros(1, 1, 32, 32))
 
 
 def test_config_round_trips_through_a_dict():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import sync_playwright
 
-from e2e_helpers import ConsoleLog, launch_chromium, streamlit_server
+from e2e_helpers import ConsoleLog, launch_chromium, open_page, streamlit_server
 
 
 @pytest.fixture(scope="session")
@@ -20,16 +20,24 @@ def server(data_root):
 
 
 @pytest.fixture(scope="session")
-def base_url(server) -> str:
-    return server.url
-
-
-@pytest.fixture(scope="session")
 def browser():
     with sync_playwright() as p:
         chromium = launch_chromium(p)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="session")
+def base_url(server, browser) -> str:
+    """The server's URL, after the instructor has opened the home page once (as in a lecture).
+
+    Until app.py has run once, Streamlit serves a deep link such as /draw from the pages/ folder
+    without app.py's navigation; test_browser_deep_link.py checks that case on a fresh server.
+    """
+    ctx = browser.new_context()
+    open_page(ctx.new_page(), server.url, "")
+    ctx.close()
+    return server.url
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ import asyncio
 import json
 import os
 import platform
-import re
 import shutil
 import statistics
 import sys
@@ -134,13 +133,13 @@ async def trainer_loop(ctx, base_url: str, stop_at: float, errors: list) -> None
     page.on("pageerror", lambda e: errors.append(f"trainer pageerror: {e}"))
     await page.goto(f"{base_url}/training", wait_until="domcontentloaded")
     try:
-        await page.get_by_role("button", name=re.compile(r"start", re.I)).first.click(timeout=60_000)
+        await page.get_by_role("button", name="Start training").click(timeout=60_000)
     except Exception as exc:
         errors.append(f"trainer could not start: {exc!r}"[:300])
     while time.monotonic() < stop_at:
         await asyncio.sleep(1.0)
     try:
-        await page.get_by_role("button", name=re.compile(r"stop", re.I)).first.click(timeout=10_000)
+        await page.get_by_role("button", name="Stop", exact=True).click(timeout=10_000)
     except Exception:
         pass  # finished already, or the page offers no stop now
     await page.close()

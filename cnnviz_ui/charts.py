@@ -51,7 +51,9 @@ def grid(values: np.ndarray, *, text: np.ndarray | None = None, title: str = "",
     fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", showgrid=False, zeroline=False,
                      dtick=1 if h <= 12 else None)
     fig.update_xaxes(showgrid=False, zeroline=False, side="top", constrain="domain", dtick=1 if w <= 12 else None)
-    return _layout(fig, title, height, plot_bgcolor="rgba(0,0,0,0)")
+    fig = _layout(fig, title, height, plot_bgcolor="#e9ecf1")  # blank (NaN) cells show as grey
+    fig.update_layout(margin_t=70 if title else 30, title_y=0.98, title_yanchor="top")
+    return fig
 
 
 def _cell_text(v: float) -> str:
@@ -61,27 +63,28 @@ def _cell_text(v: float) -> str:
 
 
 def activation_curves(x: np.ndarray, curves: dict, at_x: float | None = None, title: str = "",
-                      height: int | None = 380) -> go.Figure:
+                      height: int | None = 380, labels: dict | None = None, y_range=None) -> go.Figure:
     """f (solid) and f' (dashed) for each activation; `curves` maps name -> (f(x), f'(x))."""
     fig = go.Figure()
     for name, (f, df) in curves.items():
-        color = ACTIVATION_COLORS.get(name)
-        fig.add_trace(go.Scatter(x=x, y=f, name=f"{name}(x)", line=dict(color=color, width=3)))
-        fig.add_trace(go.Scatter(x=x, y=df, name=f"{name}′(x)", line=dict(color=color, width=2, dash="dash")))
+        color, label = ACTIVATION_COLORS.get(name), (labels or {}).get(name, name)
+        fig.add_trace(go.Scatter(x=x, y=f, name=f"{label}(x)", line=dict(color=color, width=3)))
+        fig.add_trace(go.Scatter(x=x, y=df, name=f"{label}′(x)", line=dict(color=color, width=2, dash="dash")))
     if at_x is not None:
         fig.add_vline(x=at_x, line=dict(color="#444", width=1, dash="dot"))
     fig.update_xaxes(title="x (pre-activation)", zeroline=True)
-    fig.update_yaxes(zeroline=True)
+    fig.update_yaxes(zeroline=True, range=y_range)
     return _layout(fig, title, height, legend=dict(orientation="h", y=-0.2))
 
 
-def gradient_decay(products: dict, title: str = "", height: int | None = 380) -> go.Figure:
+def gradient_decay(products: dict, title: str = "", height: int | None = 380, labels: dict | None = None) -> go.Figure:
     """The backward signal after each layer, log scale; `products` maps name -> n + 1 values."""
     fig = go.Figure()
     for name, values in products.items():
         values = np.asarray(values, dtype=float)
         shown = np.where(values > 0, values, np.nan)  # exact zeros cannot sit on a log axis
-        fig.add_trace(go.Scatter(x=np.arange(len(values)), y=shown, name=name, mode="lines+markers",
+        fig.add_trace(go.Scatter(x=np.arange(len(values)), y=shown, name=(labels or {}).get(name, name),
+                                 mode="lines+markers",
                                  line=dict(color=ACTIVATION_COLORS.get(name), width=3)))
     fig.update_yaxes(type="log", title="gradient reaching this layer", exponentformat="power")
     fig.update_xaxes(title="layers the gradient has passed through", dtick=1)

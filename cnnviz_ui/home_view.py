@@ -16,7 +16,8 @@ PIPELINE = [
 
 # An arrow after every stage but the last, drawn by CSS so the stages keep the whole width.
 _ARROWS_CSS = """<style>
-.st-key-pipeline [data-testid="stColumn"] { position: relative; }
+.st-key-pipeline [data-testid="stHorizontalBlock"] { flex-wrap: wrap; row-gap: 0.8rem; }
+.st-key-pipeline [data-testid="stColumn"] { position: relative; min-width: 8.5rem; }
 .st-key-pipeline [data-testid="stColumn"]:not(:last-child)::after {
   content: "→"; position: absolute; right: -0.85rem; top: 40%; font-size: 1.2rem; color: #888; }
 </style>"""

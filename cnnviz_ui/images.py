@@ -60,9 +60,11 @@ def _colorbar(height: int, vmin: float, vmax: float, scale: str, font_size: int)
 
 
 def feature_grid(maps: np.ndarray, cols: int, cell: int, gap: int = 2, labels: bool = True,
-                 highlight: tuple[int, int, int] | None = None, font_size: int = 11) -> Image.Image:
+                 highlight: tuple[int, int, int] | None = None, font_size: int = 11, colorbar: bool = True) -> Image.Image:
     """K maps [K, h, w] -> one image: a grid of `cols` columns, each map `cell` px wide, one shared colour
-    scale with its colour bar on the right. `highlight` = (map, y, x) outlines one unit."""
+    scale (with its colour bar on the right unless `colorbar=False`; see `legend_html`).
+    `highlight` = (map, y, x) outlines one unit. With cell = h and no labels the image stays tiny
+    (fast to encode) and the browser scales it up, pixelated (see PIXELATED_CSS)."""
     maps = np.asarray(maps, dtype=np.float32)
     if maps.ndim != 3:
         raise ValueError(f"expected maps shaped [K, h, w], got {maps.shape}")
@@ -92,11 +94,24 @@ def feature_grid(maps: np.ndarray, cols: int, cell: int, gap: int = 2, labels: b
         r, c = divmod(i, cols)
         y0, x0 = r * (ch + gap + label_h) + label_h + uy * zoom, c * (cw + gap) + ux * zoom
         draw.rectangle([x0 - 1, y0 - 1, x0 + zoom, y0 + zoom], outline=(255, 0, 255), width=2)
+    if not colorbar:
+        return img
     bar = _colorbar(grid_h, vmin, vmax, scale, font_size)
     out = Image.new("RGB", (grid_w + 8 + bar.width, grid_h), BACKGROUND)
     out.paste(img, (0, 0))
     out.paste(bar, (grid_w + 8, 0))
     return out
+
+
+PIXELATED_CSS = "<style>[data-testid='stImage'] img { image-rendering: pixelated; }</style>"
+
+
+def legend_html(vmin: float, vmax: float, scale: str) -> str:
+    """A small inline colour bar (CSS gradient) with its end values, for a title line in st.markdown."""
+    stops = ", ".join(f"rgb{tuple(int(v) for v in _lut(scale)[i])}" for i in (0, 64, 128, 192, 255))
+    bar = (f"<span style='display:inline-block;width:90px;height:0.8em;vertical-align:middle;"
+           f"background:linear-gradient(to right, {stops});border-radius:2px'></span>")
+    return f"<span style='font-size:0.85em;white-space:nowrap'>{vmin:.3g} {bar} {vmax:.3g}</span>"
 
 
 def vector_strip(values: np.ndarray, cols: int, cell: int = 18, numbers: bool = False,

@@ -36,10 +36,10 @@ def smooth(values, weight: float = 0.9) -> np.ndarray:
     return np.array(out)
 
 
-def training_curves(steps, batch_loss, train_acc, epoch_steps, epoch_test_acc, total_steps: int | None = None,
-                    height: int = 320, test_steps=None, test_acc=None) -> go.Figure:
-    """Left: batch loss (raw, faint) and its smoothed curve. Right: running train accuracy and test accuracy
-    (per epoch, plus any mid-epoch evaluations in `test_steps`/`test_acc`)."""
+def training_curves(steps, batch_loss, train_acc, test_steps=(), test_acc=(), total_steps: int | None = None,
+                    height: int = 320) -> go.Figure:
+    """Left: batch loss (raw, faint) and its smoothed curve. Right: running train accuracy of the epoch so far,
+    and the test accuracy at every evaluation (each epoch's end, and the end of the run)."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Batch loss", "Accuracy"), horizontal_spacing=0.1)
     steps = np.asarray(steps)
     fig.add_trace(go.Scatter(x=steps, y=batch_loss, mode="lines", name="batch loss",
@@ -49,12 +49,9 @@ def training_curves(steps, batch_loss, train_acc, epoch_steps, epoch_test_acc, t
     fig.add_trace(go.Scatter(x=steps, y=train_acc, mode="lines", name="train accuracy (running)",
                              line=dict(color=ORANGE, width=2)), 1, 2)
     if test_steps is not None and len(test_steps):
-        fig.add_trace(go.Scatter(x=test_steps, y=test_acc, mode="lines+markers", name="test accuracy",
-                                 line=dict(color=GREEN, width=1.5, dash="dot"), marker=dict(size=5)), 1, 2)
-    if len(epoch_steps):
-        fig.add_trace(go.Scatter(x=epoch_steps, y=epoch_test_acc, mode="markers+text", name="test accuracy (epoch end)",
-                                 marker=dict(color=GREEN, size=11, symbol="diamond"),
-                                 text=[f"{a:.1%}" for a in epoch_test_acc], textposition="bottom center"), 1, 2)
+        fig.add_trace(go.Scatter(x=test_steps, y=test_acc, mode="lines+markers+text", name="test accuracy",
+                                 line=dict(color=GREEN, width=1.5, dash="dot"), marker=dict(size=10, symbol="diamond"),
+                                 text=[f"{a:.1%}" for a in test_acc], textposition="bottom left"), 1, 2)
     if total_steps:
         fig.update_xaxes(range=[0, total_steps])
     fig.update_xaxes(title="step", gridcolor="#eee")

@@ -9,7 +9,7 @@ import streamlit as st
 from cnnviz import pooling
 
 INPUTS = ("chapter", "random", "real")
-INPUT_LABELS = {"chapter": "Chapter 4×4", "random": "Random", "real": "MNIST conv1 map"}
+INPUT_LABELS = {"chapter": "The chapter's 4×4 map", "random": "A random map", "real": "A real conv1 map (MNIST)"}
 
 
 def random_map(size: int, seed: int) -> np.ndarray:

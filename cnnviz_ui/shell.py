@@ -2,6 +2,16 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+
+# Streamlit sees our pages/ folder and, until some run has called st.navigation, serves a URL such as
+# /pooling in its old folder mode: it runs the page file alone (no app.py: no sections, no lecture toggle),
+# and keeps doing so for every session while nobody opens "/". That happens to every student who reloads
+# a page after a server restart. Every page imports this module, so the first one switches that mode off
+# and reruns through app.py.
+if PagesManager.uses_pages_directory:
+    PagesManager.uses_pages_directory = False
+    st.rerun()
 
 LECTURE_KEY = "lecture_mode"
 
@@ -53,7 +63,7 @@ def show_chart(fig, key: str, height: int | None = None) -> None:
     big = lecture_mode()
     fig.update_layout(font_size=CHART_FONT[big])
     if height is not None:
-        fig.update_layout(height=int(height * (1.25 if big else 1.0)))
+        fig.update_layout(height=int(height * (1.1 if big else 1.0)))
     st.plotly_chart(fig, key=key, config={"displaylogo": False, "displayModeBar": False})
 
 

@@ -27,7 +27,8 @@ for col, name in zip(cols, SQUASHERS):
 
 xs = np.linspace(-6, 6, 241)
 curves = {name: (af.value(name, xs), af.derivative(name, xs)) for name in SQUASHERS}
-show_chart(charts.activation_curves(xs, curves, at_x=at_x, title="f(x) solid, f′(x) dashed"),
+show_chart(charts.activation_curves(xs, curves, at_x=at_x, title="f(x) solid, f′(x) dashed", labels=LABELS,
+                                    y_range=(-1.2, 2.2)),
            key="act_curves", height=380)
 prose(
     "Read the dashed lines: sigmoid's slope is never more than 0.25 (at x = 0) and tanh's never more than 1, "
@@ -45,23 +46,24 @@ cols = st.columns(len(SQUASHERS))
 for col, name in zip(cols, SQUASHERS):
     final = products[name][-1]
     col.metric(f"{LABELS[name]}: gradient after {n} layers", f"{final:.2g}" if final else "0")
-show_chart(charts.gradient_decay({LABELS[k]: v for k, v in products.items()},
+show_chart(charts.gradient_decay(products, labels=LABELS,
                                  title=f"Product of {n} derivatives, each taken at x = {stack_x:g} (log scale)"),
            key="act_decay", height=380)
 prose(
     "By the chain rule, the gradient that reaches the first layer is the product of the slopes of all the "
     "layers above it (here every layer gets the same pre-activation and the weights are left out, to isolate "
-    "the activation's share). Ten factors below 1 make a tiny number: the first layers barely learn. "
+    "the activation's share). Many factors below 1 multiply to a tiny number: the first layers barely learn. "
     "With ReLU each factor is exactly 1 as long as the unit is active, so the signal arrives intact."
 )
 
 # ---- dead ReLU ------------------------------------------------------------------------------------------------
 st.header("Dead ReLU, and Leaky ReLU")
-xs_small = np.linspace(-3, 3, 121)
+xs_small = np.linspace(-3, 1, 161)
 relu_like = {name: (af.value(name, xs_small), af.derivative(name, xs_small)) for name in ("relu", "leaky_relu")}
 c_plot, c_text = st.columns([3, 2])
 with c_plot:
-    show_chart(charts.activation_curves(xs_small, relu_like, title="ReLU and Leaky ReLU"), key="act_leaky",
+    show_chart(charts.activation_curves(xs_small, relu_like, title="ReLU and Leaky ReLU, zoomed in below zero",
+                                        labels=LABELS, y_range=(-0.1, 1.1)), key="act_leaky",
                height=320)
 with c_text:
     st.metric("ReLU′(−2)", f"{float(af.derivative('relu', -2.0)):g}")

@@ -8,7 +8,7 @@ from cnnviz_ui.canvas import draw_canvas
 from cnnviz_ui.current_digit import Digit, current_digit, mnist_digit, set_current_digit
 from cnnviz_ui.digits import missing_reason
 from cnnviz_ui.draw_view import analyse, input_hash, unit_window
-from cnnviz_ui.images import digit_image, feature_grid, vector_strip
+from cnnviz_ui.images import PIXELATED_CSS, digit_image, feature_grid, legend_html, value_range, vector_strip
 from cnnviz_ui.models import active_model
 from cnnviz_ui.shell import lecture_mode, prose
 
@@ -20,6 +20,7 @@ prose("Draw a digit with the mouse (or a finger). Before the network sees it, th
 
 loaded = active_model()
 model = loaded.model
+st.caption(f"Model: {loaded.source}")
 SOURCES = ["Draw", "MNIST test digit", "Upload an image"]
 digit: Digit | None = None
 
@@ -79,7 +80,6 @@ with middle:
     st.markdown("**What the model sees** (28×28)")
     st.image(digit_image(digit.image28, size=168), width=168)
     st.metric("Prediction", str(best), f"{result.probabilities[best]:.1%} sure", delta_color="off")
-    st.caption(f"Model: {loaded.source}")
 with right:
     st.plotly_chart(model_charts.probabilities(result.probabilities, height=300 if lecture_mode() else 280),
                     key="draw_probabilities", config={"displayModeBar": False})
@@ -90,15 +90,15 @@ prose("Each picture is one layer's output, left to right in the order the networ
       "ones this digit switches on. Filters that find nothing to match stay dark.")
 maps = [v for v in result.layers if v.values.ndim == 3]
 vectors = [v for v in result.layers if v.values.ndim == 1]
-CELLS = {28: 3, 14: 4, 7: 6}
-columns = st.columns(len(maps)) if maps else []
-for view, column in zip(maps, columns):
-    c, h, w = view.values.shape
-    cols = 4 if c <= 16 else 8
-    with column:
-        st.markdown(f"**{view.title}** · {c}×{h}×{w}")
-        zoom = CELLS.get(h, max(1, 84 // h))
-        st.image(feature_grid(view.values, cols=cols, cell=h * zoom, gap=2), width="stretch")
+st.html(PIXELATED_CSS)
+for start in range(0, len(maps), 2):
+    for view, column in zip(maps[start:start + 2], st.columns(2, gap="medium")):
+        c, h, w = view.values.shape
+        with column:
+            st.markdown(f"**{view.title}** · {c} maps of {h}×{w} &nbsp; {legend_html(*value_range(view.values))}",
+                        unsafe_allow_html=True)
+            st.image(feature_grid(view.values, cols=4 if c <= 16 else 8, cell=h, gap=1, labels=False,
+                                  colorbar=False), width="stretch")
 for view in vectors:
     n = view.values.size
     is_logits = view.name == "logits"

@@ -15,10 +15,9 @@ prose(
 )
 
 # ---- controls ---------------------------------------------------------------------------------------------
-c_input, c_size, c_kernel, c_stride, c_pad, c_play = st.columns([3, 1.2, 1.2, 1.2, 1.2, 1.6])
-source = c_input.segmented_control("Input", view.INPUTS, default="chapter", required=True, key="pool_input",
-                                   format_func=view.INPUT_LABELS.get)
-size = c_size.number_input("Input size", 2, 16, 6, key="pool_size", disabled=source != "random",
+c_input, c_size, c_kernel, c_stride, c_pad, c_play = st.columns([2.2, 1.2, 1.2, 1.2, 1.2, 1.6])
+source = c_input.selectbox("Input", view.INPUTS, key="pool_input", format_func=view.INPUT_LABELS.get)
+size = c_size.number_input("Size", 2, 16, 6, key="pool_size", disabled=source != "random",
                            help="Side of the random map (the chapter's map is 4×4, a conv1 map 28×28).")
 kernel_size = c_kernel.number_input("Kernel size", 1, 8, 2, key="pool_kernel")
 stride = c_stride.number_input("Stride", 1, 8, 2, key="pool_stride")
@@ -77,7 +76,7 @@ def stepper() -> None:
     if playing and st.session_state.get("pool_tick") is not None:
         st.session_state.pool_step = st.session_state.pool_step % n_steps + 1
     st.session_state.pool_tick = 1 if playing else None
-    b_prev, b_next, b_scrub = st.columns([1, 1, 5], vertical_alignment="center")
+    b_prev, b_next, b_scrub = st.columns([1.5, 1.2, 5], vertical_alignment="center")
     b_prev.button("◀ Previous", on_click=_move, args=(-1,), disabled=playing, width="stretch")
     b_next.button("Next ▶", on_click=_move, args=(1,), disabled=playing, width="stretch")
     if n_steps > 1:

@@ -25,11 +25,8 @@ chart_height = 380 if lecture_mode() else 320
 
 def _draw_run(records, epochs, total_steps, filters, key: str) -> None:
     data = curve_arrays(records)
-    epoch_end = [e for e in epochs if e.get("test_acc") is not None]
-    fig = model_charts.training_curves(data["steps"], data["batch_loss"], data["train_acc"],
-                                       [e["steps"] for e in epoch_end], [e["test_acc"] for e in epoch_end],
-                                       total_steps=total_steps, height=chart_height,
-                                       test_steps=data["test_steps"], test_acc=data["test_acc"])
+    fig = model_charts.training_curves(data["steps"], data["batch_loss"], data["train_acc"], data["test_steps"],
+                                       data["test_acc"], total_steps=total_steps, height=chart_height)
     st.plotly_chart(fig, key=f"curves_{key}", config={"displayModeBar": False})
     table, shown = st.columns([1.4, 1])
     with table:
@@ -111,7 +108,7 @@ if job is not None:
     st.subheader("Your run")
     live_view()
     if job.state in ("done", "stopped"):
-        meta_col, dl_col, _ = st.columns([1, 1, 2])
+        meta_col, dl_col, _ = st.columns([1.6, 1, 1.4])
         if meta_col.button("Use this model on the other pages", key="tr_make_active", type="primary"):
             set_active_model(LoadedModel(job.copy_model(), f"your training run ({job.config.head.upper()} head, "
                                          f"{len(job.snapshot().records)} steps)", job.metadata()))

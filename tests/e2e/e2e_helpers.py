@@ -202,12 +202,15 @@ def exceptions_on(page) -> list[str]:
 
 
 def plotly_figures(page) -> list[dict]:
-    """Every Plotly chart on the page as {title, shapes: [[x0, x1, y0, y1]], z: first trace's z or None}."""
+    """Every Plotly chart on the page as {title, shapes: [[x0, x1, y0, y1]], z: first trace's z or None,
+    points: number of x values of each trace}."""
     return page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].map(gd => {
         const t = gd.layout && gd.layout.title, z = gd.data && gd.data[0] && gd.data[0].z;
+        const len = a => !a ? 0 : (a._inputArray ? a._inputArray.length : (a.length || 0));
         return {title: ((t && t.text) || '').replace(/<[^>]*>/g, ''),
                 shapes: ((gd.layout && gd.layout.shapes) || []).map(s => [s.x0, s.x1, s.y0, s.y1]),
-                z: z ? (z._inputArray || (Array.isArray(z) ? z : null)) : null};
+                z: z ? (z._inputArray || (Array.isArray(z) ? z : null)) : null,
+                points: (gd.data || []).map(tr => len(tr.x))};
     })""")
 
 
@@ -216,6 +219,19 @@ def plotly_figure(page, title: str) -> dict:
     found = [f for f in plotly_figures(page) if f["title"] == title]
     assert len(found) == 1, f"expected one chart titled {title!r}, found {[f['title'] for f in plotly_figures(page)]}"
     return found[0]
+
+
+def go_to_page_in_session(page, title: str) -> None:
+    """Click a sidebar link (same Streamlit session, unlike page.goto, which starts a new one)."""
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title).click()
+    page.wait_for_timeout(200)
+    wait_idle(page)
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick `option` in the st.selectbox labelled `label`."""
+    page.get_by_label(label, exact=True).click()
+    page.get_by_role("option", name=option, exact=True).click()
 
 
 def screenshot(page, name: str) -> Path:

@@ -1,0 +1,198 @@
+"""How long from a finished drawing to the prediction and the activation grids, server-side and in a browser.
+
+    python bench/draw_latency.py                  # both, side by side (starts its own server on port 8622)
+    python bench/draw_latency.py --no-browser     # server-side only
+    python bench/draw_latency.py --gc-lever       # also run the browser part with gc.freeze() disabled
+
+Server side: preprocess + forward trace + every activation grid as one composite PNG (what a rerun of the
+draw page computes). End to end: Chromium draws digits with the mouse on the real canvas; the clock runs
+from the last mouse-up to the moment the prediction and all activation images are loaded on screen.
+Targets: server p95 <= 20 ms; end to end p50 <= 200 ms and p95 <= 400 ms.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+PLACES = [(200, 40, 70), (80, 20, 30), (120, 140, 150), (240, 20, 40), (90, 170, 20), (150, 60, 110)]
+DIGITS = [7, 4, 1, 0, 2, 3]
+
+
+def percentiles(ms: list[float]) -> tuple[float, float]:
+    return float(np.percentile(ms, 50)), float(np.percentile(ms, 95))
+
+
+# -- server side ---------------------------------------------------------------------------------
+
+def server_side(n: int) -> list[float]:
+    import torch
+
+    from cnnviz.activations import trace
+    from cnnviz.checkpoint import load, shipped_path
+    from cnnviz.model import DigitCNN
+    from cnnviz.preprocess import is_blank, preprocess
+    from cnnviz.sketch import draw_digit
+    from cnnviz_ui.draw_view import _views
+    from cnnviz_ui.images import digit_image, feature_grid, vector_strip
+
+    try:
+        model, _ = load(shipped_path("fc"))
+    except Exception as exc:
+        print(f"(no shipped checkpoint: {exc}; timing an untrained model of the same shape)")
+        model = DigitCNN().eval()
+    drawings = [draw_digit(d, *p) for d in DIGITS for p in PLACES]
+    times = []
+    for i in range(n + 5):
+        rgba = drawings[i % len(drawings)]
+        t0 = time.perf_counter()
+        assert not is_blank(rgba)
+        image28, x = preprocess(rgba)
+        acts = trace(model, x)
+        images = [digit_image(image28)]
+        for view in _views(model, acts):
+            if view.values.ndim == 3:
+                c, h, _ = view.values.shape
+                images.append(feature_grid(view.values, cols=4 if c <= 16 else 8, cell=h * {28: 3, 14: 5, 7: 8}[h]))
+            else:
+                images.append(vector_strip(view.values, cols=min(view.values.size, 32), numbers=view.name == "logits"))
+        for img in images:  # st.image encodes each picture as PNG
+            img.save(io.BytesIO(), format="PNG")
+        if i >= 5:  # warm-up excluded
+            times.append((time.perf_counter() - t0) * 1000)
+    torch.set_num_threads(torch.get_num_threads())
+    return times
+
+
+# -- end to end in Chromium ----------------------------------------------------------------------
+
+def _wait_health(port: int, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://localhost:{port}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"the Streamlit server on port {port} did not come up")
+
+
+def _start_server(port: int, freeze: bool) -> subprocess.Popen:
+    with socket.socket() as s:
+        if s.connect_ex(("localhost", port)) == 0:
+            raise RuntimeError(f"port {port} is busy; stop what runs there or pass --port")
+    env = dict(os.environ)
+    if not freeze:  # a sitecustomize that turns app.py's gc.freeze() into a no-op
+        site = Path(tempfile.mkdtemp(prefix="cnnviz_nofreeze_"))
+        (site / "sitecustomize.py").write_text("import gc\ngc.freeze = lambda: None\n")
+        env["PYTHONPATH"] = f"{site}{os.pathsep}{env.get('PYTHONPATH', '')}"
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless",
+           "true", "--browser.gatherUsageStats", "false"]
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_health(port)
+    return proc
+
+
+# true when the page is idle, shows a prediction, and every image is loaded and differs from `before`
+_SETTLED = """([before, count]) => {
+  if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
+  if (!document.querySelector('[data-testid="stMetricValue"]')) return false;
+  const imgs = [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stImage"] img')];
+  if (imgs.length < count) return false;
+  const shown = imgs.slice(0, count);
+  if (shown.some(img => before.includes(img.src) || !img.complete || img.naturalWidth === 0)) return false;
+  return performance.now() - window.__lastMouseUp;
+}"""
+
+
+def browser(port: int, n: int) -> list[float]:
+    from playwright.sync_api import sync_playwright
+
+    from cnnviz.sketch import STROKES
+
+    times = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(f"http://localhost:{port}/draw", wait_until="networkidle")
+        page.add_init_script("")
+        page.evaluate("document.addEventListener('mouseup', () => { window.__lastMouseUp = performance.now(); }, true)")
+        for i in range(n + 2):
+            canvas = page.locator("canvas.upper-canvas").first
+            canvas.wait_for(timeout=60000)
+            canvas.scroll_into_view_if_needed()
+            box = canvas.bounding_box()
+            digit, (height, top, left) = DIGITS[i % len(DIGITS)], PLACES[i % len(PLACES)]
+            width = height * 0.7
+            strokes = STROKES[digit]
+            for k, stroke in enumerate(strokes):
+                last = k == len(strokes) - 1
+                if last:  # the grids on screen now (from earlier strokes) must all be replaced
+                    before = page.evaluate("""[...document.querySelectorAll(
+                        '[data-testid="stMain"] [data-testid="stImage"] img')].map(i => i.src)""")
+                points = [(box["x"] + (left + x * width) * box["width"] / 280,
+                           box["y"] + (top + y * height) * box["height"] / 280) for x, y in stroke]
+                page.mouse.move(*points[0])
+                page.mouse.down()
+                for px, py in points[1:]:
+                    page.mouse.move(px, py, steps=6)
+                page.mouse.up()
+                if not last:  # a person lifts the pen and starts the next stroke a moment later
+                    page.wait_for_timeout(350)
+            elapsed = page.wait_for_function(_SETTLED, arg=[before, 7], polling="raf", timeout=30000).json_value()
+            if i >= 2:  # warm-up excluded
+                times.append(float(elapsed))
+            page.get_by_role("button", name="Clear").click()
+            page.wait_for_selector("text=Draw a digit on the black square", timeout=30000)
+        browser.close()
+    return times
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n-server", type=int, default=200)
+    parser.add_argument("--n-browser", type=int, default=30)
+    parser.add_argument("--port", type=int, default=8622)
+    parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--gc-lever", action="store_true", help="also measure the browser part without gc.freeze()")
+    args = parser.parse_args(argv)
+
+    rows = []
+    server_ms = server_side(args.n_server)
+    rows.append(("server: drawing -> prediction + activation PNGs", server_ms, "p95 <= 20 ms"))
+    if not args.no_browser:
+        for freeze in (True, False) if args.gc_lever else (True,):
+            proc = _start_server(args.port, freeze)
+            try:
+                ms = browser(args.port, args.n_browser)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+            label = "Chromium: mouse-up -> prediction + activations on screen"
+            rows.append((label + ("" if freeze else " (gc.freeze off)"), ms, "p50 <= 200, p95 <= 400 ms"))
+
+    print(f"\n{'measure':<72} {'n':>4} {'p50 ms':>8} {'p95 ms':>8}  target")
+    for label, ms, target in rows:
+        p50, p95 = percentiles(ms)
+        print(f"{label:<72} {len(ms):>4} {p50:>8.1f} {p95:>8.1f}  {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,75 @@
+"""Editing the receptive-field layer stack in a real browser: the recurrence follows every edit."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from e2e_helpers import exceptions_on, open_page, screenshot, wait_idle
+
+pytestmark = pytest.mark.browser
+
+SUMMARY = re.compile(r"After (\w+) each unit sees a (\d+)×\d+ patch")
+
+
+def _summary(page) -> tuple[str, int]:
+    found = SUMMARY.search(page.locator('[data-testid="stMain"]').inner_text())
+    assert found, "no receptive-field summary on the page"
+    return found[1], int(found[2])
+
+
+def _click(page, name: str) -> None:
+    page.get_by_role("button", name=name, exact=True).first.click()
+    page.wait_for_timeout(200)
+    wait_idle(page)
+
+
+def _set(page, field: str, row: int, value: int) -> None:
+    box = page.get_by_label(field, exact=True).nth(row)
+    box.fill(str(value))
+    box.press("Enter")
+    page.wait_for_timeout(200)
+    wait_idle(page)
+
+
+def test_the_loaded_model_ends_with_a_10_pixel_field(page, console, base_url):
+    open_page(page, base_url, "receptive_field")
+    assert _summary(page) == ("pool2", 10)
+    screenshot(page, "receptive-field-digitcnn")
+    assert exceptions_on(page) == [] and console.errors == []
+
+
+def test_editing_the_stack_updates_the_field(page, console, base_url):
+    open_page(page, base_url, "receptive_field")
+    page.get_by_text("three 3×3 convolutions", exact=True).click()   # a segmented-control option
+    page.wait_for_timeout(200)
+    wait_idle(page)
+    assert _summary(page) == ("conv3", 7)                   # 1 -> 3 -> 5 -> 7
+    _click(page, "＋ pool layer")
+    assert _summary(page) == ("pool1", 8)                   # + (2 - 1) * 1
+    _set(page, "kernel_size", 0, 5)
+    assert _summary(page) == ("pool1", 10)                  # 5 -> 7 -> 9 -> 10
+    _set(page, "dilation", 1, 2)
+    assert _summary(page) == ("pool1", 12)                  # dilated 3x3 spans 5: 5 -> 9 -> 11 -> 12
+    screenshot(page, "receptive-field-edited")
+    assert exceptions_on(page) == [] and console.errors == []
+
+
+def test_removing_every_layer_is_explained_not_a_traceback(page, console, base_url):
+    open_page(page, base_url, "receptive_field")
+    remove = page.get_by_role("button", name="🗑")
+    while remove.count():
+        remove.first.click()
+        page.wait_for_timeout(200)
+        wait_idle(page)
+    screenshot(page, "receptive-field-empty")
+    assert exceptions_on(page) == [] and console.errors == []
+    assert page.locator('[data-testid="stAlert"]').count() >= 1
+
+
+def test_a_kernel_larger_than_its_input_is_explained_not_a_traceback(page, console, base_url):
+    open_page(page, base_url, "receptive_field")
+    _set(page, "kernel_size", 0, 40)                        # conv1 sees a 28x28 input (padding 1)
+    alerts = page.locator('[data-testid="stAlert"]').all_inner_texts()
+    assert any("does not work" in a for a in alerts), alerts
+    assert exceptions_on(page) == [] and console.errors == []

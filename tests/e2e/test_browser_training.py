@@ -1,0 +1,92 @@
+"""Live training in a real browser: it keeps going while the student looks at another page, and stops."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from e2e_helpers import (
+    choose, exceptions_on, go_to_page_in_session, open_page, plotly_figures, screenshot, wait_idle,
+)
+
+pytestmark = pytest.mark.browser
+
+STEP = re.compile(r"step (\d+)/(\d+)")
+
+
+def _progress(page) -> tuple[int, int]:
+    """(step, total) from the live progress text."""
+    page.locator('[data-testid="stProgress"]').first.wait_for(timeout=60_000)
+    found = STEP.search(page.locator('[data-testid="stProgress"]').first.inner_text())
+    assert found, page.locator('[data-testid="stProgress"]').first.inner_text()
+    return int(found[1]), int(found[2])
+
+
+def _wait_for_steps(page, at_least: int, timeout_ms: int = 90_000) -> None:
+    page.wait_for_function(
+        """n => { const p = document.querySelector('[data-testid="stProgress"]');
+                  const m = p && p.innerText.match(/step (\\d+)\\//); return m && +m[1] >= n; }""",
+        arg=at_least, timeout=timeout_ms, polling=200)
+
+
+def _curve_points(page) -> int:
+    """Points on the batch-loss curve of the live training chart."""
+    return max(max(f["points"] or [0]) for f in plotly_figures(page))
+
+
+def _start_small_run(page) -> None:
+    choose(page, "Batch size", "32")          # 1 epoch = 1875 steps: long enough to stop mid-epoch
+    page.get_by_role("button", name="Start training").click()
+    page.wait_for_timeout(300)
+    wait_idle(page)
+
+
+def test_training_keeps_going_on_another_page_and_stops_mid_epoch(page, console, base_url):
+    open_page(page, base_url, "training")
+    _start_small_run(page)
+    _wait_for_steps(page, 5)
+    before, total = _progress(page)
+    points_before = _curve_points(page)
+
+    go_to_page_in_session(page, "Pooling")
+    page.wait_for_timeout(4000)                # the student looks at pooling for a while
+    go_to_page_in_session(page, "Training")
+
+    _wait_for_steps(page, before + 1)
+    after, _ = _progress(page)
+    assert after > before
+    _wait_for_steps(page, after + 1)           # and it is still live on screen
+    assert _curve_points(page) > points_before
+    screenshot(page, "training-live")
+
+    page.get_by_role("button", name="Stop", exact=True).click()
+    page.wait_for_timeout(300)
+    wait_idle(page)
+    page.get_by_text("Stopped early").first.wait_for(timeout=30_000)
+    stopped_at, _ = _progress(page)
+    assert stopped_at < total                  # it stopped in the middle of the epoch
+    page.wait_for_timeout(2500)
+    assert _progress(page)[0] == stopped_at    # and stays stopped
+    assert page.get_by_role("button", name="Use this model on the other pages").count() == 1
+    screenshot(page, "training-stopped")
+    assert exceptions_on(page) == [] and console.errors == []
+
+
+def test_pressing_start_twice_quickly_starts_one_run(page, console, base_url):
+    open_page(page, base_url, "training")
+    choose(page, "Batch size", "32")
+    page.get_by_role("button", name="Start training").dblclick()
+    page.wait_for_timeout(500)
+    wait_idle(page)
+    _wait_for_steps(page, 3)
+    assert page.locator('[data-testid="stProgress"]').count() == 1
+    before, _ = _progress(page)
+    page.get_by_role("button", name="Start training").click()   # once more while it runs
+    page.wait_for_timeout(300)
+    wait_idle(page)
+    assert page.locator('[data-testid="stProgress"]').count() == 1
+    assert _progress(page)[0] >= before                         # the same run, not a fresh one
+    page.get_by_role("button", name="Stop", exact=True).click()
+    page.wait_for_timeout(300)
+    wait_idle(page)
+    assert exceptions_on(page) == [] and console.errors == []

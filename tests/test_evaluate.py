@@ -1,0 +1,90 @@
+"""cnnviz.evaluate: probabilities, confusion matrix, per-class accuracy, the report and the CLI."""
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from cnnviz.checkpoint import load, shipped_path
+from cnnviz.data import load_split
+from cnnviz.evaluate import (confusion_from_predictions, confusion_matrix, evaluation_report, main,
+                             per_class_accuracy, predict)
+from cnnviz.train import evaluate
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load(shipped_path("fc"))
+
+
+@pytest.fixture(scope="module")
+def test_split(data_root):
+    return load_split("test", data_root)
+
+
+def test_predict_returns_probabilities_for_every_image(shipped, test_split):
+    probs = predict(shipped[0], test_split.images[:300], batch_size=128)
+    assert probs.shape == (300, 10)
+    torch.testing.assert_close(probs.sum(1), torch.ones(300))
+    assert (probs >= 0).all()
+
+
+def test_confusion_matrix_rows_are_class_counts_and_trace_is_correct_count(shipped, test_split):
+    part = test_split.subset(2000)
+    cm = confusion_matrix(shipped[0], part)
+    assert cm.shape == (10, 10) and cm.dtype.kind == "i"
+    assert cm.sum(1).tolist() == torch.bincount(part.labels, minlength=10).tolist()
+    assert np.trace(cm) == evaluate(shipped[0], part)["correct"]
+
+
+def test_confusion_counts_true_rows_against_predicted_columns():
+    cm = confusion_from_predictions([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 2, 0], num_classes=3)
+    assert cm.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
+
+
+def test_per_class_accuracy_is_the_diagonal_over_row_sums():
+    cm = [[3, 1, 0], [0, 2, 0], [0, 0, 0]]
+    assert per_class_accuracy(cm) == [0.75, 1.0, 0.0]
+
+
+def test_report_lists_real_mistakes_with_their_top3(shipped, test_split):
+    part = test_split.subset(3000)
+    report = evaluation_report(shipped[0], part, max_mistakes=5)
+    assert report["total"] == 3000 and len(report["per_class"]) == 10
+    assert 0 < len(report["misclassified"]) <= 5
+    for m in report["misclassified"]:
+        assert part.labels[m["index"]] == m["true"] != m["predicted"] == m["top3"][0][0]
+        probs = [p for _, p in m["top3"]]
+        assert probs == sorted(probs, reverse=True)
+
+
+def test_predict_restores_training_mode(shipped, test_split):
+    model = shipped[0].train()
+    predict(model, test_split.images[:10])
+    assert model.training
+    model.eval()
+
+
+def test_cli_prints_accuracy_per_class_and_confusion_matrix(data_root, capsys):
+    assert main([str(shipped_path("fc")), "--data", str(data_root)]) == 0
+    out = capsys.readouterr().out
+    accuracy = float(re.search(r"Test accuracy: (\d+\.\d\d)%", out).group(1))
+    assert accuracy >= 99.0
+    assert "Per-class accuracy" in out and "Confusion matrix" in out
+    rows = re.findall(r"^\s+(\d): ((?:\s+\d+){10})$", out, re.M)
+    assert [int(d) for d, _ in rows] == list(range(10))
+    assert sum(int(n) for _, row in rows for n in row.split()) == 10000
+
+
+def test_cli_without_data_says_so_and_offers_the_recorded_report(tmp_path, capsys):
+    assert main([str(shipped_path("fc")), "--data", str(tmp_path)]) == 2
+    assert "t10k-images-idx3-ubyte" in capsys.readouterr().out
+    assert main([str(shipped_path("fc")), "--recorded"]) == 0
+    assert "recorded at training time" in capsys.readouterr().out
+
+
+def test_cli_refuses_a_bad_checkpoint(tmp_path, capsys):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a checkpoint")
+    assert main([str(bad)]) == 2
+    assert "error:" in capsys.readouterr().out

@@ -1,0 +1,233 @@
+"""AppTest runs of the model pages: training, draw, filters, GAP/CAM, evaluation (canvas stubbed)."""
+import io
+import time
+
+import numpy as np
+import pytest
+import streamlit as st
+import torch
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from cnnviz.model import DigitCNN, ModelConfig
+from cnnviz.sketch import draw_digit
+from cnnviz_ui.canvas import stub_key
+
+CANVAS = stub_key("draw_canvas_0")
+
+
+@pytest.fixture
+def online(monkeypatch, data_root):
+    monkeypatch.setenv("CNNVIZ_DATA", str(data_root))
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    monkeypatch.setenv("CNNVIZ_DATA", str(tmp_path))  # an empty folder: no MNIST here
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+def _app(page: str, **state) -> AppTest:
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    at.run()
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _markdown(at) -> list[str]:
+    return [m.value for m in at.markdown]
+
+
+def _captions(at) -> list[str]:
+    return [c.value for c in at.caption] + [c for img in at.image for c in img.captions]
+
+
+def _png(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+# -- draw ----------------------------------------------------------------------------------------
+
+def test_draw_page_predicts_a_drawn_seven(online):
+    at = _app("draw", **{CANVAS: draw_digit(7)})
+    assert at.metric[0].label == "Prediction" and at.metric[0].value == "7"
+
+
+def test_draw_page_reads_a_small_four_in_a_corner(online):
+    at = _app("draw", **{CANVAS: draw_digit(4, height=70, top=200, left=10)})
+    assert at.metric[0].value == "4"
+
+
+def test_empty_canvas_prompts_to_draw_instead_of_predicting(online):
+    at = _app("draw", **{CANVAS: None})
+    assert not at.metric
+    assert any("Draw a digit" in i.value for i in at.info)
+
+
+def test_clearing_the_canvas_clears_the_prediction(online):
+    at = _app("draw", **{CANVAS: draw_digit(1)})
+    assert at.metric
+    at.session_state[CANVAS] = np.zeros((280, 280, 4), dtype=np.uint8)  # the canvas toolbar's "clear"
+    at.run()
+    assert not at.metric and any("Draw a digit" in i.value for i in at.info)
+
+
+def test_draw_page_shows_the_layers_in_the_chapters_order(online):
+    at = _app("draw", **{CANVAS: draw_digit(7)})
+    titles = [m.split(" · ")[0].strip("*") for m in _markdown(at) if " · " in m]
+    assert titles == ["conv1 + relu1", "pool1", "conv2 + relu2", "pool2", "fc1 + relu3", "logits"]
+
+
+def test_a_pool2_unit_sees_a_10_by_10_patch(online):
+    at = _app("draw", **{CANVAS: draw_digit(7)})
+    at.selectbox(key="rf_layer").set_value("pool2").run()
+    assert any("a 10×10 patch" in c for c in _captions(at))
+
+
+def test_draw_page_predicts_the_picked_mnist_test_digit(online):
+    at = _app("draw")
+    at.radio(key="draw_source").set_value("MNIST test digit").run()
+    assert at.metric[0].value == "7"  # test digit #0 is a 7
+    at.number_input(key="draw_mnist_index").set_value(1).run()
+    assert at.metric[0].value == "2"  # #1 is a 2
+
+
+def test_an_uploaded_png_digit_is_predicted(online):
+    at = _app("draw")
+    at.radio(key="draw_source").set_value("Upload an image").run()
+    paper = 255 - draw_digit(3)[..., :3]  # dark ink on white, as a photo of paper
+    at.file_uploader(key="draw_upload").set_value(("three.png", _png(paper), "image/png")).run()
+    assert not at.error and at.metric[0].value == "3"
+
+
+def test_an_upload_that_is_not_an_image_gives_a_clear_error(online):
+    at = _app("draw")
+    at.radio(key="draw_source").set_value("Upload an image").run()
+    at.file_uploader(key="draw_upload").set_value(("digit.png", b"not an image at all", "image/png")).run()
+    assert "not an image" in at.error[0].value and not at.metric
+
+
+def test_draw_page_without_mnist_explains_how_to_get_it(offline):
+    at = _app("draw")
+    at.radio(key="draw_source").set_value("MNIST test digit").run()
+    assert "python -m cnnviz.data --download" in at.warning[0].value
+
+
+# -- filters and GAP/CAM ------------------------------------------------------------------------
+
+def test_filters_page_shows_sixteen_filters_and_their_matches(online):
+    at = _app("filters")
+    assert len([c for c in _captions(at) if c.startswith("**#")]) == 16
+    assert any("Best vertical-edge filter" in m for m in _markdown(at))
+    assert any("Best horizontal-edge filter" in m for m in _markdown(at))
+
+
+def test_filters_page_uses_the_drawn_digit(online):
+    at = _app("draw", **{CANVAS: draw_digit(7)})
+    at.switch_page("pages/filters.py").run()
+    assert any(c == "input: your drawing" for c in _captions(at))
+    at.selectbox(key="filters_pick").set_value(5).run()
+    assert any("learned filter #5" in c for c in _captions(at))
+
+
+def test_filters_page_without_mnist_uses_a_built_in_digit(offline):
+    at = _app("filters")
+    assert any("built-in drawn 7" in c for c in _captions(at))
+
+
+def test_gap_page_compares_the_parameter_counts_of_both_heads(online):
+    at = _app("gap_cam")
+    values = [m.value for m in at.metric if m.label == "Parameters"]
+    assert values == ["206,922", "5,130"]
+
+
+def test_gap_page_explains_the_selected_class(online):
+    at = _app("gap_cam")
+    at.selectbox(key="gap_class").set_value(3).run()
+    assert any(c.startswith("CAM for 3") for c in _captions(at))
+
+
+# -- evaluation ----------------------------------------------------------------------------------
+
+def test_evaluation_page_shows_test_accuracy_and_a_cells_digits(online):
+    at = _app("evaluation")
+    assert at.metric[0].label == "Test accuracy" and at.metric[0].value.endswith("%")
+    at.selectbox(key="ev_true").set_value(4).run()
+    at.selectbox(key="ev_pred").set_value(4).run()
+    assert any(m.startswith("**True 4, answered 4:**") for m in _markdown(at))
+    assert any(c.startswith("#") and "4:" in c for c in _captions(at))  # correct 4s with their top-3
+
+
+def test_evaluation_page_offline_says_how_to_get_the_data(offline):
+    at = _app("evaluation")
+    assert "python -m cnnviz.data --download" in at.warning[0].value
+
+
+# -- training ------------------------------------------------------------------------------------
+
+def _progress(at) -> str:
+    bars = at.get("progress")
+    return bars[0].proto.text if bars else ""
+
+
+def test_a_short_real_training_run_from_the_controls_becomes_the_active_model(online):
+    at = _app("training")
+    at.number_input(key="tr_max_steps").set_value(3)
+    at.selectbox(key="tr_batch").set_value(32)
+    at.button[0].click().run()  # "Start training" (the form's submit button)
+    deadline = time.monotonic() + 120
+    while not _progress(at).startswith("Finished"):
+        assert time.monotonic() < deadline, _progress(at)
+        time.sleep(0.5)
+        at.run()
+    assert "step 3/3" in _progress(at)
+    at.button(key="tr_make_active").click().run()
+    assert any("your training run" in m for m in _markdown(at))
+    at.switch_page("pages/draw.py").run()
+    assert any("your training run" in c for c in _captions(at))
+
+
+def test_training_page_offline_says_why_and_keeps_the_rest(offline):
+    at = _app("training")
+    assert "MNIST is not available here" in at.warning[0].value
+    assert at.button[0].disabled  # nothing to train on
+
+
+def test_a_full_server_gives_a_clear_message(online, monkeypatch):
+    import cnnviz_ui.training_view as tv
+    monkeypatch.setattr(tv, "MAX_JOBS", 0)
+    st.cache_resource.clear()
+    at = _app("training")
+    at.button[0].click().run()
+    assert "Training is busy" in at.error[0].value and "limit is 0" in at.error[0].value
+
+
+def test_a_bad_checkpoint_upload_keeps_the_previous_model(online):
+    at = _app("training")
+    before = at.session_state["active_model"] if "active_model" in at.session_state else None
+    at.file_uploader(key="tr_upload").set_value(("evil.safetensors", b"garbage" * 10, "application/octet-stream"))
+    at.run()
+    assert "Cannot use evil.safetensors" in at.error[0].value
+    after = at.session_state["active_model"] if "active_model" in at.session_state else None
+    assert after is before
+
+
+def test_a_valid_checkpoint_upload_becomes_the_active_model(online, tmp_path):
+    from cnnviz.checkpoint import save
+    torch.manual_seed(3)
+    path = save(tmp_path / "mine.safetensors", DigitCNN(ModelConfig()), {"note": "trained elsewhere"})
+    at = _app("training")
+    at.file_uploader(key="tr_upload").set_value(("mine.safetensors", path.read_bytes(), "application/octet-stream"))
+    at.run()
+    assert not at.error
+    assert at.session_state["active_model"].source == "uploaded mine.safetensors"

@@ -47,6 +47,9 @@ new MutationObserver(muts => {
 }).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
 """
 
+IDLE_JS = """() => document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state')
+  === 'notRunning'"""
+
 # Done when a run started after the last mouse-up, no run is going on, and a prediction is shown.
 FINAL_JS = """
 () => {
@@ -99,9 +102,25 @@ async def clear(page) -> None:
     """The page's Clear button, then wait for the page to drop the old prediction."""
     await page.get_by_role("button", name="Clear", exact=True).click()
     await page.wait_for_function(f"() => ({PREDICTION_JS})() === null", timeout=60_000, polling=50)
+    await page.wait_for_function(IDLE_JS, timeout=60_000, polling=50)
+    await asyncio.sleep(0.5)          # the fresh canvas mounts after the run; a person moves the pen meanwhile
+    await page.locator("canvas.upper-canvas").first.wait_for(state="visible")
 
 
-async def student_loop(ctx, base_url: str, student: Student, stop_at: float, think: float, index: int):
+async def warm_up(browser, base_url: str) -> None:
+    """The instructor opens the home page first. (Until app.py has run once, Streamlit serves a deep link
+    like /draw straight from pages/ without the app's navigation: see the e2e deep-link test.)"""
+    ctx = await browser.new_context()
+    page = await ctx.new_page()
+    await page.goto(base_url, wait_until="domcontentloaded")
+    await page.wait_for_function(
+        "() => document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state')"
+        " === 'notRunning'", timeout=120_000)
+    await ctx.close()
+
+
+async def student_loop(ctx, base_url: str, student: Student, stop_at: float, think: float, index: int,
+                       min_rounds: int = 1):
     try:
         page = await _open_draw(ctx, base_url, student.errors)
     except Exception as exc:  # a session that cannot even open counts as an error, not a crash of the bench
@@ -109,12 +128,12 @@ async def student_loop(ctx, base_url: str, student: Student, stop_at: float, thi
         return
     variants = [dict(), dict(scale=0.6, dx=-0.15, dy=-0.12), dict(scale=0.8, dx=0.08, dy=0.1)]
     round_ = 0
-    while time.monotonic() < stop_at:
+    while time.monotonic() < stop_at or round_ < min_rounds:
         try:
             if round_:
                 await clear(page)
             await draw(page, place(DIGITS[student.digit], **variants[(round_ + index) % len(variants)]))
-            result = await page.wait_for_function(FINAL_JS, timeout=60_000, polling=25)
+            result = await page.wait_for_function(FINAL_JS, timeout=30_000, polling=25)
             shown = await result.json_value()
             student.seen.append(shown["digit"])
             student.latencies_ms.append(shown["latency_ms"])
@@ -154,8 +173,9 @@ def _pct(values, q: float) -> float | None:
 
 
 async def run_classroom(base_url: str, server_pid: int, n: int, duration: float, think: float = 5.0,
-                        train: bool = True) -> dict:
-    """N students drawing for `duration` seconds (plus one trainer); returns the measurements as a dict."""
+                        train: bool = True, min_rounds: int = 1) -> dict:
+    """N students drawing for `duration` seconds and at least `min_rounds` times each (plus one trainer);
+    returns the measurements as a dict."""
     from playwright.async_api import async_playwright
 
     start_stats = process_stats(server_pid)
@@ -164,9 +184,10 @@ async def run_classroom(base_url: str, server_pid: int, n: int, duration: float,
     trainer_errors: list = []
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+        await warm_up(browser, base_url)
         contexts = [await browser.new_context(viewport={"width": 1280, "height": 900}) for _ in range(n + train)]
         stop_at = time.monotonic() + duration
-        tasks = [student_loop(contexts[i], base_url, s, stop_at, think, i) for i, s in enumerate(students)]
+        tasks = [student_loop(contexts[i], base_url, s, stop_at, think, i, min_rounds) for i, s in enumerate(students)]
         if train:
             tasks.append(trainer_loop(contexts[-1], base_url, stop_at, trainer_errors))
         await asyncio.gather(*tasks)
@@ -203,6 +224,8 @@ async def run_churn(base_url: str, server_pid: int, total: int, settle: float) -
     errors: list = []
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+        await warm_up(browser, base_url)
+        rss["start"] = process_stats(server_pid)["rss_mb"]
         for i in range(total):
             ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
             page = await _open_draw(ctx, base_url, errors)

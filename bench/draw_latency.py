@@ -28,7 +28,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-PLACES = [(200, 40, 70), (80, 20, 30), (120, 140, 150), (240, 20, 40), (90, 170, 20), (150, 60, 110)]
+PLACES = [(200, 50, 70), (80, 50, 30), (120, 140, 150), (220, 50, 40), (90, 170, 20), (150, 60, 110)]  # (height, top, left)
+# (the canvas toolbar sits invisibly over the top ~45 px of its right half and swallows strokes that start there)
 DIGITS = [7, 4, 1, 0, 2, 3]
 
 
@@ -46,34 +47,34 @@ def server_side(n: int) -> list[float]:
     from cnnviz.model import DigitCNN
     from cnnviz.preprocess import is_blank, preprocess
     from cnnviz.sketch import draw_digit
-    from cnnviz_ui.draw_view import _views
-    from cnnviz_ui.images import digit_image, feature_grid, vector_strip
+    from cnnviz_ui.draw_view import _views, input_hash, layers_html, unit_window
+    from cnnviz_ui.images import digit_image, feature_grid, png_data_url
+    from cnnviz_ui.model_charts import probability_bars_html
 
     try:
         model, _ = load(shipped_path("fc"))
     except Exception as exc:
         print(f"(no shipped checkpoint: {exc}; timing an untrained model of the same shape)")
         model = DigitCNN().eval()
+    torch.set_num_threads(1)  # as the draw page does
     drawings = [draw_digit(d, *p) for d in DIGITS for p in PLACES]
     times = []
     for i in range(n + 5):
         rgba = drawings[i % len(drawings)]
         t0 = time.perf_counter()
         assert not is_blank(rgba)
-        image28, x = preprocess(rgba)
+        image28, x = preprocess(rgba)                                  # what the draw page computes per drawing
+        digest = input_hash(image28)
         acts = trace(model, x)
-        images = [digit_image(image28)]
-        for view in _views(model, acts):
-            if view.values.ndim == 3:
-                c, h, _ = view.values.shape
-                images.append(feature_grid(view.values, cols=4 if c <= 16 else 8, cell=h * {28: 3, 14: 5, 7: 8}[h]))
-            else:
-                images.append(vector_strip(view.values, cols=min(view.values.size, 32), numbers=view.name == "logits"))
-        for img in images:  # st.image encodes each picture as PNG
-            img.save(io.BytesIO(), format="PNG")
+        views = _views(model, acts)
+        html = [layers_html(views, digest), probability_bars_html(acts["probabilities"][0].numpy(), digest),
+                png_data_url(digit_image(image28, size=28))]
+        box = unit_window(model, views[0].name, 14, 14)                # and the receptive-field pictures
+        for img in (digit_image(image28, size=140, box=box), feature_grid(views[0].values[:1], cols=1, cell=140)):
+            img.save(io.BytesIO(), format="PNG")                       # st.image encodes them as PNG
+        assert all(html)
         if i >= 5:  # warm-up excluded
             times.append((time.perf_counter() - t0) * 1000)
-    torch.set_num_threads(torch.get_num_threads())
     return times
 
 
@@ -107,14 +108,16 @@ def _start_server(port: int, freeze: bool) -> subprocess.Popen:
     return proc
 
 
-# true when the page is idle, shows a prediction, and every image is loaded and differs from `before`
-_SETTLED = """([before, count]) => {
-  if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
-  if (!document.querySelector('[data-testid="stMetricValue"]')) return false;
-  const imgs = [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stImage"] img')];
-  if (imgs.length < count) return false;
-  const shown = imgs.slice(0, count);
-  if (shown.some(img => before.includes(img.src) || !img.complete || img.naturalWidth === 0)) return false;
+# The draw page tags its probability bars and its layer pictures with a digest of the input. Settled: both
+# show the same digest, it is not the one on screen at the last mouse-up, and every layer picture is decoded.
+_DIGESTS = """() => [...document.querySelectorAll('.cnnviz-probabilities, .cnnviz-layers')].map(e => e.dataset.digest)"""
+_SETTLED = """(before) => {
+  const blocks = [...document.querySelectorAll('.cnnviz-probabilities, .cnnviz-layers')];
+  if (blocks.length !== 2) return false;
+  const digests = blocks.map(e => e.dataset.digest);
+  if (digests[0] !== digests[1] || before.includes(digests[0])) return false;
+  const imgs = [...blocks[1].querySelectorAll('img')];
+  if (imgs.length === 0 || imgs.some(img => !img.complete || img.naturalWidth === 0)) return false;
   return performance.now() - window.__lastMouseUp;
 }"""
 
@@ -131,7 +134,6 @@ def browser(port: int, n: int) -> list[float]:
             "--disable-component-update", "--disable-sync", "--no-first-run"])
         page = browser.new_page(viewport={"width": 1280, "height": 720})
         page.goto(f"http://localhost:{port}/draw", wait_until="networkidle")
-        page.add_init_script("")
         page.evaluate("document.addEventListener('mouseup', () => { window.__lastMouseUp = performance.now(); }, true)")
         for i in range(n + 2):
             canvas = page.locator("canvas.upper-canvas").first
@@ -144,8 +146,7 @@ def browser(port: int, n: int) -> list[float]:
             for k, stroke in enumerate(strokes):
                 last = k == len(strokes) - 1
                 if last:  # the grids on screen now (from earlier strokes) must all be replaced
-                    before = page.evaluate("""[...document.querySelectorAll(
-                        '[data-testid="stMain"] [data-testid="stImage"] img')].map(i => i.src)""")
+                    before = page.evaluate(_DIGESTS)
                 points = [(box["x"] + (left + x * width) * box["width"] / 280,
                            box["y"] + (top + y * height) * box["height"] / 280) for x, y in stroke]
                 page.mouse.move(*points[0])
@@ -155,11 +156,20 @@ def browser(port: int, n: int) -> list[float]:
                 page.mouse.up()
                 if not last:  # a person lifts the pen and starts the next stroke a moment later
                     page.wait_for_timeout(350)
-            elapsed = page.wait_for_function(_SETTLED, arg=[before, 7], polling="raf", timeout=30000).json_value()
+            try:
+                elapsed = page.wait_for_function(_SETTLED, arg=before, polling="raf", timeout=30000).json_value()
+            except Exception:
+                page.screenshot(path="/tmp/draw_latency_timeout.png")
+                print("timed out at drawing", i, page.evaluate("""() => ({lmu: window.__lastMouseUp,
+                    digests: [...document.querySelectorAll('.cnnviz-probabilities, .cnnviz-layers')].map(e => e.dataset.digest),
+                    metric: !!document.querySelector('[data-testid="stMetricValue"]'),
+                    running: !!document.querySelector('[data-testid="stStatusWidget"]')})"""))
+                raise
             if i >= 2:  # warm-up excluded
                 times.append(float(elapsed))
             page.get_by_role("button", name="Clear").click()
             page.wait_for_selector("text=Draw a digit on the black square", timeout=30000)
+            page.wait_for_timeout(600)  # the fresh canvas mounts; a person also takes a moment
         browser.close()
     return times
 

@@ -53,6 +53,7 @@ class Job:
     train: object
     test: object
     filters_every: int = 10
+    threads: int = 1                  # torch intra-op threads of this job's thread (a shared server: keep it small)
     state: str = "starting"
     error: str | None = None
     last_poll: float = field(default_factory=time.monotonic)
@@ -75,6 +76,7 @@ class Job:
     # -- the training thread ------------------------------------------------------------------
     def _run(self) -> None:
         try:
+            torch.set_num_threads(self.threads)
             trainer = Trainer(self.config, self.train, self.test)
             with self._lock:
                 self._trainer, self._total_steps = trainer, int(trainer.total_steps)
@@ -171,8 +173,9 @@ def _first_filters(model: nn.Module) -> torch.Tensor | None:
 class JobManager:
     """All training jobs of one server. Thread-safe; at most `max_jobs` train at once, one job per owner."""
 
-    def __init__(self, max_jobs: int = 2, stale_after: float = 30 * 60):
+    def __init__(self, max_jobs: int = 2, stale_after: float = 30 * 60, threads: int = 1):
         self.max_jobs = max_jobs
+        self.threads = threads            # torch threads per job
         self.stale_after = stale_after    # seconds without a poll before a job is stopped and released
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
@@ -189,7 +192,7 @@ class JobManager:
                 raise JobLimitError(f"the server is already training {running} models (its limit is "
                                     f"{self.max_jobs}); try again when one has finished, or watch the "
                                     "recorded run meanwhile")
-            job = Job(owner, config, train, test)
+            job = Job(owner, config, train, test, threads=self.threads)
             self._jobs[owner] = job
             job.begin()
             return job

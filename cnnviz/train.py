@@ -20,6 +20,7 @@ from cnnviz.model import DigitCNN, ModelConfig
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "onecycle")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("float32", "bfloat16")
 CURVE_POINTS = 240   # records kept in checkpoint metadata for replaying the training curve
 
 
@@ -32,6 +33,7 @@ class TrainConfig:
     momentum: float = 0.9            # SGD momentum
     weight_decay: float = 0.0        # L2 penalty added by the optimizer
     schedule: str = "onecycle"       # constant | onecycle (warm up to lr, then anneal towards 0)
+    label_smoothing: float = 0.0     # cross-entropy against (1 - e) one-hot + e / 10 uniform targets
     dropout: float = 0.25            # dropout before the last layer (FC head)
     activation: str = "relu"         # relu | tanh | sigmoid
     head: str = "fc"                 # fc (the chapter's DigitCNN) | gap (global average pooling)
@@ -42,6 +44,7 @@ class TrainConfig:
     eval_every: int | None = None    # also evaluate every N steps (None = at each epoch end only)
     eval_batch_size: int = 2000      # test images per forward pass during evaluation
     channels_last: bool = True       # NHWC memory layout: faster convolutions on CPU
+    precision: str = "float32"       # float32 | bfloat16 (autocast for the training steps; weights stay float32)
     dataset: str = "mnist"           # mnist | fashion (which files the CLI loads)
 
     def __post_init__(self):
@@ -55,9 +58,10 @@ class TrainConfig:
                 raise ValueError(f"{name} must be None or a whole number >= 1, got {value!r}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"lr must be a positive number, got {self.lr!r}")
-        if not 0 <= self.momentum < 1 or self.weight_decay < 0:
-            raise ValueError("momentum must be in [0, 1) and weight_decay >= 0")
-        for name, allowed in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("device", DEVICES)):
+        if not 0 <= self.momentum < 1 or self.weight_decay < 0 or not 0 <= self.label_smoothing < 1:
+            raise ValueError("momentum and label_smoothing must be in [0, 1), weight_decay >= 0")
+        for name, allowed in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("device", DEVICES),
+                              ("precision", PRECISIONS)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         self.model_config()  # raises ValueError for a bad dropout / activation / head
@@ -220,8 +224,9 @@ class Trainer:
         self.model.train()
         with torch.random.fork_rng(devices=[]):
             torch.set_rng_state(self._dropout_rng)
-            logits = self.model(x)               # [B, 10]
-            loss = F.cross_entropy(logits, y)
+            with torch.autocast(self.device.type, torch.bfloat16, enabled=self.config.precision == "bfloat16"):
+                logits = self.model(x)           # [B, 10]
+                loss = F.cross_entropy(logits, y, label_smoothing=self.config.label_smoothing)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()

@@ -7,7 +7,7 @@ from dataclasses import fields
 
 import torch
 
-from cnnviz.train import OPTIMIZERS, SCHEDULES, DEVICES, StepRecord, TrainConfig, Trainer
+from cnnviz.train import DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES, StepRecord, TrainConfig, Trainer
 
 BAR_WIDTH = 30
 
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--momentum", type=float, default=d.momentum, help="SGD momentum")
     p.add_argument("--weight-decay", type=float, default=d.weight_decay)
     p.add_argument("--schedule", choices=SCHEDULES, default=d.schedule)
+    p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
     p.add_argument("--dropout", type=float, default=d.dropout)
     p.add_argument("--activation", choices=("relu", "tanh", "sigmoid"), default=d.activation)
     p.add_argument("--head", choices=("fc", "gap"), default=d.head)
@@ -35,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-batch-size", type=int, default=d.eval_batch_size)
     p.add_argument("--no-channels-last", dest="channels_last", action="store_false",
                    help="keep the NCHW memory layout")
+    p.add_argument("--precision", choices=PRECISIONS, default=d.precision,
+                   help="bfloat16 autocasts the training steps (faster on CPUs with bf16 units)")
     p.add_argument("--dataset", choices=("mnist", "fashion"), default=d.dataset)
     p.add_argument("--train-size", type=int, default=None, help="train on the first N images only")
     p.add_argument("--data", default=None, help="data root holding MNIST/raw "

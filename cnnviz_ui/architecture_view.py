@@ -30,17 +30,14 @@ ROLES = {
 }
 
 
-def input_row(shape: tuple) -> dict:
-    return {"Layer": "input", "Operation": "image", "Output shape": " × ".join(map(str, shape)), "Parameters": 0,
-            "Arithmetic": "", "Share": 0.0}
-
-
 def table_records(rows: list[LayerRow], input_shape: tuple) -> list[dict]:
-    """The layer table as records for st.dataframe, starting with the input."""
-    records = [input_row(input_shape)]
+    """The layer table as display records (text), starting with the input."""
+    records = [{"Layer": "input", "Operation": "image", "Output shape": " × ".join(map(str, input_shape)),
+                "Parameters": "0", "Arithmetic": "", "Share": ""}]
     for row in rows:
         records.append({"Layer": row.name, "Operation": row.op, "Output shape": " × ".join(map(str, row.output_shape)),
-                        "Parameters": row.params, "Arithmetic": row.arithmetic, "Share": row.share})
+                        "Parameters": f"{row.params:,}", "Arithmetic": row.arithmetic if row.params else "",
+                        "Share": f"{row.share:.1%}" if row.params else ""})
     return records
 
 
@@ -71,9 +68,9 @@ def model_source(model) -> str:
 POOL_QUESTION = "What is the output shape when `MaxPool2d(2, 2)` is applied to a tensor of shape `[8, 32, 14, 14]`?"
 SOFTMAX_QUESTION = "Why does the network end with a Linear layer and no softmax?"
 SOFTMAX_OPTIONS = {
-    "CrossEntropyLoss applies (log-)softmax itself, in a numerically stable way": True,
     "Softmax would change which digit gets the highest score": False,
     "Softmax has weights that would overfit MNIST": False,
+    "CrossEntropyLoss applies (log-)softmax itself, in a numerically stable way": True,
     "Softmax only works on the GPU": False,
 }
 SOFTMAX_EXPLANATION = (

@@ -16,6 +16,7 @@ from torch import nn
 from cnnviz.activations import trace
 from cnnviz.model import leaf_layers
 from cnnviz.receptive_field import input_window, layers_from_model, receptive_fields
+from cnnviz_ui.images import feature_grid, legend_html, png_data_url, value_range, vector_strip
 
 _ACTIVATIONS = (nn.ReLU, nn.Tanh, nn.Sigmoid)
 _POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d)
@@ -33,6 +34,7 @@ class LayerView:
 class Analysis:
     probabilities: np.ndarray   # [num_classes]
     layers: list                # [LayerView] in execution order, ending with the logits
+    layers_html: str            # all of them drawn as one HTML block (see layers_html)
 
 
 def input_hash(pixels: np.ndarray | None) -> str | None:
@@ -69,8 +71,10 @@ def analyse(model: nn.Module, x: torch.Tensor, key: str) -> Analysis:
     full_key = (id(model), key)
     if cache is not None and cache[0] == full_key:
         return cache[1]
+    torch.set_num_threads(1)  # one image: a second thread only adds hand-offs (50 ms on a busy 2-core server)
     acts = trace(model, x)
-    result = Analysis(acts["probabilities"][0].numpy(), _views(model, acts))
+    views = _views(model, acts)
+    result = Analysis(acts["probabilities"][0].numpy(), views, layers_html(views, key))
     st.session_state[CACHE_KEY] = (full_key, result)
     return result
 
@@ -92,3 +96,39 @@ def unit_window(model: nn.Module, layer: str, y: int, x: int, image_size: int = 
     if layer not in rows:
         raise ValueError(f"{layer} has no spatial receptive field; pick a conv or pooling layer")
     return input_window(rows[layer], y, x, image_size)
+
+
+def layer_image(view: LayerView):
+    """One picture per layer: maps as a tiny grid (the browser scales it up), the logits with their numbers."""
+    v = view.values
+    if v.ndim == 3:
+        return feature_grid(v, cols=4 if v.shape[0] <= 16 else 8, cell=v.shape[1], gap=1, labels=False,
+                            colorbar=False)
+    if view.name == "logits":
+        return vector_strip(v, cols=v.size, cell=44, numbers=True)
+    return vector_strip(v, cols=min(v.size, 32), cell=1, colorbar=False)
+
+
+def _block(view: LayerView) -> str:
+    v = view.values
+    if v.ndim == 3:
+        what = f"{v.shape[0]} maps of {v.shape[1]}×{v.shape[2]}"
+    elif view.name == "logits":
+        what = f"{v.size} scores, the largest wins"
+    else:
+        what = f"{v.size} values"
+    legend = "" if view.name == "logits" else legend_html(*value_range(v))
+    pixelated = "" if view.name == "logits" else "image-rendering:pixelated;"
+    width = "max-width:100%" if view.name == "logits" else "width:100%"
+    return (f"<div class='cnnviz-layer' data-layer='{view.name}'><div style='margin:0.4em 0 0.2em'>"
+            f"<b>{view.title}</b> · {what} &nbsp; {legend}</div>"
+            f"<img alt='{view.title}' src='{png_data_url(layer_image(view))}' style='{width};{pixelated}'></div>")
+
+
+def layers_html(views: list, digest: str) -> str:
+    """Every layer, in execution order, as one HTML block with inline pictures (one element, no extra requests):
+    the feature maps two to a row, then the vectors full width."""
+    maps = "".join(_block(v) for v in views if v.values.ndim == 3)
+    vectors = "".join(_block(v) for v in views if v.values.ndim != 3)
+    return (f"<div class='cnnviz-layers' data-digest='{digest}'>"
+            f"<div style='display:grid;grid-template-columns:1fr 1fr;gap:0.3em 1.5em'>{maps}</div>{vectors}</div>")

@@ -4,6 +4,8 @@ A grid of 32 small charts costs the browser and the server far more than one PNG
 """
 from __future__ import annotations
 
+import base64
+import io
 from functools import lru_cache
 
 import numpy as np
@@ -103,6 +105,13 @@ def feature_grid(maps: np.ndarray, cols: int, cell: int, gap: int = 2, labels: b
     return out
 
 
+def png_data_url(img: Image.Image) -> str:
+    """A picture as an inline data: URL (fast PNG): no separate request for the browser to make."""
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
 PIXELATED_CSS = "<style>[data-testid='stImage'] img { image-rendering: pixelated; }</style>"
 
 
@@ -115,7 +124,7 @@ def legend_html(vmin: float, vmax: float, scale: str) -> str:
 
 
 def vector_strip(values: np.ndarray, cols: int, cell: int = 18, numbers: bool = False,
-                 font_size: int = 11) -> Image.Image:
+                 font_size: int = 11, colorbar: bool = True) -> Image.Image:
     """A vector [n] as a grid of coloured cells (FC activations, logits) with its colour bar; optional numbers."""
     values = np.asarray(values, dtype=np.float32).ravel()
     n = values.size
@@ -134,6 +143,8 @@ def vector_strip(values: np.ndarray, cols: int, cell: int = 18, numbers: bool = 
             shade = colorize(np.array(v), vmin, vmax, scale)
             ink = (0, 0, 0) if int(shade.astype(int).sum()) > 380 else (255, 255, 255)
             draw.text((c * cell + cell / 2, r * cell + cell / 2), f"{v:.1f}", fill=ink, font=font, anchor="mm")
+    if not colorbar:
+        return img
     bar = _colorbar(max(img.height, 3 * font_size + 6), vmin, vmax, scale, font_size)
     out = Image.new("RGB", (img.width + 8 + bar.width, max(img.height, bar.height)), BACKGROUND)
     out.paste(img, (0, 0))

@@ -19,7 +19,7 @@ def random_map(size: int, seed: int) -> np.ndarray:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def real_feature_map(digit_index: int, channel: int):
-    """(relu1 output of one channel [28, 28], label) for an MNIST test digit through the shipped model; None without MNIST."""
+    """(relu1 map of one channel [28, 28], label) of a test digit through the shipped model; None without MNIST."""
     from cnnviz.activations import trace
     from cnnviz_ui.digits import test_digit
     from cnnviz_ui.models import shipped_model

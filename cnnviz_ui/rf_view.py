@@ -55,17 +55,19 @@ def to_layers(stack: list[dict]) -> list[Layer]:
 
 def table_records(rows: list[RFRow]) -> list[dict]:
     """The recurrence table, one record per layer, with r = r_prev + (k_eff − 1) · jump_prev written out."""
-    records = [{"Layer": "input", "k": None, "s": None, "p": None, "d": None, "Output": None,
-                "r = r_prev + (k_eff − 1) · jump_prev": "1", "Receptive field": 1, "Jump": 1, "Start": 0.0}]
-    size, jump = 1, 1
+    records, size, jump = [], 1, 1  # the input: one pixel sees itself, neighbours 1 apart
     for row in rows:
         k_eff = row.dilation * (row.kernel_size - 1) + 1
         records.append({"Layer": row.name, "k": row.kernel_size, "s": row.stride, "p": row.padding,
-                        "d": row.dilation, "Output": row.output_size,
+                        "d": row.dilation, "Output": _side(row.output_size),
                         "r = r_prev + (k_eff − 1) · jump_prev": f"{size} + {k_eff - 1} · {jump} = {row.size}",
-                        "Receptive field": row.size, "Jump": row.jump, "Start": row.start})
+                        "Receptive field": row.size, "Jump": row.jump, "Start": f"{row.start:g}"})
         size, jump = row.size, row.jump
     return records
+
+
+def _side(n: int | None) -> str:
+    return "" if n is None else f"{n}×{n}"
 
 
 def nested_boxes(rows: list[RFRow], upto: int, y: int, x: int, image_size: int) -> list[tuple]:

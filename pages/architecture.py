@@ -37,17 +37,15 @@ c_numbers.markdown(f"from `{' × '.join(map(str, before))}`  \nParameters: **{ro
 
 # ---- the table ------------------------------------------------------------------------------------------------
 st.subheader(f"Every layer: {total:,} parameters")
-st.dataframe(view.table_records(rows, input_shape), hide_index=True, key="arch_table",
-             column_config={"Share": st.column_config.ProgressColumn("Share", format="percent", min_value=0.0,
-                                                                      max_value=1.0),
-                            "Parameters": st.column_config.NumberColumn(format="localized")})
+st.table(view.table_records(rows, input_shape), hide_index=True)
 
 # ---- where the parameters live: FC head vs GAP head ---------------------------------------------------------
 if config is not None:
     st.subheader("Where the parameters live")
     variants = view.head_variants(config)
     cols = st.columns(2)
-    for col, head, title in ((cols[0], "fc", "Flatten + fully connected head"), (cols[1], "gap", "Global average pooling head")):
+    heads = (("fc", "Flatten + fully connected head"), ("gap", "Global average pooling head"))
+    for col, (head, title) in zip(cols, heads):
         table = variants[head]
         with col:
             show_chart(charts.parameter_share([r.name for r in table], [r.params for r in table],
@@ -67,7 +65,7 @@ c_pool, c_soft = st.columns(2)
 with c_pool:
     shape = (8, 32, 14, 14)
     right = list(pooled_shape(shape, 2, 2, 0))
-    options = [str(right), str([8, 32, 14, 14]), str([8, 16, 7, 7]), str([4, 16, 7, 7])]
+    options = [str([8, 32, 14, 14]), str([4, 16, 7, 7]), str(right), str([8, 16, 7, 7])]
     answer = st.radio(view.POOL_QUESTION, options, index=None, key="arch_q_pool")
     if answer is not None:
         (st.success if answer == str(right) else st.error)(

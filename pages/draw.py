@@ -8,9 +8,9 @@ from cnnviz_ui.canvas import draw_canvas
 from cnnviz_ui.current_digit import Digit, current_digit, mnist_digit, set_current_digit
 from cnnviz_ui.digits import missing_reason
 from cnnviz_ui.draw_view import analyse, input_hash, unit_window
-from cnnviz_ui.images import PIXELATED_CSS, digit_image, feature_grid, legend_html, value_range, vector_strip
+from cnnviz_ui.images import digit_image, feature_grid, png_data_url
 from cnnviz_ui.models import active_model
-from cnnviz_ui.shell import lecture_mode, prose
+from cnnviz_ui.shell import prose
 
 st.title("Draw a digit")
 prose("Draw a digit with the mouse (or a finger). Before the network sees it, the drawing is prepared the way "
@@ -74,38 +74,23 @@ if digit is None:
     st.stop()
 
 set_current_digit(digit)
-result = analyse(model, digit.x, input_hash(digit.image28) + digit.source)
+digest = input_hash(digit.image28)
+result = analyse(model, digit.x, digest + digit.source)
 best = int(result.probabilities.argmax())
 with middle:
-    st.markdown("**What the model sees** (28×28)")
-    st.image(digit_image(digit.image28, size=168), width=168)
+    st.html(f"<div style='font-weight:600'>What the model sees (28×28)</div><img alt='the 28×28 input' "
+            f"src='{png_data_url(digit_image(digit.image28, size=28))}' "
+            "style='width:168px;image-rendering:pixelated;border-radius:4px'>")
     st.metric("Prediction", str(best), f"{result.probabilities[best]:.1%} sure", delta_color="off")
 with right:
-    st.plotly_chart(model_charts.probabilities(result.probabilities, height=300 if lecture_mode() else 280),
-                    key="draw_probabilities", config={"displayModeBar": False})
+    st.html(model_charts.probability_bars_html(result.probabilities, digest))
 
 st.subheader("Inside the network")
-prose("Each picture is one layer's output, left to right in the order the network computes them. Every small "
-      "square is one feature map; one colour scale per layer (the bar on its right), so bright maps are the "
-      "ones this digit switches on. Filters that find nothing to match stay dark.")
+prose("Each picture is one layer's output, in the order the network computes them. Every small square is one "
+      "feature map (numbered from 0, left to right, then down); one colour scale per layer, so bright maps are "
+      "the ones this digit switches on. Filters that find nothing to match stay dark.")
+st.html(result.layers_html)
 maps = [v for v in result.layers if v.values.ndim == 3]
-vectors = [v for v in result.layers if v.values.ndim == 1]
-st.html(PIXELATED_CSS)
-for start in range(0, len(maps), 2):
-    for view, column in zip(maps[start:start + 2], st.columns(2, gap="medium")):
-        c, h, w = view.values.shape
-        with column:
-            st.markdown(f"**{view.title}** · {c} maps of {h}×{w} &nbsp; {legend_html(*value_range(view.values))}",
-                        unsafe_allow_html=True)
-            st.image(feature_grid(view.values, cols=4 if c <= 16 else 8, cell=h, gap=1, labels=False,
-                                  colorbar=False), width="stretch")
-for view in vectors:
-    n = view.values.size
-    is_logits = view.name == "logits"
-    st.markdown(f"**{view.title}** · {n} values" + (" (largest wins)" if is_logits else ""))
-    cols = n if n <= 16 else 32
-    st.image(vector_strip(view.values, cols=cols, cell=44 if is_logits else 22, numbers=is_logits),
-             width="content")
 
 st.subheader("Receptive field of one unit")
 prose("Pick a unit in one of the feature maps: the magenta box on the input is the patch of pixels that can "
@@ -122,9 +107,9 @@ ux = pick[3].slider("Column", 0, w - 1, w // 2, key=f"rf_x_{layer}")
 y0, y1, x0, x1 = unit_window(model, layer, uy, ux, digit.image28.shape[0])
 shown = st.columns([1, 1, 2])
 with shown[0]:
-    st.image(digit_image(digit.image28, size=196, box=(y0, y1, x0, x1)), caption=f"Input pixels rows {y0}–{y1 - 1}, "
+    st.image(digit_image(digit.image28, size=140, box=(y0, y1, x0, x1)), caption=f"Input pixels rows {y0}–{y1 - 1}, "
              f"columns {x0}–{x1 - 1}: a {y1 - y0}×{x1 - x0} patch", width=196)
 with shown[1]:
     single = values[int(channel)][None]
-    st.image(feature_grid(single, cols=1, cell=196, labels=False, highlight=(0, uy, ux)),
+    st.image(feature_grid(single, cols=1, cell=140, labels=False, highlight=(0, uy, ux)),
              caption=f"{layer}, map {int(channel)}: unit ({uy}, {ux}) = {values[int(channel), uy, ux]:.3f}", width=260)

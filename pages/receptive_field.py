@@ -5,7 +5,7 @@ from cnnviz.receptive_field import receptive_fields
 from cnnviz_ui import charts, rf_view as view
 from cnnviz_ui.digits import missing_reason, synthetic_seven, test_digit
 from cnnviz_ui.models import active_model
-from cnnviz_ui.shell import error_box, prose, show_chart
+from cnnviz_ui.shell import error_box, lecture_mode, prose, show_chart
 
 st.title("🎯 Receptive field")
 prose(
@@ -38,7 +38,7 @@ def _add(kind: str) -> None:
                                                1 if kind == "conv" else 0))
 
 
-with st.expander(f"Edit the layer stack ({len(stack)} layers)", expanded=True):
+with st.expander(f"Edit the layer stack ({len(stack)} layers)", expanded=not lecture_mode()):
     widths = [1.3, 1, 1, 1, 1, 0.8]
     for col, head in zip(st.columns(widths), ("kind", "kernel k", "stride s", "padding p", "dilation d", "")):
         col.caption(head)
@@ -48,7 +48,8 @@ with st.expander(f"Edit the layer stack ({len(stack)} layers)", expanded=True):
         row["kind"] = cols[0].selectbox("kind", view.KINDS, index=view.KINDS.index(row["kind"]), key=f"{key}_kind",
                                         label_visibility="collapsed")
         for col, field, low in zip(cols[1:5], ("kernel_size", "stride", "padding", "dilation"), (1, 1, 0, 1)):
-            row[field] = col.number_input(field, low, 64, row[field], key=f"{key}_{field}", label_visibility="collapsed",
+            row[field] = col.number_input(field, low, 64, row[field], key=f"{key}_{field}",
+                                          label_visibility="collapsed",
                                           disabled=field == "dilation" and row["kind"] == "pool")
         cols[5].button("🗑", key=f"{key}_remove", on_click=_remove, args=(row["id"],), help="Remove this layer")
     c_conv, c_pool, _ = st.columns([1, 1, 3])
@@ -63,30 +64,31 @@ except ValueError as exc:
             "add padding, or remove a layer. Pools ignore dilation.")
     st.stop()
 
-st.dataframe(view.table_records(rows), hide_index=True, key="rf_table",
-             column_config={"Start": st.column_config.NumberColumn(format="%.1f", help="Centre of unit 0's field")})
+st.table(view.table_records(rows), hide_index=True)
 last = rows[-1]
 st.markdown(f"After **{last.name}** each unit sees a **{last.size}×{last.size}** patch of the "
-            f"{input_size}×{input_size} input, and neighbouring units are {last.jump} pixels apart.")
+            f"{input_size}×{input_size} input, and neighbouring units are {last.jump} pixels apart. "
+            "*Start* is the centre of the first unit's field, in input pixels.")
 
 # ---- one unit's field, drawn on a digit -------------------------------------------------------------------------
 st.subheader("Where one unit looks")
-c_layer, c_y, c_x, c_digit = st.columns([2, 2, 2, 1])
+c_controls, c_image = st.columns([2, 3])
 names = [r.name for r in rows]
-layer_name = c_layer.selectbox("Layer", names, index=len(names) - 1, key="rf_layer")
-upto = names.index(layer_name)
-side = rows[upto].output_size
-y = c_y.slider("Unit row", 0, side - 1, side // 2, key=f"rf_y_{side}") if side > 1 else 0
-x = c_x.slider("Unit column", 0, side - 1, side // 2, key=f"rf_x_{side}") if side > 1 else 0
-digit_index = c_digit.number_input("Test digit #", 0, 9999, 0, key="rf_digit")
-
-digit = test_digit(digit_index)
+with c_controls:
+    layer_name = st.selectbox("Layer", names, index=len(names) - 1, key="rf_layer")
+    upto = names.index(layer_name)
+    side = rows[upto].output_size
+    y = st.slider("Unit row", 0, side - 1, side // 2, key=f"rf_y_{side}") if side > 1 else 0
+    x = st.slider("Unit column", 0, side - 1, side // 2, key=f"rf_x_{side}") if side > 1 else 0
+    digit_index = st.number_input("Test digit #", 0, 9999, 0, key="rf_digit")
+    digit = test_digit(digit_index)
+    if digit is None:
+        st.caption(f"MNIST is not available here ({missing_reason()}), so a drawn 7 stands in for a test digit.")
+    else:
+        st.caption(f"MNIST test digit #{digit_index} (a {digit[2]}). Boxes stop at the image border.")
 image = digit[1] / 255.0 if digit is not None else synthetic_seven()
 boxes = view.nested_boxes(rows, upto, y, x, input_size)
-show_chart(charts.image_with_boxes(view.fit_image(image, input_size), boxes,
-                                   title=f"{layer_name} unit ({y}, {x}) and the nearest unit of each earlier layer"),
-           key="rf_boxes", height=460)
-if digit is None:
-    st.caption(f"MNIST is not available here ({missing_reason()}), so a drawn 7 stands in for a test digit.")
-else:
-    st.caption(f"MNIST test digit #{digit_index} (a {digit[2]}); boxes are clipped at the image border.")
+title = f"{layer_name} unit ({y}, {x}), and the nearest unit of each earlier layer"
+with c_image:
+    show_chart(charts.image_with_boxes(view.fit_image(image, input_size), boxes, title=title), key="rf_boxes",
+               height=420)

@@ -1,44 +1,81 @@
-"""Every page, opened in a real Chromium against a live server: no exception, no console error, its figure."""
+"""Every page, opened in a real Chromium against a live server: no exception, no console error, its figure.
+
+Screenshots of every page (normal and lecture mode) land in artifacts/screenshots/.
+"""
 from __future__ import annotations
 
 import pytest
 
-from e2e_helpers import PAGES, exceptions_on, open_page, screenshot
+from e2e_helpers import PAGES, exceptions_on, go_to_page_in_session, open_page, screenshot, wait_idle
 
 pytestmark = pytest.mark.browser
 
 # The element that proves each page drew its main figure (a CSS selector Playwright waits for).
 MAIN_FIGURE = {
-    "": '[data-testid="stMain"] h1',
-    "pooling": '[data-testid="stPlotlyChart"]',
-    "activation_functions": '[data-testid="stPlotlyChart"]',
-    "architecture": '[data-testid="stDataFrame"], [data-testid="stTable"]',
-    "receptive_field": '[data-testid="stDataFrame"], [data-testid="stTable"]',
-    "training": '[data-testid="stPlotlyChart"]',
+    "": ".st-key-pipeline [data-testid='stPageLink']",     # the conv -> ReLU -> pool ... pipeline
+    "pooling": "[data-testid='stPlotlyChart']",
+    "activation_functions": "[data-testid='stPlotlyChart']",
+    "architecture": "[data-testid='stTable']",              # the layer table
+    "receptive_field": "[data-testid='stPlotlyChart']",     # the field drawn on a digit
+    "training": "[data-testid='stForm']",
     "draw": "canvas.upper-canvas",
-    "filters": '[data-testid="stPlotlyChart"], [data-testid="stImage"]',
-    "gap_cam": '[data-testid="stPlotlyChart"], [data-testid="stImage"]',
-    "evaluation": '[data-testid="stPlotlyChart"]',
+    "filters": "[data-testid='stImage']",
+    "gap_cam": "[data-testid='stPlotlyChart']",
+    "evaluation": "[data-testid='stPlotlyChart']",          # the confusion matrix
 }
 
+# A number each page must show, computed live (from the chapter).
+MAIN_TEXT = {
+    "pooling": "max(1, 3, 5, 6) = 6",
+    "architecture": "206,922",
+    "receptive_field": "10×10",
+}
 
-@pytest.mark.parametrize("path", list(PAGES), ids=[p or "home" for p in PAGES])
+IDS = [p or "home" for p in PAGES]
+
+
+def _sideways_overflow(page) -> int:
+    return page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+
+
+@pytest.mark.parametrize("path", list(PAGES), ids=IDS)
 def test_page_renders_its_figure_without_errors(page, console, base_url, path):
     open_page(page, base_url, path)
     page.locator(MAIN_FIGURE[path]).first.wait_for(state="visible", timeout=30_000)
     screenshot(page, f"page-{path or 'home'}")
     assert exceptions_on(page) == []
     assert console.errors == []
+    if path in MAIN_TEXT:
+        assert MAIN_TEXT[path] in page.locator("[data-testid='stMain']").inner_text()
 
 
-@pytest.mark.parametrize("path", list(PAGES), ids=[p or "home" for p in PAGES])
-def test_page_renders_in_lecture_mode_without_errors(page, console, base_url, path):
+@pytest.mark.parametrize("path", list(PAGES), ids=IDS)
+def test_page_in_lecture_mode_fits_a_1280_projector_without_errors(page, console, base_url, path):
     open_page(page, base_url, path)
-    page.get_by_text("Lecture mode").click()
-    page.wait_for_timeout(300)
-    from e2e_helpers import wait_idle
+    toggle = page.get_by_role("checkbox", name="Lecture mode")
+    toggle.check()
+    page.wait_for_timeout(200)
     wait_idle(page)
+    assert toggle.is_checked()
     page.locator(MAIN_FIGURE[path]).first.wait_for(state="visible", timeout=30_000)
     screenshot(page, f"lecture-{path or 'home'}")
     assert exceptions_on(page) == []
     assert console.errors == []
+    assert _sideways_overflow(page) <= 0
+
+
+def test_lecture_mode_is_kept_across_pages(page, base_url):
+    open_page(page, base_url, "")
+    page.get_by_role("checkbox", name="Lecture mode").check()
+    wait_idle(page)
+    go_to_page_in_session(page, "Pooling")
+    assert page.get_by_role("checkbox", name="Lecture mode").is_checked()
+
+
+def test_a_pipeline_stage_on_the_home_page_opens_its_page(page, base_url):
+    open_page(page, base_url, "")
+    page.locator(".st-key-pipeline").get_by_role("link", name="Pooling").first.click()
+    page.wait_for_timeout(200)
+    wait_idle(page)
+    assert page.url.rstrip("/").endswith("/pooling")
+    page.locator(MAIN_FIGURE["pooling"]).first.wait_for(state="visible")

@@ -1,0 +1,112 @@
+"""Cold start: from `streamlit run app.py` to the first page rendered in a real browser (target: 3 s).
+
+Each run starts a fresh server process on a free port, while a headless Chromium (started beforehand, so
+its own start-up is not counted) waits for the server's health endpoint, opens "/" and waits for the home
+page's main content: its title and the pipeline diagram. The clock starts just before the server process
+is spawned. It also reports when the model summary appears (that loads PyTorch and the checkpoint, after
+the rest of the page is on screen).
+
+    python bench/cold_start.py               # 3 runs
+    python bench/cold_start.py --runs 5 --port 8611
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+REPO = Path(__file__).resolve().parents[1]
+TARGET_S = 3.0
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+FIRST_CONTENT = '[data-testid="stMain"] h1 >> text=How a CNN reads'
+PIPELINE = ".st-key-pipeline a"
+MODEL_LINE = '[data-testid="stMain"] [data-testid="stAlert"] >> text=Model in use'
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.02)
+    raise TimeoutError("the server did not answer its health check within 60 s")
+
+
+def one_run(browser, port: int) -> dict:
+    url = f"http://localhost:{port}"
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+           "--server.headless", "true"]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        wait_healthy(url, proc)
+        healthy = time.perf_counter() - t0
+        context = browser.new_context(viewport={"width": 1280, "height": 720})
+        page = context.new_page()
+        page.goto(url, wait_until="commit")
+        page.wait_for_selector(FIRST_CONTENT, timeout=60_000)
+        page.wait_for_selector(PIPELINE, timeout=60_000)
+        first = time.perf_counter() - t0
+        page.wait_for_selector(MODEL_LINE, timeout=60_000)
+        model = time.perf_counter() - t0
+        context.close()
+        return {"healthy": healthy, "first_page": first, "model_line": model}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--port", type=int, default=None, help="default: a free port")
+    args = parser.parse_args(argv)
+    print(f"cold start of `streamlit run app.py` ({os.cpu_count()} CPUs), target {TARGET_S:.1f} s to the first page")
+    print(f"{'run':>3}  {'server healthy':>14}  {'first page':>10}  {'model shown':>11}  target")
+    results = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+        try:
+            for i in range(1, args.runs + 1):
+                r = one_run(browser, args.port or free_port())
+                results.append(r)
+                verdict = "ok" if r["first_page"] <= TARGET_S else "OVER"
+                print(f"{i:>3}  {r['healthy']:>12.2f} s  {r['first_page']:>8.2f} s  {r['model_line']:>9.2f} s  "
+                      f"{TARGET_S:.1f} s {verdict}", flush=True)
+        finally:
+            browser.close()
+    firsts = [r["first_page"] for r in results]
+    print(f"first page: median {statistics.median(firsts):.2f} s, worst {max(firsts):.2f} s "
+          f"(target {TARGET_S:.1f} s)")
+    return 0 if max(firsts) <= TARGET_S else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""A small classroom (bench/classroom.py, shortened): four students draw at once while a fifth trains.
+
+Every student must only ever see the prediction for their own digit: sessions never leak into each other.
+"""
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from e2e_helpers import REPO
+
+pytestmark = pytest.mark.browser
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("classroom_bench", REPO / "bench" / "classroom.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module                  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_four_students_drawing_at_once_each_see_only_their_own_digit(server, base_url):
+    classroom = _bench().run_classroom(base_url, server.proc.pid, n=4, duration=15, think=2.0, train=True,
+                                       min_rounds=3)
+    with ThreadPoolExecutor(1) as pool:              # its own thread: the sync browser fixture owns this one
+        result = pool.submit(asyncio.run, classroom).result()
+    print(result)
+    assert result["errors"] == []
+    assert result["wrong_predictions"] == []
+    assert result["drawings"] >= 12                    # every student drew (and cleared) three times
+    assert result["students_correct"] == 4

@@ -1,0 +1,85 @@
+"""Chart builders: data in, Plotly figure out, checked without a browser."""
+from __future__ import annotations
+
+import numpy as np
+
+from cnnviz_ui import charts
+
+
+def test_grid_writes_each_value_into_its_cell():
+    fig = charts.grid(np.array([[1.0, 2.5], [3.0, 4.0]]))
+    assert fig.data[0].text.tolist() == [["1", "2.50"], ["3", "4"]]
+    assert fig.data[0].texttemplate == "%{text}"
+
+
+def test_grid_highlight_covers_the_half_open_cell_range():
+    fig = charts.grid(np.zeros((4, 4)), highlight=(0, 2, 2, 4))
+    (shape,) = fig.layout.shapes
+    assert (shape.x0, shape.x1, shape.y0, shape.y1) == (1.5, 3.5, -0.5, 1.5)
+
+
+def test_grid_origin_puts_padding_at_negative_indices():
+    values = np.pad(np.ones((2, 2)), 1, constant_values=np.nan)
+    fig = charts.grid(values, origin=(-1, -1), highlight=(-1, 1, -1, 1))
+    assert list(fig.data[0].x) == [-1, 0, 1, 2] and list(fig.data[0].y) == [-1, 0, 1, 2]
+    assert fig.layout.shapes[0].x0 == -1.5
+
+
+def test_grid_leaves_blank_cells_empty_and_skips_numbers_on_big_maps():
+    small = charts.grid(np.array([[np.nan, 1.0]]))
+    assert small.data[0].text.tolist() == [["", "1"]]
+    big = charts.grid(np.zeros((28, 28)))
+    assert big.data[0].texttemplate is None
+
+
+def test_grid_shows_first_row_at_the_top():
+    fig = charts.grid(np.zeros((3, 3)))
+    assert fig.layout.yaxis.autorange == "reversed"
+
+
+def test_activation_curves_draw_function_and_derivative_per_activation():
+    x = np.linspace(-1, 1, 5)
+    fig = charts.activation_curves(x, {"relu": (np.maximum(x, 0), (x > 0) * 1.0)}, at_x=0.5,
+                                   labels={"relu": "ReLU"})
+    assert [t.name for t in fig.data] == ["ReLU(x)", "ReLU′(x)"]
+    assert fig.data[1].line.dash == "dash"
+    assert fig.layout.shapes[0].x0 == 0.5  # the marker at the chosen x
+
+
+def test_gradient_decay_uses_a_log_axis_and_drops_exact_zeros():
+    fig = charts.gradient_decay({"relu": [1.0, 0.0, 0.0], "tanh": [1.0, 0.1, 0.01]})
+    assert fig.layout.yaxis.type == "log"
+    assert np.isnan(fig.data[0].y[1]) and fig.data[1].y[2] == 0.01
+    assert list(fig.data[1].x) == [0, 1, 2]
+
+
+def test_parameter_share_lists_only_layers_with_parameters():
+    fig = charts.parameter_share(["conv1", "relu1", "fc1"], [160, 0, 840])
+    assert list(fig.data[0].y) == ["conv1", "fc1"]
+    assert list(fig.data[0].text) == ["160 (16.0%)", "840 (84.0%)"]
+    assert fig.layout.title.text == "1,000 parameters"
+
+
+def test_shape_flow_draws_one_block_per_layer_and_marks_the_chosen_one():
+    names, kinds = ["input", "conv1", "flatten"], ["Input", "Conv2d", "Flatten"]
+    shapes = [(1, 28, 28), (16, 28, 28), (12544,)]
+    fig = charts.shape_flow(names, kinds, shapes, selected="conv1")
+    blocks = [s for s in fig.layout.shapes if s.type == "rect"]
+    assert len(blocks) == 3
+    assert [b.line.width for b in blocks] == [1, 4, 1]
+    assert list(fig.data[1].text) == ["1×28×28", "16×28×28", "12544"]
+
+
+def test_shape_flow_makes_bigger_maps_taller():
+    fig = charts.shape_flow(["a", "b"], ["Conv2d", "MaxPool2d"], [(16, 28, 28), (16, 14, 14)])
+    a, b = fig.layout.shapes[:2]
+    assert (a.y1 - a.y0) > (b.y1 - b.y0)
+
+
+def test_image_with_boxes_outlines_each_box_in_pixel_edges():
+    fig = charts.image_with_boxes(np.zeros((28, 28)), [("pool2: 10×10", 9, 19, 9, 19), ("conv1: 3×3", 13, 16, 13, 16)])
+    names = [t.name for t in fig.data[1:]]
+    assert names == ["pool2: 10×10", "conv1: 3×3"]
+    box = fig.data[1]
+    assert (min(box.x), max(box.x), min(box.y), max(box.y)) == (8.5, 18.5, 8.5, 18.5)
+    assert box.x[0] == box.x[-1] and box.y[0] == box.y[-1]  # closed outline

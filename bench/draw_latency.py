@@ -28,8 +28,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-PLACES = [(200, 50, 70), (80, 50, 30), (120, 140, 150), (220, 50, 40), (90, 170, 20), (150, 60, 110)]  # (height, top, left)
-# (the canvas toolbar sits invisibly over the top ~45 px of its right half and swallows strokes that start there)
+PLACES = [(200, 40, 70), (80, 20, 30), (120, 140, 150), (240, 20, 40), (90, 170, 20), (150, 60, 110)]  # (height, top, left)
 DIGITS = [7, 4, 1, 0, 2, 3]
 
 
@@ -47,7 +46,7 @@ def server_side(n: int) -> list[float]:
     from cnnviz.model import DigitCNN
     from cnnviz.preprocess import is_blank, preprocess
     from cnnviz.sketch import draw_digit
-    from cnnviz_ui.draw_view import _views, input_hash, layers_html, unit_window
+    from cnnviz_ui.draw_view import _views, input_hash, layers_html, prediction_html, unit_window
     from cnnviz_ui.images import digit_image, feature_grid, png_data_url
     from cnnviz_ui.model_charts import probability_bars_html
 
@@ -67,8 +66,9 @@ def server_side(n: int) -> list[float]:
         digest = input_hash(image28)
         acts = trace(model, x)
         views = _views(model, acts)
-        html = [layers_html(views, digest), probability_bars_html(acts["probabilities"][0].numpy(), digest),
-                png_data_url(digit_image(image28, size=28))]
+        probs = acts["probabilities"][0].numpy()
+        html = [layers_html(views, digest), probability_bars_html(probs, digest),
+                prediction_html(png_data_url(digit_image(image28, size=28)), probs, digest)]
         box = unit_window(model, views[0].name, 14, 14)                # and the receptive-field pictures
         for img in (digit_image(image28, size=140, box=box), feature_grid(views[0].values[:1], cols=1, cell=140)):
             img.save(io.BytesIO(), format="PNG")                       # st.image encodes them as PNG
@@ -108,15 +108,15 @@ def _start_server(port: int, freeze: bool) -> subprocess.Popen:
     return proc
 
 
-# The draw page tags its probability bars and its layer pictures with a digest of the input. Settled: both
-# show the same digest, it is not the one on screen at the last mouse-up, and every layer picture is decoded.
-_DIGESTS = """() => [...document.querySelectorAll('.cnnviz-probabilities, .cnnviz-layers')].map(e => e.dataset.digest)"""
+# The draw page tags its prediction, probability bars and layer pictures with a digest of the input. Settled: all
+# three show the same digest, it is not the one on screen at the last mouse-up, and every picture is decoded.
+_DIGESTS = """() => [...document.querySelectorAll('.cnnviz-prediction, .cnnviz-probabilities, .cnnviz-layers')].map(e => e.dataset.digest)"""
 _SETTLED = """(before) => {
-  const blocks = [...document.querySelectorAll('.cnnviz-probabilities, .cnnviz-layers')];
-  if (blocks.length !== 2) return false;
+  const blocks = [...document.querySelectorAll('.cnnviz-prediction, .cnnviz-probabilities, .cnnviz-layers')];
+  if (blocks.length !== 3) return false;
   const digests = blocks.map(e => e.dataset.digest);
-  if (digests[0] !== digests[1] || before.includes(digests[0])) return false;
-  const imgs = [...blocks[1].querySelectorAll('img')];
+  if (digests.some(d => d !== digests[0]) || before.includes(digests[0])) return false;
+  const imgs = blocks.flatMap(b => [...b.querySelectorAll('img')]);
   if (imgs.length === 0 || imgs.some(img => !img.complete || img.naturalWidth === 0)) return false;
   return performance.now() - window.__lastMouseUp;
 }"""
@@ -150,6 +150,7 @@ def browser(port: int, n: int) -> list[float]:
                 points = [(box["x"] + (left + x * width) * box["width"] / 280,
                            box["y"] + (top + y * height) * box["height"] / 280) for x, y in stroke]
                 page.mouse.move(*points[0])
+                page.wait_for_timeout(250)  # a hand reaches the start; the canvas toolbar slides up out of the way
                 page.mouse.down()
                 for px, py in points[1:]:
                     page.mouse.move(px, py, steps=6)
@@ -161,8 +162,8 @@ def browser(port: int, n: int) -> list[float]:
             except Exception:
                 page.screenshot(path="/tmp/draw_latency_timeout.png")
                 print("timed out at drawing", i, page.evaluate("""() => ({lmu: window.__lastMouseUp,
-                    digests: [...document.querySelectorAll('.cnnviz-probabilities, .cnnviz-layers')].map(e => e.dataset.digest),
-                    metric: !!document.querySelector('[data-testid="stMetricValue"]'),
+                    digests: [...document.querySelectorAll('.cnnviz-prediction, .cnnviz-probabilities, .cnnviz-layers')].map(e => e.dataset.digest),
+                    prediction: !!document.querySelector('.cnnviz-prediction'),
                     running: !!document.querySelector('[data-testid="stStatusWidget"]')})"""))
                 raise
             if i >= 2:  # warm-up excluded

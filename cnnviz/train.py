@@ -20,15 +20,15 @@ from cnnviz.model import DigitCNN, ModelConfig
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "onecycle")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-PRECISIONS = ("float32", "bfloat16")
+PRECISIONS = ("auto", "float32", "bfloat16")
 CURVE_POINTS = 240   # records kept in checkpoint metadata for replaying the training curve
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 2                  # passes over the training set
-    batch_size: int = 256            # images per optimizer step
-    lr: float = 4e-3                 # the peak rate for one-cycle, else the constant rate
+    epochs: int = 3                  # passes over the training set
+    batch_size: int = 128            # images per optimizer step
+    lr: float = 3e-3                 # the peak rate for one-cycle, else the constant rate
     optimizer: str = "adam"          # adam | sgd (SGD uses `momentum`)
     momentum: float = 0.9            # SGD momentum
     weight_decay: float = 0.0        # L2 penalty added by the optimizer
@@ -44,7 +44,8 @@ class TrainConfig:
     eval_every: int | None = None    # also evaluate every N steps (None = at each epoch end only)
     eval_batch_size: int = 2000      # test images per forward pass during evaluation
     channels_last: bool = True       # NHWC memory layout: faster convolutions on CPU
-    precision: str = "float32"       # float32 | bfloat16 (autocast for the training steps; weights stay float32)
+    precision: str = "auto"          # float32 | bfloat16 (autocast the training steps; weights stay float32) |
+                                     # auto: bfloat16 where the CPU/GPU has fast bf16 units, else float32
     dataset: str = "mnist"           # mnist | fashion (which files the CLI loads)
 
     def __post_init__(self):
@@ -107,6 +108,17 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def resolve_precision(name: str, device: torch.device) -> str:
+    """'auto' -> 'bfloat16' on a CPU with oneDNN bf16 support (AVX-512 BF16 / AMX) or a bf16 GPU."""
+    if name != "auto":
+        return name
+    if device.type == "cpu" and torch.backends.mkldnn.is_available():
+        return "bfloat16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "float32"
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return "bfloat16"
+    return "float32"
+
+
 def init_parameters(model: nn.Module, generator: torch.Generator) -> None:
     """PyTorch's default Conv2d/Linear initialisation, drawn from `generator` instead of the global RNG."""
     with torch.no_grad():
@@ -128,6 +140,7 @@ class Trainer:
         self.config = config
         self.train_split, self.test_split = train, test
         self.device = resolve_device(config.device)
+        self.precision = resolve_precision(config.precision, self.device)
         self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
         generator = torch.Generator().manual_seed(config.seed)
         with torch.device("meta"):  # build without drawing from (or seeding) the global RNG
@@ -224,7 +237,7 @@ class Trainer:
         self.model.train()
         with torch.random.fork_rng(devices=[]):
             torch.set_rng_state(self._dropout_rng)
-            with torch.autocast(self.device.type, torch.bfloat16, enabled=self.config.precision == "bfloat16"):
+            with torch.autocast(self.device.type, torch.bfloat16, enabled=self.precision == "bfloat16"):
                 logits = self.model(x)           # [B, 10]
                 loss = F.cross_entropy(logits, y, label_smoothing=self.config.label_smoothing)
             self.optimizer.zero_grad(set_to_none=True)
@@ -259,7 +272,7 @@ class Trainer:
                             "test_size": len(self.test_split) if self.test_split is not None else 0},
                 "final": self.final_metrics(), "history": list(self.epochs),
                 "curve": [r.to_dict() for r in downsample(self.records, CURVE_POINTS)],
-                "device": str(self.device), "torch": torch.__version__,
+                "device": str(self.device), "precision": self.precision, "torch": torch.__version__,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 

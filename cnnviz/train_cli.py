@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-channels-last", dest="channels_last", action="store_false",
                    help="keep the NCHW memory layout")
     p.add_argument("--precision", choices=PRECISIONS, default=d.precision,
-                   help="bfloat16 autocasts the training steps (faster on CPUs with bf16 units)")
+                   help="bfloat16 autocasts the training steps; auto picks it where the hardware has "
+                   "fast bf16 units")
     p.add_argument("--dataset", choices=("mnist", "fashion"), default=d.dataset)
     p.add_argument("--train-size", type=int, default=None, help="train on the first N images only")
     p.add_argument("--data", default=None, help="data root holding MNIST/raw "
@@ -88,7 +89,8 @@ def main(argv=None) -> int:
         train = train.subset(args.train_size)
     trainer = Trainer(config, train, test)
     print(f"Training {config.head} DigitCNN on {len(train)} {config.dataset} images, {trainer.total_steps} steps "
-          f"on {trainer.device} ({torch.get_num_threads()} threads); config: {config.to_dict()}")
+          f"on {trainer.device} ({torch.get_num_threads()} threads, {trainer.precision}); "
+          f"config: {config.to_dict()}")
     tty = sys.stdout.isatty()
     try:
         while (record := trainer.step()) is not None:

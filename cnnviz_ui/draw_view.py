@@ -102,7 +102,7 @@ def layer_image(view: LayerView):
     """One picture per layer: maps as a tiny grid (the browser scales it up), the logits with their numbers."""
     v = view.values
     if v.ndim == 3:
-        return feature_grid(v, cols=4 if v.shape[0] <= 16 else 8, cell=v.shape[1], gap=1, labels=False,
+        return feature_grid(v, cols=min(8, v.shape[0]), cell=v.shape[1], gap=1, labels=False,
                             colorbar=False)
     if view.name == "logits":
         return vector_strip(v, cols=v.size, cell=44, numbers=True)
@@ -132,3 +132,16 @@ def layers_html(views: list, digest: str) -> str:
     vectors = "".join(_block(v) for v in views if v.values.ndim != 3)
     return (f"<div class='cnnviz-layers' data-digest='{digest}'>"
             f"<div style='display:grid;grid-template-columns:1fr 1fr;gap:0.3em 1.5em'>{maps}</div>{vectors}</div>")
+
+
+def prediction_html(image_url: str, probabilities: np.ndarray, digest: str) -> str:
+    """The 28x28 input as the model sees it, and the predicted digit in large type (sized in em, so it grows
+    with lecture mode)."""
+    best = int(np.argmax(probabilities))
+    return (f"<div class='cnnviz-prediction' data-digest='{digest}' data-prediction='{best}'>"
+            "<div style='font-weight:600'>What the model sees (28×28)</div>"
+            f"<img alt='the 28×28 input' src='{image_url}' style='width:168px;max-width:100%;"
+            "image-rendering:pixelated;border-radius:4px'>"
+            "<div style='margin-top:0.6em'>Prediction</div>"
+            f"<div style='font-size:3em;font-weight:700;line-height:1.1'>{best}</div>"
+            f"<div style='opacity:0.75'>{probabilities[best]:.1%} sure</div></div>")

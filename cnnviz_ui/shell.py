@@ -31,7 +31,6 @@ html { font-size: 21px; }
 .stMainBlockContainer h1 { font-size: 2.1rem; }
 .stMainBlockContainer h2 { font-size: 1.6rem; }
 .stMainBlockContainer h3 { font-size: 1.3rem; }
-.stMainBlockContainer p, .stMainBlockContainer li, .stMainBlockContainer label { font-size: 1.05rem; }
 [data-testid="stSidebar"] { min-width: 220px !important; max-width: 260px !important; }
 </style>
 """
@@ -61,10 +60,25 @@ def prose(markdown: str) -> None:
 def show_chart(fig, key: str, height: int | None = None) -> None:
     """Draw a Plotly figure full width, with larger type and a taller frame in lecture mode."""
     big = lecture_mode()
-    fig.update_layout(font_size=CHART_FONT[big])
+    if big:
+        _enlarge(fig, CHART_FONT[True] / CHART_FONT[False])
     if height is not None:
         fig.update_layout(height=int(height * (1.1 if big else 1.0)))
     st.plotly_chart(fig, key=key, config={"displaylogo": False, "displayModeBar": False})
+
+
+def _enlarge(fig, scale: float) -> None:
+    """Scale every font of a figure. (Streamlit's chart theme replaces layout.font, so each part is set.)"""
+    size = round(CHART_FONT[False] * scale)
+    fig.update_layout(font_size=size, title_font_size=size + 2, legend_font_size=size)
+    fig.update_xaxes(tickfont_size=size, title_font_size=size)
+    fig.update_yaxes(tickfont_size=size, title_font_size=size)
+    for trace in fig.data:
+        if "textfont" in trace:
+            own = trace.textfont.size
+            trace.textfont.size = own * scale if own else size
+    for note in fig.layout.annotations:
+        note.font.size = note.font.size * scale if note.font.size else size
 
 
 def error_box(exc: Exception) -> None:

@@ -203,6 +203,29 @@ def test_real_feature_map_is_a_conv1_channel_of_an_mnist_digit():
     assert texts(at.success).count("largest difference 0,") == 2
 
 
+@pytest.fixture
+def no_mnist(tmp_path, monkeypatch):
+    """A server without MNIST: the data folder is empty (and the cached split is forgotten before and after)."""
+    from cnnviz_ui import digits, pooling_view
+
+    def forget():
+        digits._test_split.clear()
+        pooling_view.real_feature_map.clear()
+
+    monkeypatch.setenv("CNNVIZ_DATA", str(tmp_path))
+    forget()
+    yield
+    forget()
+
+
+def test_real_feature_map_without_mnist_says_so_and_stops(no_mnist):
+    at = open_page("pages/pooling.py")
+    at.selectbox(key="pool_input").set_value("real").run()
+    assert not at.exception
+    assert "MNIST is not available" in texts(at.warning)
+    assert not at.get("plotly_chart")
+
+
 # ---- activation functions ----------------------------------------------------------------------------------
 
 def test_derivatives_at_five_match_the_chapter():
@@ -356,6 +379,12 @@ def test_an_empty_stack_is_explained():
         [b for b in at.button if b.key and b.key.endswith("_remove")][0].click().run()
     assert not at.exception
     assert "no layers" in texts(at.error)
+
+
+def test_without_mnist_the_field_is_drawn_on_a_stand_in_digit(no_mnist):
+    at = open_page("pages/receptive_field.py")
+    assert "a drawn 7 stands in" in texts(at.caption)
+    assert array(figure(at, "rf_boxes")["data"][0]["z"]).max() == 1.0
 
 
 def test_the_chosen_units_field_is_drawn_on_the_digit():

@@ -1,5 +1,6 @@
 """AppTest runs of the model pages: training, draw, filters, GAP/CAM, evaluation (canvas stubbed)."""
 import io
+import re
 import time
 
 import numpy as np
@@ -42,6 +43,15 @@ def _app(page: str, **state) -> AppTest:
     return at
 
 
+def _prediction(at) -> str | None:
+    """The digit the draw page shows as its prediction (None when it shows none)."""
+    for h in at.html:
+        found = re.search(r"data-prediction='(\d)'", h.value)
+        if found:
+            return found.group(1)
+    return None
+
+
 def _markdown(at) -> list[str]:
     return [m.value for m in at.markdown]
 
@@ -60,32 +70,39 @@ def _png(array: np.ndarray) -> bytes:
 
 def test_draw_page_predicts_a_drawn_seven(online):
     at = _app("draw", **{CANVAS: draw_digit(7)})
-    assert at.metric[0].label == "Prediction" and at.metric[0].value == "7"
+    assert _prediction(at) == "7"
 
 
 def test_draw_page_reads_a_small_four_in_a_corner(online):
     at = _app("draw", **{CANVAS: draw_digit(4, height=70, top=200, left=10)})
-    assert at.metric[0].value == "4"
+    assert _prediction(at) == "4"
 
 
 def test_empty_canvas_prompts_to_draw_instead_of_predicting(online):
     at = _app("draw", **{CANVAS: None})
-    assert not at.metric
+    assert _prediction(at) is None
     assert any("Draw a digit" in i.value for i in at.info)
 
 
 def test_clearing_the_canvas_clears_the_prediction(online):
     at = _app("draw", **{CANVAS: draw_digit(1)})
-    assert at.metric
+    assert _prediction(at) == "1"
     at.session_state[CANVAS] = np.zeros((280, 280, 4), dtype=np.uint8)  # the canvas toolbar's "clear"
     at.run()
-    assert not at.metric and any("Draw a digit" in i.value for i in at.info)
+    assert _prediction(at) is None and any("Draw a digit" in i.value for i in at.info)
 
 
 def test_draw_page_shows_the_layers_in_the_chapters_order(online):
     at = _app("draw", **{CANVAS: draw_digit(7)})
-    titles = [m.split(" · ")[0].strip("*") for m in _markdown(at) if " · " in m]
-    assert titles == ["conv1 + relu1", "pool1", "conv2 + relu2", "pool2", "fc1 + relu3", "logits"]
+    layers = next(h.value for h in at.html if "cnnviz-layers" in h.value)
+    assert re.findall(r"data-layer='(\w+)'", layers) == ["relu1", "pool1", "relu2", "pool2", "relu3", "logits"]
+    assert layers.count("<img") == 6 and layers.count("linear-gradient") == 5  # a colour legend per picture
+
+
+def test_draw_page_shows_all_ten_probabilities(online):
+    at = _app("draw", **{CANVAS: draw_digit(7)})
+    bars = next(h.value for h in at.html if "cnnviz-probabilities" in h.value)
+    assert len(re.findall(r"\d+\.\d%</span></div>", bars)) == 10
 
 
 def test_a_pool2_unit_sees_a_10_by_10_patch(online):
@@ -97,9 +114,9 @@ def test_a_pool2_unit_sees_a_10_by_10_patch(online):
 def test_draw_page_predicts_the_picked_mnist_test_digit(online):
     at = _app("draw")
     at.radio(key="draw_source").set_value("MNIST test digit").run()
-    assert at.metric[0].value == "7"  # test digit #0 is a 7
+    assert _prediction(at) == "7"  # test digit #0 is a 7
     at.number_input(key="draw_mnist_index").set_value(1).run()
-    assert at.metric[0].value == "2"  # #1 is a 2
+    assert _prediction(at) == "2"  # #1 is a 2
 
 
 def test_an_uploaded_png_digit_is_predicted(online):
@@ -107,14 +124,14 @@ def test_an_uploaded_png_digit_is_predicted(online):
     at.radio(key="draw_source").set_value("Upload an image").run()
     paper = 255 - draw_digit(3)[..., :3]  # dark ink on white, as a photo of paper
     at.file_uploader(key="draw_upload").set_value(("three.png", _png(paper), "image/png")).run()
-    assert not at.error and at.metric[0].value == "3"
+    assert not at.error and _prediction(at) == "3"
 
 
 def test_an_upload_that_is_not_an_image_gives_a_clear_error(online):
     at = _app("draw")
     at.radio(key="draw_source").set_value("Upload an image").run()
     at.file_uploader(key="draw_upload").set_value(("digit.png", b"not an image at all", "image/png")).run()
-    assert "not an image" in at.error[0].value and not at.metric
+    assert "not an image" in at.error[0].value and _prediction(at) is None
 
 
 def test_draw_page_without_mnist_explains_how_to_get_it(offline):

@@ -102,6 +102,15 @@ def test_gap_and_other_activation_configs_train(small, overrides):
     assert all(torch.isfinite(torch.tensor(losses(trainer))))
 
 
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_both_precisions_train_and_keep_float32_weights(small, precision):
+    trainer = Trainer(TrainConfig(max_steps=20, batch_size=64, precision=precision, device="cpu"), *small)
+    trainer.run()
+    assert trainer.precision == precision
+    assert all(p.dtype == torch.float32 for p in trainer.model.parameters())
+    assert sum(losses(trainer)[-5:]) < sum(losses(trainer)[:5])
+
+
 def test_eval_every_adds_test_metrics_to_those_steps(small):
     trainer = Trainer(TrainConfig(max_steps=9, batch_size=32, eval_every=4), *small)
     evaluated = [r.step for r in trainer.run() if r.test_acc is not None]

@@ -52,7 +52,7 @@ def test_page_renders_its_figure_without_errors(page, console, base_url, path):
 @pytest.mark.parametrize("path", list(PAGES), ids=IDS)
 def test_page_in_lecture_mode_fits_a_1280_projector_without_errors(page, console, base_url, path):
     open_page(page, base_url, path)
-    toggle = page.get_by_role("checkbox", name="Lecture mode")
+    toggle = page.get_by_role("switch", name="Lecture mode")
     toggle.check()
     page.wait_for_timeout(200)
     wait_idle(page)
@@ -66,15 +66,15 @@ def test_page_in_lecture_mode_fits_a_1280_projector_without_errors(page, console
 
 def test_lecture_mode_is_kept_across_pages(page, base_url):
     open_page(page, base_url, "")
-    page.get_by_role("checkbox", name="Lecture mode").check()
+    page.get_by_role("switch", name="Lecture mode").check()
     wait_idle(page)
     go_to_page_in_session(page, "Pooling")
-    assert page.get_by_role("checkbox", name="Lecture mode").is_checked()
+    assert page.get_by_role("switch", name="Lecture mode").is_checked()
 
 
 def test_a_pipeline_stage_on_the_home_page_opens_its_page(page, base_url):
     open_page(page, base_url, "")
-    page.locator(".st-key-pipeline").get_by_role("link", name="Pooling").first.click()
+    page.locator(".st-key-pipeline").get_by_role("link", name="Pool").first.click()
     page.wait_for_timeout(200)
     wait_idle(page)
     assert page.url.rstrip("/").endswith("/pooling")

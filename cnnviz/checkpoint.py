@@ -56,6 +56,7 @@ def save(path: str | os.PathLike, model: nn.Module, metadata: dict) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a checkpoint is meant to be read by the app
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnviz.data import Split
+from cnnviz.device import resolve_device, resolve_precision
 from cnnviz.evaluate import evaluate
 from cnnviz.model import DigitCNN, ModelConfig
 
@@ -21,7 +22,7 @@ OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "onecycle")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "float32", "bfloat16")
-CURVE_POINTS = 240   # records kept in checkpoint metadata for replaying the training curve
+CURVE_POINTS = 150   # records kept in checkpoint metadata for replaying the training curve
 
 
 @dataclass(frozen=True)
@@ -94,29 +95,6 @@ class StepRecord:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for but CUDA is not available; use device='auto' or 'cpu'")
-    return torch.device(name)
-
-
-def resolve_precision(name: str, device: torch.device) -> str:
-    """'auto' -> 'bfloat16' on a CPU with oneDNN bf16 support (AVX-512 BF16 / AMX) or a bf16 GPU."""
-    if name != "auto":
-        return name
-    if device.type == "cpu" and torch.backends.mkldnn.is_available():
-        return "bfloat16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "float32"
-    if device.type == "cuda" and torch.cuda.is_bf16_supported():
-        return "bfloat16"
-    return "float32"
 
 
 def init_parameters(model: nn.Module, generator: torch.Generator) -> None:
@@ -271,7 +249,7 @@ class Trainer:
                 "dataset": {"name": split.dataset, "train_size": len(split),
                             "test_size": len(self.test_split) if self.test_split is not None else 0},
                 "final": self.final_metrics(), "history": list(self.epochs),
-                "curve": [r.to_dict() for r in downsample(self.records, CURVE_POINTS)],
+                "curve": [_rounded(r.to_dict()) for r in downsample(self.records, CURVE_POINTS)],
                 "device": str(self.device), "precision": self.precision, "torch": torch.__version__,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
@@ -284,6 +262,11 @@ def downsample(records: list[StepRecord], points: int) -> list[StepRecord]:
     keep = {min(len(records) - 1, round(i * stride)) for i in range(points)} | {len(records) - 1}
     keep |= {i for i, r in enumerate(records) if r.test_acc is not None}
     return [records[i] for i in sorted(keep)]
+
+
+def _rounded(record: dict, digits: int = 5) -> dict:
+    """Floats to `digits` significant digits: keeps checkpoint metadata small."""
+    return {k: float(f"{v:.{digits}g}") if isinstance(v, float) else v for k, v in record.items()}
 
 
 def replay(metadata: dict) -> list[StepRecord]:

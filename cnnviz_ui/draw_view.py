@@ -135,13 +135,9 @@ def layers_html(views: list, digest: str) -> str:
 
 
 def prediction_html(image_url: str, probabilities: np.ndarray, digest: str) -> str:
-    """The 28x28 input as the model sees it, and the predicted digit in large type (sized in em, so it grows
-    with lecture mode)."""
+    """The 28x28 input as the model sees it (tagged with the input's digest and the predicted digit)."""
     best = int(np.argmax(probabilities))
     return (f"<div class='cnnviz-prediction' data-digest='{digest}' data-prediction='{best}'>"
             "<div style='font-weight:600'>What the model sees (28×28)</div>"
             f"<img alt='the 28×28 input' src='{image_url}' style='width:168px;max-width:100%;"
-            "image-rendering:pixelated;border-radius:4px'>"
-            "<div style='margin-top:0.6em'>Prediction</div>"
-            f"<div style='font-size:3em;font-weight:700;line-height:1.1'>{best}</div>"
-            f"<div style='opacity:0.75'>{probabilities[best]:.1%} sure</div></div>")
+            "image-rendering:pixelated;border-radius:4px'></div>")

@@ -16,10 +16,11 @@ PIPELINE = [
 
 # An arrow after every stage but the last, drawn by CSS so the stages keep the whole width.
 _ARROWS_CSS = """<style>
-.st-key-pipeline [data-testid="stHorizontalBlock"] { flex-wrap: wrap; row-gap: 0.8rem; }
-.st-key-pipeline [data-testid="stColumn"] { position: relative; min-width: 8.5rem; }
+.st-key-pipeline [data-testid="stHorizontalBlock"] {
+  display: grid !important; grid-template-columns: repeat(auto-fit, minmax(9.5rem, 1fr)); gap: 0.8rem 1.4rem; }
+.st-key-pipeline [data-testid="stColumn"] { position: relative; width: auto !important; min-width: 0; }
 .st-key-pipeline [data-testid="stColumn"]:not(:last-child)::after {
-  content: "→"; position: absolute; right: -0.85rem; top: 40%; font-size: 1.2rem; color: #888; }
+  content: "→"; position: absolute; right: -1.1rem; top: 40%; font-size: 1.2rem; color: #888; }
 </style>"""
 
 # Pages that are not one stage of the pipeline.
@@ -40,7 +41,7 @@ def draw_pipeline() -> None:
                 st.caption(job)
 
 
-def model_summary() -> str:
+def model_summary(with_command: bool = True) -> str:
     """Which model this session's pages use, as markdown (loads the shipped model on first call: imports torch)."""
     from cnnviz_ui.models import active_model  # here, not at the top: keeps torch off the first paint
 
@@ -48,7 +49,9 @@ def model_summary() -> str:
     accuracy = loaded.test_accuracy
     parts = [f"**Model in use:** {loaded.source}"]
     parts.append(f"test accuracy **{accuracy:.2%}**" if accuracy is not None else "test accuracy not recorded")
-    made = loaded.metadata.get("command") or loaded.metadata.get("created_by")
-    if made:
-        parts.append(f"made by `{made}`")
-    return " · ".join(parts)
+    if loaded.metadata.get("created"):
+        parts.append(f"trained {str(loaded.metadata['created'])[:10]}")
+    text = " · ".join(parts)
+    if with_command and loaded.metadata.get("command"):
+        text += f"  \nMade with `{loaded.metadata['command']}`"
+    return text

@@ -81,6 +81,9 @@ def draw_and_look() -> None:
     result = analyse(model, digit.x, digest)
     with middle:
         st.html(prediction_html(png_data_url(digit_image(digit.image28, size=28)), result.probabilities, digest))
+        best = int(result.probabilities.argmax())
+        st.metric("Prediction", str(best), f"{result.probabilities[best]:.1%} sure", delta_color="off",
+                  delta_arrow="off")
     with right:
         st.html(model_charts.probability_bars_html(result.probabilities, digest))
 

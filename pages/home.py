@@ -2,7 +2,7 @@
 import streamlit as st
 
 from cnnviz_ui import home_view as view
-from cnnviz_ui.shell import prose
+from cnnviz_ui.shell import lecture_mode, prose
 
 st.title("🔢 How a CNN reads a handwritten digit")
 st.markdown(
@@ -28,6 +28,6 @@ prose("**Teaching with a projector?** Switch on *Lecture mode* in the sidebar: l
 
 with st.spinner("Loading the model..."):
     try:
-        model_line.info(view.model_summary(), icon="🧠")
+        model_line.info(view.model_summary(with_command=not lecture_mode()), icon="🧠")
     except Exception as exc:  # never a traceback on the front page
         model_line.warning(f"No model could be loaded: {exc}")

@@ -110,9 +110,11 @@ tab_code, tab_shape = st.tabs(["From-scratch code vs PyTorch", "Shape calculator
 with tab_code:
     for mode, layer in (("max", "nn.MaxPool2d"), ("avg", "nn.AvgPool2d")):
         theirs, diff = view.torch_check(x, kernel_size, stride, padding, mode)
-        verdict = st.success if diff < 1e-9 else st.error
-        verdict(f"`pool2d(mode={mode!r})` equals PyTorch's `{layer}({kernel_size}, {stride}, {padding})` on this "
-                f"input: largest difference {diff:.2g}, output {theirs.shape[0]}×{theirs.shape[1]}.")
+        agrees = diff < 1e-9
+        (st.success if agrees else st.error)(
+            f"`pool2d(mode={mode!r})` {'equals' if agrees else 'differs from'} PyTorch's "
+            f"`{layer}({kernel_size}, {stride}, {padding})` on this input: largest difference {diff:.2g}, "
+            f"output {theirs.shape[0]}×{theirs.shape[1]}.")
     prose("Padding counts as −∞ for max pooling (a padded cell never wins) and as 0 for average pooling, "
           "which always divides by the full window, as PyTorch does by default (`count_include_pad=True`).")
     with st.expander("The code that computed every step above (cnnviz/pooling.py)", expanded=not lecture_mode()):

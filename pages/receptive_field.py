@@ -56,6 +56,9 @@ with st.expander(f"Edit the layer stack ({len(stack)} layers)", expanded=not lec
     c_conv.button("＋ conv layer", on_click=_add, args=("conv",), key="rf_add_conv")
     c_pool.button("＋ pool layer", on_click=_add, args=("pool",), key="rf_add_pool")
 
+if not stack:
+    st.warning("The stack is empty: add a conv or pool layer above, or pick a preset.")
+    st.stop()
 try:
     rows = receptive_fields(view.to_layers(stack), input_size)
 except ValueError as exc:

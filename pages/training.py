@@ -59,8 +59,8 @@ with st.form("train_form", border=True):
     e, f, g, h, _ = st.columns(5)
     dropout = e.slider("Dropout", 0.0, 0.75, 0.25, 0.05, key="tr_dropout")
     activation = f.selectbox("Activation", ["relu", "tanh", "sigmoid"], key="tr_act")
-    head = g.selectbox("Head", ["fc", "gap"], key="tr_head", format_func=lambda v: {"fc": "FC (flatten + FC1)",
-                                                                                     "gap": "GAP"}[v])
+    head = g.selectbox("Head", ["fc", "gap"], key="tr_head", format_func=str.upper,
+                       help="FC: flatten + FC1 + FC2 (the chapter's model); GAP: global average pooling + one linear layer")
     seed = h.number_input("Seed", 0, 10_000, 0, key="tr_seed")
     busy = job is not None and job.active
     started = st.form_submit_button("Start training", type="primary", disabled=bool(missing) or busy)
@@ -132,12 +132,12 @@ else:
         prose("Nothing is training for you right now, so here is the run that produced the shipped model, "
               "recorded when it was trained. Press *Replay* to watch it unfold again.")
         total = recorded[-1].step
-        frames = 40
+        frames = 20
         if st.button("Replay", key="tr_replay"):
             st.session_state["tr_replay_frame"] = 1
             st.session_state["tr_replay_running"] = True
 
-        @st.fragment(run_every=0.25 if 0 < st.session_state.get("tr_replay_frame", 0) < frames else None)
+        @st.fragment(run_every=0.5 if 0 < st.session_state.get("tr_replay_frame", 0) < frames else None)
         def replay_view():
             frame = st.session_state.get("tr_replay_frame", frames)
             upto = total * frame / frames

@@ -378,7 +378,7 @@ def test_an_empty_stack_is_explained():
     for _ in range(4):
         [b for b in at.button if b.key and b.key.endswith("_remove")][0].click().run()
     assert not at.exception
-    assert "no layers" in texts(at.error)
+    assert "The stack is empty" in texts(at.warning)
 
 
 def test_without_mnist_the_field_is_drawn_on_a_stand_in_digit(no_mnist):

@@ -7,7 +7,7 @@ import torch
 from cnnviz.data import load_split
 from cnnviz.evaluate import evaluate
 from cnnviz.model import DigitCNN
-from cnnviz.train import StepRecord, TrainConfig, Trainer, replay
+from cnnviz.train import StepRecord, TrainConfig, Trainer, downsample, replay
 from cnnviz.train_cli import main
 
 
@@ -142,7 +142,19 @@ def test_metadata_holds_config_dataset_metrics_history_and_a_replayable_curve(sm
     assert TrainConfig.from_dict(meta["config"]) == trainer.config
     assert meta["model_config"]["head"] == "fc" and meta["dataset"]["train_size"] == 2000
     assert meta["final"]["test_acc"] == trainer.records[-1].test_acc
-    assert replay(meta) == trainer.records
+    replayed = replay(meta)
+    assert [r.step for r in replayed] == [r.step for r in trainer.records]
+    assert [r.batch_loss for r in replayed] == pytest.approx(losses(trainer), rel=1e-4)
+
+
+def test_downsampled_curve_is_short_but_keeps_every_evaluation_and_the_last_step():
+    records = [StepRecord(step=i, epoch=1, epoch_progress=i / 1000, batch_loss=1.0, train_acc=0.5, lr=0.001,
+                          images_per_sec=1.0, elapsed=float(i), test_acc=0.9 if i % 250 == 0 else None)
+               for i in range(1, 1001)]
+    kept = downsample(records, 100)
+    assert 100 <= len(kept) <= 105 and kept[-1].step == 1000
+    assert [r.step for r in kept if r.test_acc is not None] == [250, 500, 750, 1000]
+    assert [r.step for r in kept] == sorted(r.step for r in kept)
 
 
 def test_config_rejects_unsupported_values():

@@ -34,6 +34,13 @@ MAIN_TEXT = {
 IDS = [p or "home" for p in PAGES]
 
 
+def _switch_on_lecture_mode(page) -> None:
+    page.locator("[data-testid='stSidebar']").get_by_text("Lecture mode", exact=True).click()
+    page.wait_for_timeout(200)
+    wait_idle(page)
+    assert page.get_by_role("switch", name="Lecture mode").is_checked()
+
+
 def _sideways_overflow(page) -> int:
     return page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
 
@@ -52,11 +59,7 @@ def test_page_renders_its_figure_without_errors(page, console, base_url, path):
 @pytest.mark.parametrize("path", list(PAGES), ids=IDS)
 def test_page_in_lecture_mode_fits_a_1280_projector_without_errors(page, console, base_url, path):
     open_page(page, base_url, path)
-    toggle = page.get_by_role("switch", name="Lecture mode")
-    toggle.check()
-    page.wait_for_timeout(200)
-    wait_idle(page)
-    assert toggle.is_checked()
+    _switch_on_lecture_mode(page)
     page.locator(MAIN_FIGURE[path]).first.wait_for(state="visible", timeout=30_000)
     screenshot(page, f"lecture-{path or 'home'}")
     assert exceptions_on(page) == []
@@ -66,8 +69,7 @@ def test_page_in_lecture_mode_fits_a_1280_projector_without_errors(page, console
 
 def test_lecture_mode_is_kept_across_pages(page, base_url):
     open_page(page, base_url, "")
-    page.get_by_role("switch", name="Lecture mode").check()
-    wait_idle(page)
+    _switch_on_lecture_mode(page)
     go_to_page_in_session(page, "Pooling")
     assert page.get_by_role("switch", name="Lecture mode").is_checked()
 

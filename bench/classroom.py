@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 
 from e2e_helpers import (  # noqa: E402  (the path above makes the shared helpers importable)
-    BENIGN_CONSOLE, CHROMIUM_ARGS, DIGITS, console_text, PREDICTION_JS, place, process_stats, streamlit_server,
+    ARTIFACTS, BENIGN_CONSOLE, CHROMIUM_ARGS, DIGITS, console_text, PREDICTION_JS, place, process_stats, streamlit_server,
 )
 
 # Recorded in the page: the time of the last mouse-up, and of the last time a script run started.
@@ -99,12 +99,13 @@ async def draw(page, strokes, steps: int = 5) -> None:
 
 
 async def clear(page) -> None:
-    """The page's Clear button, then wait for the page to drop the old prediction."""
+    """The page's Clear button; then wait for the old prediction to go and a fresh canvas to be up."""
+    await page.locator("canvas.upper-canvas").evaluate_all("els => els.forEach(e => e.dataset.e2eOld = '1')")
     await page.get_by_role("button", name="Clear", exact=True).click()
     await page.wait_for_function(f"() => ({PREDICTION_JS})() === null", timeout=60_000, polling=50)
+    await page.locator("canvas.upper-canvas:not([data-e2e-old])").first.wait_for(state="visible", timeout=60_000)
     await page.wait_for_function(IDLE_JS, timeout=60_000, polling=50)
-    await asyncio.sleep(0.5)          # the fresh canvas mounts after the run; a person moves the pen meanwhile
-    await page.locator("canvas.upper-canvas").first.wait_for(state="visible")
+    await asyncio.sleep(0.3)          # a person moves the pen back to the canvas meanwhile
 
 
 async def warm_up(browser, base_url: str) -> None:
@@ -113,10 +114,22 @@ async def warm_up(browser, base_url: str) -> None:
     ctx = await browser.new_context()
     page = await ctx.new_page()
     await page.goto(base_url, wait_until="domcontentloaded")
-    await page.wait_for_function(
-        "() => document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state')"
-        " === 'notRunning'", timeout=120_000)
+    await page.wait_for_function(IDLE_JS, timeout=120_000, polling=100)
     await ctx.close()
+
+
+async def _diagnose(page, student: Student, round_: int) -> str:
+    """What the page looked like when a round failed (and a screenshot under artifacts/screenshots/)."""
+    try:
+        state = await page.evaluate(f"""() => ({{c: window.__cnnviz, shown: ({PREDICTION_JS})(),
+            state: document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state')}})""")
+        state["canvases"] = await page.locator("canvas.upper-canvas").count()
+        path = ARTIFACTS / "screenshots" / f"classroom-fail-digit{student.digit}-round{round_}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(path), full_page=True)
+        return f" | page: {state}"
+    except Exception as exc:  # the page itself is gone
+        return f" | page unavailable: {exc!r}"[:200]
 
 
 async def student_loop(ctx, base_url: str, student: Student, stop_at: float, think: float, index: int,
@@ -140,7 +153,7 @@ async def student_loop(ctx, base_url: str, student: Student, stop_at: float, thi
             if await page.locator('[data-testid="stException"]').count():
                 student.errors.append("exception block on the page")
         except Exception as exc:
-            student.errors.append(f"round {round_}: {exc!r}"[:300])
+            student.errors.append(f"round {round_}: {exc!r}"[:300] + await _diagnose(page, student, round_))
         round_ += 1
         await asyncio.sleep(think)
     await page.close()

@@ -125,19 +125,19 @@ def _refuse_pickle_name(name: str) -> None:
 
 def _read_header(data: bytes, name: str) -> tuple[dict, int]:
     """The safetensors JSON header and the length of the tensor data after it."""
-    if data[:2] == b"PK" or data[:1] == b"\x80":
-        raise CheckpointError(f"{name} looks like a PyTorch pickle/zip file, not safetensors; "
-                              "cnnviz never opens pickles")
+    # a pickle starts with 0x80 and a protocol byte, a torch.save file with the zip signature "PK\x03\x04"
+    hint = (" (it looks like a PyTorch pickle/zip file; cnnviz never opens pickles)"
+            if data[:1] == b"\x80" or data[:4] == b"PK\x03\x04" else "")
     if len(data) < 8:
-        raise CheckpointError(f"{name} is {len(data)} bytes: too short to be a safetensors file")
+        raise CheckpointError(f"{name} is {len(data)} bytes: too short to be a safetensors file{hint}")
     (header_len,) = struct.unpack("<Q", data[:8])
     if not 2 <= header_len <= min(len(data) - 8, MAX_HEADER_BYTES):
         raise CheckpointError(f"{name}: the header length ({header_len}) does not fit the file "
-                              f"({len(data)} bytes): the file is truncated or not safetensors")
+                              f"({len(data)} bytes): the file is truncated or not safetensors{hint}")
     try:
         header = json.loads(data[8:8 + header_len].decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        raise CheckpointError(f"{name}: the safetensors header is not valid JSON") from None
+        raise CheckpointError(f"{name}: the safetensors header is not valid JSON{hint}") from None
     if not isinstance(header, dict):
         raise CheckpointError(f"{name}: the safetensors header is not a JSON object")
     return header, len(data) - 8 - header_len

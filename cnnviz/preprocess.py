@@ -18,6 +18,7 @@ IMAGE_SIZE = 28          # the model's input side
 BOX_SIZE = 20            # MNIST fits each digit into a 20x20 box
 INK_THRESHOLD = 0.2      # a pixel counts as ink above this fraction of the brightest pixel
 MIN_INK_PIXELS = 0.002   # less ink than this fraction of the image counts as blank
+MIN_EXTENT = 0.15        # ink spanning less than this fraction of the image's side is a dot, not a digit
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 MAX_UPLOAD_PIXELS = 4096 * 4096
 
@@ -59,11 +60,16 @@ def ink_mask(gray: np.ndarray) -> np.ndarray:
 
 
 def is_blank(image: np.ndarray | None) -> bool:
-    """True for no image, an empty canvas or a few stray pixels: nothing worth predicting on."""
+    """True for no image, an empty canvas, a few stray pixels or a single dot: nothing worth predicting on."""
     if image is None:
         return True
     gray = to_gray(image)
-    return int(ink_mask(gray).sum()) < max(4, MIN_INK_PIXELS * gray.size)
+    mask = ink_mask(gray)
+    if int(mask.sum()) < max(4, MIN_INK_PIXELS * gray.size):
+        return True
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    extent = max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)
+    return extent < MIN_EXTENT * max(gray.shape)
 
 
 def fit_mnist(gray: np.ndarray) -> np.ndarray:

@@ -1,11 +1,10 @@
 """Draw a digit and watch it flow through the network, layer by layer."""
-import numpy as np
 import streamlit as st
 
 from cnnviz.preprocess import is_blank, preprocess, read_upload
 from cnnviz_ui import model_charts
 from cnnviz_ui.canvas import draw_canvas
-from cnnviz_ui.current_digit import Digit, current_digit, mnist_digit, set_current_digit
+from cnnviz_ui.current_digit import Digit, mnist_digit, set_current_digit
 from cnnviz_ui.digits import missing_reason
 from cnnviz_ui.draw_view import analyse, input_hash, prediction_html, unit_window
 from cnnviz_ui.images import digit_image, feature_grid, png_data_url

@@ -78,7 +78,8 @@ st.subheader("Where one unit looks")
 c_controls, c_image = st.columns([2, 3])
 names = [r.name for r in rows]
 with c_controls:
-    layer_name = st.selectbox("Layer", names, index=len(names) - 1, key="rf_layer")
+    # keyed by preset: a new preset starts at its last layer
+    layer_name = st.selectbox("Layer", names, index=len(names) - 1, key=f"rf_layer_{chosen}")
     upto = names.index(layer_name)
     side = rows[upto].output_size
     y = st.slider("Unit row", 0, side - 1, side // 2, key=f"rf_y_{side}") if side > 1 else 0

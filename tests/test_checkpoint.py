@@ -165,6 +165,17 @@ def test_torch_save_zip_file_is_refused_even_when_renamed(tmp_path):
     assert not marker.exists()
 
 
+def test_valid_file_whose_first_byte_looks_like_a_pickle_still_loads(tmp_path):
+    """The header length is little-endian: its first byte can be 0x80 (the pickle marker) by chance."""
+    model = fresh()
+    for pad in range(400):
+        path = save(tmp_path / "model.safetensors", model, {"note": "x" * pad})
+        if path.read_bytes()[:1] == b"\x80":
+            break
+    assert path.read_bytes()[:1] == b"\x80"
+    assert load(path)[1]["note"] == "x" * pad
+
+
 def test_missing_file_is_a_checkpoint_error(tmp_path):
     with pytest.raises(CheckpointError, match="cannot read"):
         load(tmp_path / "nothing.safetensors")

@@ -364,6 +364,8 @@ def test_presets_give_their_published_fields(preset, fields):
     at = open_page("pages/receptive_field.py")
     at.button_group(key="rf_preset").set_value(preset).run()
     assert _fields(at) == fields
+    last = at.table[0].value["Layer"].iloc[-1]
+    assert figure(at, "rf_boxes")["layout"]["title"]["text"].startswith(f"{last} unit")
 
 
 def test_a_stack_too_deep_for_its_input_is_explained():
@@ -394,5 +396,5 @@ def test_the_chosen_units_field_is_drawn_on_the_digit():
     assert list(boxes) == ["pool2: 10×10", "conv2: 8×8", "pool1: 4×4", "conv1: 3×3"]
     pool2 = boxes["pool2: 10×10"]
     assert (min(array(pool2["x"])), max(array(pool2["x"]))) == (8.5, 18.5)  # unit 3 of pool2 sees pixels 9..18
-    at.selectbox(key="rf_layer").set_value("conv1").run()
+    at.selectbox(key="rf_layer_loaded model").set_value("conv1").run()
     assert [t["name"] for t in figure(at, "rf_boxes")["data"][1:]] == ["conv1: 3×3"]

@@ -185,9 +185,12 @@ def test_evaluation_page_shows_test_accuracy_and_a_cells_digits(online):
     assert any(c.startswith("#") and "4:" in c for c in _captions(at))  # correct 4s with their top-3
 
 
-def test_evaluation_page_offline_says_how_to_get_the_data(offline):
+def test_evaluation_page_offline_shows_the_recorded_evaluation_and_how_to_get_the_data(offline):
+    from cnnviz.checkpoint import load, shipped_path
+    recorded = load(shipped_path("fc"))[1]["evaluation"]
     at = _app("evaluation")
     assert "python -m cnnviz.data --download" in at.warning[0].value
+    assert at.metric[0].label == "Test accuracy" and at.metric[0].value == f"{recorded['accuracy']:.2%}"
 
 
 # -- training ------------------------------------------------------------------------------------
@@ -218,6 +221,12 @@ def test_training_page_offline_says_why_and_keeps_the_rest(offline):
     at = _app("training")
     assert "MNIST is not available here" in at.warning[0].value
     assert at.button[0].disabled  # nothing to train on
+
+
+def test_with_nothing_training_the_shipped_run_can_be_replayed(offline):
+    at = _app("training")
+    at.button(key="tr_replay").click().run()
+    assert _progress(at).startswith("Replaying: step")
 
 
 def test_a_full_server_gives_a_clear_message(online, monkeypatch):

@@ -82,6 +82,18 @@ def test_a_few_stray_pixels_are_blank_but_a_digit_is_not():
     assert not is_blank(draw_digit(1))
 
 
+def test_a_single_dot_of_the_brush_is_blank():
+    dot = np.zeros((280, 280, 4), dtype=np.uint8)
+    dot[..., 3] = 255
+    ys, xs = np.indices((280, 280))
+    dot[(ys - 140) ** 2 + (xs - 140) ** 2 <= 16 ** 2, :3] = 255  # a click with the largest brush (32 px)
+    assert is_blank(dot)
+
+
+def test_a_small_one_in_a_corner_is_not_blank():
+    assert not is_blank(draw_digit(1, height=50, top=5, left=5))
+
+
 def test_fit_mnist_refuses_an_image_without_ink():
     with pytest.raises(ValueError, match="no ink"):
         fit_mnist(np.zeros((50, 50), dtype=np.float32))

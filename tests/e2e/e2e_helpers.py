@@ -270,10 +270,13 @@ def wait_for_prediction(page, timeout: float = 60.0) -> int:
 
 
 def clear_canvas(page) -> None:
-    """The Draw page's Clear button; waits until the prediction is gone."""
+    """The Draw page's Clear button; waits until the prediction is gone and a fresh canvas is up."""
+    page.locator("canvas.upper-canvas").evaluate_all("els => els.forEach(e => e.dataset.e2eOld = '1')")
     page.get_by_role("button", name="Clear", exact=True).click()
-    wait_idle(page)
     page.wait_for_function(f"() => ({PREDICTION_JS})() === null")
+    page.locator("canvas.upper-canvas:not([data-e2e-old])").first.wait_for(state="visible")
+    wait_idle(page)
+
 
 def canvas_box(page, index: int = 0, timeout: float = 30.0) -> dict:
     """Bounding box of the drawable canvas (fabric's upper canvas takes the mouse)."""

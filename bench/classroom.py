@@ -33,34 +33,38 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 
 from e2e_helpers import (  # noqa: E402  (the path above makes the shared helpers importable)
-    ARTIFACTS, BENIGN_CONSOLE, CHROMIUM_ARGS, DIGITS, console_text, PREDICTION_JS, place, process_stats, streamlit_server,
+    ARTIFACTS, BENIGN_CONSOLE, CANVAS, CHROMIUM_ARGS, DIGITS, PREDICTION_JS, SIGNATURE_JS, console_text, place,
+    process_stats, streamlit_server,
 )
 
-# Recorded in the page: the time of the last mouse-up, and of the last time a script run started.
+# Recorded in the page with its own clock: the last mouse-up, and the last time what the prediction area
+# shows (input digest, digit, confidence) changed. Sampled every 20 ms, so latencies are +-20 ms.
 INIT_JS = """
-window.__cnnviz = {lastUp: 0, runStart: 0};
+window.__cnnviz = {lastUp: 0, lastChange: 0, sig: null};
 window.addEventListener('mouseup', () => { window.__cnnviz.lastUp = performance.now(); }, true);
-new MutationObserver(muts => {
-  for (const m of muts) {
-    if (m.target.getAttribute('data-test-script-state') === 'running') window.__cnnviz.runStart = performance.now();
-  }
-}).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
-"""
+setInterval(() => {
+  const sig = (%s)();
+  if (sig !== window.__cnnviz.sig) { window.__cnnviz.sig = sig; window.__cnnviz.lastChange = performance.now(); }
+}, 20);
+""" % SIGNATURE_JS
 
 IDLE_JS = """() => document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state')
   === 'notRunning'"""
 
-# Done when a run started after the last mouse-up, no run is going on, and a prediction is shown.
+# Done when the screen changed after the last mouse-up, shows a prediction, no script runs, and nothing has
+# changed for SETTLE_MS (so a two-stroke digit is judged whole). The latency is up to the last change.
+SETTLE_MS = 1000
 FINAL_JS = """
 () => {
   const c = window.__cnnviz, app = document.querySelector('[data-testid="stApp"]');
-  if (!c || !app || c.runStart <= c.lastUp) return null;
+  if (!c || !app || c.lastChange <= c.lastUp) return null;
   if (app.getAttribute('data-test-script-state') !== 'notRunning') return null;
+  if (performance.now() - c.lastChange < %d) return null;
   const shown = (%s)();
   if (shown === null) return null;
-  return {digit: shown, latency_ms: performance.now() - c.lastUp};
+  return {digit: shown, latency_ms: c.lastChange - c.lastUp};
 }
-""" % PREDICTION_JS
+""" % (SETTLE_MS, PREDICTION_JS)
 
 
 @dataclass
@@ -86,10 +90,23 @@ async def _open_draw(ctx, base_url: str, errors: list):
     return page
 
 
-async def draw(page, strokes, steps: int = 5) -> None:
-    canvas = page.locator("canvas.upper-canvas").first
+async def canvas_box(page) -> dict:
+    """The fresh canvas's box once the layout has stopped moving."""
+    canvas = page.locator(CANVAS).first
+    await canvas.wait_for(state="visible", timeout=60_000)
     box = await canvas.bounding_box()
+    for _ in range(20):
+        await asyncio.sleep(0.05)
+        again = await canvas.bounding_box()
+        if again == box:
+            break
+        box = again
+    return box
+
+
+async def draw(page, strokes, steps: int = 5) -> None:
     for stroke in strokes:
+        box = await canvas_box(page)
         pts = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
         await page.mouse.move(*pts[0])
         await page.mouse.down()
@@ -103,7 +120,7 @@ async def clear(page) -> None:
     await page.locator("canvas.upper-canvas").evaluate_all("els => els.forEach(e => e.dataset.e2eOld = '1')")
     await page.get_by_role("button", name="Clear", exact=True).click()
     await page.wait_for_function(f"() => ({PREDICTION_JS})() === null", timeout=60_000, polling=50)
-    await page.locator("canvas.upper-canvas:not([data-e2e-old])").first.wait_for(state="visible", timeout=60_000)
+    await page.locator(CANVAS).first.wait_for(state="visible", timeout=60_000)
     await page.wait_for_function(IDLE_JS, timeout=60_000, polling=50)
     await asyncio.sleep(0.3)          # a person moves the pen back to the canvas meanwhile
 
@@ -132,15 +149,11 @@ async def _diagnose(page, student: Student, round_: int) -> str:
         return f" | page unavailable: {exc!r}"[:200]
 
 
-async def student_loop(ctx, base_url: str, student: Student, stop_at: float, think: float, index: int,
-                       min_rounds: int = 1):
-    try:
-        page = await _open_draw(ctx, base_url, student.errors)
-    except Exception as exc:  # a session that cannot even open counts as an error, not a crash of the bench
-        student.errors.append(f"open: {exc!r}"[:300])
-        return
+async def student_loop(page, student: Student, stop_at: float, think: float, index: int, min_rounds: int = 1):
+    """Draw, wait for the prediction, think, clear, draw again ... until the time is up."""
     variants = [dict(), dict(scale=0.6, dx=-0.15, dy=-0.12), dict(scale=0.8, dx=0.08, dy=0.1)]
     round_ = 0
+    await asyncio.sleep(index * think / 4)       # students do not all start in the same second
     while time.monotonic() < stop_at or round_ < min_rounds:
         try:
             if round_:
@@ -159,22 +172,37 @@ async def student_loop(ctx, base_url: str, student: Student, stop_at: float, thi
     await page.close()
 
 
-async def trainer_loop(ctx, base_url: str, stop_at: float, errors: list) -> None:
-    """One more session that starts a short training run and keeps its page open."""
+STEP_JS = """() => { const p = document.querySelector('[data-testid="stProgress"]');
+  const m = p && p.innerText.match(/step (\\d+)\\//); return m ? +m[1] : null; }"""
+
+
+async def start_trainer(ctx, base_url: str, errors: list):
+    """One more session that starts a training run (small batches: it lasts) and keeps its page open."""
     page = await ctx.new_page()
     page.on("pageerror", lambda e: errors.append(f"trainer pageerror: {e}"))
     await page.goto(f"{base_url}/training", wait_until="domcontentloaded")
     try:
+        epochs = page.get_by_label("Epochs", exact=True)
+        await epochs.fill("5", timeout=60_000)    # 5 epochs of batches of 32: minutes of work
+        await epochs.press("Tab")
+        await page.get_by_label("Batch size", exact=True).click(timeout=60_000)
+        await page.get_by_role("option", name="32", exact=True).click()
         await page.get_by_role("button", name="Start training").click(timeout=60_000)
+        await page.wait_for_function(f"() => ({STEP_JS})() > 0", timeout=120_000, polling=200)
     except Exception as exc:
         errors.append(f"trainer could not start: {exc!r}"[:300])
-    while time.monotonic() < stop_at:
-        await asyncio.sleep(1.0)
+    return page
+
+
+async def stop_trainer(page, errors: list) -> int | None:
+    """Stop the run; return the last step it showed (it must have kept training meanwhile)."""
+    step = await page.evaluate(STEP_JS)
     try:
         await page.get_by_role("button", name="Stop", exact=True).click(timeout=10_000)
-    except Exception:
-        pass  # finished already, or the page offers no stop now
+    except Exception as exc:
+        errors.append(f"trainer could not stop: {exc!r}"[:300])
     await page.close()
+    return step
 
 
 def _pct(values, q: float) -> float | None:
@@ -191,19 +219,28 @@ async def run_classroom(base_url: str, server_pid: int, n: int, duration: float,
     returns the measurements as a dict."""
     from playwright.async_api import async_playwright
 
-    start_stats = process_stats(server_pid)
-    t0 = time.monotonic()
     students = [Student(digit=i % 10) for i in range(n)]
     trainer_errors: list = []
+    trainer_steps = None
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
         await warm_up(browser, base_url)
-        contexts = [await browser.new_context(viewport={"width": 1280, "height": 900}) for _ in range(n + train)]
-        stop_at = time.monotonic() + duration
-        tasks = [student_loop(contexts[i], base_url, s, stop_at, think, i, min_rounds) for i, s in enumerate(students)]
-        if train:
-            tasks.append(trainer_loop(contexts[-1], base_url, stop_at, trainer_errors))
+        trainer = await start_trainer(await browser.new_context(), base_url, trainer_errors) if train else None
+        contexts = [await browser.new_context(viewport={"width": 1280, "height": 900}) for _ in range(n)]
+        opened = await asyncio.gather(*[_open_draw(c, base_url, s.errors) for c, s in zip(contexts, students)],
+                                      return_exceptions=True)
+        start_stats = process_stats(server_pid)
+        t0 = time.monotonic()                     # the clock starts once every student has the page open
+        stop_at = t0 + duration
+        tasks = []
+        for i, (page, student) in enumerate(zip(opened, students)):
+            if isinstance(page, Exception):
+                student.errors.append(f"open: {page!r}"[:300])
+            else:
+                tasks.append(student_loop(page, student, stop_at, think, i, min_rounds))
         await asyncio.gather(*tasks)
+        if trainer is not None:
+            trainer_steps = await stop_trainer(trainer, trainer_errors)
         await browser.close()
     end_stats = process_stats(server_pid)
     wall = time.monotonic() - t0
@@ -211,6 +248,7 @@ async def run_classroom(base_url: str, server_pid: int, n: int, duration: float,
     return {
         "sessions": n,
         "trainer": train,
+        "trainer_last_step": trainer_steps,
         "duration_s": round(wall, 1),
         "drawings": len(latencies),
         "students_correct": sum(s.correct for s in students),

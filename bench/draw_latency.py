@@ -8,6 +8,10 @@ Server side: preprocess + forward trace + every activation grid as one composite
 draw page computes). End to end: Chromium draws digits with the mouse on the real canvas; the clock runs
 from the last mouse-up to the moment the prediction and all activation images are loaded on screen.
 Targets: server p95 <= 20 ms; end to end p50 <= 200 ms and p95 <= 400 ms.
+
+streamlit-drawable-canvas 0.13 debounces what it sends by 200 ms after the last change (`Bc = 200` in its
+frontend bundle: a quick next stroke goes out with the first), so the end-to-end time cannot go below about
+200 ms; the benchmark reports that part and the rest (server + browser) separately.
 """
 from __future__ import annotations
 
@@ -110,7 +114,8 @@ def _start_server(port: int, freeze: bool) -> subprocess.Popen:
 
 # The draw page tags its prediction, probability bars and layer pictures with a digest of the input. Settled: all
 # three show the same digest, it is not the one on screen at the last mouse-up, and every picture is decoded.
-_DIGESTS = """() => [...document.querySelectorAll('.cnnviz-prediction, .cnnviz-probabilities, .cnnviz-layers')].map(e => e.dataset.digest)"""
+_BLOCKS = "'.cnnviz-prediction, .cnnviz-probabilities, .cnnviz-layers'"
+_DIGESTS = f"() => [...document.querySelectorAll({_BLOCKS})].map(e => e.dataset.digest)"
 _SETTLED = """(before) => {
   const blocks = [...document.querySelectorAll('.cnnviz-prediction, .cnnviz-probabilities, .cnnviz-layers')];
   if (blocks.length !== 3) return false;
@@ -205,7 +210,10 @@ def main(argv=None) -> int:
             label = "Chromium: mouse-up -> prediction + activations on screen"
             off = "" if freeze else " (gc.freeze off)"
             rows.append((label + off, ms, "p50 <= 200, p95 <= 400 ms"))
-            rows.append(("  of which: mouse-up -> canvas sends its drawing" + off, sends, "(the component's own delay)"))
+            rows.append(("  of which: mouse-up -> canvas sends its drawing" + off, sends,
+                         "(the component waits 200 ms)"))
+            rows.append(("  and: canvas sends -> on screen (server + browser)" + off,
+                         [a - b for a, b in zip(ms, sends)], ""))
 
     print(f"\n{'measure':<72} {'n':>4} {'p50 ms':>8} {'p95 ms':>8}  target")
     for label, ms, target in rows:

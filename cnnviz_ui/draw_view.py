@@ -71,7 +71,6 @@ def analyse(model: nn.Module, x: torch.Tensor, key: str) -> Analysis:
     full_key = (id(model), key)
     if cache is not None and cache[0] == full_key:
         return cache[1]
-    torch.set_num_threads(1)  # one image: a second thread only adds hand-offs (50 ms on a busy 2-core server)
     acts = trace(model, x)
     views = _views(model, acts)
     result = Analysis(acts["probabilities"][0].numpy(), views, layers_html(views, key))

@@ -62,7 +62,8 @@ def _colorbar(height: int, vmin: float, vmax: float, scale: str, font_size: int)
 
 
 def feature_grid(maps: np.ndarray, cols: int, cell: int, gap: int = 2, labels: bool = True,
-                 highlight: tuple[int, int, int] | None = None, font_size: int = 11, colorbar: bool = True) -> Image.Image:
+                 highlight: tuple[int, int, int] | None = None, font_size: int = 11,
+                 colorbar: bool = True) -> Image.Image:
     """K maps [K, h, w] -> one image: a grid of `cols` columns, each map `cell` px wide, one shared colour
     scale (with its colour bar on the right unless `colorbar=False`; see `legend_html`).
     `highlight` = (map, y, x) outlines one unit. With cell = h and no labels the image stays tiny

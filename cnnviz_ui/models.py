@@ -11,6 +11,10 @@ from cnnviz.model import GAP_CONFIG, DigitCNN, ModelConfig, leaf_layers
 
 ACTIVE_KEY = "active_model"
 
+# One intra-op thread for the whole server: every session's rerun runs in its own thread, and two OpenMP
+# threads per forward pass only wait on each other when 40 students share two cores.
+torch.set_num_threads(1)
+
 
 @dataclass
 class LoadedModel:

@@ -29,8 +29,8 @@ def owner_id() -> str:
 def _splits():
     try:
         from cnnviz.data import load_split
-        from cnnviz_ui.digits import _test_split
-        test, reason = _test_split()
+        from cnnviz_ui.digits import test_split
+        test, reason = test_split()
         if test is None:
             return None, None, reason
         return load_split("train"), test, None

@@ -8,7 +8,7 @@ from cnnviz_ui.eval_view import (as_tensor_labels, cell_examples, largest_mistak
 from cnnviz_ui.images import digit_image
 from cnnviz_ui.models import active_model, shipped_model
 from cnnviz_ui.shell import lecture_mode, prose
-from cnnviz_ui.digits import _test_split
+from cnnviz_ui.digits import test_split
 
 st.title("Evaluation")
 prose("The test set holds 10,000 digits the network never saw during training. The confusion matrix counts, "
@@ -18,7 +18,7 @@ prose("The test set holds 10,000 digits the network never saw during training. T
 loaded = active_model()
 is_shipped = loaded is shipped_model(loaded.head)
 st.caption(f"Model: {loaded.source}")
-test, missing = _test_split()
+test, missing = test_split()
 size = 84 if lecture_mode() else 70
 
 if test is not None:

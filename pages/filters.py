@@ -72,8 +72,7 @@ show[0].image(digit_image(digit.image28, size=cell), caption=f"input: {digit.sou
 show[1].image(feature_grid(learned_map[None], cols=1, cell=cell, labels=False),
               caption=f"learned filter #{pick} (before bias and ReLU)", width="stretch")
 show[2].image(feature_grid(classic_map[None], cols=1, cell=cell, labels=False),
-              caption=f"{'−' if m.sign < 0 else ''}{m.kernel_name}" + (f" turned {m.rotation}°" if m.rotation else ""),
-              width="stretch")
+              caption=f"the closest classic kernel: {_described(m).rsplit(' · ', 1)[0]}", width="stretch")
 prose("Both maps light up on the same strokes when the filter and the kernel share a pattern. Draw a digit on "
       "the *Draw a digit* page and come back: this section uses your drawing.")
 

@@ -3,7 +3,8 @@ import streamlit as st
 
 from cnnviz.receptive_field import receptive_fields
 from cnnviz_ui import charts, rf_view as view
-from cnnviz_ui.digits import missing_reason, synthetic_seven, test_digit
+from cnnviz_ui.current_digit import default_digit
+from cnnviz_ui.digits import missing_reason, test_digit
 from cnnviz_ui.models import active_model
 from cnnviz_ui.shell import error_box, lecture_mode, prose, show_chart
 
@@ -90,7 +91,7 @@ with c_controls:
         st.caption(f"MNIST is not available here ({missing_reason()}), so a drawn 7 stands in for a test digit.")
     else:
         st.caption(f"MNIST test digit #{digit_index} (a {digit[2]}). Boxes stop at the image border.")
-image = digit[1] / 255.0 if digit is not None else synthetic_seven()
+image = digit[1] / 255.0 if digit is not None else default_digit().image28
 boxes = view.nested_boxes(rows, upto, y, x, input_size)
 title = f"{layer_name} unit ({y}, {x}), and the nearest unit of each earlier layer"
 with c_image:

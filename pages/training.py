@@ -43,8 +43,9 @@ def _draw_run(records, epochs, total_steps, filters, key: str) -> None:
 
 
 if missing:
-    st.warning(f"MNIST is not available here, so live training is off (the recorded run below still works). "
-               f"{missing}")
+    st.warning("MNIST is not available here, so live training is off (the recorded run below still works). "
+               "To get it: `python -m cnnviz.data --download`, or set CNNVIZ_DATA to a folder holding MNIST/raw. "
+               f"Details: {missing}")
 
 with st.form("train_form", border=True):
     st.markdown("**A new run**")
@@ -60,7 +61,8 @@ with st.form("train_form", border=True):
     dropout = e.slider("Dropout", 0.0, 0.75, 0.25, 0.05, key="tr_dropout")
     activation = f.selectbox("Activation", ["relu", "tanh", "sigmoid"], key="tr_act")
     head = g.selectbox("Head", ["fc", "gap"], key="tr_head", format_func=str.upper,
-                       help="FC: flatten + FC1 + FC2 (the chapter's model); GAP: global average pooling + one linear layer")
+                       help="FC: flatten + FC1 + FC2 (the chapter's model); GAP: global average pooling "
+                            "+ one linear layer")
     seed = h.number_input("Seed", 0, 10_000, 0, key="tr_seed")
     busy = job is not None and job.active
     started = st.form_submit_button("Start training", type="primary", disabled=bool(missing) or busy)

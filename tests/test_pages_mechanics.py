@@ -193,7 +193,7 @@ def test_random_map_has_the_chosen_size():
 def test_real_feature_map_is_a_conv1_channel_of_an_mnist_digit():
     from cnnviz_ui import digits
 
-    digits._test_split.clear()  # the cached split may come from a run without MNIST
+    digits.test_split.clear()  # the cached split may come from a run without MNIST
     at = open_page("pages/pooling.py")
     at.selectbox(key="pool_input").set_value("real").run()
     assert not at.exception
@@ -209,7 +209,7 @@ def no_mnist(tmp_path, monkeypatch):
     from cnnviz_ui import digits, pooling_view
 
     def forget():
-        digits._test_split.clear()
+        digits.test_split.clear()
         pooling_view.real_feature_map.clear()
 
     monkeypatch.setenv("CNNVIZ_DATA", str(tmp_path))

@@ -257,16 +257,47 @@ PREDICTION_JS = """() => {
 }"""
 
 
+# Everything that changes on screen when a new prediction lands: the input's digest (the Draw page tags its
+# 28x28 preview with it), the predicted digit and its confidence.
+SIGNATURE_JS = """() => {
+  const tag = document.querySelector('.cnnviz-prediction');
+  const value = document.querySelector('[data-testid="stMetricValue"]');
+  const delta = document.querySelector('[data-testid="stMetricDelta"]');
+  return [tag ? tag.dataset.digest : '', value ? value.innerText : '', delta ? delta.innerText : ''].join('|');
+}"""
+
+
 def shown_prediction(page) -> int | None:
     return page.evaluate(PREDICTION_JS)
 
 
-def wait_for_prediction(page, timeout: float = 60.0) -> int:
-    """Wait until the script has finished and a prediction is on screen; return the digit shown."""
-    wait_idle(page, timeout)
-    page.wait_for_function(f"() => ({PREDICTION_JS})() !== null", timeout=timeout * 1000)
-    wait_idle(page, timeout)
-    return shown_prediction(page)
+def signature(page) -> str:
+    return page.evaluate(SIGNATURE_JS)
+
+
+def wait_for_prediction(page, before: str | None = None, timeout: float = 60.0, settle: float = 0.8) -> int:
+    """Wait for a prediction that differs from the screen `before` (a signature) and stays put for `settle`
+    seconds with no script running (so a two-stroke digit is judged whole); return the digit shown."""
+    deadline = time.monotonic() + timeout
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        now_sig, state, shown = page.evaluate(
+            f"() => [({SIGNATURE_JS})(), document.querySelector('[data-testid=\"stApp\"]')"
+            f"?.getAttribute('data-test-script-state'), ({PREDICTION_JS})()]")
+        if now_sig != last:
+            last, since = now_sig, time.monotonic()
+        ready = shown is not None and state == "notRunning" and (before is None or now_sig != before)
+        if ready and time.monotonic() - since >= settle:
+            return shown
+        page.wait_for_timeout(50)
+    raise TimeoutError(f"no new prediction within {timeout:.0f} s")
+
+
+def draw_and_predict(page, strokes, **kwargs) -> int:
+    """Draw `strokes` and return the digit the page predicts for the whole drawing."""
+    before = signature(page)
+    draw_strokes(page, strokes, **kwargs)
+    return wait_for_prediction(page, before)
 
 
 def clear_canvas(page) -> None:
@@ -274,16 +305,26 @@ def clear_canvas(page) -> None:
     page.locator("canvas.upper-canvas").evaluate_all("els => els.forEach(e => e.dataset.e2eOld = '1')")
     page.get_by_role("button", name="Clear", exact=True).click()
     page.wait_for_function(f"() => ({PREDICTION_JS})() === null")
-    page.locator("canvas.upper-canvas:not([data-e2e-old])").first.wait_for(state="visible")
+    page.locator(CANVAS).first.wait_for(state="visible")
     wait_idle(page)
 
 
+CANVAS = "canvas.upper-canvas:not([data-e2e-old])"   # fabric's mouse layer; not one a Clear replaced
+
+
 def canvas_box(page, index: int = 0, timeout: float = 30.0) -> dict:
-    """Bounding box of the drawable canvas (fabric's upper canvas takes the mouse)."""
-    canvas = page.locator("canvas.upper-canvas").nth(index)
+    """Bounding box of the drawable canvas, once it has stopped moving (the layout settles after a rerun)."""
+    canvas = page.locator(CANVAS).nth(index)
     canvas.wait_for(state="visible", timeout=timeout * 1000)
     canvas.scroll_into_view_if_needed()
-    return canvas.bounding_box()
+    box = canvas.bounding_box()
+    for _ in range(20):
+        page.wait_for_timeout(50)
+        again = canvas.bounding_box()
+        if again == box:
+            break
+        box = again
+    return box
 
 
 def draw_strokes(page, strokes, index: int = 0, steps_per_segment: int = 6) -> float:
@@ -291,9 +332,9 @@ def draw_strokes(page, strokes, index: int = 0, steps_per_segment: int = 6) -> f
 
     Returns the time.monotonic() of the last mouse-up (the start of the latency clock).
     """
-    box = canvas_box(page, index)
     last_up = time.monotonic()
     for stroke in strokes:
+        box = canvas_box(page, index)      # per stroke: a rerun after the last one may have moved it
         px = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
         page.mouse.move(*px[0])
         page.mouse.down()

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from e2e_helpers import (
-    DIGITS, clear_canvas, draw_strokes, exceptions_on, open_page, place, screenshot, shown_prediction,
-    wait_for_prediction, wait_idle,
+    DIGITS, clear_canvas, draw_and_predict, draw_strokes, exceptions_on, open_page, place, screenshot,
+    shown_prediction, wait_idle,
 )
 
 pytestmark = pytest.mark.browser
@@ -26,35 +26,30 @@ def _main_text(page) -> str:
 
 def test_a_one_a_zero_and_a_seven_are_each_recognized_with_clears_between(draw_page, console):
     for digit in (1, 0, 7):
-        draw_strokes(draw_page, DIGITS[digit])
-        assert wait_for_prediction(draw_page) == digit
+        assert draw_and_predict(draw_page, DIGITS[digit]) == digit
         screenshot(draw_page, f"draw-{digit}")
         clear_canvas(draw_page)
     assert exceptions_on(draw_page) == [] and console.errors == []
 
 
 def test_clearing_removes_the_prediction_and_shows_the_prompt(draw_page):
-    draw_strokes(draw_page, DIGITS[7])
-    wait_for_prediction(draw_page)
+    draw_and_predict(draw_page, DIGITS[7])
     clear_canvas(draw_page)
     assert shown_prediction(draw_page) is None
     assert PROMPT in _main_text(draw_page)
 
 
 def test_a_two_stroke_four_is_judged_as_a_whole(draw_page):
-    draw_strokes(draw_page, DIGITS[4])
-    assert wait_for_prediction(draw_page) == 4
+    assert draw_and_predict(draw_page, DIGITS[4]) == 4
 
 
 def test_a_small_seven_in_a_corner_is_recognized(draw_page):
-    draw_strokes(draw_page, place(DIGITS[7], scale=0.35, dx=-0.3, dy=0.3))
-    assert wait_for_prediction(draw_page) == 7
+    assert draw_and_predict(draw_page, place(DIGITS[7], scale=0.35, dx=-0.3, dy=0.3)) == 7
     screenshot(draw_page, "draw-7-corner")
 
 
 def test_a_large_off_centre_three_is_recognized(draw_page):
-    draw_strokes(draw_page, place(DIGITS[3], scale=1.15, dx=0.07, dy=-0.04))
-    assert wait_for_prediction(draw_page) == 3
+    assert draw_and_predict(draw_page, place(DIGITS[3], scale=1.15, dx=0.07, dy=-0.04)) == 3
 
 
 def test_the_empty_canvas_prompts_instead_of_predicting(draw_page):
@@ -90,5 +85,4 @@ def test_drawing_after_a_bad_scribble_still_works(draw_page):
     draw_page.wait_for_timeout(500)
     wait_idle(draw_page)
     clear_canvas(draw_page)
-    draw_strokes(draw_page, DIGITS[1])
-    assert wait_for_prediction(draw_page) == 1
+    assert draw_and_predict(draw_page, DIGITS[1]) == 1

@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 
 from e2e_helpers import (  # noqa: E402  (the path above makes the shared helpers importable)
-    ARTIFACTS, BENIGN_CONSOLE, CANVAS, CHROMIUM_ARGS, DIGITS, PREDICTION_JS, SIGNATURE_JS, console_text, place,
+    ARTIFACTS, BENIGN_CONSOLE, CANVAS, CHROMIUM_ARGS, DIGITS, HIT_JS, PREDICTION_JS, SIGNATURE_JS, console_text, place,
     process_stats, streamlit_server,
 )
 
@@ -109,6 +109,7 @@ async def draw(page, strokes, steps: int = 5) -> None:
         box = await canvas_box(page)
         pts = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
         await page.mouse.move(*pts[0])
+        await page.wait_for_function(HIT_JS, arg=list(pts[0]), polling=50, timeout=60_000)
         await page.mouse.down()
         for p in pts[1:]:
             await page.mouse.move(*p, steps=steps)

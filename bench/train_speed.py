@@ -150,7 +150,7 @@ def main(argv=None) -> int:
         print("(a) reference recipe", flush=True)
         ref = reference(root, 1 if args.quick else 3, 100 if args.quick else None, args.target, seed=0)
         reached = "not reached" if ref["time_to_target"] is None else f"{ref['time_to_target']:.1f}s"
-        print(f"(a) reference: 3-epoch wall {ref['wall']:.1f}s, CPU {ref['cpu']:.1f}s "
+        print(f"(a) reference: {len(ref['accuracies'])}-epoch wall {ref['wall']:.1f}s, CPU {ref['cpu']:.1f}s "
               f"(setup {ref['setup']:.1f}s not counted), "
               f"time to {100 * args.target:.1f}%: {reached}, "
               f"{ref['images_per_sec']:.0f} img/s, final {100 * ref['final_acc']:.2f}%  ({load_average()})",

@@ -11,6 +11,16 @@ from cnnviz.train import StepRecord, TrainConfig, Trainer, downsample, replay
 from cnnviz.train_cli import main
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Small batches gain nothing from a second thread, and on a shared 2-core box two OpenMP threads
+    mostly wait for each other; restore the setting for the other test modules."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def small(data_root):
     """2,000 training and 500 test images: enough to learn something in a few dozen steps."""
@@ -175,7 +185,7 @@ def test_evaluate_reports_accuracy_and_restores_training_mode(small):
 def test_cli_prints_an_epoch_line_and_saves_a_checkpoint(data_root, tmp_path, capsys):
     out = tmp_path / "tiny.safetensors"
     code = main(["--data", str(data_root), "--train-size", "512", "--batch-size", "128", "--epochs", "1",
-                 "--out", str(out)])
+                 "--threads", "1", "--out", str(out)])
     printed = capsys.readouterr().out
     assert code == 0 and out.exists()
     assert re.search(r"^Epoch 1: Loss=\d+\.\d{4}  Train=\d+\.\d%  Test=\d+\.\d\d%", printed, re.M)

@@ -311,6 +311,17 @@ def clear_canvas(page) -> None:
 
 CANVAS = "canvas.upper-canvas:not([data-e2e-old])"   # fabric's mouse layer; not one a Clear replaced
 
+# True when the element under (x, y), looking into shadow roots, is a live canvas: the pointer will land on it.
+HIT_JS = """([x, y]) => {
+  let el = document.elementFromPoint(x, y);
+  while (el && el.shadowRoot) {
+    const inner = el.shadowRoot.elementFromPoint(x, y);
+    if (!inner || inner === el) break;
+    el = inner;
+  }
+  return !!el && el.classList.contains('upper-canvas') && !el.dataset.e2eOld;
+}"""
+
 
 def canvas_box(page, index: int = 0, timeout: float = 30.0) -> dict:
     """Bounding box of the drawable canvas, once it has stopped moving (the layout settles after a rerun)."""
@@ -337,6 +348,7 @@ def draw_strokes(page, strokes, index: int = 0, steps_per_segment: int = 6) -> f
         box = canvas_box(page, index)      # per stroke: a rerun after the last one may have moved it
         px = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
         page.mouse.move(*px[0])
+        page.wait_for_function(HIT_JS, arg=list(px[0]), polling=50)
         page.mouse.down()
         for point in px[1:]:
             page.mouse.move(*point, steps=steps_per_segment)

@@ -214,8 +214,18 @@ def plotly_figures(page) -> list[dict]:
     })""")
 
 
+def wait_for_plotly(page, timeout: float = 30.0) -> None:
+    """Plotly draws after the script has finished (its library loads lazily): wait until every chart has."""
+    page.wait_for_function("""() => {
+        const frames = document.querySelectorAll('[data-testid="stPlotlyChart"]');
+        const drawn = [...document.querySelectorAll('.js-plotly-plot')].filter(gd => gd.layout);
+        return frames.length > 0 && drawn.length >= frames.length;
+    }""", timeout=timeout * 1000, polling=100)
+
+
 def plotly_figure(page, title: str) -> dict:
-    """The one Plotly chart whose title is `title`."""
+    """The one Plotly chart whose title is `title` (once the charts are drawn)."""
+    wait_for_plotly(page)
     found = [f for f in plotly_figures(page) if f["title"] == title]
     assert len(found) == 1, f"expected one chart titled {title!r}, found {[f['title'] for f in plotly_figures(page)]}"
     return found[0]

@@ -184,15 +184,23 @@ def wait_idle(page, timeout: float = 60.0, settle: float = 0.3) -> None:
     raise TimeoutError(f"script still running after {timeout:.0f} s")
 
 
+# Counts script runs as the page sees them start (installed before the page loads).
+RUN_COUNTER_JS = """
+window.__e2eRuns = 0;
+new MutationObserver(ms => { for (const m of ms)
+  if (m.target.getAttribute('data-test-script-state') === 'running') window.__e2eRuns++; })
+  .observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
+"""
+
+
 def open_page(page, base_url: str, path: str, timeout: float = 90.0) -> None:
-    """Go to /path and wait until the page has run to the end."""
+    """Go to /path and wait until the page's first run has started and finished."""
+    if not getattr(page, "_e2e_counter", False):
+        page.add_init_script(RUN_COUNTER_JS)
+        page._e2e_counter = True
     page.goto(f"{base_url}/{path}", wait_until="domcontentloaded")
     page.locator('[data-testid="stApp"]').wait_for(timeout=timeout * 1000)
-    # The first run: wait for the script to start, then to finish.
-    page.wait_for_function(
-        "() => { const a = document.querySelector('[data-testid=\"stApp\"]');"
-        " return a && a.getAttribute('data-test-script-state') !== 'initial'; }",
-        timeout=timeout * 1000)
+    page.wait_for_function("() => window.__e2eRuns > 0", timeout=timeout * 1000, polling=50)
     wait_idle(page, timeout)
 
 

@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import sys
 import time
@@ -32,9 +33,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 
-from e2e_helpers import (  # noqa: E402  (the path above makes the shared helpers importable)
-    ARTIFACTS, BENIGN_CONSOLE, CANVAS, CHROMIUM_ARGS, DIGITS, HIT_JS, PREDICTION_JS, SIGNATURE_JS, console_text, place,
-    process_stats, streamlit_server,
+# The path above makes the shared browser-test helpers importable.
+from e2e_drawing import CANVAS, DIGITS, HIT_JS, PREDICTION_JS, SIGNATURE_JS, place  # noqa: E402
+from e2e_helpers import (  # noqa: E402
+    ARTIFACTS, BENIGN_CONSOLE, CHROMIUM_ARGS, console_text, process_stats, streamlit_server,
 )
 
 # Recorded in the page with its own clock: the last mouse-up, and the last time what the prediction area
@@ -268,26 +270,37 @@ def _round(x):
     return None if x is None else round(x)
 
 
-async def run_churn(base_url: str, server_pid: int, total: int, settle: float) -> dict:
-    """Sessions that come, draw once, and leave; server memory after the first 10 and after all of them."""
+async def _one_visit(browser, base_url: str, digit: int, errors: list) -> None:
+    ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = await _open_draw(ctx, base_url, errors)
+        await draw(page, DIGITS[digit])
+        await page.wait_for_function(FINAL_JS, timeout=60_000, polling=25)
+    except Exception as exc:
+        errors.append(f"visit of a {digit}: {exc!r}"[:200])
+    finally:
+        await ctx.close()
+
+
+async def run_churn(base_url: str, server_pid: int, total: int, settle: float, parallel: int = 5) -> dict:
+    """Sessions that come, draw once, and leave (`parallel` at a time); server memory after the first 10
+    and after all of them, each measured once the server has dropped the disconnected sessions."""
     from playwright.async_api import async_playwright
 
-    rss = {"start": process_stats(server_pid)["rss_mb"]}
+    rss = {}
     errors: list = []
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
         await warm_up(browser, base_url)
         rss["start"] = process_stats(server_pid)["rss_mb"]
-        for i in range(total):
-            ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
-            page = await _open_draw(ctx, base_url, errors)
-            await draw(page, DIGITS[i % 10])
-            try:
-                await page.wait_for_function(FINAL_JS, timeout=60_000, polling=25)
-            except Exception as exc:
-                errors.append(f"session {i}: {exc!r}"[:200])
-            await ctx.close()
-            if i + 1 == 10:
+        done = 0
+        while done < total:
+            batch = min(parallel, total - done, 10 - done if done < 10 else total)
+            await asyncio.gather(*[_one_visit(browser, base_url, (done + j) % 10, errors) for j in range(batch)])
+            done += batch
+            print(f"  {done} sessions came and went; server RSS {process_stats(server_pid)['rss_mb']:.0f} MB",
+                  flush=True)
+            if done == 10:
                 await asyncio.sleep(settle)  # past the disconnected-session TTL: the server drops them
                 rss["after_10"] = process_stats(server_pid)["rss_mb"]
         await browser.close()
@@ -312,17 +325,20 @@ def main() -> None:
     ap.add_argument("--think", type=float, default=5.0, help="seconds a student waits between drawings")
     ap.add_argument("--no-train", action="store_true", help="leave out the training session")
     ap.add_argument("--churn", type=int, default=0, help="instead: this many sessions come and go, one by one")
+    ap.add_argument("--parallel", type=int, default=5, help="churn: sessions visiting at the same time")
     ap.add_argument("--session-ttl", type=int, default=5,
                     help="server.disconnectedSessionTTL for the churn run (Streamlit's default is 120 s)")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the server is stopped on the way out
 
     print(f"machine: {machine()}", flush=True)
     results = []
     if args.churn:
         env = {"STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(args.session_ttl)}
         with streamlit_server(env=env, name="bench-churn") as srv:
-            res = asyncio.run(run_churn(srv.url, srv.proc.pid, args.churn, settle=args.session_ttl + 10))
+            res = asyncio.run(run_churn(srv.url, srv.proc.pid, args.churn, settle=args.session_ttl + 10,
+                                        parallel=args.parallel))
         print(json.dumps(res), flush=True)
         results.append(res)
     else:

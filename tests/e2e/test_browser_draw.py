@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from e2e_helpers import (
-    DIGITS, clear_canvas, draw_and_predict, draw_strokes, exceptions_on, open_page, place, screenshot,
-    shown_prediction, wait_idle,
-)
+from e2e_drawing import DIGITS, clear_canvas, draw_and_predict, draw_strokes, place, shown_prediction
+from e2e_helpers import exceptions_on, open_page, screenshot, wait_idle
 
 pytestmark = pytest.mark.browser
 

@@ -335,8 +335,8 @@ def main() -> None:
     print(f"machine: {machine()}", flush=True)
     results = []
     if args.churn:
-        env = {"STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(args.session_ttl)}
-        with streamlit_server(env=env, name="bench-churn") as srv:
+        ttl = ("--server.disconnectedSessionTTL", str(args.session_ttl))
+        with streamlit_server(name="bench-churn", options=ttl) as srv:
             res = asyncio.run(run_churn(srv.url, srv.proc.pid, args.churn, settle=args.session_ttl + 10,
                                         parallel=args.parallel))
         print(json.dumps(res), flush=True)

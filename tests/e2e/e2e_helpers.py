@@ -77,14 +77,14 @@ def wait_for_health(url: str, proc: subprocess.Popen | None = None, timeout: flo
 
 @contextlib.contextmanager
 def streamlit_server(port: int | None = None, env: dict | None = None, name: str = "server",
-                     timeout: float = 90.0):
-    """Run `streamlit run app.py` from the repo root on a free port; yield a Server; stop it after."""
+                     timeout: float = 90.0, options: tuple = ()):
+    """Run `streamlit run app.py [options]` from the repo root on a free port; yield a Server; stop it after."""
     port = port or free_port()
     log_dir = ARTIFACTS / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}-{port}.log"
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-           "--server.headless", "true", "--server.address", "127.0.0.1"]
+           "--server.headless", "true", "--server.address", "127.0.0.1", *options]
     full_env = {**os.environ, **(env or {})}
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT,

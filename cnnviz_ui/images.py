@@ -5,6 +5,7 @@ A grid of 32 small charts costs the browser and the server far more than one PNG
 from __future__ import annotations
 
 import base64
+import html
 import io
 from functools import lru_cache
 
@@ -111,6 +112,13 @@ def png_data_url(img: Image.Image) -> str:
     buf = io.BytesIO()
     img.save(buf, format="PNG", compress_level=1)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def figure_html(img: Image.Image, width: int, caption: str) -> str:
+    """A picture with its caption as inline HTML (a data: URL, so no media file can go missing on a rerun)."""
+    return (f"<figure style='margin:0'><img src='{png_data_url(img)}' width='{width}' "
+            f"style='image-rendering:pixelated;max-width:100%'>"
+            f"<figcaption style='font-size:0.85em;opacity:0.7'>{html.escape(caption)}</figcaption></figure>")
 
 
 PIXELATED_CSS = "<style>[data-testid='stImage'] img { image-rendering: pixelated; }</style>"

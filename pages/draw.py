@@ -7,7 +7,7 @@ from cnnviz_ui.canvas import draw_canvas
 from cnnviz_ui.current_digit import Digit, mnist_digit, set_current_digit
 from cnnviz_ui.digits import missing_reason
 from cnnviz_ui.draw_view import analyse, input_hash, prediction_html, unit_window
-from cnnviz_ui.images import digit_image, feature_grid, png_data_url
+from cnnviz_ui.images import digit_image, feature_grid, figure_html, png_data_url
 from cnnviz_ui.models import active_model
 from cnnviz_ui.shell import prose
 
@@ -110,12 +110,12 @@ def draw_and_look() -> None:
     y0, y1, x0, x1 = unit_window(model, layer, uy, ux, digit.image28.shape[0])
     shown = st.columns([1, 1, 2])
     with shown[0]:
-        st.image(digit_image(digit.image28, size=140, box=(y0, y1, x0, x1)), width=196,
-                 caption=f"Input pixels rows {y0}–{y1 - 1}, columns {x0}–{x1 - 1}: a {y1 - y0}×{x1 - x0} patch")
+        st.html(figure_html(digit_image(digit.image28, size=140, box=(y0, y1, x0, x1)), 196,
+                            f"Input pixels rows {y0}–{y1 - 1}, columns {x0}–{x1 - 1}: a {y1 - y0}×{x1 - x0} patch"))
     with shown[1]:
         single = values[channel][None]
-        st.image(feature_grid(single, cols=1, cell=140, labels=False, highlight=(0, uy, ux)),
-                 caption=f"{layer}, map {channel}: unit ({uy}, {ux}) = {values[channel, uy, ux]:.3f}", width=260)
+        st.html(figure_html(feature_grid(single, cols=1, cell=140, labels=False, highlight=(0, uy, ux)), 260,
+                            f"{layer}, map {channel}: unit ({uy}, {ux}) = {values[channel, uy, ux]:.3f}"))
 
 
 draw_and_look()

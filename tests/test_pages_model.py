@@ -57,7 +57,8 @@ def _markdown(at) -> list[str]:
 
 
 def _captions(at) -> list[str]:
-    return [c.value for c in at.caption] + [c for img in at.image for c in img.captions]
+    figures = re.findall(r"<figcaption[^>]*>(.*?)</figcaption>", " ".join(h.value for h in at.html))
+    return [c.value for c in at.caption] + [c for img in at.image for c in img.captions] + figures
 
 
 def _png(array: np.ndarray) -> bytes:

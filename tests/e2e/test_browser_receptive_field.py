@@ -58,6 +58,7 @@ def test_editing_the_stack_updates_the_field(page, console, base_url):
 def test_removing_every_layer_is_explained_not_a_traceback(page, console, base_url):
     open_page(page, base_url, "receptive_field")
     remove = page.get_by_role("button", name="🗑")
+    remove.first.wait_for(state="visible", timeout=60_000)  # the stack editor may still be rendering
     while remove.count():
         remove.first.click()
         page.wait_for_timeout(200)

@@ -34,6 +34,16 @@ def _as_int(name: str, value) -> int:
         raise ValueError(f"{name} must be an integer, got {value!r}") from None
 
 
+def _check_window(k: int, s: int, p: int) -> None:
+    """The window rules shared by output_size and pool2d: kernel and stride positive, padding not negative."""
+    if k < 1:
+        raise ValueError(f"kernel_size must be at least 1, got {k}")
+    if s < 1:
+        raise ValueError(f"stride must be at least 1, got {s}")
+    if p < 0:
+        raise ValueError(f"padding must be 0 or more, got {p}")
+
+
 def output_size(input_size: int, kernel_size: int, stride: int, padding: int = 0,
                 dilation: int = 1, ceil_mode: bool = False) -> int:
     """Length of one output side: floor((I + 2P - D(K-1) - 1) / S) + 1.
@@ -45,12 +55,7 @@ def output_size(input_size: int, kernel_size: int, stride: int, padding: int = 0
     p, d = _as_int("padding", padding), _as_int("dilation", dilation)
     if i < 1:
         raise ValueError(f"input_size must be at least 1, got {i}")
-    if k < 1:
-        raise ValueError(f"kernel_size must be at least 1, got {k}")
-    if s < 1:
-        raise ValueError(f"stride must be at least 1, got {s}")
-    if p < 0:
-        raise ValueError(f"padding must be 0 or more, got {p}")
+    _check_window(k, s, p)
     if d < 1:
         raise ValueError(f"dilation must be at least 1, got {d}")
     span = i + 2 * p - d * (k - 1) - 1  # how far the window's first cell can travel
@@ -115,12 +120,7 @@ def _check(x: np.ndarray, kernel_size, stride, padding, mode: str) -> tuple[int,
     k = _as_int("kernel_size", kernel_size)
     s = k if stride is None else _as_int("stride", stride)
     p = _as_int("padding", padding)
-    if k < 1:
-        raise ValueError(f"kernel_size must be at least 1, got {k}")
-    if s < 1:
-        raise ValueError(f"stride must be at least 1, got {s}")
-    if p < 0:
-        raise ValueError(f"padding must be 0 or more, got {p}")
+    _check_window(k, s, p)
     if p > k // 2:
         raise ValueError(f"padding {p} is more than half the kernel ({k} // 2 = {k // 2}); "
                          f"PyTorch forbids it because a window could hold only padding. Use padding <= {k // 2}")

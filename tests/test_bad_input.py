@@ -23,9 +23,8 @@ from cnnviz.model import GAP_CONFIG, DigitCNN, ModelConfig
 from cnnviz.sketch import draw_digit
 from cnnviz_ui import pooling_view
 from cnnviz_ui.canvas import stub_key
+from app_helpers import APP, PAGES_DIR, open_app_page
 
-APP = "../app.py"
-PAGES_DIR = "pages"
 CANVAS = stub_key("draw_canvas_0")
 
 
@@ -38,13 +37,7 @@ def online(monkeypatch, data_root):
 
 
 def _app(page: str, **state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.switch_page(f"{PAGES_DIR}/{page}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_app_page(page, **state)
 
 
 def _alerts(at) -> str:

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from cnnviz.model import DigitCNN, ModelConfig
 from cnnviz.sketch import draw_digit
 from cnnviz_ui.canvas import stub_key
+from app_helpers import open_app_page
 
 CANVAS = stub_key("draw_canvas_0")
 
@@ -34,13 +35,7 @@ def offline(monkeypatch, tmp_path):
 
 
 def _app(page: str, **state) -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=120)
-    at.run()
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.switch_page(f"pages/{page}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_app_page(page, **state)
 
 
 def _prediction(at) -> str | None:

@@ -234,6 +234,10 @@ def wait_for_plotly(page, timeout: float = 30.0) -> None:
 def plotly_figure(page, title: str) -> dict:
     """The one Plotly chart whose title is `title` (once the charts are drawn)."""
     wait_for_plotly(page)
+    # A chart being re-created after a rerun is briefly absent: wait until the titled one is drawn.
+    page.wait_for_function("""title => [...document.querySelectorAll('.js-plotly-plot')].some(gd =>
+        gd.layout && gd.layout.title && (gd.layout.title.text || '').replace(/<[^>]*>/g, '') === title)""",
+                           arg=title, timeout=30_000, polling=100)
     found = [f for f in plotly_figures(page) if f["title"] == title]
     assert len(found) == 1, f"expected one chart titled {title!r}, found {[f['title'] for f in plotly_figures(page)]}"
     return found[0]

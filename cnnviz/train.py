@@ -15,7 +15,7 @@ from torch import nn
 
 from cnnviz.data import Split
 from cnnviz.device import resolve_device, resolve_precision
-from cnnviz.evaluate import evaluate
+from cnnviz.evaluate import EVAL_BATCH_SIZE, evaluate
 from cnnviz.model import DigitCNN, ModelConfig
 
 OPTIMIZERS = ("adam", "sgd")
@@ -27,7 +27,9 @@ CURVE_POINTS = 150   # records kept in checkpoint metadata for replaying the tra
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 2                  # passes over the training set (2 + label smoothing: 99% in ~11 s, bench/NOTES.md)
+    epochs: int = 3                  # passes over the training set (the first is always over every image)
+    hard_fraction: float = 0.3       # each later epoch revisits only this fraction of the images: those with the
+                                     # highest loss when last seen (1.0 = every image every epoch; bench/NOTES.md §6)
     batch_size: int = 128            # images per optimizer step
     lr: float = 3e-3                 # the peak rate for one-cycle, else the constant rate
     optimizer: str = "adam"          # adam | sgd (SGD uses `momentum`)
@@ -43,7 +45,7 @@ class TrainConfig:
     device: str = "auto"             # auto (cuda, then mps, then cpu) | cpu | cuda | mps
     max_steps: int | None = None     # budget: stop after this many optimizer steps (None = all epochs)
     eval_every: int | None = None    # also evaluate every N steps (None = at each epoch end only)
-    eval_batch_size: int = 2000      # test images per forward pass during evaluation
+    eval_batch_size: int = EVAL_BATCH_SIZE  # test images per forward pass during evaluation
     channels_last: bool = True       # NHWC memory layout: faster convolutions on CPU
     precision: str = "auto"          # float32 | bfloat16 (autocast the training steps; weights stay float32) |
                                      # auto: bfloat16 where the CPU/GPU has fast bf16 units, else float32
@@ -62,6 +64,8 @@ class TrainConfig:
             raise ValueError(f"lr must be a positive number, got {self.lr!r}")
         if not 0 <= self.momentum < 1 or self.weight_decay < 0 or not 0 <= self.label_smoothing < 1:
             raise ValueError("momentum and label_smoothing must be in [0, 1), weight_decay >= 0")
+        if not 0 < self.hard_fraction <= 1:
+            raise ValueError(f"hard_fraction must be in (0, 1], got {self.hard_fraction!r}")
         for name, allowed in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("device", DEVICES),
                               ("precision", PRECISIONS)):
             if getattr(self, name) not in allowed:
@@ -131,8 +135,10 @@ class Trainer:
         self._images = train.images.to(self.device)   # [N, 1, 28, 28]
         self._labels = train.labels.to(self.device)   # [N]
         n = len(train)
-        self.steps_per_epoch = math.ceil(n / config.batch_size)
-        self.total_steps = config.epochs * self.steps_per_epoch
+        self.hard_count = max(1, math.ceil(config.hard_fraction * n))  # images in each epoch after the first
+        self.steps_per_epoch = math.ceil(n / config.batch_size)         # steps of the first epoch
+        self.total_steps = self.steps_per_epoch + (config.epochs - 1) * math.ceil(self.hard_count / config.batch_size)
+        self._last_loss = torch.full((n,), math.inf)  # each image's loss when last seen (inf: not seen yet)
         if config.max_steps is not None:
             self.total_steps = min(self.total_steps, config.max_steps)
         self.optimizer = self._make_optimizer()
@@ -147,7 +153,7 @@ class Trainer:
         self.elapsed = 0.0
         self._epoch = 0           # 1-based index of the epoch in progress (0 before the first step)
         self._perm = None
-        self._position = n        # index into the permutation; n forces a new epoch on the first step
+        self._position = 0        # index into this epoch's order of images
         self._epoch_stats = {}
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
@@ -166,14 +172,16 @@ class Trainer:
             self.done = True
             return None
         started = time.perf_counter()
-        n = len(self._labels)
-        if self._position >= n:
+        if self._perm is None or self._position >= len(self._perm):
             self._start_epoch()
+        n = len(self._perm)
         batch = self._perm[self._position:self._position + self.config.batch_size]
         x = self._images[batch].contiguous(memory_format=self.memory_format)  # [B, 1, 28, 28]
         y = self._labels[batch]                                               # [B]
         lr = self.optimizer.param_groups[0]["lr"]
-        loss, correct = self._optimize(x, y)
+        losses, correct = self._optimize(x, y)
+        self._last_loss[batch.cpu()] = losses.cpu()
+        loss = float(losses.mean())
         self.step_count += 1
         self._position += len(batch)
         stats = self._epoch_stats
@@ -197,7 +205,7 @@ class Trainer:
             test_loss=evaluation["loss"] if evaluation else None)
         self.records.append(record)
         if epoch_end or finished:
-            self.epochs.append({"epoch": self._epoch, "fraction": self._position / n,
+            self.epochs.append({"epoch": self._epoch, "fraction": self._position / n, "images": stats["seen"],
                                 "loss": stats["loss_sum"] / stats["seen"], "train_acc": record.train_acc,
                                 "test_acc": record.test_acc, "test_loss": record.test_loss,
                                 "elapsed": self.elapsed, "steps": self.step_count})
@@ -205,26 +213,34 @@ class Trainer:
         return record
 
     def _start_epoch(self) -> None:
+        """The first epoch shows every image; later ones the `hard_count` images with the highest last loss.
+        Either way in an order drawn from this trainer's own random stream."""
         self._epoch += 1
         self._position = 0
-        self._perm = torch.randperm(len(self._labels), generator=self._shuffle).to(self.device)
+        if self._epoch == 1 or self.hard_count >= len(self._labels):
+            order = torch.randperm(len(self._labels), generator=self._shuffle)
+        else:
+            hardest = torch.topk(self._last_loss, self.hard_count, sorted=False).indices.sort().values
+            order = hardest[torch.randperm(self.hard_count, generator=self._shuffle)]
+        self._perm = order.to(self.device)
         self._epoch_stats = {"loss_sum": 0.0, "correct": 0, "seen": 0, "train_time": 0.0}
 
-    def _optimize(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, int]:
-        """One forward/backward/update; dropout draws from this trainer's own random stream."""
+    def _optimize(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, int]:
+        """One forward/backward/update; the per-image losses [B] and how many were right.
+        Dropout draws from this trainer's own random stream."""
         self.model.train()
         with torch.random.fork_rng(devices=[]):
             torch.set_rng_state(self._dropout_rng)
             with torch.autocast(self.device.type, torch.bfloat16, enabled=self.precision == "bfloat16"):
                 logits = self.model(x)           # [B, 10]
-                loss = F.cross_entropy(logits, y, label_smoothing=self.config.label_smoothing)
+                losses = F.cross_entropy(logits, y, label_smoothing=self.config.label_smoothing, reduction="none")
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            losses.mean().backward()
             self.optimizer.step()
             self._dropout_rng = torch.get_rng_state()
         if self.scheduler is not None:
             self.scheduler.step()
-        return loss.item(), int((logits.argmax(1) == y).sum())
+        return losses.detach().float(), int((logits.argmax(1) == y).sum())
 
     def run(self) -> list[StepRecord]:
         """Step until done (what the CLI does, minus the printing)."""

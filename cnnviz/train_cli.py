@@ -18,6 +18,9 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Train the chapter's DigitCNN on MNIST. "
                                             "With no flags: the fast default recipe.")
     p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--hard-fraction", type=float, default=d.hard_fraction,
+                   help="epochs after the first show only this fraction of the images, those with the "
+                   "highest loss when last seen (1 = all images every epoch)")
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--lr", type=float, default=d.lr, help="peak (one-cycle) or constant learning rate")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer)

@@ -52,11 +52,14 @@ def curve_arrays(records) -> dict:
 
 
 def epoch_rows(epochs: list) -> list[dict]:
-    """The chapter's epoch table: epoch, training loss, train accuracy, test accuracy."""
+    """The chapter's epoch table: epoch, images shown, training loss, train accuracy, test accuracy.
+    Epochs after the first may show only the hardest images, so their training loss and accuracy are
+    measured on harder images than the first epoch's."""
     rows = []
     for e in epochs:
         partial = e.get("fraction", 1.0) < 0.999
         rows.append({"epoch": f"{e['epoch']}" + (f" ({e['fraction']:.0%})" if partial else ""),
+                     "images": f"{e['images']:,}" if "images" in e else "–",
                      "training loss": round(e["loss"], 4), "train accuracy": f"{e['train_acc']:.1%}",
                      "test accuracy": f"{e['test_acc']:.1%}" if e.get("test_acc") is not None else "–",
                      "time (s)": round(e.get("elapsed", 0.0), 1)})

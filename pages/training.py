@@ -57,19 +57,25 @@ with st.form("train_form", border=True):
     optimizer = d.selectbox("Optimizer", ["adam", "sgd"], key="tr_opt")
     max_steps = m.number_input("Stop after steps", 0, 100_000, 0, step=50, key="tr_max_steps",
                                help="A budget for a quick demo; 0 = train all epochs")
-    e, f, g, h, _ = st.columns(5)
+    e, f, g, h, k = st.columns(5)
     dropout = e.slider("Dropout", 0.0, 0.75, 0.25, 0.05, key="tr_dropout")
     activation = f.selectbox("Activation", ["relu", "tanh", "sigmoid"], key="tr_act")
     head = g.selectbox("Head", ["fc", "gap"], key="tr_head", format_func=str.upper,
                        help="FC: flatten + FC1 + FC2 (the chapter's model); GAP: global average pooling "
                             "+ one linear layer")
     seed = h.number_input("Seed", 0, 10_000, 0, key="tr_seed")
+    hard_fraction = k.select_slider(
+        "Later epochs show", [0.3, 0.5, 1.0], value=TrainConfig.hard_fraction, key="tr_hard",
+        format_func=lambda v: "every image" if v == 1 else f"the hardest {v:.0%}",
+        help="After the first epoch, train only on the images the model got most wrong when it last saw "
+             "them (highest loss). Easy digits teach it little, so this reaches 99% sooner.")
     busy = job is not None and job.active
     started = st.form_submit_button("Start training", type="primary", disabled=bool(missing) or busy)
 if started:
     try:
         config = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), optimizer=optimizer,
                              dropout=float(dropout), activation=activation, head=head, seed=int(seed),
+                             hard_fraction=float(hard_fraction),
                              device="cpu", max_steps=int(max_steps) or None)
         job = manager.start(owner, config, train, test)
     except JobLimitError as exc:

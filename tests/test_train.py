@@ -129,13 +129,45 @@ def test_eval_every_adds_test_metrics_to_those_steps(small):
 
 def test_each_epoch_end_is_evaluated_and_added_to_the_history(small):
     train, test = small[0].subset(300), small[1]
-    trainer = Trainer(TrainConfig(epochs=2, batch_size=128), train, test)
+    trainer = Trainer(TrainConfig(epochs=2, batch_size=128, hard_fraction=1.0), train, test)
     trainer.run()
     assert trainer.total_steps == 6 and len(trainer.records) == 6  # 128 + 128 + 44 per epoch
     assert [e["epoch"] for e in trainer.epochs] == [1, 2]
     assert all(e["test_acc"] is not None and e["fraction"] == 1 for e in trainer.epochs)
     assert [r.epoch for r in trainer.records] == [1, 1, 1, 2, 2, 2]
     assert trainer.records[2].epoch_progress == 1.0
+
+
+def test_later_epochs_revisit_only_the_hardest_images(small):
+    """After the first epoch, an epoch shows the hard_fraction of images whose loss was highest when last seen."""
+    train = small[0].subset(300)
+    trainer = Trainer(TrainConfig(epochs=3, batch_size=64, hard_fraction=0.4, seed=5), train)
+    assert trainer.hard_count == 120 and trainer.total_steps == 5 + 2 + 2   # 300 images, then 120 and 120
+    seen = {}
+    for epoch in (1, 2, 3):
+        last_loss = trainer._last_loss.clone()
+        while True:
+            record = trainer.step()
+            seen.setdefault(epoch, []).append(trainer._perm.clone())
+            if record.epoch_progress == epoch:
+                break
+        order = seen[epoch][-1]
+        if epoch == 1:
+            assert sorted(order.tolist()) == list(range(300))          # every image once
+        else:
+            assert len(order) == len(set(order.tolist())) == 120
+            expected = torch.topk(last_loss, 120).indices               # the 120 highest losses before the epoch
+            assert set(order.tolist()) == set(expected.tolist())
+            assert order.tolist() != sorted(order.tolist())             # shown in a shuffled order
+    assert trainer.done and [e["epoch"] for e in trainer.epochs] == [1, 2, 3]
+    assert [r.epoch for r in trainer.records] == [1] * 5 + [2] * 2 + [3] * 2
+    assert torch.isfinite(trainer._last_loss).all()                    # every image has a loss
+
+
+def test_hard_fraction_must_be_a_fraction():
+    for bad in (0, -0.1, 1.5):
+        with pytest.raises(ValueError, match="hard_fraction"):
+            TrainConfig(hard_fraction=bad)
 
 
 def test_stop_ends_training_between_steps(small):

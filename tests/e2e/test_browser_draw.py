@@ -30,6 +30,14 @@ def test_a_one_a_zero_and_a_seven_are_each_recognized_with_clears_between(draw_p
     assert exceptions_on(draw_page) == [] and console.errors == []
 
 
+def test_the_canvas_is_the_copy_that_sends_30_ms_after_a_stroke(draw_page, server):
+    """cnnviz_ui.canvas_frontend swaps in the component's own bundle with a shorter send delay; if that
+    ever fails it falls back to the stock canvas (200 ms) and says so in the server log."""
+    loaded = draw_page.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
+    assert any("/bidi-components/cnnviz-canvas.canvas/index-fast.js" in url for url in loaded), loaded
+    assert "stock drawing canvas" not in server.log()
+
+
 def test_clearing_removes_the_prediction_and_shows_the_prompt(draw_page):
     draw_and_predict(draw_page, DIGITS[7])
     clear_canvas(draw_page)

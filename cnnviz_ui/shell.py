@@ -1,6 +1,10 @@
 """The frame every page shares: lecture mode, prose that folds away, charts sized for the room."""
 from __future__ import annotations
 
+import gc
+import sys
+import threading
+
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
@@ -36,6 +40,32 @@ html { font-size: 21px; }
 """
 
 CHART_FONT = {False: 14, True: 20}
+
+
+_FREEZE_AFTER_NEW_MODULES = 300  # torch-sized imports only: smaller lazy imports are not worth pinning sessions
+_freeze_lock = threading.Lock()
+_modules_when_frozen = 0
+
+
+def freeze_new_imports() -> bool:
+    """gc.freeze() once more modules are loaded than at the last freeze; True when it froze.
+
+    Freezing moves every live object into the collector's permanent generation. After torch is imported,
+    full collections walking its objects made reruns ~3x slower, and freezing fixes that. But a freeze also
+    pins whatever the sessions hold at that moment, forever, so freezing on every rerun leaked each
+    visitor's state (bench/classroom.py --churn). Hence: only when a large batch of modules (the first
+    run's Streamlit and page imports, then torch with ~1,000 modules) has arrived since the last freeze.
+    That happens once or twice per server process; the small lazy imports that trickle in later (PIL
+    plugins, torch submodules) are left to the collector.
+    """
+    global _modules_when_frozen
+    with _freeze_lock:
+        if len(sys.modules) < _modules_when_frozen + _FREEZE_AFTER_NEW_MODULES:
+            return False
+        gc.collect()
+        gc.freeze()
+        _modules_when_frozen = len(sys.modules)
+        return True
 
 
 def lecture_mode() -> bool:

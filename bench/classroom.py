@@ -9,7 +9,7 @@ no prediction, counts as wrong), p50/p95 latency from the last mouse-up of a dra
 on screen (measured with the page's own clock), the server's CPU and memory at the start and end, and
 errors (exception blocks, browser-console errors, timeouts).
 
-    python bench/classroom.py --sessions 1 4 8 12 --duration 120          # the load table
+    python bench/classroom.py --data ../shared/data --sessions 4 8 12 16 --duration 60   # the load table
     python bench/classroom.py --churn 100                                 # memory after sessions leave
 
 The browser runs on the same cores as the server, so the figures are for server + 2N Chromium pages
@@ -186,7 +186,7 @@ async def start_trainer(ctx, base_url: str, errors: list):
     await page.goto(f"{base_url}/training", wait_until="domcontentloaded")
     try:
         epochs = page.get_by_label("Epochs", exact=True)
-        await epochs.fill("5", timeout=60_000)    # 5 epochs of batches of 32: minutes of work
+        await epochs.fill("10", timeout=60_000)   # 10 epochs of batches of 32: minutes of work
         await epochs.press("Tab")
         await page.get_by_label("Batch size", exact=True).click(timeout=60_000)
         await page.get_by_role("option", name="32", exact=True).click()
@@ -201,7 +201,9 @@ async def stop_trainer(page, errors: list) -> int | None:
     """Stop the run; return the last step it showed (it must have kept training meanwhile)."""
     step = await page.evaluate(STEP_JS)
     try:
-        await page.get_by_role("button", name="Stop", exact=True).click(timeout=10_000)
+        finished = page.locator('[data-testid="stProgress"]', has_text="Finished")
+        if await finished.count() == 0:  # a run that ended by itself needs no Stop
+            await page.get_by_role("button", name="Stop", exact=True).click(timeout=10_000)
     except Exception as exc:
         errors.append(f"trainer could not stop: {exc!r}"[:300])
     await page.close()
@@ -329,21 +331,27 @@ def main() -> None:
     ap.add_argument("--session-ttl", type=int, default=5,
                     help="server.disconnectedSessionTTL for the churn run (Streamlit's default is 120 s)")
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--data", default=os.environ.get("CNNVIZ_DATA"),
+                    help="MNIST root for the server (the training session needs it); default $CNNVIZ_DATA")
     args = ap.parse_args()
+    server_env = {"CNNVIZ_DATA": str(Path(args.data).resolve())} if args.data else None
+    if server_env is None and not args.no_train and not args.churn:
+        ap.error("the training session needs MNIST: pass --data ../shared/data (or set CNNVIZ_DATA), "
+                 "or leave training out with --no-train")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the server is stopped on the way out
 
     print(f"machine: {machine()}", flush=True)
     results = []
     if args.churn:
         ttl = ("--server.disconnectedSessionTTL", str(args.session_ttl))
-        with streamlit_server(name="bench-churn", options=ttl) as srv:
+        with streamlit_server(name="bench-churn", options=ttl, env=server_env) as srv:
             res = asyncio.run(run_churn(srv.url, srv.proc.pid, args.churn, settle=args.session_ttl + 10,
                                         parallel=args.parallel))
         print(json.dumps(res), flush=True)
         results.append(res)
     else:
         for n in args.sessions:
-            with streamlit_server(name=f"bench-{n}") as srv:
+            with streamlit_server(name=f"bench-{n}", env=server_env) as srv:
                 res = asyncio.run(run_classroom(srv.url, srv.proc.pid, n, args.duration, args.think,
                                                 train=not args.no_train))
             print(json.dumps(res), flush=True)

@@ -81,7 +81,9 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
         names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+        known = {k: v for k, v in d.items() if k in names}
+        known.setdefault("hard_fraction", 1.0)  # saved before the field existed: every image, every epoch
+        return cls(**known)
 
 
 @dataclass(frozen=True)

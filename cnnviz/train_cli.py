@@ -94,6 +94,9 @@ def main(argv=None) -> int:
     print(f"Training {config.head} DigitCNN on {len(train)} {config.dataset} images, {trainer.total_steps} steps "
           f"on {trainer.device} ({torch.get_num_threads()} threads, {trainer.precision}); "
           f"config: {config.to_dict()}")
+    if config.epochs > 1 and trainer.hard_count < len(train):
+        print(f"Epochs 2-{config.epochs} each revisit the {trainer.hard_count} images with the highest loss "
+              f"when last seen ({config.hard_fraction:.0%}; --hard-fraction 1 shows every image every epoch)")
     tty = sys.stdout.isatty()
     try:
         while (record := trainer.step()) is not None:

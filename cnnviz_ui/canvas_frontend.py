@@ -29,6 +29,7 @@ COMPONENT = "cnnviz-canvas.canvas"
 _LOG = logging.getLogger(__name__)
 _lock = threading.Lock()
 _installed: bool | None = None
+_root: Path | None = None
 
 # In the minified bundle the sender is built as `h.sender = Nh((c) => Ic(h, c), Bc)` and the delay is
 # declared as `Bc = 200`; the names change between builds, so both are found by shape.
@@ -74,28 +75,50 @@ def write_patched_build(cache_root: Path | None = None, delay_ms: int = SEND_DEL
     return root
 
 
+def _register(root: Path) -> None:
+    """Declare the asset folder on the running Streamlit's component manager (a new runtime, as in each
+    AppTest, starts without it), as Streamlit does for an installed package's pyproject.toml."""
+    from streamlit.components.v2.get_bidi_component_manager import get_bidi_component_manager
+    from streamlit.components.v2.manifest_scanner import ComponentConfig, ComponentManifest
+
+    manager = get_bidi_component_manager()
+    if manager.get_component_asset_root(COMPONENT) is None:
+        package, name = COMPONENT.split(".")
+        manifest = ComponentManifest(name=package, version="1",
+                                     components=[ComponentConfig(name=name, asset_dir="build")])
+        manager.register_from_manifest(manifest, root)
+
+
 def install(cache_root: Path | None = None) -> bool:
     """Make st_canvas mount the fast copy; True when it does, False when it keeps the stock component."""
-    global _installed
+    global _installed, _root
     with _lock:
-        if _installed is not None:
-            return _installed
         try:
-            import streamlit as st
-            import streamlit_drawable_canvas
-            from streamlit.components.v2.get_bidi_component_manager import get_bidi_component_manager
-            from streamlit.components.v2.manifest_scanner import ComponentConfig, ComponentManifest
+            if _installed is None:
+                import streamlit as st
+                import streamlit_drawable_canvas
 
-            root = write_patched_build(cache_root)
-            package, name = COMPONENT.split(".")
-            manifest = ComponentManifest(name=package, version="1",
-                                         components=[ComponentConfig(name=name, asset_dir="build")])
-            get_bidi_component_manager().register_from_manifest(manifest, root)
-            streamlit_drawable_canvas.out = st.components.v2.component(
-                COMPONENT, js="index-*.js", css="index-*.css", html='<div class="canvas-root"></div>',
-                isolate_styles=True)
-            _installed = True
+                _root = write_patched_build(cache_root)
+                _register(_root)
+                streamlit_drawable_canvas.out = st.components.v2.component(
+                    COMPONENT, js="index-*.js", css="index-*.css", html='<div class="canvas-root"></div>',
+                    isolate_styles=True)
+                _installed = True
+            elif _installed:
+                _register(_root)
         except Exception as error:  # any surprise: keep the stock canvas, which works, only slower
             _LOG.warning("cnnviz: using the stock drawing canvas (200 ms send delay): %s", error)
-            _installed = False
+            if _installed is None:
+                _installed = False
+            else:
+                import streamlit_drawable_canvas
+                streamlit_drawable_canvas.out = _stock_component()
+                _installed = False
         return _installed
+
+
+def _stock_component():
+    import streamlit as st
+    return st.components.v2.component(
+        "streamlit-drawable-canvas.streamlit_drawable_canvas", js="index-*.js", css="index-*.css",
+        html='<div class="canvas-root"></div>', isolate_styles=True)

@@ -34,6 +34,11 @@ def _draw_run(records, epochs, total_steps, filters, key: str) -> None:
         rows = epoch_rows(epochs)
         if rows:
             st.dataframe(rows, hide_index=True, width="stretch", key=f"epochs_{key}")
+            sizes = {e.get("images") for e in epochs if e.get("fraction", 1.0) >= 0.999}
+            if len(sizes) > 1:
+                st.caption("Later epochs trained only on the images the model found hardest, so their "
+                           "training loss is higher and accuracy lower than the first epoch's; the test "
+                           "accuracy is measured on all 10,000 test digits every time.")
         else:
             st.caption("The first epoch is under way.")
     with shown:
@@ -78,6 +83,7 @@ if started:
                              hard_fraction=float(hard_fraction),
                              device="cpu", max_steps=int(max_steps) or None)
         job = manager.start(owner, config, train, test)
+        st.rerun()  # draw the form again, now with Start disabled while the run is live
     except JobLimitError as exc:
         st.error(f"Training is busy: {exc}")
     except ValueError as exc:

@@ -226,3 +226,10 @@ def test_cli_prints_an_epoch_line_and_saves_a_checkpoint(data_root, tmp_path, ca
 def test_cli_without_data_prints_the_missing_data_message(tmp_path, capsys):
     assert main(["--data", str(tmp_path), "--max-steps", "1"]) == 2
     assert "train-images-idx3-ubyte" in capsys.readouterr().out
+
+
+def test_a_config_saved_before_hard_fraction_existed_reads_as_every_image_every_epoch():
+    saved = TrainConfig().to_dict()
+    del saved["hard_fraction"]
+    assert TrainConfig.from_dict(saved).hard_fraction == 1.0
+    assert TrainConfig.from_dict(TrainConfig(hard_fraction=0.3).to_dict()).hard_fraction == 0.3

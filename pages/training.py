@@ -36,9 +36,10 @@ def _draw_run(records, epochs, total_steps, filters, key: str) -> None:
             st.dataframe(rows, hide_index=True, width="stretch", key=f"epochs_{key}")
             sizes = {e.get("images") for e in epochs if e.get("fraction", 1.0) >= 0.999}
             if len(sizes) > 1:
-                st.caption("Later epochs trained only on the images the model found hardest, so their "
-                           "training loss is higher and accuracy lower than the first epoch's; the test "
-                           "accuracy is measured on all 10,000 test digits every time.")
+                st.caption("Epochs after the first trained only on the images the model found hardest "
+                           "(the images column), so the batch loss steps up where they begin, and their "
+                           "training loss and accuracy are measured on harder digits than a full pass. The "
+                           "test accuracy is always measured on all 10,000 test digits.")
         else:
             st.caption("The first epoch is under way.")
     with shown:

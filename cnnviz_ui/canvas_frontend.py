@@ -30,6 +30,7 @@ _LOG = logging.getLogger(__name__)
 _lock = threading.Lock()
 _installed: bool | None = None
 _root: Path | None = None
+_stock = None              # the component st_canvas mounted before install()
 
 # In the minified bundle the sender is built as `h.sender = Nh((c) => Ic(h, c), Bc)` and the delay is
 # declared as `Bc = 200`; the names change between builds, so both are found by shape.
@@ -91,13 +92,14 @@ def _register(root: Path) -> None:
 
 def install(cache_root: Path | None = None) -> bool:
     """Make st_canvas mount the fast copy; True when it does, False when it keeps the stock component."""
-    global _installed, _root
+    global _installed, _root, _stock
     with _lock:
         try:
+            import streamlit_drawable_canvas
             if _installed is None:
                 import streamlit as st
-                import streamlit_drawable_canvas
 
+                _stock = streamlit_drawable_canvas.out
                 _root = write_patched_build(cache_root)
                 _register(_root)
                 streamlit_drawable_canvas.out = st.components.v2.component(
@@ -108,17 +110,7 @@ def install(cache_root: Path | None = None) -> bool:
                 _register(_root)
         except Exception as error:  # any surprise: keep the stock canvas, which works, only slower
             _LOG.warning("cnnviz: using the stock drawing canvas (200 ms send delay): %s", error)
-            if _installed is None:
-                _installed = False
-            else:
-                import streamlit_drawable_canvas
-                streamlit_drawable_canvas.out = _stock_component()
-                _installed = False
+            if _stock is not None:
+                streamlit_drawable_canvas.out = _stock
+            _installed = False
         return _installed
-
-
-def _stock_component():
-    import streamlit as st
-    return st.components.v2.component(
-        "streamlit-drawable-canvas.streamlit_drawable_canvas", js="index-*.js", css="index-*.css",
-        html='<div class="canvas-root"></div>', isolate_styles=True)

@@ -144,6 +144,11 @@ async def _diagnose(page, student: Student, round_: int) -> str:
         state = await page.evaluate(f"""() => ({{c: window.__cnnviz, shown: ({PREDICTION_JS})(),
             state: document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state')}})""")
         state["canvases"] = await page.locator("canvas.upper-canvas").count()
+        lower = page.locator("canvas.lower-canvas")   # fabric's painted layer (inside the component's shadow DOM)
+        state["ink_px"] = await lower.first.evaluate("""c => {   // is the stroke still painted on the canvas?
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] > 128) n++;
+            return n; }""", timeout=5_000) if await lower.count() else None
         path = ARTIFACTS / "screenshots" / f"classroom-fail-digit{student.digit}-round{round_}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=str(path), full_page=True)

@@ -112,6 +112,7 @@ async def draw(page, strokes, steps: int = 5) -> None:
         pts = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
         await page.mouse.move(*pts[0])
         await page.wait_for_function(HIT_JS, arg=list(pts[0]), polling=50, timeout=60_000)
+        await page.locator(CANVAS).first.evaluate("e => { e.dataset.e2eDrawn = '1'; }")  # for _diagnose
         await page.mouse.down()
         for p in pts[1:]:
             await page.mouse.move(*p, steps=steps)
@@ -144,6 +145,8 @@ async def _diagnose(page, student: Student, round_: int) -> str:
         state = await page.evaluate(f"""() => ({{c: window.__cnnviz, shown: ({PREDICTION_JS})(),
             state: document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state')}})""")
         state["canvases"] = await page.locator("canvas.upper-canvas").count()
+        # 1: the canvas drawn on is still the one shown; 0: it was replaced by a new one since
+        state["drawn_canvas_shown"] = await page.locator("canvas.upper-canvas[data-e2e-drawn]").count()
         lower = page.locator("canvas.lower-canvas")   # fabric's painted layer (inside the component's shadow DOM)
         state["ink_px"] = await lower.first.evaluate("""c => {   // is the stroke still painted on the canvas?
             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;

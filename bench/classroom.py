@@ -32,42 +32,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-# The path above makes the shared browser-test helpers importable.
-from e2e_drawing import CANVAS, DIGITS, HIT_JS, PREDICTION_JS, SIGNATURE_JS, place  # noqa: E402
-from e2e_helpers import (  # noqa: E402
-    ARTIFACTS, BENIGN_CONSOLE, CHROMIUM_ARGS, console_text, process_stats, streamlit_server,
-)
-
-# Recorded in the page with its own clock: the last mouse-up, and the last time what the prediction area
-# shows (input digest, digit, confidence) changed. Sampled every 20 ms, so latencies are +-20 ms.
-INIT_JS = """
-window.__cnnviz = {lastUp: 0, lastChange: 0, sig: null};
-window.addEventListener('mouseup', () => { window.__cnnviz.lastUp = performance.now(); }, true);
-setInterval(() => {
-  const sig = (%s)();
-  if (sig !== window.__cnnviz.sig) { window.__cnnviz.sig = sig; window.__cnnviz.lastChange = performance.now(); }
-}, 20);
-""" % SIGNATURE_JS
-
-IDLE_JS = """() => document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state')
-  === 'notRunning'"""
-
-# Done when the screen changed after the last mouse-up, shows a prediction, no script runs, and nothing has
-# changed for SETTLE_MS (so a two-stroke digit is judged whole). The latency is up to the last change.
-SETTLE_MS = 1000
-FINAL_JS = """
-() => {
-  const c = window.__cnnviz, app = document.querySelector('[data-testid="stApp"]');
-  if (!c || !app || c.lastChange <= c.lastUp) return null;
-  if (app.getAttribute('data-test-script-state') !== 'notRunning') return null;
-  if (performance.now() - c.lastChange < %d) return null;
-  const shown = (%s)();
-  if (shown === null) return null;
-  return {digit: shown, latency_ms: c.lastChange - c.lastUp};
-}
-""" % (SETTLE_MS, PREDICTION_JS)
-
+# The paths above make the shared browser-test helpers and this folder's student module importable.
+from browser_student import FINAL_JS, open_draw, clear, draw, warm_up  # noqa: E402
+from e2e_drawing import DIGITS, PREDICTION_JS, place  # noqa: E402
+from e2e_helpers import ARTIFACTS, CHROMIUM_ARGS, process_stats, streamlit_server  # noqa: E402
 
 @dataclass
 class Student:
@@ -79,64 +49,6 @@ class Student:
     @property
     def correct(self) -> bool:
         return bool(self.seen) and all(d == self.digit for d in self.seen)
-
-
-async def _open_draw(ctx, base_url: str, errors: list):
-    page = await ctx.new_page()
-    page.on("console", lambda m: m.type == "error" and not any(rx.search(console_text(m)) for rx in BENIGN_CONSOLE)
-            and errors.append(f"console: {console_text(m)[:200]}"))
-    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
-    await page.add_init_script(INIT_JS)
-    await page.goto(f"{base_url}/draw", wait_until="domcontentloaded")
-    await page.locator("canvas.upper-canvas").first.wait_for(state="visible", timeout=120_000)
-    return page
-
-
-async def canvas_box(page) -> dict:
-    """The fresh canvas's box once the layout has stopped moving."""
-    canvas = page.locator(CANVAS).first
-    await canvas.wait_for(state="visible", timeout=60_000)
-    box = await canvas.bounding_box()
-    for _ in range(20):
-        await asyncio.sleep(0.05)
-        again = await canvas.bounding_box()
-        if again == box:
-            break
-        box = again
-    return box
-
-
-async def draw(page, strokes, steps: int = 5) -> None:
-    for stroke in strokes:
-        box = await canvas_box(page)
-        pts = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
-        await page.mouse.move(*pts[0])
-        await page.wait_for_function(HIT_JS, arg=list(pts[0]), polling=50, timeout=60_000)
-        await page.locator(CANVAS).first.evaluate("e => { e.dataset.e2eDrawn = '1'; }")  # for _diagnose
-        await page.mouse.down()
-        for p in pts[1:]:
-            await page.mouse.move(*p, steps=steps)
-        await page.mouse.up()
-
-
-async def clear(page) -> None:
-    """The page's Clear button; then wait for the old prediction to go and a fresh canvas to be up."""
-    await page.locator("canvas.upper-canvas").evaluate_all("els => els.forEach(e => e.dataset.e2eOld = '1')")
-    await page.get_by_role("button", name="Clear", exact=True).click()
-    await page.wait_for_function(f"() => ({PREDICTION_JS})() === null", timeout=60_000, polling=50)
-    await page.locator(CANVAS).first.wait_for(state="visible", timeout=60_000)
-    await page.wait_for_function(IDLE_JS, timeout=60_000, polling=50)
-    await asyncio.sleep(0.3)          # a person moves the pen back to the canvas meanwhile
-
-
-async def warm_up(browser, base_url: str) -> None:
-    """The instructor opens the home page first. (Until app.py has run once, Streamlit serves a deep link
-    like /draw straight from pages/ without the app's navigation: see the e2e deep-link test.)"""
-    ctx = await browser.new_context()
-    page = await ctx.new_page()
-    await page.goto(base_url, wait_until="domcontentloaded")
-    await page.wait_for_function(IDLE_JS, timeout=120_000, polling=100)
-    await ctx.close()
 
 
 async def _diagnose(page, student: Student, round_: int) -> str:
@@ -240,7 +152,7 @@ async def run_classroom(base_url: str, server_pid: int, n: int, duration: float,
         await warm_up(browser, base_url)
         trainer = await start_trainer(await browser.new_context(), base_url, trainer_errors) if train else None
         contexts = [await browser.new_context(viewport={"width": 1280, "height": 900}) for _ in range(n)]
-        opened = await asyncio.gather(*[_open_draw(c, base_url, s.errors) for c, s in zip(contexts, students)],
+        opened = await asyncio.gather(*[open_draw(c, base_url, s.errors) for c, s in zip(contexts, students)],
                                       return_exceptions=True)
         start_stats = process_stats(server_pid)
         t0 = time.monotonic()                     # the clock starts once every student has the page open
@@ -283,7 +195,7 @@ def _round(x):
 async def _one_visit(browser, base_url: str, digit: int, errors: list) -> None:
     ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
     try:
-        page = await _open_draw(ctx, base_url, errors)
+        page = await open_draw(ctx, base_url, errors)
         await draw(page, DIGITS[digit])
         await page.wait_for_function(FINAL_JS, timeout=60_000, polling=25)
     except Exception as exc:

@@ -1,6 +1,7 @@
 """cnnviz: entry point. `streamlit run app.py`."""
 import streamlit as st
 
+from cnnviz_ui import links
 from cnnviz_ui.memory import tune_malloc
 from cnnviz_ui.shell import apply_style, freeze_new_imports
 
@@ -29,10 +30,16 @@ PAGES = {
     ],
 }
 
+link_check = links.LinkCheck()  # what the opening link asked for, read before any widget takes its part
+
 with st.sidebar:
-    st.toggle("Lecture mode", key="lecture_mode", help="Larger type, prose folded away: for a projector.")
+    st.toggle("Lecture mode", key="lecture_mode", help="Larger type, prose folded away: for a projector.",
+              bind=links.BIND)
 
 page = st.navigation(PAGES)
 apply_style()
 freeze_new_imports()  # torch & co. out of the collector's way (reruns were ~3x slower), sessions not pinned
-page.run()
+try:
+    page.run()
+finally:
+    link_check.report()

@@ -8,6 +8,8 @@ import threading
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
+from cnnviz_ui.export import chart_config
+
 # Streamlit sees our pages/ folder and, until some run has called st.navigation, serves a URL such as
 # /pooling in its old folder mode: it runs the page file alone (no app.py: no sections, no lecture toggle),
 # and keeps doing so for every session while nobody opens "/". That happens to every student who reloads
@@ -88,13 +90,16 @@ def prose(markdown: str) -> None:
 
 
 def show_chart(fig, key: str, height: int | None = None) -> None:
-    """Draw a Plotly figure full width, with larger type and a taller frame in lecture mode."""
+    """Draw a Plotly figure full width, with larger type and a taller frame in lecture mode.
+
+    Its camera button (top right, on hover) saves it as a PNG named after `key`.
+    """
     big = lecture_mode()
     if big:
         _enlarge(fig, CHART_FONT[True] / CHART_FONT[False])
     if height is not None:
         fig.update_layout(height=int(height * (1.1 if big else 1.0)))
-    st.plotly_chart(fig, key=key, config={"displaylogo": False, "displayModeBar": False})
+    st.plotly_chart(fig, key=key, config=chart_config(key))
 
 
 def _enlarge(fig, scale: float) -> None:

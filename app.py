@@ -14,6 +14,7 @@ PAGES = {
         st.Page("pages/home.py", title="Home", icon="🏠", default=True),
     ],
     "Foundations": [
+        st.Page("pages/convolution.py", title="Convolution", icon="🧮"),
         st.Page("pages/pooling.py", title="Pooling", icon="🔲"),
         st.Page("pages/activation_functions.py", title="Activation functions", icon="📈"),
         st.Page("pages/architecture.py", title="Architecture", icon="🏗️"),
@@ -38,7 +39,7 @@ with st.sidebar:
 
 page = st.navigation(PAGES)
 apply_style()
-freeze_new_imports()  # torch & co. out of the collector's way (reruns were ~3x slower), sessions not pinned
+freeze_new_imports()  # torch & co. out of the collector's way, sessions not pinned (see shell.py)
 try:
     page.run()
 finally:

@@ -10,11 +10,10 @@ import asyncio
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: make livetest importable
 
-# The path above makes the shared browser-test helpers importable.
-from e2e_drawing import CANVAS, HIT_JS, PREDICTION_JS, SIGNATURE_JS  # noqa: E402
-from e2e_helpers import BENIGN_CONSOLE, console_text  # noqa: E402
+from livetest import console_text, is_benign  # noqa: E402
+from livetest.drawing import CANVAS, HIT_JS, PREDICTION_JS, SIGNATURE_JS  # noqa: E402
 
 # Recorded in the page with its own clock: the last mouse-up, and the last time what the prediction area
 # shows (input digest, digit, confidence) changed. Sampled every 20 ms, so latencies are +-20 ms.
@@ -49,7 +48,7 @@ FINAL_JS = """
 async def open_draw(ctx, base_url: str, errors: list):
     """A new page on the Draw page, with the in-page clock and console/page errors collected in `errors`."""
     page = await ctx.new_page()
-    page.on("console", lambda m: m.type == "error" and not any(rx.search(console_text(m)) for rx in BENIGN_CONSOLE)
+    page.on("console", lambda m: m.type == "error" and not is_benign(m)
             and errors.append(f"console: {console_text(m)[:200]}"))
     page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
     await page.add_init_script(INIT_JS)

@@ -22,7 +22,6 @@ import asyncio
 import json
 import os
 import platform
-import shutil
 import signal
 import statistics
 import sys
@@ -31,13 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "e2e"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(REPO))  # run as a file (or loaded by tests/e2e/test_classroom.py): livetest importable
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # and this folder's student module
 
-# The paths above make the shared browser-test helpers and this folder's student module importable.
-from browser_student import FINAL_JS, open_draw, clear, draw, warm_up  # noqa: E402
-from e2e_drawing import DIGITS, PREDICTION_JS, place  # noqa: E402
-from e2e_helpers import ARTIFACTS, CHROMIUM_ARGS, process_stats, streamlit_server  # noqa: E402
+from browser_student import FINAL_JS, clear, draw, open_draw, warm_up  # noqa: E402
+from livetest import ARTIFACTS, launch_browser, process_stats, streamlit_server  # noqa: E402
+from livetest.drawing import DIGITS, PREDICTION_JS, place  # noqa: E402
 
 @dataclass
 class Student:
@@ -148,7 +146,7 @@ async def run_classroom(base_url: str, server_pid: int, n: int, duration: float,
     trainer_errors: list = []
     trainer_steps = None
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+        browser = await launch_browser(p)
         await warm_up(browser, base_url)
         trainer = await start_trainer(await browser.new_context(), base_url, trainer_errors) if train else None
         contexts = [await browser.new_context(viewport={"width": 1280, "height": 900}) for _ in range(n)]
@@ -212,7 +210,7 @@ async def run_churn(base_url: str, server_pid: int, total: int, settle: float, p
     rss = {}
     errors: list = []
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+        browser = await launch_browser(p)
         await warm_up(browser, base_url)
         rss["start"] = process_stats(server_pid)["rss_mb"]
         done = 0

@@ -14,62 +14,28 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: make livetest importable
+
+from livetest import launch_browser, process_stats, start_server  # noqa: E402
+
 TARGET_S = 3.0
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 FIRST_CONTENT = '[data-testid="stMain"] h1 >> text=How a CNN reads'
 PIPELINE = ".st-key-pipeline a"
 MODEL_LINE = '[data-testid="stMain"] [data-testid="stAlert"] >> text=Model in use'
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.02)
-    raise TimeoutError("the server did not answer its health check within 60 s")
-
-
-def one_run(browser, port: int) -> dict:
-    url = f"http://localhost:{port}"
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-           "--server.headless", "true"]
+def one_run(browser, port: int | None) -> dict:
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    server = start_server(port, {"PYTHONUNBUFFERED": "1"}, name="bench-cold", timeout=60.0, log=False)
+    url = server.url
     try:
-        wait_healthy(url, proc)
         healthy = time.perf_counter() - t0
         context = browser.new_context(viewport={"width": 1280, "height": 720})
         page = context.new_page()
@@ -77,19 +43,14 @@ def one_run(browser, port: int) -> dict:
         page.wait_for_selector(FIRST_CONTENT, timeout=60_000)
         page.wait_for_selector(PIPELINE, timeout=60_000)
         first = time.perf_counter() - t0
-        server_cpu = cpu_seconds(proc.pid)
+        server_cpu = process_stats(server.proc.pid)["cpu_s"]
         page.wait_for_selector(MODEL_LINE, timeout=60_000)
         model = time.perf_counter() - t0
         context.close()
         return {"healthy": healthy, "first_page": first, "model_line": model, "server_cpu": server_cpu,
                 "load": os.getloadavg()[0]}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        server.stop()
 
 
 def main(argv=None) -> int:
@@ -102,10 +63,10 @@ def main(argv=None) -> int:
           f"{'load':>4}  target")
     results = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+        browser = launch_browser(p)
         try:
             for i in range(1, args.runs + 1):
-                r = one_run(browser, args.port or free_port())
+                r = one_run(browser, args.port)
                 results.append(r)
                 verdict = "ok" if r["first_page"] <= TARGET_S else "OVER"
                 print(f"{i:>3}  {r['healthy']:>12.2f} s  {r['first_page']:>8.2f} s  {r['model_line']:>9.2f} s  "

@@ -18,19 +18,17 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO))  # run as a file: make cnnviz and livetest importable
+
+from livetest import launch_browser, start_server  # noqa: E402
 
 PLACES = [(200, 40, 70), (80, 20, 30), (120, 140, 150), (240, 20, 40), (90, 170, 20), (150, 60, 110)]  # h, top, left
 DIGITS = [7, 4, 1, 0, 2, 3]
@@ -45,12 +43,13 @@ def percentiles(ms: list[float]) -> tuple[float, float]:
 def server_side(n: int) -> list[float]:
     import torch
 
-    from cnnviz.activations import trace
+    from cnnviz.trace import trace
     from cnnviz.checkpoint import load, shipped_path
     from cnnviz.model import DigitCNN
     from cnnviz.preprocess import is_blank, preprocess
+    from cnnviz.receptive_field import unit_window
     from cnnviz.sketch import draw_digit
-    from cnnviz_ui.draw_view import _views, input_hash, layers_html, prediction_html, unit_window
+    from cnnviz_ui.draw_view import _views, input_hash, layers_html, prediction_html
     from cnnviz_ui.images import digit_image, feature_grid, png_data_url
     from cnnviz_ui.model_charts import probability_bars_html
 
@@ -84,32 +83,14 @@ def server_side(n: int) -> list[float]:
 
 # -- end to end in Chromium ----------------------------------------------------------------------
 
-def _wait_health(port: int, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://localhost:{port}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"the Streamlit server on port {port} did not come up")
-
-
-def _start_server(port: int, freeze: bool) -> subprocess.Popen:
-    with socket.socket() as s:
-        if s.connect_ex(("localhost", port)) == 0:
-            raise RuntimeError(f"port {port} is busy; stop what runs there or pass --port")
-    env = dict(os.environ)
-    if not freeze:  # a sitecustomize that turns app.py's gc.freeze() into a no-op
+def _start_server(port: int, freeze: bool):
+    """The app on `port`; freeze=False adds a sitecustomize that turns app.py's gc.freeze() into a no-op."""
+    env = {}
+    if not freeze:
         site = Path(tempfile.mkdtemp(prefix="cnnviz_nofreeze_"))  # a few bytes in /tmp, left for the OS
         (site / "sitecustomize.py").write_text("import gc\ngc.freeze = lambda: None\n")
-        env["PYTHONPATH"] = f"{site}{os.pathsep}{env.get('PYTHONPATH', '')}"
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless",
-           "true", "--browser.gatherUsageStats", "false"]
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait_health(port)
-    return proc
+        env["PYTHONPATH"] = f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"
+    return start_server(port, env, name="bench-draw", options=("--browser.gatherUsageStats", "false"), log=False)
 
 
 # The draw page tags its prediction, probability bars and layer pictures with a digest of the input. Settled: all
@@ -139,7 +120,7 @@ WebSocket.prototype.send = function (data) {
 """
 
 
-def browser(port: int, n: int) -> tuple[list[float], list[float]]:
+def browser(url: str, n: int) -> tuple[list[float], list[float]]:
     """(mouse-up -> all on screen, mouse-up -> the canvas's message leaves for the server), in ms."""
     from playwright.sync_api import sync_playwright
 
@@ -147,12 +128,10 @@ def browser(port: int, n: int) -> tuple[list[float], list[float]]:
 
     times, sends = [], []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        browser = launch_browser(p)
         page = browser.new_page(viewport={"width": 1280, "height": 720})
         page.add_init_script(_CLOCK)
-        page.goto(f"http://localhost:{port}/draw", wait_until="networkidle")
+        page.goto(f"{url}/draw", wait_until="networkidle")
         for i in range(n + 2):
             canvas = page.locator("canvas.upper-canvas").first
             canvas.wait_for(timeout=60000)
@@ -201,12 +180,11 @@ def main(argv=None) -> int:
     rows.append(("server: drawing -> prediction + activation PNGs", server_ms, "p95 <= 20 ms"))
     if not args.no_browser:
         for freeze in (True, False) if args.gc_lever else (True,):
-            proc = _start_server(args.port, freeze)
+            server = _start_server(args.port, freeze)
             try:
-                ms, sends = browser(args.port, args.n_browser)
+                ms, sends = browser(server.url, args.n_browser)
             finally:
-                proc.terminate()
-                proc.wait(timeout=30)
+                server.stop()
             label = "Chromium: mouse-up -> prediction + activations on screen"
             off = "" if freeze else " (gc.freeze off)"
             rows.append((label + off, ms, "p50 <= 200, p95 <= 400 ms"))

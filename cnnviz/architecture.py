@@ -1,12 +1,14 @@
 """The layer / shape / parameter table, built by introspecting a model."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from cnnviz.model import leaf_layers
+from cnnviz.data import IMAGE_SIZE
+from cnnviz.model import HEADS, DigitCNN, ModelConfig, leaf_layers
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,21 @@ def arithmetic(layer: nn.Module) -> str:
     return f"{' + '.join(terms)} = {total:,}"
 
 
-def layer_table(model: nn.Module, input_shape=(1, 1, 28, 28)) -> list[LayerRow]:
-    """One row per leaf layer in execution order, with output shape, parameters and share of the total."""
+def model_input_shape(model: nn.Module) -> tuple[int, int, int]:
+    """[C, H, W] of one input the model reads: from its config, else an MNIST digit's [1, 28, 28]."""
+    config = getattr(model, "config", None)
+    if config is None:
+        return (1, IMAGE_SIZE, IMAGE_SIZE)
+    return (config.in_channels, config.image_size, config.image_size)
+
+
+def layer_table(model: nn.Module, input_shape: tuple | None = None) -> list[LayerRow]:
+    """One row per leaf layer in execution order, with output shape, parameters and share of the total.
+
+    `input_shape` is [B, C, H, W]; by default one input of `model_input_shape(model)`.
+    """
+    if input_shape is None:
+        input_shape = (1, *model_input_shape(model))
     layers = leaf_layers(model)
     total = sum(p.numel() for p in model.parameters())
     rows = []
@@ -93,3 +108,8 @@ def layer_table(model: nn.Module, input_shape=(1, 1, 28, 28)) -> list[LayerRow]:
     finally:
         model.train(was_training)
     return rows
+
+
+def head_tables(config: ModelConfig) -> dict[str, list[LayerRow]]:
+    """The layer table of the same network with each head ("fc", "gap"): where the parameters live."""
+    return {head: layer_table(DigitCNN(dataclasses.replace(config, head=head))) for head in HEADS}

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnviz.activations import trace
+from cnnviz.trace import trace
 from cnnviz.model import leaf_layers
 
 

@@ -37,22 +37,27 @@ def shipped_path(head: str = "fc") -> Path:
     return CHECKPOINT_DIR / SHIPPED[head]
 
 
+def to_bytes(model: nn.Module, metadata: dict) -> bytes:
+    """The checkpoint file's bytes (weights + metadata), as save() writes them and load_bytes() reads them."""
+    from safetensors.torch import save as safetensors_bytes
+
+    config = getattr(model, "config", None)
+    if not isinstance(config, ModelConfig):
+        raise ValueError("a checkpoint holds a DigitCNN (a model with a ModelConfig in .config)")
+    metadata = dict(metadata, model_config=config.to_dict())
+    tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
+    header = {"format": FORMAT, "version": VERSION, "cnnviz": json.dumps(_jsonable(metadata), allow_nan=False)}
+    return safetensors_bytes(tensors, metadata=header)
+
+
 def save(path: str | os.PathLike, model: nn.Module, metadata: dict) -> Path:
     """Write weights + metadata atomically (temp file in the same folder, fsync, rename); return the path."""
-    from safetensors.torch import save as to_bytes
-
     path = Path(path)
     if path.suffix == "":
         path = path.with_suffix(".safetensors")
     if path.suffix != ".safetensors":
         raise ValueError(f"checkpoints are .safetensors files; got {path.name!r}")
-    config = getattr(model, "config", None)
-    if not isinstance(config, ModelConfig):
-        raise ValueError("save() expects a DigitCNN (a model with a ModelConfig in .config)")
-    metadata = dict(metadata, model_config=config.to_dict())
-    tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
-    header = {"format": FORMAT, "version": VERSION, "cnnviz": json.dumps(_jsonable(metadata), allow_nan=False)}
-    data = to_bytes(tensors, metadata=header)
+    data = to_bytes(model, metadata)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

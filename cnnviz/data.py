@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+import numpy as np
 import torch
 
 MEAN = 0.1307   # mean pixel of the MNIST training images, after scaling to [0, 1]
 STD = 0.3081    # their standard deviation
-IMAGE_SIZE = 28
+IMAGE_SIZE = 28   # side of every image, and of the model's input
+PIXEL_MAX = 255   # the brightest uint8 pixel
 NUM_CLASSES = 10
 
 # dataset name -> (torchvision class name = folder under the root, mean, std)
@@ -69,10 +71,24 @@ def raw_folder(root: str | os.PathLike | None = None, dataset: str = "mnist") ->
     return data_root(root) / _dataset_info(dataset)[0] / "raw"
 
 
-def normalize(raw: torch.Tensor, mean: float = MEAN, std: float = STD) -> torch.Tensor:
-    """uint8 [N, 28, 28] -> float32 [N, 1, 28, 28] with the dataset's mean and std."""
-    x = raw.to(torch.float32).div_(255.0).unsqueeze(1)  # [N, 1, 28, 28] in [0, 1]
-    return x.sub_(mean).div_(std)                       # [N, 1, 28, 28] standardized
+def scale_pixels(pixels) -> np.ndarray:
+    """Pixels 0-255 (uint8 or float, array or tensor, any shape) -> a new float32 array in [0, 1]."""
+    if isinstance(pixels, torch.Tensor):
+        pixels = pixels.detach().cpu().numpy()
+    x = np.array(pixels, dtype=np.float32)  # always a copy: the division below must not touch the caller's
+    x /= PIXEL_MAX
+    return x
+
+
+def standardize_(x: torch.Tensor, mean: float = MEAN, std: float = STD) -> torch.Tensor:
+    """(x - mean) / std in place, for pixels already in [0, 1]: what the model was trained on."""
+    return x.sub_(mean).div_(std)
+
+
+def normalize_raw(raw, mean: float = MEAN, std: float = STD) -> torch.Tensor:
+    """A batch of raw uint8 images [N, 28, 28] -> float32 [N, 1, 28, 28] with the dataset's mean and std."""
+    x = torch.from_numpy(scale_pixels(raw)).unsqueeze(1)  # [N, 1, 28, 28] in [0, 1]
+    return standardize_(x, mean, std)                     # [N, 1, 28, 28] standardized
 
 
 def load_split(split: str = "train", root: str | os.PathLike | None = None, dataset: str = "mnist",
@@ -100,7 +116,7 @@ def load_split(split: str = "train", root: str | os.PathLike | None = None, data
     raw, labels = _read(root, dataset, split == "train")
     if labels.numel() and int(labels.max()) >= NUM_CLASSES:
         raise CorruptDataError(f"{labels_path} holds a label above {NUM_CLASSES - 1}: not an MNIST label file")
-    return Split(normalize(raw, mean, std), labels.to(torch.int64), raw, dataset, split)
+    return Split(normalize_raw(raw, mean, std), labels.to(torch.int64), raw, dataset, split)
 
 
 def _dataset_info(dataset: str) -> tuple[str, float, float]:

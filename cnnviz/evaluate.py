@@ -68,24 +68,47 @@ def per_class_accuracy(cm) -> list[float]:
     return [float(cm[i, i] / rows[i]) if rows[i] else 0.0 for i in range(len(cm))]
 
 
-def evaluation_report(model: nn.Module, split: Split, batch_size: int = EVAL_BATCH_SIZE, max_mistakes: int = 24) -> dict:
-    """Everything the evaluation page shows, as JSON-ready values (stored in shipped checkpoints)."""
-    probs = predict(model, split.images, batch_size)        # [N, 10]
-    predicted = probs.argmax(1)                             # [N]
-    labels = split.labels
-    cm = confusion_from_predictions(labels, predicted)
-    wrong = torch.nonzero(predicted != labels).flatten()    # indices of mistakes, in test-set order
-    # the most confident mistakes first: they are the interesting ones to look at
-    wrong = wrong[torch.argsort(probs[wrong].max(1).values, descending=True, stable=True)][:max_mistakes]
-    mistakes = []
-    for i in wrong.tolist():
-        top_p, top_c = probs[i].topk(3)
-        mistakes.append({"index": i, "true": int(labels[i]), "predicted": int(predicted[i]),
-                         "top3": [[int(c), round(float(p), 5)] for p, c in zip(top_p, top_c)]})
+def _ranked(probs: np.ndarray, labels: np.ndarray, hits: np.ndarray, limit: int) -> list[dict]:
+    """The examples at `hits`, most confident first (ties in test-set order), each with its top 3 classes."""
+    hits = hits[np.argsort(-probs[hits].max(1), kind="stable")][:limit]
+    top = np.argsort(-probs[hits], axis=1, kind="stable")[:, :3]  # [n, 3]
+    return [{"index": int(i), "true": int(labels[i]), "predicted": int(t[0]),
+             "top3": [[int(c), round(float(probs[i, c]), 5)] for c in t]} for i, t in zip(hits, top)]
+
+
+def summarize(probs, labels, max_mistakes: int = 24) -> dict:
+    """Accuracy, per-class accuracy, confusion matrix and the most confident mistakes, as JSON-ready values.
+
+    `probs` [N, 10] and `labels` [N] are arrays or tensors; the checkpoints store this same record.
+    """
+    probs, labels = np.asarray(probs), np.asarray(labels, dtype=np.int64)
+    predicted = probs.argmax(1)                                 # [N]
+    cm = confusion_from_predictions(labels, predicted, probs.shape[1])
     correct = int(np.trace(cm))
-    return {"dataset": split.dataset, "split": split.split, "total": len(split), "correct": correct,
-            "accuracy": correct / max(len(split), 1), "per_class": per_class_accuracy(cm),
-            "confusion": cm.tolist(), "misclassified": mistakes}
+    return {"total": len(labels), "correct": correct, "accuracy": correct / max(len(labels), 1),
+            "per_class": per_class_accuracy(cm), "confusion": cm.tolist(),
+            "misclassified": _ranked(probs, labels, np.flatnonzero(predicted != labels), max_mistakes)}
+
+
+def evaluation_report(model: nn.Module, split: Split, batch_size: int = EVAL_BATCH_SIZE,
+                      max_mistakes: int = 24) -> dict:
+    """`summarize` of the model on a whole split, with the dataset and split names (stored in checkpoints)."""
+    probs = predict(model, split.images, batch_size)        # [N, 10]
+    return {"dataset": split.dataset, "split": split.split, **summarize(probs, split.labels, max_mistakes)}
+
+
+def cell_examples(probs, labels, true: int, predicted: int, limit: int = 12) -> list[dict]:
+    """Examples of class `true` that the model called `predicted`, most confident first, with their top 3."""
+    probs, labels = np.asarray(probs), np.asarray(labels, dtype=np.int64)
+    return _ranked(probs, labels, np.flatnonzero((labels == true) & (probs.argmax(1) == predicted)), limit)
+
+
+def largest_mistake(cm) -> tuple[int, int]:
+    """(true, predicted) of the off-diagonal cell with the most examples: the model's favourite confusion."""
+    off = np.array(cm, dtype=np.int64)
+    np.fill_diagonal(off, -1)
+    t, p = np.unravel_index(int(off.argmax()), off.shape)
+    return int(t), int(p)
 
 
 def format_report(report: dict) -> str:

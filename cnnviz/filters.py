@@ -39,6 +39,20 @@ class FilterMatch:
     rotation: int             # 0, 90, 180 or 270 degrees counter-clockwise
     signed_similarity: float  # in [-1, 1]
 
+    @property
+    def kernel(self) -> np.ndarray:
+        """The classic kernel as matched: sign * rot(kernel, rotation), [3, 3]."""
+        return oriented_kernel(self.kernel_name, self.rotation, self.sign)
+
+
+def oriented_kernel(name: str, rotation: int = 0, sign: int = 1) -> np.ndarray:
+    """sign * the classic kernel `name` turned `rotation` degrees counter-clockwise, [3, 3]."""
+    if name not in CLASSIC_KERNELS:
+        raise ValueError(f"unknown kernel {name!r}; choose one of {list(CLASSIC_KERNELS)}")
+    if rotation not in ROTATIONS:
+        raise ValueError(f"rotation must be one of {ROTATIONS} degrees, got {rotation!r}")
+    return sign * np.rot90(CLASSIC_KERNELS[name], rotation // 90)
+
 
 def _vector(k) -> np.ndarray:
     if hasattr(k, "detach"):  # a torch tensor
@@ -88,7 +102,7 @@ def _best(index: int, f: np.ndarray, names, rotations) -> FilterMatch:
     best = None
     for rotation in rotations:  # rotation outermost: an unrotated match wins a tie
         for name in names:
-            s = similarity(f, np.rot90(CLASSIC_KERNELS[name], rotation // 90))
+            s = similarity(f, oriented_kernel(name, rotation))
             if best is None or abs(s) > best.score + 1e-9:
                 best = FilterMatch(index, name, abs(s), 1 if s >= 0 else -1, rotation, s)
     return best

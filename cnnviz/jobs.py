@@ -1,23 +1,36 @@
-"""Background training jobs shared by one server: a few at a time, one per user, each in its own thread.
+"""Background training jobs shared by one server: a few at a time, one per user, each in its own process.
 
-The UI never touches a Trainer directly: it starts a job, then polls `job.snapshot()`, a consistent
-copy of the records so far. Only the job's thread steps the trainer and writes its state.
+Each job trains in a fresh Python process (cnnviz/worker.py, started by exec, never forked from the server
+and its threads), so training never competes with the page reruns for the server's interpreter lock. A
+small reader thread per job copies what the worker sends into the job; the UI only polls `job.snapshot()`,
+a consistent copy of the records so far, which never waits on the worker.
 """
 from __future__ import annotations
 
-import copy
+import atexit
+import os
+import pickle
+import signal
+import subprocess
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 
 import torch
 from torch import nn
 
-from cnnviz.model import leaf_layers
-from cnnviz.train import Trainer
+from cnnviz.data import data_root
+from cnnviz.model import DigitCNN
+from cnnviz.worker import DataFiles, exit_reason, launch, receive, send
 
 ACTIVE_STATES = ("starting", "running", "paused")
 FINISHED_STATES = ("done", "stopped", "failed")
+EXIT_WAIT_S = 5.0    # how long a worker may take to exit after its last message before it is killed
+_LIVE: weakref.WeakSet = weakref.WeakSet()  # jobs whose worker may still run: terminated when the server exits
+
+__all__ = ["ACTIVE_STATES", "FINISHED_STATES", "DataFiles", "Job", "JobLimitError", "JobManager", "Snapshot"]
 
 
 class JobLimitError(RuntimeError):
@@ -34,6 +47,7 @@ class Snapshot:
     active_seconds: float           # time spent stepping (pauses excluded)
     first_filters: torch.Tensor | None  # [C, in, k, k] copy of the first conv layer's weights
     error: str | None = None
+    device: str | None = None       # where the worker trains (cnnviz.device picks it), once it is ready
 
     @property
     def progress(self) -> float:
@@ -50,66 +64,77 @@ class Snapshot:
 class Job:
     owner: str
     config: object
-    train: object
+    train: object                     # a Split (sent by value) or DataFiles (read by the worker)
     test: object
     filters_every: int = 10
-    threads: int = 1                  # torch intra-op threads of this job's thread (a shared server: keep it small)
+    threads: int = 1                  # torch threads of this job's worker (a shared server: keep it small)
+    nice: int = 0                     # the worker's niceness: > 0 lets the server's page reruns go first
     state: str = "starting"
     error: str | None = None
+    device: str | None = None
+    pid: int | None = None            # the worker's process id
     last_poll: float = field(default_factory=time.monotonic)
     _records: list = field(default_factory=list)
     _epochs: list = field(default_factory=list)
     _total_steps: int = 0
     _active: float = 0.0
     _filters: torch.Tensor | None = None
-    _trainer: Trainer | None = None
+    _result: dict | None = None       # the worker's final message: weights, model config, metadata
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _resume: threading.Event = field(default_factory=threading.Event)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _send_lock: threading.Lock = field(default_factory=threading.Lock)
+    _conn: Connection | None = None
+    _process: subprocess.Popen | None = None
+    _reader: threading.Thread | None = None
 
     def begin(self) -> None:
-        self._resume.set()
-        self._thread = threading.Thread(target=self._run, name=f"train-{self.owner[:8]}", daemon=True)
-        self._thread.start()
+        """Start the worker process and the thread that reads it."""
+        self._process, self._conn = launch(self.threads)
+        self.pid = self._process.pid
+        _LIVE.add(self)
+        self._reader = threading.Thread(target=self._read, name=f"train-{self.owner[:8]}", daemon=True)
+        self._reader.start()
 
-    # -- the training thread ------------------------------------------------------------------
-    def _run(self) -> None:
+    # -- the reader thread ------------------------------------------------------------------------
+    def _read(self) -> None:
         try:
-            torch.set_num_threads(self.threads)
-            trainer = Trainer(self.config, self.train, self.test)
-            with self._lock:
-                self._trainer, self._total_steps = trainer, int(trainer.total_steps)
-                self._filters = _first_filters(trainer.model)
+            with self._send_lock:  # sent here, not in begin(): a Split sent by value may be large
+                send(self._conn, {"config": self.config, "train": self.train, "test": self.test,
+                                  "threads": self.threads, "nice": self.nice, "filters_every": self.filters_every})
+            while True:
+                self._apply(receive(self._conn))
+        except (EOFError, OSError, pickle.UnpicklingError):
+            pass
+        try:
+            code = self._process.wait(EXIT_WAIT_S)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            code = self._process.wait()
+        self._conn.close()
+        _LIVE.discard(self)
+        with self._lock:
+            if self.state in ACTIVE_STATES:
+                self.state, self.error = "failed", exit_reason(code)
+
+    def _apply(self, message: tuple) -> None:
+        kind, *body = message
+        with self._lock:
+            if kind == "ready":
+                info = body[0]
+                self._total_steps, self._filters, self.device = info["total_steps"], info["filters"], info["device"]
                 if self.state == "starting":
                     self.state = "running"
-            step = 0
-            while not self._stop.is_set():
-                if not self._resume.wait(timeout=0.1):
-                    continue
-                t0 = time.perf_counter()
-                record = trainer.step()
-                spent = time.perf_counter() - t0
-                if record is None:
-                    break
-                step += 1
-                with self._lock:
-                    self._records.append(record)
-                    self._active += spent
-                    if len(trainer.epochs) != len(self._epochs):
-                        self._epochs = [dict(e) if isinstance(e, dict) else e for e in trainer.epochs]
-                    if step % self.filters_every == 0:
-                        self._filters = _first_filters(trainer.model)
-            if self._stop.is_set():
-                trainer.stop()
-            trainer.model.eval()
-            with self._lock:
-                self._epochs = [dict(e) if isinstance(e, dict) else e for e in trainer.epochs]
-                self._filters = _first_filters(trainer.model)
-                self.state = "stopped" if self._stop.is_set() else "done"
-        except Exception as exc:  # reported to the user through the snapshot, never raised into the server
-            with self._lock:
-                self.state, self.error = "failed", f"{type(exc).__name__}: {exc}"
+            elif kind == "step":
+                record, spent, epochs, filters = body
+                self._records.append(record)
+                self._active += spent
+                self._epochs = self._epochs if epochs is None else epochs
+                self._filters = self._filters if filters is None else filters
+            elif kind == "end":
+                result = body[0]
+                self._epochs, self._filters, self._result = result["epochs"], result["filters"], result
+                self.state = result["state"]
+            elif kind == "failed":
+                self.state, self.error = "failed", body[0]
 
     # -- called from the UI ----------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -118,28 +143,41 @@ class Job:
             self.last_poll = time.monotonic()
             return Snapshot(self.state, list(self._records), list(self._epochs),
                             len(self._records), self._total_steps, self._active,
-                            None if self._filters is None else self._filters.clone(), self.error)
+                            None if self._filters is None else self._filters.clone(), self.error, self.device)
+
+    def _order(self, order: str) -> None:
+        try:
+            with self._send_lock:
+                send(self._conn, order)
+        except (OSError, ValueError):  # the worker has already finished or died: the reader says so
+            pass
 
     def pause(self) -> None:
         with self._lock:
-            if self.state in ("starting", "running"):
-                self._resume.clear()
-                self.state = "paused"
+            if self.state not in ("starting", "running"):
+                return
+            self.state = "paused"
+        self._order("pause")
 
     def resume(self) -> None:
         with self._lock:
-            if self.state == "paused":
-                self.state = "running" if self._trainer is not None else "starting"
-                self._resume.set()
+            if self.state != "paused":
+                return
+            self.state = "running" if self._total_steps else "starting"
+        self._order("resume")
 
     def stop(self) -> None:
         """Stop after the current step (safe mid-epoch); the model so far is kept."""
-        self._stop.set()
-        self._resume.set()
+        self._order("stop")
+
+    def terminate(self) -> None:
+        """End the worker now (server shutdown); no model is kept."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGTERM)
 
     def join(self, timeout: float | None = None) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
+        if self._reader is not None:
+            self._reader.join(timeout)
 
     @property
     def active(self) -> bool:
@@ -148,40 +186,47 @@ class Job:
     def copy_model(self) -> nn.Module:
         """A private copy of the trained model (eval mode, no gradients) once the job has finished."""
         with self._lock:
-            if self.state not in ("done", "stopped") or self._trainer is None:
+            if self.state not in ("done", "stopped") or self._result is None:
                 raise ValueError(f"the job is {self.state}; only a finished or stopped run can be used")
-            model = copy.deepcopy(self._trainer.model).eval()
+            result = self._result
+        model = DigitCNN(result["model_config"])
+        model.load_state_dict(result["weights"])  # copies: the job's weights stay untouched
         for p in model.parameters():
             p.requires_grad_(False)
-        return model
+        return model.eval()
 
     def metadata(self) -> dict:
         """The trainer's metadata (config, metrics, history) for a checkpoint of the finished run."""
         with self._lock:
-            if self._trainer is None or self.state in ACTIVE_STATES:
+            if self._result is None or self.state in ACTIVE_STATES:
                 raise ValueError(f"the job is {self.state}; metadata is available once it has finished")
-            return self._trainer.metadata()
+            return self._result["metadata"]
 
 
-def _first_filters(model: nn.Module) -> torch.Tensor | None:
-    for _, module in leaf_layers(model):
-        if isinstance(module, nn.Conv2d):
-            return module.weight.detach().clone()  # [C, in, k, k]
-    return None
+@atexit.register
+def _terminate_all() -> None:
+    """When the server exits, its workers go too (each would also exit by itself on seeing the EOF)."""
+    for job in list(_LIVE):
+        job.terminate()
 
 
 class JobManager:
     """All training jobs of one server. Thread-safe; at most `max_jobs` train at once, one job per owner."""
 
-    def __init__(self, max_jobs: int = 2, stale_after: float = 30 * 60, threads: int = 1):
+    def __init__(self, max_jobs: int = 2, stale_after: float = 30 * 60, threads: int = 1, nice: int = 0,
+                 data_root: str | os.PathLike | None = None):
         self.max_jobs = max_jobs
         self.threads = threads            # torch threads per job
+        self.nice = nice                  # added to each worker's niceness (0-19; higher = lower CPU priority)
         self.stale_after = stale_after    # seconds without a poll before a job is stopped and released
+        self.data_root = data_root        # where workers read DataFiles without a root (None: cnnviz.data's default)
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
 
     def start(self, owner: str, config, train, test) -> Job:
-        """Start a job for `owner`; their finished job is replaced, an active one is returned as is."""
+        """Start a job for `owner`; their finished job is replaced, an active one is returned as is.
+        `train` and `test` are Splits (sent to the worker) or DataFiles (read by the worker)."""
+        train, test = self._located(train), self._located(test)
         with self._lock:
             self._reap()
             current = self._jobs.get(owner)
@@ -192,10 +237,16 @@ class JobManager:
                 raise JobLimitError(f"the server is already training {running} models (its limit is "
                                     f"{self.max_jobs}); try again when one has finished, or watch the "
                                     "recorded run meanwhile")
-            job = Job(owner, config, train, test, threads=self.threads)
+            job = Job(owner, config, train, test, threads=self.threads, nice=self.nice)
+            job.begin()  # may raise (no Python to start): then no job is registered
             self._jobs[owner] = job
-            job.begin()
             return job
+
+    def _located(self, split):
+        """DataFiles without a root get this server's root, so the worker reads what the server would."""
+        if isinstance(split, DataFiles) and split.root is None:
+            return DataFiles(split.split, str(data_root(self.data_root).resolve()), split.dataset)
+        return split
 
     def get(self, owner: str) -> Job | None:
         with self._lock:
@@ -212,6 +263,13 @@ class JobManager:
     def active_count(self) -> int:
         with self._lock:
             return sum(job.active for job in self._jobs.values())
+
+    def shutdown(self) -> None:
+        """End every worker now (what happens to all workers when the server exits)."""
+        with self._lock:
+            jobs = list(self._jobs.values())
+        for job in jobs:
+            job.terminate()
 
     def _reap(self) -> None:
         now = time.monotonic()

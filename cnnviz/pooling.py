@@ -8,7 +8,6 @@ Conventions, chosen to match torch.nn.functional.max_pool2d / avg_pool2d with th
 """
 from __future__ import annotations
 
-import math
 import operator
 from dataclasses import dataclass
 
@@ -170,11 +169,67 @@ def pool_steps(x, kernel_size: int = 2, stride: int | None = None, padding: int 
 
 def pool2d(x, kernel_size: int = 2, stride: int | None = None, padding: int = 0, mode: str = "max") -> np.ndarray:
     """Max or average pooling of [H, W] or [C, H, W]; stride defaults to kernel_size. Returns float64."""
-    x = _to_numpy(x)
-    steps = pool_steps(x, kernel_size, stride, padding, mode)
-    h_out, w_out = steps[-1].out_pos[0] + 1, steps[-1].out_pos[1] + 1  # the last step is the bottom-right cell
-    out = np.empty((math.prod(x.shape[:-2]), h_out, w_out))  # [C, H_out, W_out]
-    for step in steps:
+    return output_grid(pool_steps(x, kernel_size, stride, padding, mode))
+
+
+def output_grid(steps: list[PoolStep], upto: int | None = None) -> np.ndarray:
+    """The output the steps fill in, [H_out, W_out] (or [C, H_out, W_out]); NaN in the cells after step `upto`."""
+    last = steps[-1]  # the bottom-right cell (of the last channel)
+    channels = 1 if last.channel is None else last.channel + 1
+    out = np.full((channels, last.out_pos[0] + 1, last.out_pos[1] + 1), np.nan)  # [C, H_out, W_out]
+    for step in steps[:upto]:
         i, j = step.out_pos
         out[step.channel or 0, i, j] = step.result
-    return out.reshape(x.shape[:-2] + (h_out, w_out))
+    return out[0] if last.channel is None else out
+
+
+def padded(x, padding: int) -> np.ndarray:
+    """The map [H, W] with its padding border, NaN in the border (as in PoolStep.values)."""
+    p = _as_int("padding", padding)
+    if p < 0:
+        raise ValueError(f"padding must be 0 or more, got {p}")
+    return np.pad(_to_numpy(x), p, constant_values=np.nan)  # [H + 2P, W + 2P]
+
+
+def pooled_shape(shape: tuple[int, int, int, int], kernel_size: int, stride: int, padding: int = 0) -> tuple:
+    """[N, C, H, W] after pooling: only the two spatial sides change."""
+    n, c, h, w = shape
+    return n, c, output_size(h, kernel_size, stride, padding), output_size(w, kernel_size, stride, padding)
+
+
+def shift(x, dy: int, dx: int) -> np.ndarray:
+    """The map [H, W] moved dy rows down and dx columns right (negative: up, left); what moves in is 0."""
+    x = _to_numpy(x)
+    h, w = x.shape
+    dy, dx = _as_int("dy", dy), _as_int("dx", dx)
+    if abs(dy) >= h or abs(dx) >= w:
+        raise ValueError(f"a shift of ({dy}, {dx}) moves the whole {h}×{w} map out of view; shift by less")
+    out = np.zeros_like(x)
+    out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = x[max(-dy, 0):h - max(dy, 0),
+                                                                  max(-dx, 0):w - max(dx, 0)]
+    return out
+
+
+def shift_invariance(x, dy: int, dx: int, kernel_size: int = 2, stride: int | None = None, padding: int = 0,
+                     mode: str = "max") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(pooled map, pooled shifted map, True where the pooled value stayed the same): which outputs a
+    shift of the input by (dy, dx) leaves unchanged."""
+    before = pool2d(x, kernel_size, stride, padding, mode)            # [H_out, W_out]
+    after = pool2d(shift(x, dy, dx), kernel_size, stride, padding, mode)
+    return before, after, before == after
+
+
+def random_feature_map(size: int, seed: int) -> np.ndarray:
+    """A size x size map of small integers 0-9 (easy to pool by eye)."""
+    return np.random.default_rng(seed).integers(0, 10, size=(size, size)).astype(float)
+
+
+def compare_with_torch(x, kernel_size: int, stride: int, padding: int, mode: str) -> tuple[np.ndarray, float]:
+    """PyTorch's nn.MaxPool2d / nn.AvgPool2d on a map [H, W], and its largest difference from pool2d."""
+    import torch  # only this check needs PyTorch
+    from torch import nn
+
+    ours = pool2d(x, kernel_size, stride, padding, mode)  # validates every argument first
+    layer = (nn.MaxPool2d if mode == "max" else nn.AvgPool2d)(kernel_size, stride, padding)
+    theirs = layer(torch.as_tensor(_to_numpy(x), dtype=torch.float64)[None, None])[0, 0].numpy()  # [H_out, W_out]
+    return theirs, float(np.max(np.abs(theirs - ours)))

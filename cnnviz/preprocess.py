@@ -12,9 +12,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from cnnviz.data import MEAN, STD
+from cnnviz.data import IMAGE_SIZE, PIXEL_MAX, scale_pixels, standardize_
 
-IMAGE_SIZE = 28          # the model's input side
 BOX_SIZE = 20            # MNIST fits each digit into a 20x20 box
 INK_THRESHOLD = 0.2      # a pixel counts as ink above this fraction of the brightest pixel
 MIN_INK_PIXELS = 0.002   # less ink than this fraction of the image counts as blank
@@ -37,14 +36,14 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     elif a.ndim == 3 and a.shape[2] in (3, 4):
         rgb = a[..., :3].astype(np.float32)
         gray = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)  # [H, W]
-        alpha = a[..., 3].astype(np.float32) / 255.0 if a.shape[2] == 4 else None
+        alpha = scale_pixels(a[..., 3]) if a.shape[2] == 4 else None
     else:
         raise ValueError(f"expected a grayscale, RGB or RGBA image, got an array of shape {a.shape}")
     if alpha is not None and alpha.min() < 1.0:
         opaque = alpha > 0.5
-        ground = 255.0 if opaque.any() and gray[opaque].mean() < 128 else 0.0
+        ground = float(PIXEL_MAX) if opaque.any() and gray[opaque].mean() < 128 else 0.0
         gray = alpha * gray + (1.0 - alpha) * ground
-    gray = gray / 255.0
+    gray = scale_pixels(gray)
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     if np.median(border) > 0.5:
         gray = 1.0 - gray
@@ -82,8 +81,8 @@ def fit_mnist(gray: np.ndarray) -> np.ndarray:
     h, w = crop.shape
     scale = BOX_SIZE / max(h, w)
     new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
-    pil = Image.fromarray(np.clip(crop * 255.0, 0, 255).astype(np.uint8))
-    box = np.asarray(pil.resize((new_w, new_h), Image.LANCZOS), dtype=np.float32) / 255.0  # [new_h, new_w]
+    pil = Image.fromarray(np.clip(crop * PIXEL_MAX, 0, PIXEL_MAX).astype(np.uint8))
+    box = scale_pixels(pil.resize((new_w, new_h), Image.LANCZOS))  # [new_h, new_w]
     box = np.clip(box, 0.0, 1.0)
     total = box.sum()
     ys, xs = np.indices(box.shape)
@@ -97,21 +96,27 @@ def fit_mnist(gray: np.ndarray) -> np.ndarray:
     return out
 
 
-def normalize(image28: np.ndarray) -> torch.Tensor:
-    """28x28 in [0, 1] -> the model's input tensor [1, 1, 28, 28], normalised like the training data."""
-    x = torch.as_tensor(np.asarray(image28, dtype=np.float32))
-    return ((x - MEAN) / STD).reshape(1, 1, IMAGE_SIZE, IMAGE_SIZE)  # [1, 1, 28, 28]
+def normalize_image28(image28: np.ndarray) -> torch.Tensor:
+    """One 28x28 picture in [0, 1] -> the model's input tensor [1, 1, 28, 28], normalised like the training data."""
+    x = torch.tensor(np.asarray(image28), dtype=torch.float32)  # a copy: standardize_ works in place
+    return standardize_(x).reshape(1, 1, IMAGE_SIZE, IMAGE_SIZE)  # [1, 1, 28, 28]
 
 
-def denormalize(x: torch.Tensor) -> np.ndarray:
-    """The inverse of `normalize`: a model input -> 28x28 in [0, 1] for display."""
-    return (x.detach().reshape(IMAGE_SIZE, IMAGE_SIZE) * STD + MEAN).clamp(0, 1).numpy()
+def resize_nearest(image: np.ndarray, size: int) -> np.ndarray:
+    """A square image resized to size x size, each new pixel copying the old pixel it falls in (float)."""
+    image = np.asarray(image, dtype=float)
+    if image.ndim != 2 or image.shape[0] != image.shape[1]:
+        raise ValueError(f"expected a square grayscale image [H, H], got shape {image.shape}")
+    if image.shape[0] == size:
+        return image
+    idx = np.minimum((np.arange(size) * image.shape[0] / size).astype(int), image.shape[0] - 1)  # [size]
+    return image[np.ix_(idx, idx)]  # [size, size]
 
 
 def preprocess(image: np.ndarray) -> tuple[np.ndarray, torch.Tensor]:
     """A drawing (RGBA canvas, RGB or grayscale) -> (28x28 picture in [0, 1], model input [1, 1, 28, 28])."""
     image28 = fit_mnist(to_gray(image))
-    return image28, normalize(image28)
+    return image28, normalize_image28(image28)
 
 
 def read_upload(data: bytes) -> np.ndarray:

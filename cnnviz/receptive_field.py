@@ -189,3 +189,42 @@ def input_window(row: RFRow, y: int, x: int, image_size) -> tuple[int, int, int,
     y0, y1 = span(y, height)
     x0, x1 = span(x, width)
     return y0, y1, x0, x1
+
+
+def field_rows(model: nn.Module, image_size: int = 28) -> dict[str, RFRow]:
+    """Receptive-field row of every leaf layer before the first Flatten/Linear/adaptive pool, by name.
+
+    A layer that does not change the field (an activation, dropout) shares the row of the layer before it.
+    """
+    rows = {r.name: r for r in receptive_fields(layers_from_model(model), input_size=image_size)}
+    out, current = {}, None
+    for name, module in leaf_layers(model):
+        if isinstance(module, _SPATIAL_END):
+            break
+        current = rows.get(name, current)
+        if current is not None:
+            out[name] = current
+    return out
+
+
+def unit_window(model: nn.Module, layer: str, y: int, x: int, image_size: int = 28) -> tuple[int, int, int, int]:
+    """Input box (y0, y1, x0, x1) seen by unit (y, x) of the model's layer named `layer`."""
+    rows = field_rows(model, image_size)
+    if layer not in rows:
+        raise ValueError(f"{layer} has no spatial receptive field; pick a conv or pooling layer")
+    return input_window(rows[layer], y, x, image_size)
+
+
+def nested_boxes(rows: list[RFRow], upto: int, y: int, x: int, image_size) -> list[tuple]:
+    """The field of unit (y, x) of layer `rows[upto]`, and inside it the field of the nearest unit of each
+    earlier layer: (label, y0, y1, x0, x1) boxes, the largest first."""
+    target = rows[upto]
+    cy, cx = target.start + y * target.jump, target.start + x * target.jump  # centre of the chosen field
+    boxes = []
+    for row in rows[upto::-1]:
+        last = (row.output_size or 1) - 1
+        uy = min(max(round((cy - row.start) / row.jump), 0), last)
+        ux = min(max(round((cx - row.start) / row.jump), 0), last)
+        y0, y1, x0, x1 = input_window(row, uy, ux, image_size)
+        boxes.append((f"{row.name}: {row.size}×{row.size}", y0, y1, x0, x1))
+    return boxes

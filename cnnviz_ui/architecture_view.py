@@ -1,11 +1,9 @@
 """Presentation helpers for the architecture page: the layer table as a frame, what each kind of layer does."""
 from __future__ import annotations
 
-import dataclasses
 import inspect
 
-from cnnviz.architecture import LayerRow, layer_table
-from cnnviz.model import DigitCNN
+from cnnviz.architecture import LayerRow
 
 # What each kind of layer is for, in one or two sentences (the page's teaching text).
 ROLES = {
@@ -45,16 +43,6 @@ def flow(rows: list[LayerRow], input_shape: tuple) -> tuple[list, list, list]:
     """(names, kinds, shapes) for the shape-flow diagram, the input first."""
     return (["input"] + [r.name for r in rows], ["Input"] + [r.kind for r in rows],
             [tuple(input_shape)] + [tuple(r.output_shape) for r in rows])
-
-
-def head_variants(config) -> dict:
-    """Layer tables of the same network with each head ("fc", "gap"), for the parameter comparison."""
-    tables = {}
-    for head in ("fc", "gap"):
-        model = DigitCNN(dataclasses.replace(config, head=head))
-        shape = (1, config.in_channels, config.image_size, config.image_size)
-        tables[head] = layer_table(model, shape)
-    return tables
 
 
 def model_source(model) -> str:

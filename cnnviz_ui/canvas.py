@@ -16,12 +16,18 @@ def stub_key(key: str) -> str:
     return STUB_PREFIX + key
 
 
+def drawing_key(key: str) -> str:
+    """Where the canvas `key` leaves its last drawing (Fabric JSON), to give back as `initial_drawing`."""
+    return "_canvas_drawing:" + key
+
+
 def draw_canvas(key: str, stroke_width: int = 18, size: int = 280, stroke_color: str = "#FFFFFF",
-                background_color: str = "#000000") -> np.ndarray | None:
+                background_color: str = "#000000", initial_drawing: dict | None = None) -> np.ndarray | None:
     """Show a square drawing canvas; return its pixels (RGBA uint8 [size, size, 4]) or None before any drawing.
 
     The canvas sends its whole image on every mouse-up, so a multi-stroke digit is judged as a whole.
-    Undo, redo and clear are on the canvas's own toolbar.
+    Undo, redo and clear are on the canvas's own toolbar. `initial_drawing` is drawn when the canvas mounts;
+    keep it the same while the canvas stays on screen (a new value redraws the canvas and resets undo).
     """
     if stub_key(key) in st.session_state:
         return st.session_state[stub_key(key)]
@@ -31,7 +37,8 @@ def draw_canvas(key: str, stroke_width: int = 18, size: int = 280, stroke_color:
 
     result = st_canvas(stroke_width=stroke_width, stroke_color=stroke_color, background_color=background_color,
                        update_streamlit=True, height=size, width=size, drawing_mode="freedraw",
-                       return_image_data=True, key=key)
+                       return_image_data=True, initial_drawing=initial_drawing, key=key)
+    st.session_state[drawing_key(key)] = result.json_data
     if not (result.json_data or {}).get("objects"):
         return None
     return result.image_data

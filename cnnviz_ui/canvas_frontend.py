@@ -1,12 +1,23 @@
-"""streamlit-drawable-canvas's own frontend, with its send delay cut from 200 ms to SEND_DELAY_MS.
+"""streamlit-drawable-canvas's own frontend, with its send delay cut to SEND_DELAY_MS and drawings kept
+across a remount.
 
 The 0.13 frontend waits 200 ms after each finished stroke before it sends the drawing to the server (a
 debounce, so that quick strokes go out together). On the draw page that wait was more than half of the
-time from mouse-up to the prediction on screen (bench/draw_latency.py, docs/PERFORMANCE.md). Nothing
-else in the component needs changing, so instead of forking it we take the installed bundle, change that
-one constant, and register the copy as a Streamlit v2 component whose assets live in a cache folder.
-`streamlit_drawable_canvas.st_canvas` keeps doing all the argument and result handling; only the
-component it mounts is swapped.
+time from mouse-up to the prediction on screen (bench/draw_latency.py, docs/PERFORMANCE.md).
+
+A canvas that Streamlit mounts again (its element is re-created in the page, or a superseded render's
+cleanup runs late) used to come up empty: the old instance took the drawing with it and cancelled a send
+still waiting for its delay, so a stroke could vanish without ever reaching the server
+(docs/PERFORMANCE.md, "No drawing is lost"). `keep_drawings` wraps the bundle's entry point so that
+- a cleanup from a mount that a newer one has replaced leaves the canvas alone (the newer mount owns it);
+- a canvas that does go keeps its drawing (a stroke still being drawn included) under its Streamlit key,
+  and a new canvas mounted with the same key starts from that drawing and sends it at once. Only the
+  drawing of the canvas mounted last is kept: a canvas with a new key (the page's Clear) starts empty.
+
+Instead of forking the component we take the installed bundle, apply those two changes, and register the
+copy as a Streamlit v2 component whose assets live in a cache folder. `streamlit_drawable_canvas.st_canvas`
+keeps doing all the argument and result handling; only the component it mounts is swapped (and told its
+key, in the data field KEEP_FIELD).
 
 Anything unexpected (another version of the bundle, a Streamlit without the v2 component manager)
 falls back to the stock component: the canvas then works as shipped, with the 200 ms wait.
@@ -25,6 +36,7 @@ from pathlib import Path
 SEND_DELAY_MS = 30          # after the last change; a stroke takes far longer than this to draw
 STOCK_DELAY_MS = 200
 COMPONENT = "cnnviz-canvas.canvas"
+KEEP_FIELD = "cnnvizKeep"   # in the component's data: the canvas's Streamlit key, under which its drawing is kept
 
 _LOG = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -49,6 +61,82 @@ def patch_bundle(js: str, delay_ms: int = SEND_DELAY_MS) -> str:
     return patched
 
 
+# The bundle ends with its entry point: `Tr = /* @__PURE__ */ new WeakMap(), Kc = (e) => {...}; export { Kc as
+# default };`, where the WeakMap holds each mount's canvas instance by its parent element.
+_EXPORT = re.compile(r"export \{\s*([\w$]+) as default\s*\};?\s*$")
+
+# The properties every saved drawing carries: `const t = e.canvas.toObject(Ht);\n  return e.history.save(t) && ...`.
+_PROPS = re.compile(r"\.canvas\.toObject\(([\w$]+)\);\s*return [\w$]+\.history\.save\(")
+
+# Wraps the entry point (MOUNT), reads the instances (INSTANCES) and saves a drawing with PROPS. The fields of
+# an instance used here (history, sender, latest, lastInitialDrawingKey, canvas) are object keys, which the
+# minifier keeps, as it keeps fabric's own (freeDrawingBrush, _isCurrentlyDrawing, _finalizeAndAddPath).
+_KEEP_JS = """
+// cnnviz (cnnviz_ui/canvas_frontend.py): a canvas mounted again keeps its drawing and sends it.
+const cnnvizKept = new Map(), cnnvizMounts = new WeakMap();
+const cnnvizInk = (d) => !!(d && Array.isArray(d.objects) && d.objects.length);
+const cnnvizSame = (a, b) => JSON.stringify((a && a.objects) || []) === JSON.stringify((b && b.objects) || []);
+const cnnvizMount = (e) => {
+  const name = e.data ? e.data.KEEP_FIELD : undefined, parent = e.parentElement, page = e.data && e.data.initialDrawing;
+  const kept = name != null && !INSTANCES.get(parent) ? cnnvizKept.get(name) : undefined;
+  for (const other of cnnvizKept.keys()) if (other !== name) cnnvizKept.delete(other);  // Clear made a new key
+  const restore = cnnvizInk(kept) && !cnnvizSame(kept, page);
+  const background = page ? page.background : kept && kept.background;
+  const args = restore ? { ...e, data: { ...e.data, initialDrawing: { ...kept, background } } } : e;
+  const mount = (cnnvizMounts.get(parent) || 0) + 1;
+  cnnvizMounts.set(parent, mount);
+  const cleanup = MOUNT(args);
+  const o = INSTANCES.get(parent);
+  if (restore && o) {
+    o.lastInitialDrawingKey = JSON.stringify(page);  // the page's own initial drawing is not news to this canvas
+    const reset = o.history.reset;
+    o.history.reset = function (h) {  // called once the kept drawing is loaded: send it
+      o.history.reset = reset;
+      reset.call(this, h);
+      if (o.latest.realtimeUpdateStreamlit) o.sender.now(h);
+    };
+  }
+  return () => {
+    if (parent.isConnected && cnnvizMounts.get(parent) !== mount) return;  // a newer mount owns this canvas
+    const n = INSTANCES.get(parent);
+    if (name != null && n) {
+      let drawing = n.history.current;
+      const c = n.canvas, brush = c.freeDrawingBrush;
+      if (c._isCurrentlyDrawing && brush && brush._points && brush._points.length > 1) {
+        try {  // the canvas goes mid-stroke: keep the stroke as drawn so far
+          brush._finalizeAndAddPath();
+          c._isCurrentlyDrawing = false;
+          drawing = c.toObject(PROPS);
+        } catch (err) { console.warn("cnnviz: could not keep the stroke in progress", err); }
+      }
+      if (cnnvizInk(drawing)) cnnvizKept.set(name, drawing);
+      else cnnvizKept.delete(name);
+    }
+    cleanup();
+  };
+};
+export { cnnvizMount as default };
+"""
+
+
+def keep_drawings(js: str) -> str:
+    """The bundle with its entry point wrapped so a remounted canvas keeps its drawing; ValueError if the bundle
+    has another shape."""
+    exports = list(_EXPORT.finditer(js))
+    if len(exports) != 1:
+        raise ValueError(f"expected one default export at the end of the canvas bundle, found {len(exports)}")
+    mount = exports[0].group(1)
+    instances = re.findall(rf"([\w$]+) = (?:/\* @__PURE__ \*/ )?new WeakMap\(\), {re.escape(mount)} = \(", js)
+    if len(instances) != 1:
+        raise ValueError(f"expected the canvas instances in a WeakMap before `{mount}`, found {len(instances)}")
+    props = _PROPS.findall(js)
+    if len(props) != 1:
+        raise ValueError(f"expected one place where the canvas saves its drawing, found {len(props)}")
+    wrapper = (_KEEP_JS.replace("KEEP_FIELD", KEEP_FIELD).replace("INSTANCES", instances[0])
+               .replace("MOUNT(", f"{mount}(").replace("PROPS", props[0]))
+    return js[:exports[0].start()] + wrapper.lstrip("\n")
+
+
 def stock_build() -> Path:
     """The installed component's build folder (found without importing it: the import registers it)."""
     spec = importlib.util.find_spec("streamlit_drawable_canvas")
@@ -62,7 +150,7 @@ def write_patched_build(cache_root: Path | None = None, delay_ms: int = SEND_DEL
     build = stock_build()
     (js_path,) = sorted(build.glob("index-*.js"))
     (css_path,) = sorted(build.glob("index-*.css"))
-    js = patch_bundle(js_path.read_text(encoding="utf-8"), delay_ms)
+    js = keep_drawings(patch_bundle(js_path.read_text(encoding="utf-8"), delay_ms))
     css = css_path.read_text(encoding="utf-8")
     digest = hashlib.sha256((js + css).encode()).hexdigest()[:16]
     root = (cache_root or Path(tempfile.gettempdir())) / f"cnnviz-canvas-{digest}"
@@ -90,6 +178,15 @@ def _register(root: Path) -> None:
         manager.register_from_manifest(manifest, root)
 
 
+def _told_its_key(component):
+    """The component, called with its Streamlit key also in its data (KEEP_FIELD), for keep_drawings."""
+    def mount(*args, data=None, key=None, **kwargs):
+        if isinstance(data, dict) and key is not None:
+            data = {**data, KEEP_FIELD: key}
+        return component(*args, data=data, key=key, **kwargs)
+    return mount
+
+
 def install(cache_root: Path | None = None) -> bool:
     """Make st_canvas mount the fast copy; True when it does, False when it keeps the stock component."""
     global _installed, _root, _stock
@@ -102,9 +199,9 @@ def install(cache_root: Path | None = None) -> bool:
                 _stock = streamlit_drawable_canvas.out
                 _root = write_patched_build(cache_root)
                 _register(_root)
-                streamlit_drawable_canvas.out = st.components.v2.component(
+                streamlit_drawable_canvas.out = _told_its_key(st.components.v2.component(
                     COMPONENT, js="index-*.js", css="index-*.css", html='<div class="canvas-root"></div>',
-                    isolate_styles=True)
+                    isolate_styles=True))
                 _installed = True
             elif _installed:
                 _register(_root)

@@ -77,6 +77,37 @@ def activation_curves(x: np.ndarray, curves: dict, at_x: float | None = None, ti
     return _layout(fig, title, height, legend=dict(orientation="h", y=-0.2))
 
 
+def relu_and_leaky(x: np.ndarray, relu: np.ndarray, leaky: np.ndarray, slope: float, title: str = "",
+                   height: int | None = 340) -> go.Figure:
+    """ReLU and Leaky ReLU side by side: the full view (Leaky dashed over ReLU, so both show) and a zoom on
+    x < 0 whose y-axis is stretched until Leaky's small slope is visible next to ReLU's flat zero."""
+    from plotly.subplots import make_subplots
+
+    x, relu, leaky = (np.asarray(a, dtype=float) for a in (x, relu, leaky))
+    below = x <= 0
+    reach = slope * float(x.min())  # Leaky ReLU's value at the left edge (negative)
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=(
+        "Full view", "Zoom on x < 0 (y-axis magnified)"))
+    for col, xs, r, lk in ((1, x, relu, leaky), (2, x[below], relu[below], leaky[below])):
+        fig.add_trace(go.Scatter(x=xs, y=r, name="ReLU(x)", legendgroup="relu", showlegend=col == 1,
+                                 line=dict(color=ACTIVATION_COLORS["relu"], width=5)), row=1, col=col)
+        fig.add_trace(go.Scatter(x=xs, y=lk, name=f"Leaky ReLU(x) = max({slope:g}x, x)", legendgroup="leaky",
+                                 showlegend=col == 1,
+                                 line=dict(color=ACTIVATION_COLORS["leaky_relu"], width=3, dash="dash")),
+                      row=1, col=col)
+    fig.add_annotation(x=float(x.min()) / 2, y=reach / 2, text=f"slope {slope:g}", showarrow=True, ax=30, ay=30,
+                       row=1, col=2, font=dict(color=ACTIVATION_COLORS["leaky_relu"]))
+    fig.add_annotation(x=float(x.min()) / 2, y=0, text="ReLU: flat at 0", showarrow=False, yshift=12,
+                       row=1, col=2, font=dict(color=ACTIVATION_COLORS["relu"]))
+    fig.update_xaxes(title="x (pre-activation)", zeroline=True)
+    fig.update_xaxes(range=[float(x.min()), 0.0], row=1, col=2)
+    fig.update_yaxes(zeroline=True, row=1, col=1)
+    fig.update_yaxes(range=[1.25 * reach, -0.5 * reach], zeroline=True, row=1, col=2)
+    fig = _layout(fig, title, height, legend=dict(orientation="h", y=-0.25))
+    fig.update_layout(margin_t=70 if title else 40)  # room for the panel titles
+    return fig
+
+
 def gradient_decay(products: dict, title: str = "", height: int | None = 380, labels: dict | None = None) -> go.Figure:
     """The backward signal after each layer, log scale; `products` maps name -> n + 1 values."""
     fig = go.Figure()

@@ -25,13 +25,21 @@ def _synthetic() -> Digit:
     return Digit(image28, x, "a built-in drawn 7 (MNIST is not on this machine)")
 
 
+@st.cache_resource(show_spinner=False)
+def example_digit() -> Digit:
+    """The built-in drawn 7 the draw page shows until the student draws."""
+    drawn = _synthetic()
+    return Digit(drawn.image28, drawn.x, "the built-in example 7")
+
+
 def mnist_digit(index: int) -> Digit | None:
+    from cnnviz.data import scale_pixels
     from cnnviz_ui.digits import test_digit
     found = test_digit(index)
     if found is None:
         return None
     image, raw, label = found
-    return Digit(np.asarray(raw, dtype=np.float32) / 255.0, image.reshape(1, 1, 28, 28),
+    return Digit(scale_pixels(raw), image.reshape(1, 1, 28, 28),
                  f"MNIST test digit #{index} (label {label})")
 
 
@@ -49,7 +57,3 @@ def set_current_digit(digit: Digit | None) -> None:
         st.session_state.pop(DIGIT_KEY, None)
     else:
         st.session_state[DIGIT_KEY] = digit
-
-
-def has_own_digit() -> bool:
-    return DIGIT_KEY in st.session_state

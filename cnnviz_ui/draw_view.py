@@ -13,9 +13,8 @@ import streamlit as st
 import torch
 from torch import nn
 
-from cnnviz.activations import trace
+from cnnviz.trace import trace
 from cnnviz.model import leaf_layers
-from cnnviz.receptive_field import input_window, layers_from_model, receptive_fields
 from cnnviz_ui.images import feature_grid, legend_html, png_data_url, value_range, vector_strip
 
 _ACTIVATIONS = (nn.ReLU, nn.Tanh, nn.Sigmoid)
@@ -35,6 +34,7 @@ class Analysis:
     probabilities: np.ndarray   # [num_classes]
     layers: list                # [LayerView] in execution order, ending with the logits
     layers_html: str            # all of them drawn as one HTML block (see layers_html)
+    acts: dict                  # the whole trace (cnnviz.trace.trace), for opening one unit
 
 
 def input_hash(pixels: np.ndarray | None) -> str | None:
@@ -73,28 +73,9 @@ def analyse(model: nn.Module, x: torch.Tensor, key: str) -> Analysis:
         return cache[1]
     acts = trace(model, x)
     views = _views(model, acts)
-    result = Analysis(acts["probabilities"][0].numpy(), views, layers_html(views, key))
+    result = Analysis(acts["probabilities"][0].numpy(), views, layers_html(views, key), acts)
     st.session_state[CACHE_KEY] = (full_key, result)
     return result
-
-
-def field_rows(model: nn.Module, image_size: int = 28) -> dict:
-    """Receptive-field row for every shown map layer: an activation shares the field of the layer before it."""
-    rows = {r.name: r for r in receptive_fields(layers_from_model(model), input_size=image_size)}
-    out, current = {}, None
-    for name, _ in leaf_layers(model):
-        current = rows.get(name, current)
-        if current is not None:
-            out[name] = current
-    return out
-
-
-def unit_window(model: nn.Module, layer: str, y: int, x: int, image_size: int = 28) -> tuple[int, int, int, int]:
-    """Input box (y0, y1, x0, x1) seen by unit (y, x) of `layer`."""
-    rows = field_rows(model, image_size)
-    if layer not in rows:
-        raise ValueError(f"{layer} has no spatial receptive field; pick a conv or pooling layer")
-    return input_window(rows[layer], y, x, image_size)
 
 
 def layer_image(view: LayerView):

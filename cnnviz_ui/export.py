@@ -45,11 +45,13 @@ def png_bytes(image: Image.Image) -> bytes:
 
 def table_download(rows: list[dict], name: str, key: str | None = None) -> None:
     """A small button that downloads a table as CSV (made only when clicked)."""
-    st.download_button("Download CSV", lambda: csv_bytes(rows), file_name=f"{file_name(name)}.csv", mime="text/csv", on_click="ignore",
-                       key=key or f"csv_{file_name(name)}", icon=":material/download:", type="tertiary")
+    st.download_button("Download CSV", lambda: csv_bytes(rows), file_name=f"{file_name(name)}.csv", mime="text/csv",
+                       on_click="ignore", key=key or f"csv_{file_name(name)}", icon=":material/download:",
+                       type="tertiary")
 
 
 def image_download(image: Image.Image, name: str, key: str | None = None) -> None:
     """A small button that downloads a composite image as PNG (made only when clicked)."""
-    st.download_button("Download PNG", lambda: png_bytes(image), file_name=f"{file_name(name)}.png", mime="image/png", on_click="ignore",
-                       key=key or f"png_{file_name(name)}", icon=":material/download:", type="tertiary")
+    st.download_button("Download PNG", lambda: png_bytes(image), file_name=f"{file_name(name)}.png", mime="image/png",
+                       on_click="ignore", key=key or f"png_{file_name(name)}", icon=":material/download:",
+                       type="tertiary")

@@ -68,7 +68,7 @@ def feature_grid(maps: np.ndarray, cols: int, cell: int, gap: int = 2, labels: b
     """K maps [K, h, w] -> one image: a grid of `cols` columns, each map `cell` px wide, one shared colour
     scale (with its colour bar on the right unless `colorbar=False`; see `legend_html`).
     `highlight` = (map, y, x) outlines one unit. With cell = h and no labels the image stays tiny
-    (fast to encode) and the browser scales it up, pixelated (see PIXELATED_CSS)."""
+    (fast to encode) and the browser scales it up, pixelated (`image-rendering: pixelated`)."""
     maps = np.asarray(maps, dtype=np.float32)
     if maps.ndim != 3:
         raise ValueError(f"expected maps shaped [K, h, w], got {maps.shape}")
@@ -119,9 +119,6 @@ def figure_html(img: Image.Image, width: int, caption: str) -> str:
     return (f"<figure style='margin:0'><img src='{png_data_url(img)}' width='{width}' "
             f"style='image-rendering:pixelated;max-width:100%'>"
             f"<figcaption style='font-size:0.85em;opacity:0.7'>{html.escape(caption)}</figcaption></figure>")
-
-
-PIXELATED_CSS = "<style>[data-testid='stImage'] img { image-rendering: pixelated; }</style>"
 
 
 def legend_html(vmin: float, vmax: float, scale: str) -> str:

@@ -1,12 +1,11 @@
 """Allocator settings for a long-running classroom server (glibc only; elsewhere nothing changes).
 
-With glibc's defaults the server's resident memory crept up by ~0.2 MB per student visit after the
-sessions had gone (bench/classroom.py --churn): Python's objects were all freed (tracemalloc was flat), but
-glibc kept the freed memory. Two defaults cause that: the threshold above which a block is mmapped (and
-so handed back to the OS on free) rises to 32 MB after the first large free, so later tensors and images
-are carved from the heap and fragment it; and every new script thread may get its own arena (up to 8 per
-core), each keeping its free memory. Fixing the thresholds at 128 KB and allowing 2 arenas made the
-churn run flat (+1.7 MB from 10 to 100 visits, and a 20 MB lower baseline); see docs/PERFORMANCE.md.
+Python frees a departed session's objects, but glibc's defaults keep the freed memory: the threshold above
+which a block is mmapped (and so handed back to the OS on free) rises to 32 MB after the first large free,
+so later tensors and images are carved from the heap and fragment it; and every new script thread may get
+its own arena (up to 8 per core), each keeping its free memory. Fixed thresholds of 128 KB and 2 arenas keep
+the server's memory flat as sessions come and go (measured with bench/classroom.py --churn; the numbers
+are in bench/NOTES.md).
 """
 from __future__ import annotations
 

@@ -10,10 +10,7 @@ from torch import nn
 from cnnviz.model import GAP_CONFIG, DigitCNN, ModelConfig, leaf_layers
 
 ACTIVE_KEY = "active_model"
-
-# One intra-op thread for the whole server: every session's rerun runs in its own thread, and two OpenMP
-# threads per forward pass only wait on each other when 40 students share two cores.
-torch.set_num_threads(1)
+SERVER_THREADS = 1   # torch intra-op threads for the whole server (see use_server_threads)
 
 
 @dataclass
@@ -25,11 +22,10 @@ class LoadedModel:
     @property
     def test_accuracy(self) -> float | None:
         meta = self.metadata
-        for value in ((meta.get("evaluation") or {}).get("accuracy"), (meta.get("final") or {}).get("test_acc"),
-                      (meta.get("final_metrics") or {}).get("test_accuracy")):
-            if value is not None:
-                return float(value)
-        return None
+        value = (meta.get("evaluation") or {}).get("accuracy")   # python -m cnnviz.train's full report
+        if value is None:
+            value = (meta.get("final") or {}).get("test_acc")       # any run's last evaluation
+        return None if value is None else float(value)
 
     @property
     def head(self) -> str:
@@ -45,9 +41,18 @@ def frozen(model: nn.Module) -> nn.Module:
     return model
 
 
+def use_server_threads() -> None:
+    """One intra-op thread for the whole server, set before the first forward pass: every session's rerun
+    runs in its own thread, and several OpenMP threads per forward pass only wait on each other when a
+    class shares two cores. Training jobs set their own count."""
+    if torch.get_num_threads() != SERVER_THREADS:
+        torch.set_num_threads(SERVER_THREADS)
+
+
 @st.cache_resource(show_spinner=False)
 def shipped_model(head: str = "fc") -> LoadedModel:
     """The checkpoint shipped in checkpoints/ (shared by every user: eval mode, read-only)."""
+    use_server_threads()
     try:
         from cnnviz.checkpoint import load, shipped_path
         model, meta = load(shipped_path(head))
@@ -61,6 +66,7 @@ def shipped_model(head: str = "fc") -> LoadedModel:
 
 def active_model() -> LoadedModel:
     """The model this session's pages use: the user's own if they made one active, else the shipped one."""
+    use_server_threads()
     return st.session_state.get(ACTIVE_KEY) or shipped_model("fc")
 
 

@@ -1,4 +1,4 @@
-"""Presentation helpers for the pooling page: inputs to choose from, displayed grids, the PyTorch check."""
+"""Presentation helpers for the pooling page: inputs to choose from, the grids as shown, the formula as text."""
 from __future__ import annotations
 
 import inspect
@@ -12,15 +12,10 @@ INPUTS = ("chapter", "random", "real")
 INPUT_LABELS = {"chapter": "The chapter's 4×4 map", "random": "A random map", "real": "A real conv1 map (MNIST)"}
 
 
-def random_map(size: int, seed: int) -> np.ndarray:
-    """A size x size map of small integers (easy to check by eye)."""
-    return np.random.default_rng(seed).integers(0, 10, size=(size, size)).astype(float)
-
-
 @st.cache_data(show_spinner=False, max_entries=64)
 def real_feature_map(digit_index: int, channel: int):
     """(relu1 map of one channel [28, 28], label) of a test digit through the shipped model; None without MNIST."""
-    from cnnviz.activations import trace
+    from cnnviz.trace import trace
     from cnnviz_ui.digits import test_digit
     from cnnviz_ui.models import shipped_model
 
@@ -35,7 +30,7 @@ def real_feature_map(digit_index: int, channel: int):
 
 def padded_input(x: np.ndarray, padding: int, mode: str) -> tuple[np.ndarray, np.ndarray]:
     """The input with its padding border: values (NaN in the border) and the text each cell shows."""
-    values = np.pad(np.asarray(x, dtype=float), padding, constant_values=np.nan)
+    values = pooling.padded(x, padding)
     pad_text = "-inf" if mode == "max" else "0"
     text = np.vectorize(lambda v: pad_text if np.isnan(v) else _num(v))(values)
     return values, text
@@ -43,13 +38,31 @@ def padded_input(x: np.ndarray, padding: int, mode: str) -> tuple[np.ndarray, np
 
 def output_so_far(steps: list, upto: int) -> tuple[np.ndarray, np.ndarray]:
     """The output grid with the first `upto` cells filled in and "?" for the rest."""
-    h = max(s.out_pos[0] for s in steps) + 1
-    w = max(s.out_pos[1] for s in steps) + 1
-    values = np.full((h, w), np.nan)
-    for step in steps[:upto]:
-        values[step.out_pos] = step.result
+    values = pooling.output_grid(steps, upto)
     text = np.vectorize(lambda v: "?" if np.isnan(v) else _num(v))(values)
     return values, text
+
+
+ARROWS = (("←", 0, -1), ("↑", -1, 0), ("↓", 1, 0), ("→", 0, 1))  # (label, dy, dx)
+
+
+def direction(dy: int, dx: int) -> str:
+    """A shift in words: "1 px right", "2 px up and 1 px left", "not moved"."""
+    parts = [f"{abs(n)} px {word}" for n, word in ((dy, "down" if dy > 0 else "up"),
+                                                   (dx, "right" if dx > 0 else "left")) if n]
+    return " and ".join(parts) if parts else "not moved"
+
+
+def shift_summary(dy: int, dx: int, same: np.ndarray) -> str:
+    """How many pooled values a shift left alone (markdown)."""
+    if dy == 0 and dx == 0:
+        return "Not moved yet: press an arrow."
+    return f"Moved {direction(dy, dx)}: **{int(same.sum())} of {same.size}** pooled values unchanged."
+
+
+def marked(values: np.ndarray, same: np.ndarray) -> np.ndarray:
+    """Each pooled value's text, with ✓ where the shift left it unchanged."""
+    return np.vectorize(lambda v, s: f"{_num(v)} ✓" if s else _num(v))(values, same)
 
 
 def _num(v: float) -> str:
@@ -63,25 +76,7 @@ def size_formula(input_size: int, kernel_size: int, stride: int, padding: int) -
             f"= ⌊{input_size + 2 * padding - kernel_size} / {stride}⌋ + 1 = **{out}**")
 
 
-def torch_check(x: np.ndarray, kernel_size: int, stride: int, padding: int, mode: str) -> tuple[np.ndarray, float]:
-    """PyTorch's nn.MaxPool2d / nn.AvgPool2d on the same input, and the largest difference from ours."""
-    import torch
-    from torch import nn
-
-    layer = (nn.MaxPool2d if mode == "max" else nn.AvgPool2d)(kernel_size, stride, padding)
-    theirs = layer(torch.as_tensor(x, dtype=torch.float64)[None, None])[0, 0].numpy()  # [H_out, W_out]
-    ours = pooling.pool2d(x, kernel_size, stride, padding, mode)
-    return theirs, float(np.max(np.abs(theirs - ours)))
-
-
-def pooled_shape(shape: tuple[int, int, int, int], kernel_size: int, stride: int, padding: int) -> tuple:
-    """[N, C, H, W] after pooling: only the two spatial sides change."""
-    n, c, h, w = shape
-    return n, c, pooling.output_size(h, kernel_size, stride, padding), pooling.output_size(w, kernel_size, stride,
-                                                                                              padding)
-
-
 def core_source() -> str:
     """The real source of the from-scratch pooling: the per-window computation and the loops over windows."""
-    functions = [getattr(pooling, name, None) for name in ("_pool_cell", "pool_steps", "pool2d")]
+    functions = [getattr(pooling, name, None) for name in ("_pool_cell", "pool_steps", "pool2d", "output_grid")]
     return "\n\n".join(inspect.getsource(f) for f in functions if f is not None)

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import itertools
 
-import numpy as np
-
-from cnnviz.receptive_field import Layer, RFRow, input_window, layers_from_model
+from cnnviz.receptive_field import Layer, RFRow, layers_from_model
 
 KINDS = ("conv", "pool")
 _ids = itertools.count()  # widget keys: every layer row ever made gets a fresh id
@@ -57,7 +55,7 @@ def table_records(rows: list[RFRow]) -> list[dict]:
     """The recurrence table, one record per layer, with r = r_prev + (k_eff − 1) · jump_prev written out."""
     records, size, jump = [], 1, 1  # the input: one pixel sees itself, neighbours 1 apart
     for row in rows:
-        k_eff = row.dilation * (row.kernel_size - 1) + 1
+        k_eff = row.layers[-1].effective_kernel
         records.append({"Layer": row.name, "k": row.kernel_size, "s": row.stride, "p": row.padding,
                         "d": row.dilation, "Output": _side(row.output_size),
                         "r = r_prev + (k_eff − 1) · jump_prev": f"{size} + {k_eff - 1} · {jump} = {row.size}",
@@ -68,29 +66,3 @@ def table_records(rows: list[RFRow]) -> list[dict]:
 
 def _side(n: int | None) -> str:
     return "" if n is None else f"{n}×{n}"
-
-
-def nested_boxes(rows: list[RFRow], upto: int, y: int, x: int, image_size: int) -> list[tuple]:
-    """The chosen unit's field at layer `upto`, and inside it, the field of the nearest unit at each earlier layer.
-
-    Returns (label, y0, y1, x0, x1) boxes, the largest first.
-    """
-    target = rows[upto]
-    cy, cx = target.start + y * target.jump, target.start + x * target.jump  # centre of the chosen field
-    boxes = []
-    for row in rows[upto::-1]:
-        last = (row.output_size or 1) - 1
-        uy = int(np.clip(round((cy - row.start) / row.jump), 0, last))
-        ux = int(np.clip(round((cx - row.start) / row.jump), 0, last))
-        y0, y1, x0, x1 = input_window(row, uy, ux, image_size)
-        boxes.append((f"{row.name}: {row.size}×{row.size}", y0, y1, x0, x1))
-    return boxes
-
-
-def fit_image(image: np.ndarray, size: int) -> np.ndarray:
-    """Nearest-neighbour resize of a square image to size x size (for inputs other than 28×28)."""
-    image = np.asarray(image, dtype=float)
-    if image.shape[0] == size:
-        return image
-    idx = np.minimum((np.arange(size) * image.shape[0] / size).astype(int), image.shape[0] - 1)
-    return image[np.ix_(idx, idx)]

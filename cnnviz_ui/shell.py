@@ -53,7 +53,7 @@ def freeze_new_imports() -> bool:
     """gc.freeze() once more modules are loaded than at the last freeze; True when it froze.
 
     Freezing moves every live object into the collector's permanent generation. After torch is imported,
-    full collections walking its objects made reruns ~3x slower, and freezing fixes that. But a freeze also
+    full collections walking its objects slow every rerun (bench/NOTES.md), and freezing fixes that. But a freeze also
     pins whatever the sessions hold at that moment, forever, so freezing on every rerun leaked each
     visitor's state (bench/classroom.py --churn). Hence: only when a large batch of modules (the first
     run's Streamlit and page imports, then torch with ~1,000 modules) has arrived since the last freeze.

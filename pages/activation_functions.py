@@ -59,12 +59,14 @@ prose(
 # ---- dead ReLU ------------------------------------------------------------------------------------------------
 st.header("Dead ReLU, and Leaky ReLU")
 xs_small = np.linspace(-3, 1, 161)
-relu_like = {name: (af.value(name, xs_small), af.derivative(name, xs_small)) for name in ("relu", "leaky_relu")}
 c_plot, c_text = st.columns([3, 2])
 with c_plot:
-    show_chart(charts.activation_curves(xs_small, relu_like, title="ReLU and Leaky ReLU, zoomed in below zero",
-                                        labels=LABELS, y_range=(-0.1, 1.1)), key="act_leaky",
-               height=320)
+    show_chart(charts.relu_and_leaky(xs_small, af.value("relu", xs_small), af.value("leaky_relu", xs_small),
+                                     af.LEAKY_SLOPE), key="act_leaky", height=340)
+    st.caption(f"On the left the two lines coincide for x > 0 and Leaky ReLU's {af.LEAKY_SLOPE:g}·x is too "
+               "small to tell from zero; the right panel magnifies the y-axis for x < 0, where ReLU stays at "
+               f"exactly 0 and Leaky ReLU falls gently to {af.LEAKY_SLOPE * xs_small.min():g} at x = "
+               f"{xs_small.min():g}.")
 with c_text:
     st.metric("ReLU′(−2)", f"{float(af.derivative('relu', -2.0)):g}")
     st.metric("Leaky ReLU′(−2)", f"{float(af.derivative('leaky_relu', -2.0)):g}")

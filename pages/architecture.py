@@ -1,18 +1,18 @@
 """The architecture: every layer's shape and parameters, read from the loaded model itself."""
 import streamlit as st
 
-from cnnviz.architecture import layer_table
+from cnnviz.architecture import head_tables, layer_table, model_input_shape
 from cnnviz.model import count_parameters
+from cnnviz.pooling import pooled_shape
 from cnnviz_ui import architecture_view as view, charts
 from cnnviz_ui.models import active_model
-from cnnviz_ui.pooling_view import pooled_shape
 from cnnviz_ui.shell import prose, show_chart
 
 loaded = active_model()
 model = loaded.model
 config = getattr(model, "config", None)
-input_shape = (config.in_channels, config.image_size, config.image_size) if config else (1, 28, 28)
-rows = layer_table(model, (1, *input_shape))
+input_shape = model_input_shape(model)
+rows = layer_table(model)
 total = count_parameters(model)
 
 st.title("🏗️ Architecture")
@@ -42,7 +42,7 @@ st.table(view.table_records(rows, input_shape), hide_index=True)
 # ---- where the parameters live: FC head vs GAP head ---------------------------------------------------------
 if config is not None:
     st.subheader("Where the parameters live")
-    variants = view.head_variants(config)
+    variants = head_tables(config)
     cols = st.columns(2)
     heads = (("fc", "Flatten + fully connected head"), ("gap", "Global average pooling head"))
     for col, (head, title) in zip(cols, heads):

@@ -2,14 +2,18 @@
 import streamlit as st
 
 from cnnviz.preprocess import is_blank, preprocess, read_upload
+from cnnviz.receptive_field import unit_window
+from cnnviz.unit import open_unit
 from cnnviz_ui import model_charts
-from cnnviz_ui.canvas import draw_canvas
-from cnnviz_ui.current_digit import Digit, mnist_digit, set_current_digit
+from cnnviz_ui.canvas import draw_canvas, drawing_key
+from cnnviz_ui.current_digit import Digit, example_digit, mnist_digit, set_current_digit
 from cnnviz_ui.digits import missing_reason
-from cnnviz_ui.draw_view import analyse, input_hash, prediction_html, unit_window
-from cnnviz_ui.images import digit_image, feature_grid, figure_html, png_data_url
+from cnnviz_ui.draw_view import Analysis, analyse, input_hash, prediction_html
+from cnnviz_ui.images import digit_image, figure_html, png_data_url
+from cnnviz_ui.mnist_gate import require_mnist
 from cnnviz_ui.models import active_model
-from cnnviz_ui.shell import prose
+from cnnviz_ui.shell import prose, show_chart
+from cnnviz_ui.unit_view import map_picker_figure, partial_sums_figure, unit_html
 
 st.title("Draw a digit")
 prose("Draw a digit with the mouse (or a finger). Before the network sees it, the drawing is prepared the way "
@@ -21,6 +25,8 @@ loaded = active_model()
 model = loaded.model
 st.caption(f"Model: {loaded.source}")
 SOURCES = ["Draw", "MNIST test digit", "Upload an image"]
+INITIAL = "_draw_initial"  # the drawing the canvas was mounted with; kept while the canvas stays on screen
+st.session_state.pop(INITIAL, None)  # this page was just opened: the canvas mounts again, with the last drawing
 
 
 @st.fragment  # drawing reruns only this part of the page: the answer comes back sooner
@@ -29,12 +35,18 @@ def draw_and_look() -> None:
     left, middle, right = st.columns([1.25, 0.7, 1.05], gap="medium")
     with left:
         source = st.radio("Input", SOURCES, horizontal=True, key="draw_source", label_visibility="collapsed")
+        if source != "Draw":
+            st.session_state.pop(INITIAL, None)  # the canvas is off screen: it remounts with the last drawing
         if source == "Draw":
             brush = st.slider("Brush size", 8, 32, 18, key="draw_brush")
             version = st.session_state.setdefault("draw_canvas_version", 0)
-            pixels = draw_canvas(f"draw_canvas_{version}", stroke_width=brush)
+            canvas = f"draw_canvas_{version}"
+            initial = st.session_state.setdefault(INITIAL, st.session_state.get(drawing_key(canvas)))
+            pixels = draw_canvas(canvas, stroke_width=brush, initial_drawing=initial)
             if st.button("Clear", key="draw_clear", help="Empty the canvas (undo is on the canvas toolbar)"):
                 st.session_state["draw_canvas_version"] = version + 1
+                for key in (INITIAL, "_draw_input"):
+                    st.session_state.pop(key, None)
                 set_current_digit(None)
                 st.rerun(scope="fragment")
             if not is_blank(pixels):
@@ -45,12 +57,13 @@ def draw_and_look() -> None:
                     cached = (key, Digit(image28, x, "your drawing"))
                     st.session_state["_draw_input"] = cached
                 digit = cached[1]
+            elif pixels is None and (st.session_state.get(drawing_key(canvas)) or {}).get("objects"):
+                cached = st.session_state.get("_draw_input")  # the canvas came back with the last drawing on it
+                digit = cached[1] if cached is not None else None
         elif source == "MNIST test digit":
             reason = missing_reason()
             if reason:
-                st.warning("MNIST is not on this machine, so there are no test digits to pick. "
-                           "Run `python -m cnnviz.data --download` (or set CNNVIZ_DATA to a folder holding "
-                           f"MNIST/raw). Details: {reason}")
+                require_mnist("draw", "Until then there are no test digits to pick: draw one or upload an image.")
             else:
                 index = st.number_input("Test digit number", 0, 9999, 0, key="draw_mnist_index")
                 digit = mnist_digit(int(index))
@@ -68,21 +81,22 @@ def draw_and_look() -> None:
                 except ValueError as exc:
                     st.error(f"Cannot use this file: {exc}")
 
+    example = digit is None and source == "Draw"
+    if example:  # nothing drawn yet: a built-in digit flows through the network until the student draws
+        digit = example_digit()
+        with middle:
+            st.info("Draw a digit on the black square. Until then, a built-in example 7.")
     if digit is None:
-        if source == "Draw":
-            set_current_digit(None)
-            with middle:
-                st.info("Draw a digit on the black square: the prediction appears when you lift the mouse.")
         st.stop()
 
-    set_current_digit(digit)
+    set_current_digit(None if example else digit)  # the other pages show the student's own digit, or their default
     digest = input_hash(digit.image28)
     result = analyse(model, digit.x, digest)
     with middle:
         st.html(prediction_html(png_data_url(digit_image(digit.image28, size=28)), result.probabilities, digest))
         best = int(result.probabilities.argmax())
-        st.metric("Prediction", str(best), f"{result.probabilities[best]:.1%} sure", delta_color="off",
-                  delta_arrow="off")
+        st.metric("Prediction for the example" if example else "Prediction", str(best),
+                  f"{result.probabilities[best]:.1%} sure", delta_color="off", delta_arrow="off")
     with right:
         st.html(model_charts.probability_bars_html(result.probabilities, digest))
 
@@ -91,31 +105,64 @@ def draw_and_look() -> None:
           "feature map (numbered from 0, left to right, then down); one colour scale per layer, so bright maps are "
           "the ones this digit switches on. Filters that find nothing to match stay dark.")
     st.html(result.layers_html)
-    maps = [v for v in result.layers if v.values.ndim == 3]
+    open_one_unit(digit, result)
 
-    st.subheader("Receptive field of one unit")
-    prose("Pick a unit in one of the feature maps: the magenta box on the input is the patch of pixels that can "
-          "change its value. It grows layer by layer: 3 pixels after conv1, 4 after pool1, 8 after conv2, 10 after "
-          "pool2.")
-    names = [v.name for v in maps]
-    pick = st.columns([1, 1, 1, 1])
-    titles = {v.name: v.title for v in maps}
-    layer = pick[0].selectbox("Layer", names, key="rf_layer", format_func=titles.get)
-    values = next(v.values for v in maps if v.name == layer)
-    c, h, w = values.shape
-    strongest = int(values.reshape(c, -1).max(1).argmax())  # start on the map this digit excites most
-    channel = int(pick[1].number_input("Map", 0, c - 1, strongest, key=f"rf_ch_{layer}"))
-    uy = pick[2].slider("Row", 0, h - 1, h // 2, key=f"rf_y_{layer}")
-    ux = pick[3].slider("Column", 0, w - 1, w // 2, key=f"rf_x_{layer}")
-    y0, y1, x0, x1 = unit_window(model, layer, uy, ux, digit.image28.shape[0])
-    shown = st.columns([1, 1, 2])
-    with shown[0]:
-        st.html(figure_html(digit_image(digit.image28, size=140, box=(y0, y1, x0, x1)), 196,
-                            f"Input pixels rows {y0}–{y1 - 1}, columns {x0}–{x1 - 1}: a {y1 - y0}×{x1 - x0} patch"))
-    with shown[1]:
-        single = values[channel][None]
-        st.html(figure_html(feature_grid(single, cols=1, cell=140, labels=False, highlight=(0, uy, ux)), 260,
-                            f"{layer}, map {channel}: unit ({uy}, {ux}) = {values[channel, uy, ux]:.3f}"))
+def _pick_from_map(chart: str, layer: str) -> None:
+    """A click on the map picks that unit: move the row and column pickers there."""
+    points = st.session_state[chart]["selection"]["points"]
+    if points:
+        st.session_state[f"rf_y_{layer}"] = int(points[0]["y"])
+        st.session_state[f"rf_x_{layer}"] = int(points[0]["x"])
+
+
+@st.fragment  # picking a unit reruns only this part: the canvas and the prediction are left alone
+def open_one_unit(digit: Digit, result: Analysis) -> None:
+    st.subheader("One unit, opened")
+    prose("Pick a unit in any layer (or click a square of the map) to see how its value was computed from this "
+          "digit with the model's own weights. For a unit in a feature map, the magenta box on the input is the "
+          "patch of pixels that can change its value: 3 pixels wide after conv1, 4 after pool1, 8 after conv2, "
+          "10 after pool2.")
+    titles = {v.name: v.title for v in result.layers}
+    pick = st.columns([1.3, 1, 1, 1])
+    layer = pick[0].selectbox("Layer", list(titles), key="rf_layer", format_func=titles.get)
+    values = next(v.values for v in result.layers if v.name == layer)
+    if values.ndim == 3:
+        c, h, w = values.shape
+        strongest = int(values.reshape(c, -1).max(1).argmax())  # start on the map this digit excites most
+        channel = int(pick[1].number_input("Map", 0, c - 1, strongest, key=f"rf_ch_{layer}"))
+        uy = pick[2].slider("Row", 0, h - 1, h // 2, key=f"rf_y_{layer}")
+        ux = pick[3].slider("Column", 0, w - 1, w // 2, key=f"rf_x_{layer}")
+        unit = (channel, uy, ux)
+    else:
+        unit = (int(pick[1].number_input("Unit", 0, values.size - 1, int(values.argmax()), key=f"rf_i_{layer}")),)
+    try:
+        rec = open_unit(model, result.acts, layer, unit)
+    except ValueError as exc:
+        st.info(f"This unit cannot be opened: {exc}")
+        return
+    left, right = st.columns([1, 2], gap="small")
+    with left:
+        if values.ndim == 3:
+            y0, y1, x0, x1 = unit_window(model, layer, uy, ux, digit.image28.shape[0])
+            st.html(figure_html(digit_image(digit.image28, size=140, box=(y0, y1, x0, x1)), 168,
+                                f"Input pixels rows {y0}–{y1 - 1}, columns {x0}–{x1 - 1}: a {y1 - y0}×{x1 - x0} patch"))
+            chart = f"unit_map_{layer}"
+            st.plotly_chart(map_picker_figure(values[channel], (uy, ux), height=260), key=chart,
+                            on_select=lambda: _pick_from_map(chart, layer), selection_mode="points",
+                            config={"displayModeBar": False})
+            st.caption(f"{titles[layer]}, map {channel}: click a square to open that unit.")
+        else:
+            st.caption(f"{titles[layer]} is a vector: each of its units reads every value of the layer before it, "
+                       "so it can be changed by any pixel of the 28×28 input.")
+    with right:
+        inside = 0
+        if rec.kind == "conv" and rec.conv.values.shape[0] > 1:
+            show_chart(partial_sums_figure(rec), key="unit_partial_sums")
+            sums = rec.conv.partial_sums
+            inside = int(st.number_input(f"Look inside one {rec.source} map", 0, sums.size - 1,
+                                         int(abs(sums).argmax()), key=f"unit_inside_{layer}_{'_'.join(map(str, unit))}",
+                                         help="Starts on the map whose partial sum is largest"))
+        st.html(unit_html(rec, inside))
 
 
 draw_and_look()

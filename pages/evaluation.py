@@ -2,13 +2,15 @@
 import numpy as np
 import streamlit as st
 
+from cnnviz.data import scale_pixels
+from cnnviz.evaluate import cell_examples, largest_mistake, summarize
 from cnnviz_ui import model_charts
-from cnnviz_ui.eval_view import (as_tensor_labels, cell_examples, largest_mistake, summary, test_probabilities,
-                                 top3_text)
+from cnnviz_ui.eval_view import test_probabilities, top3_text
 from cnnviz_ui.images import digit_image
 from cnnviz_ui.models import active_model, shipped_model
 from cnnviz_ui.shell import lecture_mode, prose
 from cnnviz_ui.digits import test_split
+from cnnviz_ui.mnist_gate import require_mnist
 
 st.title("Evaluation")
 prose("The test set holds 10,000 digits the network never saw during training. The confusion matrix counts, "
@@ -23,21 +25,19 @@ size = 84 if lecture_mode() else 70
 
 if test is not None:
     probs = test_probabilities(loaded, test, is_shipped)
-    labels = as_tensor_labels(test)
-    report = summary(probs, labels)
+    labels = test.labels
+    report = summarize(probs, labels)
 else:
     recorded = loaded.metadata.get("evaluation")
-    st.warning("MNIST is not on this machine, so the model cannot be run on the test set here. "
-               + ("Below is the evaluation recorded with the checkpoint when it was trained. " if recorded else "")
-               + "To get the data: `python -m cnnviz.data --download` (or set CNNVIZ_DATA to a folder holding "
-               f"MNIST/raw). Details: {missing}")
+    require_mnist("evaluation", "Below is the evaluation recorded with the checkpoint when it was trained."
+                  if recorded else "")
     if not recorded:
         st.info("This model carries no recorded evaluation.")
         st.stop()
-    report = {**recorded, "confusion": np.asarray(recorded["confusion"])}
+    report = recorded
     probs = labels = None
 
-cm = report["confusion"]
+cm = np.asarray(report["confusion"])
 top = st.columns(3)
 top[0].metric("Test accuracy", f"{report['accuracy']:.2%}")
 top[1].metric("Correct", f"{report['correct']:,} of {report['total']:,}")
@@ -73,6 +73,5 @@ with right:
         for start in range(0, len(examples), per_row):
             cells = st.columns(per_row)
             for col, m in zip(cells, examples[start:start + per_row]):
-                image = np.asarray(test.raw[m["index"]], dtype=np.float32) / 255.0
-                col.image(digit_image(image, size=size), width=size)
+                col.image(digit_image(scale_pixels(test.raw[m["index"]]), size=size), width=size)
                 col.caption(f"#{m['index']} · {top3_text(m['top3'])}")

@@ -1,5 +1,4 @@
 """The 3x3 filters the network learned, next to the classic kernels people designed by hand."""
-import numpy as np
 import streamlit as st
 
 from cnnviz.filters import CLASSIC_KERNELS, best_match_for, match_filters
@@ -63,9 +62,8 @@ digit = current_digit()
 pick = st.selectbox("Filter", [m.index for m in matches], key="filters_pick",
                     format_func=lambda i: f"#{i} ≈ {_described(matches[i])}")
 m = matches[pick]
-classic = m.sign * np.rot90(CLASSIC_KERNELS[m.kernel_name], m.rotation // 90)
 learned_map = kernel_responses(digit.x, weights[pick])[0].numpy()        # [28, 28]
-classic_map = kernel_responses(digit.x, classic)[0].numpy()              # [28, 28]
+classic_map = kernel_responses(digit.x, m.kernel)[0].numpy()             # [28, 28]
 show = st.columns([1, 1.3, 1.3])
 cell = 196 if lecture_mode() else 168
 show[0].image(digit_image(digit.image28, size=cell), caption=f"input: {digit.source}", width=cell)

@@ -1,9 +1,9 @@
 """Two classifier heads side by side, and where the GAP model looks: its class activation map."""
 import streamlit as st
-import torch
 
 from cnnviz.architecture import layer_table
 from cnnviz.cam import class_activation_map
+from cnnviz.evaluate import predict
 from cnnviz.model import count_parameters
 from cnnviz_ui import model_charts
 from cnnviz_ui.current_digit import current_digit
@@ -53,8 +53,7 @@ prose("Because the GAP head is linear in the channel averages, each class score 
       "exactly the class score minus the bias.")
 gap = active_model() if active_model().head == "gap" else heads["GAP head"]
 digit = current_digit()
-with torch.no_grad():
-    probs = torch.softmax(gap.model(digit.x), dim=1)[0]
+probs = predict(gap.model, digit.x)[0]                   # [num_classes]
 predicted = int(probs.argmax())
 c = st.selectbox("Class to explain", list(range(probs.numel())), index=predicted, key="gap_class",
                  format_func=lambda k: f"{k} ({probs[k]:.1%})" + (" · predicted" if k == predicted else ""))

@@ -17,8 +17,8 @@ prose(
 # ---- controls ---------------------------------------------------------------------------------------------
 c_input, c_size, c_kernel, c_stride, c_pad, c_play = st.columns([2.2, 1.2, 1.2, 1.2, 1.2, 1.6])
 source = c_input.selectbox("Input", view.INPUTS, key="pool_input", format_func=view.INPUT_LABELS.get)
-size = c_size.number_input("Size", 2, 16, 6, key="pool_size", disabled=source != "random",
-                           help="Side of the random map (the chapter's map is 4×4, a conv1 map 28×28).")
+if source == "random":  # the chapter's map is 4×4 and a conv1 map 28×28: only a random map has a size to pick
+    size = c_size.number_input("Size", 2, 16, 6, key="pool_size", help="Side of the random map.")
 kernel_size = c_kernel.number_input("Kernel size", 1, 8, 2, key="pool_kernel")
 stride = c_stride.number_input("Stride", 1, 8, 2, key="pool_stride")
 padding = c_pad.number_input("Padding", 0, 4, 0, key="pool_padding")
@@ -31,7 +31,7 @@ if source == "chapter":
     x, caption = pooling.CHAPTER_FEATURE_MAP, "The chapter's 4×4 feature map."
 elif source == "random":
     seed = st.session_state.setdefault("pool_seed", 0)
-    x, caption = view.random_map(size, seed), f"A random {size}×{size} map of digits 0-9."
+    x, caption = pooling.random_feature_map(size, seed), f"A random {size}×{size} map of digits 0-9."
     if st.button("🎲 New random map"):
         st.session_state.pool_seed = seed + 1
         st.rerun()
@@ -105,11 +105,46 @@ stepper()
 st.markdown(f"**Output size:** {formula}  (per side)")
 st.caption(caption)
 
+# ---- translation invariance: the same input, one pixel over ---------------------------------------------------
+st.subheader("Move the input by one pixel")
+prose("Max pooling reports *what* was found in a window, not exactly *where*. Nudge the input with the arrows: "
+      "where the strongest value stays inside its window, the pooled value does not change.")
+shape_key = (source, x.shape)
+if st.session_state.get("pool_shift_for") != shape_key:  # a new input starts unshifted
+    st.session_state.pool_shift_for, st.session_state.pool_shift = shape_key, (0, 0)
+limit = x.shape[0] - 1
+
+
+def _nudge(dy: int, dx: int) -> None:
+    y, x_ = st.session_state.pool_shift
+    st.session_state.pool_shift = (min(max(y + dy, -limit), limit), min(max(x_ + dx, -limit), limit))
+
+
+arrows = st.columns([1, 1, 1, 1, 1.4, 4], vertical_alignment="center")
+for col, (label, dy, dx) in zip(arrows, view.ARROWS):
+    col.button(label, on_click=_nudge, args=(dy, dx), key=f"pool_shift_{label}", width="stretch",
+               help=f"Move the input one pixel {view.direction(dy, dx)}")
+arrows[4].button("Reset", on_click=lambda: st.session_state.update(pool_shift=(0, 0)), key="pool_shift_reset",
+                 width="stretch")
+dy, dx = st.session_state.pool_shift
+before, after, same = pooling.shift_invariance(x, dy, dx, kernel_size, stride, padding, "max")
+arrows[5].markdown(view.shift_summary(dy, dx, same))
+c_shifted, c_before, c_after = st.columns([3, 2, 2])
+with c_shifted:
+    show_chart(charts.grid(pooling.shift(x, dy, dx), title=f"Input moved {view.direction(dy, dx)}"),
+               key="pool_shifted", height=330)
+with c_before:
+    show_chart(charts.grid(before, title="Max pooled, as it was", colorscale="Oranges"), key="pool_before",
+               height=260)
+with c_after:
+    show_chart(charts.grid(after, text=view.marked(after, same), title="Max pooled, moved (✓ unchanged)",
+                           colorscale="Oranges"), key="pool_after", height=260)
+
 # ---- beneath the stepper ----------------------------------------------------------------------------------
 tab_code, tab_shape = st.tabs(["From-scratch code vs PyTorch", "Shape calculator"])
 with tab_code:
     for mode, layer in (("max", "nn.MaxPool2d"), ("avg", "nn.AvgPool2d")):
-        theirs, diff = view.torch_check(x, kernel_size, stride, padding, mode)
+        theirs, diff = pooling.compare_with_torch(x, kernel_size, stride, padding, mode)
         agrees = diff < 1e-9
         (st.success if agrees else st.error)(
             f"`pool2d(mode={mode!r})` {'equals' if agrees else 'differs from'} PyTorch's "
@@ -126,7 +161,7 @@ with tab_shape:
     shape = tuple(col.number_input(dim, 1, 4096, default, key=f"pool_shape_{dim}")
                   for col, dim, default in zip(cols, "NCHW", (8, 32, 14, 14)))
     try:
-        out = view.pooled_shape(shape, kernel_size, stride, padding)
+        out = pooling.pooled_shape(shape, kernel_size, stride, padding)
         st.markdown(f"#### `{list(shape)}` → `{list(out)}`")
     except ValueError as exc:
         error_box(exc)

@@ -1,7 +1,9 @@
 """Receptive field: how much of the input one unit sees, layer by layer, for the loaded model or your own stack."""
 import streamlit as st
 
-from cnnviz.receptive_field import receptive_fields
+from cnnviz.data import scale_pixels
+from cnnviz.preprocess import resize_nearest
+from cnnviz.receptive_field import nested_boxes, receptive_fields
 from cnnviz_ui import charts, rf_view as view
 from cnnviz_ui.current_digit import default_digit
 from cnnviz_ui.digits import missing_reason, test_digit
@@ -91,9 +93,9 @@ with c_controls:
         st.caption(f"MNIST is not available here ({missing_reason()}), so a drawn 7 stands in for a test digit.")
     else:
         st.caption(f"MNIST test digit #{digit_index} (a {digit[2]}). Boxes stop at the image border.")
-image = digit[1] / 255.0 if digit is not None else default_digit().image28
-boxes = view.nested_boxes(rows, upto, y, x, input_size)
+image = scale_pixels(digit[1]) if digit is not None else default_digit().image28
+boxes = nested_boxes(rows, upto, y, x, input_size)
 title = f"{layer_name} unit ({y}, {x}), and the nearest unit of each earlier layer"
 with c_image:
-    show_chart(charts.image_with_boxes(view.fit_image(image, input_size), boxes, title=title), key="rf_boxes",
+    show_chart(charts.image_with_boxes(resize_nearest(image, input_size), boxes, title=title), key="rf_boxes",
                height=420)

@@ -23,7 +23,7 @@ from cnnviz.model import GAP_CONFIG, DigitCNN, ModelConfig
 from cnnviz.sketch import draw_digit
 from cnnviz_ui import pooling_view
 from cnnviz_ui.canvas import stub_key
-from app_helpers import APP, PAGES_DIR, open_app_page
+from app_helpers import PAGES_DIR, open_app_page
 
 CANVAS = stub_key("draw_canvas_0")
 
@@ -74,7 +74,7 @@ def _canvas(draw) -> np.ndarray:
 def test_a_single_dot_on_the_canvas_prompts_instead_of_predicting():
     dot = _canvas(lambda d: d.ellipse([131, 131, 149, 149], fill=(255, 255, 255, 255)))  # one click, brush 18
     at = _app("draw", **{CANVAS: dot})
-    assert not at.metric
+    assert [m.label for m in at.metric] == ["Prediction for the example"]  # the dot itself is not predicted
     assert "Draw a digit" in _alerts(at)
 
 
@@ -259,7 +259,7 @@ def test_every_pooling_setting_the_controls_allow_either_works_or_raises_a_clear
     """The page shows a ValueError as a message; anything else would be a traceback. PyTorch must agree."""
     refused = 0
     for size, k, s, p in itertools.product(POOL_SIZES, POOL_KERNELS, POOL_STRIDES, POOL_PADDINGS):
-        x = pooling_view.random_map(size, 0)
+        x = pooling.random_feature_map(size, 0)
         try:
             pooling_view.size_formula(size, k, s, p)
             steps = pooling.pool_steps(x, k, s, p, "max")
@@ -269,7 +269,7 @@ def test_every_pooling_setting_the_controls_allow_either_works_or_raises_a_clear
             continue
         assert steps, (size, k, s, p)
         for mode in pooling.MODES:                    # the page runs this check outside its try block
-            pooling_view.torch_check(x, k, s, p, mode)
+            pooling.compare_with_torch(x, k, s, p, mode)
     assert refused > 0                                # the controls do reach invalid settings
 
 

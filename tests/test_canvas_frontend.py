@@ -1,4 +1,4 @@
-"""The canvas frontend patch: one constant of the installed bundle changes, nothing else."""
+"""The canvas frontend patch: the send delay constant changes, and the entry point is wrapped to keep drawings."""
 import re
 import sys
 
@@ -7,21 +7,66 @@ import pytest
 from cnnviz_ui import canvas_frontend
 
 
-def test_the_installed_bundle_is_patched_at_exactly_one_place(tmp_path):
-    build = canvas_frontend.stock_build()
-    (stock,) = build.glob("index-*.js")
-    root = canvas_frontend.write_patched_build(tmp_path, delay_ms=30)
-    patched = (root / "build" / "index-fast.js").read_text(encoding="utf-8")
+def test_the_installed_bundle_gets_its_delay_at_exactly_one_place():
+    (stock,) = canvas_frontend.stock_build().glob("index-*.js")
     original = stock.read_text(encoding="utf-8")
+    patched = canvas_frontend.patch_bundle(original, delay_ms=30)
     assert len(patched) == len(original) - 1   # "200" became "30"
-    differing = [i for i, (a, b) in enumerate(zip(original, patched)) if a != b]
-    assert differing, "the bundle was not changed"
     # the only change is the delay constant that the debounced sender is built with
     name = canvas_frontend._SENDER.search(original).group(1)
     assert re.search(rf"(?<![\w$]){re.escape(name)} = 30(?=[,;\n])", patched)
     assert patched.replace(f"{name} = 30", f"{name} = 200", 1) == original
+
+
+def test_the_written_bundle_is_the_stock_one_with_both_changes_and_the_stock_stylesheet(tmp_path):
+    build = canvas_frontend.stock_build()
+    original = next(build.glob("index-*.js")).read_text(encoding="utf-8")
+    root = canvas_frontend.write_patched_build(tmp_path, delay_ms=30)
+    written = (root / "build" / "index-fast.js").read_text(encoding="utf-8")
+    assert written == canvas_frontend.keep_drawings(canvas_frontend.patch_bundle(original, 30))
     css = next(build.glob("index-*.css")).read_text(encoding="utf-8")
     assert (root / "build" / "index-style.css").read_text(encoding="utf-8") == css
+
+
+def test_keeping_drawings_wraps_the_entry_point_and_changes_nothing_before_it():
+    (stock,) = canvas_frontend.stock_build().glob("index-*.js")
+    original = stock.read_text(encoding="utf-8")
+    export = canvas_frontend._EXPORT.search(original)
+    wrapped = canvas_frontend.keep_drawings(original)
+    assert wrapped.startswith(original[:export.start()])          # the component itself is untouched
+    tail = wrapped[export.start():]
+    assert tail.rstrip().endswith("export { cnnvizMount as default };")
+    assert f"const cleanup = {export.group(1)}(args);" in tail    # the wrapper calls the stock entry point
+    assert f"e.data.{canvas_frontend.KEEP_FIELD}" in tail
+    assert "INSTANCES" not in tail and "PROPS" not in tail and "KEEP_FIELD" not in tail
+
+
+SHAPED = ("const Ar = (e) => {\n  const t = e.canvas.toObject(Ht);\n  return e.history.save(t) && 1;\n};\n"
+          "const Tr = /* @__PURE__ */ new WeakMap(), Kc = (e) => 1;\nexport {\n  Kc as default\n};\n")
+
+
+def test_a_bundle_of_the_known_entry_point_shape_is_wrapped():
+    wrapped = canvas_frontend.keep_drawings(SHAPED)
+    assert "const cleanup = Kc(args);" in wrapped and "Tr.get(parent)" in wrapped and "c.toObject(Ht)" in wrapped
+    assert wrapped.count("export {") == 1
+
+
+@pytest.mark.parametrize("bundle", [
+    SHAPED.replace("export {\n  Kc as default\n};\n", ""),                              # no default export
+    SHAPED.replace("const Tr = /* @__PURE__ */ new WeakMap(), ", "const "),               # no instance map
+    SHAPED.replace("return e.history.save(t)", "return t"),                               # drawings saved elsewhere
+])
+def test_a_bundle_of_another_entry_point_shape_is_refused(bundle):
+    with pytest.raises(ValueError):
+        canvas_frontend.keep_drawings(bundle)
+
+
+def test_the_component_is_told_its_key_in_its_data():
+    calls = []
+    mount = canvas_frontend._told_its_key(lambda **kwargs: calls.append(kwargs) or "result")
+    assert mount(data={"strokeWidth": 18}, key="draw_canvas_0", default=None) == "result"
+    assert calls == [{"data": {"strokeWidth": 18, canvas_frontend.KEEP_FIELD: "draw_canvas_0"},
+                      "key": "draw_canvas_0", "default": None}]
 
 
 def test_a_second_write_reuses_the_folder(tmp_path):

@@ -83,3 +83,16 @@ def test_image_with_boxes_outlines_each_box_in_pixel_edges():
     box = fig.data[1]
     assert (min(box.x), max(box.x), min(box.y), max(box.y)) == (8.5, 18.5, 8.5, 18.5)
     assert box.x[0] == box.x[-1] and box.y[0] == box.y[-1]  # closed outline
+
+
+def test_relu_and_leaky_draws_leaky_dashed_over_relu_and_a_zoom_where_its_slope_shows():
+    x = np.linspace(-3, 1, 41)
+    relu, leaky = np.maximum(x, 0), np.where(x > 0, x, 0.01 * x)
+    fig = charts.relu_and_leaky(x, relu, leaky, 0.01)
+    full = [t for t in fig.data if t.xaxis == "x"]
+    zoom = [t for t in fig.data if t.xaxis == "x2"]
+    assert [t.line.dash for t in full] == [None, "dash"]  # the dashed Leaky line lets ReLU show through
+    assert all(max(t.x) <= 0 for t in zoom)
+    low, high = fig.layout.yaxis2.range
+    assert low < 0.01 * x.min() < 0 < high < 0.05  # the zoom's y-axis spans Leaky's -0.03, not 0..1
+    np.testing.assert_allclose(zoom[1].y, 0.01 * zoom[1].x)  # the true 0.01 slope, not an illustrative one

@@ -7,8 +7,7 @@ import struct
 import pytest
 import torch
 
-from cnnviz import checkpoint
-from cnnviz.checkpoint import CheckpointError, load, load_bytes, save, shipped_path
+from cnnviz.checkpoint import CheckpointError, load, load_bytes, save, shipped_path, to_bytes
 from cnnviz.data import load_split
 from cnnviz.evaluate import evaluate
 from cnnviz.model import GAP_CONFIG, DigitCNN, ModelConfig
@@ -64,6 +63,23 @@ def test_gap_model_round_trips(tmp_path):
     assert loaded.config == GAP_CONFIG and (tmp_path / "gap.safetensors").exists()
     x = torch.randn(2, 1, 28, 28)
     assert torch.equal(loaded(x), model.eval()(x))
+
+
+def _header(data):
+    (size,) = struct.unpack("<Q", data[:8])
+    return json.loads(data[8:8 + size])
+
+
+def test_to_bytes_is_the_file_save_writes_and_load_bytes_reads_it(saved):
+    path, model = saved
+    data = to_bytes(model, META)
+    on_disk = path.read_bytes()
+    # safetensors writes its metadata map in no fixed order, so compare the parsed header and the tensor bytes
+    assert _header(data) == _header(on_disk) and len(data) == len(on_disk)
+    assert data[-4096:] == on_disk[-4096:]
+    loaded, meta = load_bytes(data, "download.safetensors")
+    x = torch.randn(2, 1, 28, 28)
+    assert torch.equal(loaded(x), model.eval()(x)) and meta["note"] == "unit test"
 
 
 def test_load_bytes_reads_an_upload(saved):
@@ -200,6 +216,31 @@ def test_shipped_checkpoints_load_without_data_and_carry_their_evaluation(head, 
     for mistake in report["misclassified"]:
         assert mistake["true"] != mistake["predicted"] == mistake["top3"][0][0]
     assert meta["command"].startswith("python -m cnnviz.train") and meta["history"] and meta["curve"]
+
+
+def _strings(value):
+    """Every string inside a JSON value (keys included), split into whitespace-separated words."""
+    if isinstance(value, dict):
+        return [w for k, v in value.items() for w in _strings(k) + _strings(v)]
+    if isinstance(value, list):
+        return [w for v in value for w in _strings(v)]
+    return str(value).split() if isinstance(value, str) else []
+
+
+@pytest.mark.parametrize("head", ["fc", "gap"])
+def test_shipped_checkpoint_metadata_holds_no_absolute_path(head):
+    data = shipped_path(head).read_bytes()
+    (header_len,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + header_len])["__metadata__"]
+    words = _strings(header) + _strings(json.loads(header["cnnviz"]))
+    absolute = [w for w in words if os.path.isabs(w.split("=")[-1]) or w.split("=")[-1].startswith("~")]
+    assert absolute == []
+
+
+def test_shipped_checkpoints_record_the_command_the_readme_gives():
+    readme = (shipped_path().parents[1] / "README.md").read_text()
+    for head in ("fc", "gap"):
+        assert f"`{load(shipped_path(head))[1]['command']}`" in readme
 
 
 def test_shipped_digitcnn_records_at_least_99_percent():

@@ -1,10 +1,21 @@
 """cnnviz.data: the real MNIST files, normalisation, and clear errors for missing or damaged files."""
 import struct
 
+import numpy as np
 import pytest
 import torch
 
-from cnnviz.data import (FILE_NAMES, MEAN, STD, CorruptDataError, MissingDataError, data_root, load_split)
+from cnnviz.data import (
+    FILE_NAMES,
+    MEAN,
+    STD,
+    CorruptDataError,
+    MissingDataError,
+    data_root,
+    load_split,
+    normalize_raw,
+    scale_pixels,
+)
 
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -55,6 +66,26 @@ def test_images_are_raw_pixels_scaled_and_standardized(train):
     torch.testing.assert_close(train.images[:100, 0], expected)
     assert abs(train.images.mean().item()) < 1e-3
     assert abs(train.images.std().item() - 1) < 1e-3
+
+
+def test_scale_pixels_maps_0_255_to_0_1_for_arrays_and_tensors():
+    pixels = np.array([[0, 51, 255]], dtype=np.uint8)
+    for given in (pixels, torch.from_numpy(pixels)):
+        x = scale_pixels(given)
+        assert x.dtype == np.float32 and x.shape == (1, 3)
+        assert x[0].tolist() == pytest.approx([0.0, 0.2, 1.0])
+
+
+def test_scale_pixels_leaves_the_callers_float_pixels_alone():
+    pixels = np.full((2, 2), 255.0, dtype=np.float32)
+    scale_pixels(pixels)
+    assert (pixels == 255.0).all()
+
+
+def test_normalize_raw_adds_the_channel_axis_and_standardizes():
+    x = normalize_raw(torch.tensor([[[0, 255]]], dtype=torch.uint8))
+    assert x.shape == (1, 1, 1, 2) and x.dtype == torch.float32
+    torch.testing.assert_close(x.flatten(), torch.tensor([-MEAN / STD, (1 - MEAN) / STD]))
 
 
 def test_subset_keeps_images_labels_and_raw_aligned(train):

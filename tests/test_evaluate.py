@@ -7,8 +7,17 @@ import torch
 
 from cnnviz.checkpoint import load, shipped_path
 from cnnviz.data import load_split
-from cnnviz.evaluate import (confusion_from_predictions, confusion_matrix, evaluation_report, main,
-                             per_class_accuracy, predict)
+from cnnviz.evaluate import (
+    cell_examples,
+    confusion_from_predictions,
+    confusion_matrix,
+    evaluation_report,
+    largest_mistake,
+    main,
+    per_class_accuracy,
+    predict,
+    summarize,
+)
 from cnnviz.train import evaluate
 
 
@@ -56,6 +65,53 @@ def test_report_lists_real_mistakes_with_their_top3(shipped, test_split):
         assert part.labels[m["index"]] == m["true"] != m["predicted"] == m["top3"][0][0]
         probs = [p for _, p in m["top3"]]
         assert probs == sorted(probs, reverse=True)
+
+
+def test_report_is_the_summary_of_the_models_probabilities(shipped, test_split):
+    part = test_split.subset(1000)
+    report = evaluation_report(shipped[0], part)
+    assert report == {"dataset": "mnist", "split": "test", **summarize(predict(shipped[0], part.images), part.labels)}
+
+
+# Five examples of three classes; rows are softmax outputs.
+PROBS = np.array([[0.9, 0.05, 0.05],   # 0 -> 0
+                  [0.2, 0.7, 0.1],     # 0 -> 1, confident
+                  [0.4, 0.5, 0.1],     # 0 -> 1, unsure
+                  [0.1, 0.8, 0.1],     # 1 -> 1
+                  [0.6, 0.1, 0.3]])    # 2 -> 0
+LABELS = [0, 0, 0, 1, 2]
+
+
+def test_summary_counts_accuracy_per_class_and_confusion():
+    summary = summarize(PROBS, LABELS)
+    assert (summary["total"], summary["correct"], summary["accuracy"]) == (5, 2, 0.4)
+    assert summary["confusion"] == [[1, 2, 0], [0, 1, 0], [1, 0, 0]]
+    assert summary["per_class"] == pytest.approx([1 / 3, 1.0, 0.0])
+
+
+def test_summary_lists_mistakes_most_confident_first_and_caps_them():
+    mistakes = summarize(PROBS, LABELS, max_mistakes=2)["misclassified"]
+    assert [(m["index"], m["true"], m["predicted"]) for m in mistakes] == [(1, 0, 1), (4, 2, 0)]
+    assert mistakes[0]["top3"] == [[1, 0.7], [0, 0.2], [2, 0.1]]
+
+
+def test_summary_accepts_tensors_like_arrays():
+    assert summarize(torch.tensor(PROBS), torch.tensor(LABELS)) == summarize(PROBS, LABELS)
+
+
+def test_cell_examples_are_one_cells_digits_most_confident_first():
+    examples = cell_examples(PROBS, LABELS, true=0, predicted=1)
+    assert [m["index"] for m in examples] == [1, 2]
+    assert all(m["true"] == 0 and m["predicted"] == 1 for m in examples)
+    assert cell_examples(PROBS, LABELS, true=0, predicted=1, limit=1)[0]["index"] == 1
+
+
+def test_cell_examples_of_the_diagonal_are_correct_answers():
+    assert [m["index"] for m in cell_examples(PROBS, LABELS, true=1, predicted=1)] == [3]
+
+
+def test_largest_mistake_is_the_fullest_off_diagonal_cell():
+    assert largest_mistake([[50, 1, 7], [2, 40, 0], [3, 0, 60]]) == (0, 2)
 
 
 def test_predict_restores_training_mode(shipped, test_split):

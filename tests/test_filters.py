@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from cnnviz.filters import CLASSIC_KERNELS, best_match_for, match_filters, similarity
+from cnnviz.filters import CLASSIC_KERNELS, best_match_for, match_filters, oriented_kernel, similarity
 
 SOBEL_X = CLASSIC_KERNELS["Sobel X"]
 RNG = np.random.default_rng(0)
@@ -65,6 +65,25 @@ def test_reported_sign_and_rotation_reproduce_the_similarity():
     for f, m in zip(filters, match_filters(filters)):
         kernel = np.rot90(CLASSIC_KERNELS[m.kernel_name], m.rotation // 90)
         assert similarity(f, kernel) == pytest.approx(m.signed_similarity)
+
+
+def test_a_matchs_kernel_is_the_classic_kernel_as_matched_sign_and_turn_included():
+    """The filters page convolves the digit with m.kernel: it must be the kernel as matched, sign included."""
+    filters = RNG.normal(size=(20, 3, 3))
+    for f, m in zip(filters, match_filters(filters)):
+        assert similarity(f, m.kernel) == pytest.approx(m.score)
+
+
+def test_oriented_kernel_turns_counter_clockwise_and_flips_the_sign():
+    turned = oriented_kernel("Sobel X", 90, -1)
+    assert np.array_equal(turned, -np.rot90(SOBEL_X))
+    assert turned[0].tolist() == [-1, -2, -1]  # Sobel X turned a quarter, negated: Sobel Y
+
+
+@pytest.mark.parametrize("name, rotation, message", [("Sobel Z", 0, "unknown kernel"), ("Sobel X", 45, "rotation")])
+def test_oriented_kernel_rejects_an_unknown_name_or_angle(name, rotation, message):
+    with pytest.raises(ValueError, match=message):
+        oriented_kernel(name, rotation)
 
 
 def test_allowing_rotation_never_lowers_the_score():

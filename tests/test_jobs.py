@@ -1,12 +1,20 @@
-"""The server-wide training job manager, without Streamlit."""
+"""The server-wide training job manager, without Streamlit: each job trains in its own worker process."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 import time
+from pathlib import Path
 
 import pytest
 import torch
 
 from cnnviz.data import Split
-from cnnviz.jobs import JobLimitError, JobManager
+from cnnviz.jobs import DataFiles, JobLimitError, JobManager
 from cnnviz.train import TrainConfig
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _split(n: int, seed: int) -> Split:
@@ -161,3 +169,124 @@ def test_finished_job_metadata_holds_its_config():
     job = JobManager().start("alice", _config(max_steps=2), TRAIN, TEST)
     _wait(job)
     assert job.metadata()["config"]["max_steps"] == 2
+
+
+# -- the worker process -------------------------------------------------------------------------
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` is a live process (a zombie, dead but not yet reaped, counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def _wait_gone(pid: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)  # clean up before failing: no orphan left by the test itself
+            raise AssertionError(f"worker {pid} still running {timeout} s after its server went away")
+        time.sleep(0.05)
+
+
+def _parent_ppid(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def test_a_job_trains_in_a_child_process_not_in_the_server():
+    job = JobManager().start("alice", _long(), TRAIN, TEST)
+    try:
+        _wait(job, ("running",))
+        assert job.pid != os.getpid() and _alive(job.pid) and _parent_ppid(job.pid) == os.getpid()
+    finally:
+        job.stop()
+    assert _wait(job).state == "stopped"
+
+
+def test_the_worker_picks_its_device_with_cnnviz_device():
+    """A run asked for CUDA trains there, or fails with cnnviz.device's reason on a machine without it."""
+    config = TrainConfig(epochs=1, batch_size=32, max_steps=1, device="cuda")
+    snap = _wait(JobManager().start("alice", config, TRAIN, TEST))
+    if torch.cuda.is_available():
+        assert snap.state == "done" and snap.device.startswith("cuda")
+    else:
+        assert snap.state == "failed" and "CUDA is not available" in snap.error
+
+
+def test_a_nice_manager_runs_its_workers_at_lower_priority():
+    job = JobManager(nice=5).start("alice", _long(), TRAIN, TEST)
+    try:
+        _wait(job, ("running",))
+        stat = Path(f"/proc/{job.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        assert int(stat[16]) == os.getpriority(os.PRIO_PROCESS, 0) + 5  # field 19 of proc(5): nice
+    finally:
+        job.stop()
+
+
+def test_a_worker_killed_by_sigkill_shows_failed_with_the_reason():
+    job = JobManager().start("alice", _long(), TRAIN, TEST)
+    _wait(job, ("running",))
+    os.kill(job.pid, signal.SIGKILL)
+    snap = _wait(job)
+    assert snap.state == "failed" and "SIGKILL" in snap.error
+
+
+def test_the_worker_reads_data_files_from_the_servers_data_root(data_root):
+    manager = JobManager(data_root=data_root)
+    snap = _wait(manager.start("alice", _config(max_steps=2), DataFiles("test"), DataFiles("test")))
+    assert snap.state == "done", snap.error
+    assert manager.get("alice").metadata()["dataset"]["train_size"] == 10_000
+
+
+def test_missing_data_files_fail_the_job_with_the_loaders_message(tmp_path):
+    snap = _wait(JobManager(data_root=tmp_path).start("alice", _config(), DataFiles("train"), DataFiles("test")))
+    assert snap.state == "failed" and "MissingDataError" in snap.error and str(tmp_path) in snap.error
+
+
+def test_the_worker_module_does_not_import_streamlit():
+    probe = "import sys, cnnviz.worker; sys.exit('streamlit' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", probe], check=False, cwd=REPO).returncode == 0
+
+
+_SERVER = textwrap.dedent("""
+    import sys, time
+    sys.path[:0] = [{repo!r}, {tests!r}]
+    from test_jobs import TRAIN, TEST, _long, _wait
+    from cnnviz.jobs import JobManager
+    job = JobManager().start("alice", _long(), TRAIN, TEST)
+    _wait(job, ("running",))
+    print(job.pid, flush=True)
+    if {linger}:
+        time.sleep(600)
+""")
+
+
+def _server(linger: bool) -> tuple[subprocess.Popen, int]:
+    """A stand-in server in its own process that starts one long job and prints the worker's pid."""
+    code = _SERVER.format(repo=str(REPO), tests=str(REPO / "tests"), linger=linger)
+    server = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    return server, int(server.stdout.readline())
+
+
+def test_a_killed_server_leaves_no_orphan_worker():
+    server, worker = _server(linger=True)
+    server.kill()  # SIGKILL: no atexit, no cleanup; the worker must notice by itself
+    server.wait()
+    _wait_gone(worker)
+
+
+def test_a_server_that_exits_stops_its_workers():
+    server, worker = _server(linger=False)  # exits normally right after starting the job
+    assert server.wait(timeout=60) == 0
+    _wait_gone(worker)
+
+
+def test_shutdown_ends_every_worker_now():
+    manager = JobManager()
+    job = manager.start("alice", _long(), TRAIN, TEST)
+    _wait(job, ("running",))
+    manager.shutdown()
+    assert _wait(job).state == "failed" and "SIGTERM" in job.snapshot().error
+    _wait_gone(job.pid)

@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from cnnviz.activations import trace
+from cnnviz.trace import trace
 from cnnviz.architecture import layer_table
 from cnnviz.model import GAP_CONFIG, DigitCNN, ModelConfig, count_parameters, leaf_layers
 

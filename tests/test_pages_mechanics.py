@@ -2,13 +2,13 @@
 and the figures, numbers and formulas it shows are checked (not only the absence of errors)."""
 from __future__ import annotations
 
-import base64
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from app_helpers import array, figure, texts, z
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -25,31 +25,6 @@ def open_page(page: str | None = None) -> AppTest:
         at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
-
-
-def figure(at: AppTest, key: str) -> dict:
-    """The Plotly figure drawn with st.plotly_chart(key=key), as its JSON spec."""
-    for element in at.get("plotly_chart"):
-        if element.proto.id.endswith(f"-{key}"):
-            return json.loads(element.proto.spec)
-    raise AssertionError(f"no chart with key {key!r}")
-
-
-def array(value) -> np.ndarray:
-    """A figure's data array: Plotly writes NumPy arrays as base64 typed arrays."""
-    if isinstance(value, dict) and "bdata" in value:
-        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        shape = value.get("shape")
-        return flat.reshape([int(n) for n in str(shape).split(",")]) if shape else flat
-    return np.array(value)
-
-
-def z(at: AppTest, key: str) -> list:
-    return array(figure(at, key)["data"][0]["z"]).tolist()
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
 
 
 def metrics(at: AppTest) -> dict:
@@ -104,7 +79,7 @@ def _highlight(fig: dict) -> tuple:
 
 def test_pooling_starts_on_the_chapter_map_at_window_one():
     at = open_page("pages/pooling.py")
-    assert z(at, "pool_in") == [[1, 3, 2, 4], [5, 6, 1, 2], [7, 2, 3, 1], [4, 8, 5, 6]]
+    assert z(at, "pool_in").tolist() == [[1, 3, 2, 4], [5, 6, 1, 2], [7, 2, 3, 1], [4, 8, 5, 6]]
     assert _highlight(figure(at, "pool_in")) == _box((0, 2), (0, 2))
     assert "max(1, 3, 5, 6) = 6" in texts(at.code)
     assert "avg(1, 3, 5, 6) = 3.75" in texts(at.code)
@@ -124,8 +99,8 @@ def test_pooling_next_moves_the_window_and_its_output_cell_together():
 def test_pooling_last_step_shows_the_chapter_output():
     at = open_page("pages/pooling.py")
     at.slider(key="pool_step").set_value(4).run()
-    assert z(at, "pool_out_max") == [[6, 4], [8, 6]]
-    assert z(at, "pool_out_avg") == [[3.75, 2.25], [5.25, 3.75]]
+    assert z(at, "pool_out_max").tolist() == [[6, 4], [8, 6]]
+    assert z(at, "pool_out_avg").tolist() == [[3.75, 2.25], [5.25, 3.75]]
     assert "max(3, 1, 5, 6) = 6" in texts(at.code)
 
 
@@ -142,7 +117,7 @@ def test_changing_the_stride_changes_output_size_and_formulas():
     at.button[1].click().run()
     assert "max(3, 2, 6, 1) = 6" in texts(at.code)
     at.slider(key="pool_step").set_value(9).run()
-    assert z(at, "pool_out_max") == [[6, 6, 4], [7, 6, 3], [8, 8, 6]]
+    assert z(at, "pool_out_max").tolist() == [[6, 6, 4], [7, 6, 3], [8, 8, 6]]
 
 
 def test_padding_shows_the_border_as_minus_infinity():

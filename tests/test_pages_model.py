@@ -74,10 +74,10 @@ def test_draw_page_reads_a_small_four_in_a_corner(online):
     assert _prediction(at) == "4"
 
 
-def test_empty_canvas_prompts_to_draw_instead_of_predicting(online):
+def test_empty_canvas_shows_the_built_in_example_and_prompts_to_draw(online):
     at = _app("draw", **{CANVAS: None})
-    assert _prediction(at) is None
-    assert any("Draw a digit" in i.value for i in at.info)
+    assert _prediction(at) == "7"  # the built-in example 7 flows through the network until the student draws
+    assert any("Draw a digit" in i.value and "built-in example" in i.value for i in at.info)
 
 
 def test_clearing_the_canvas_clears_the_prediction(online):
@@ -85,7 +85,8 @@ def test_clearing_the_canvas_clears_the_prediction(online):
     assert _prediction(at) == "1"
     at.session_state[CANVAS] = np.zeros((280, 280, 4), dtype=np.uint8)  # the canvas toolbar's "clear"
     at.run()
-    assert _prediction(at) is None and any("Draw a digit" in i.value for i in at.info)
+    assert any("built-in example" in i.value for i in at.info)  # back to the example, not the 1
+    assert "current_digit" not in at.session_state               # other pages no longer show the drawing
 
 
 def test_draw_page_shows_the_layers_in_the_chapters_order(online):
@@ -133,7 +134,7 @@ def test_an_upload_that_is_not_an_image_gives_a_clear_error(online):
 def test_draw_page_without_mnist_explains_how_to_get_it(offline):
     at = _app("draw")
     at.radio(key="draw_source").set_value("MNIST test digit").run()
-    assert "python -m cnnviz.data --download" in at.warning[0].value
+    assert any("python -m cnnviz.data --download" in m.value for e in at.expander for m in e.markdown)
 
 
 # -- filters and GAP/CAM ------------------------------------------------------------------------
@@ -185,7 +186,7 @@ def test_evaluation_page_offline_shows_the_recorded_evaluation_and_how_to_get_th
     from cnnviz.checkpoint import load, shipped_path
     recorded = load(shipped_path("fc"))[1]["evaluation"]
     at = _app("evaluation")
-    assert "python -m cnnviz.data --download" in at.warning[0].value
+    assert any("python -m cnnviz.data --download" in m.value for e in at.expander for m in e.markdown)
     assert at.metric[0].label == "Test accuracy" and at.metric[0].value == f"{recorded['accuracy']:.2%}"
 
 
@@ -216,7 +217,7 @@ def test_a_short_real_training_run_from_the_controls_becomes_the_active_model(on
 def test_training_page_offline_says_why_and_keeps_the_rest(offline):
     at = _app("training")
     assert "MNIST is not available here" in at.warning[0].value
-    assert at.button[0].disabled  # nothing to train on
+    assert next(b for b in at.button if b.label == "Start training").disabled  # nothing to train on
 
 
 def test_with_nothing_training_the_shipped_run_can_be_replayed(offline):

@@ -6,7 +6,19 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cnnviz.pooling import CHAPTER_FEATURE_MAP, output_size, pool2d, pool_steps
+from cnnviz.pooling import (
+    CHAPTER_FEATURE_MAP,
+    compare_with_torch,
+    output_grid,
+    output_size,
+    padded,
+    pool2d,
+    pool_steps,
+    pooled_shape,
+    random_feature_map,
+    shift,
+    shift_invariance,
+)
 
 RNG = np.random.default_rng(0)
 
@@ -143,11 +155,20 @@ def test_output_size_equals_torch_including_dilation_and_ceil_mode():
     assert checked > 900
 
 
-def test_output_size_matches_the_chapter_shape_check():
+def test_pooled_shape_matches_the_chapter_shape_check():
     """MaxPool2d(2, 2) on [8, 32, 14, 14] keeps batch and channels and halves 14 to 7."""
-    shape = (8, 32) + tuple(output_size(n, 2, 2) for n in (14, 14))
+    shape = pooled_shape((8, 32, 14, 14), 2, 2)
     assert shape == (8, 32, 7, 7)
     assert tuple(torch.nn.MaxPool2d(2, 2)(torch.zeros(8, 32, 14, 14)).shape) == shape
+
+
+def test_pooled_shape_changes_height_and_width_separately():
+    assert pooled_shape((1, 3, 9, 5), 3, 2, 1) == (1, 3, 5, 3)
+
+
+def test_pooled_shape_refuses_a_window_larger_than_the_input():
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        pooled_shape((1, 1, 2, 2), 3, 1)
 
 
 def test_output_size_of_the_chapter_network():
@@ -199,3 +220,76 @@ def test_pool_steps_are_frozen():
     step = pool_steps(CHAPTER_FEATURE_MAP)[0]
     with pytest.raises(AttributeError):
         step.result = 0.0
+
+
+def test_output_grid_fills_the_first_steps_and_leaves_the_rest_nan():
+    grid = output_grid(pool_steps(CHAPTER_FEATURE_MAP), upto=3)
+    assert grid[0].tolist() == [6, 4] and grid[1, 0] == 8 and np.isnan(grid[1, 1])
+
+
+def test_output_grid_of_all_steps_of_3d_input_is_pool2d():
+    x = RNG.normal(size=(3, 5, 5))
+    assert np.array_equal(output_grid(pool_steps(x, 2, 1, 1, "avg")), pool2d(x, 2, 1, 1, "avg"))
+
+
+def test_padded_puts_a_nan_border_around_the_map():
+    x = padded(CHAPTER_FEATURE_MAP, 1)
+    assert x.shape == (6, 6)
+    assert np.isnan(x[0]).all() and np.isnan(x[:, -1]).all()
+    assert np.array_equal(x[1:-1, 1:-1], CHAPTER_FEATURE_MAP)
+
+
+def test_random_feature_map_is_small_integers_fixed_by_the_seed():
+    x = random_feature_map(6, 3)
+    assert x.shape == (6, 6) and set(np.unique(x)) <= set(range(10))
+    assert np.array_equal(x, random_feature_map(6, 3))
+
+
+@pytest.mark.parametrize("mode", ["max", "avg"])
+def test_compare_with_torch_returns_torchs_output_and_no_difference(mode):
+    theirs, diff = compare_with_torch(CHAPTER_FEATURE_MAP, 3, 1, 1, mode)
+    assert np.array_equal(theirs, torch_pool(CHAPTER_FEATURE_MAP[None], 3, 1, 1, mode)[0])
+    assert diff < 1e-12
+
+
+# ---- translation invariance: shift the input, compare the pooled outputs -------------------------------------
+
+def test_shift_moves_the_map_and_fills_with_zeros():
+    x = np.arange(1, 10, dtype=float).reshape(3, 3)
+    np.testing.assert_array_equal(shift(x, 0, 1), [[0, 1, 2], [0, 4, 5], [0, 7, 8]])
+    np.testing.assert_array_equal(shift(x, -1, 0), [[4, 5, 6], [7, 8, 9], [0, 0, 0]])
+    np.testing.assert_array_equal(shift(x, 0, 0), x)
+
+
+def test_shift_matches_torch_roll_away_from_the_border():
+    x = np.zeros((8, 8))
+    x[2:5, 3:6] = np.arange(9).reshape(3, 3) + 1
+    for dy, dx in ((1, 0), (0, -1), (2, 1), (-1, -2)):
+        rolled = torch.roll(torch.as_tensor(x), (dy, dx), (0, 1)).numpy()
+        np.testing.assert_array_equal(shift(x, dy, dx), rolled)
+
+
+def test_shift_out_of_view_is_refused():
+    with pytest.raises(ValueError, match="out of view"):
+        shift(np.ones((4, 4)), 0, 4)
+
+
+def test_chapter_map_shifted_one_pixel_left_keeps_every_maximum():
+    """Each window's maximum (6, 4, 8, 6) sits in its right column or stays inside after the move."""
+    before, after, same = shift_invariance(CHAPTER_FEATURE_MAP, 0, -1)
+    np.testing.assert_array_equal(before, [[6, 4], [8, 6]])
+    np.testing.assert_array_equal(after, [[6, 4], [8, 6]])
+    assert same.all()
+
+
+def test_chapter_map_shifted_one_pixel_up_changes_the_top_row_only():
+    _, after, same = shift_invariance(CHAPTER_FEATURE_MAP, -1, 0)
+    np.testing.assert_array_equal(after, [[7, 3], [8, 6]])
+    np.testing.assert_array_equal(same, [[False, False], [True, True]])
+
+
+def test_a_feature_moving_inside_its_window_does_not_change_the_max():
+    x = np.zeros((4, 4))
+    x[0, 0] = 9
+    _, after, same = shift_invariance(x, 1, 1)
+    assert same.all() and after[0, 0] == 9

@@ -7,7 +7,15 @@ import torch
 from PIL import Image
 
 from cnnviz.data import MEAN, STD
-from cnnviz.preprocess import fit_mnist, is_blank, preprocess, read_upload, to_gray
+from cnnviz.preprocess import (
+    fit_mnist,
+    is_blank,
+    normalize_image28,
+    preprocess,
+    read_upload,
+    resize_nearest,
+    to_gray,
+)
 from cnnviz.sketch import draw_digit
 
 # (height, top, left) on a 280x280 canvas: centred, small in each corner, large and off-centre
@@ -30,7 +38,7 @@ def _png(array: np.ndarray, fmt: str = "PNG") -> bytes:
 @pytest.mark.parametrize("digit", [1, 0, 7, 4])
 def test_digits_drawn_anywhere_at_any_size_are_read_like_centred_ones(shipped_fc, digit):
     """A student draws a 7 small in a corner or large off-centre: the model still says 7."""
-    inputs = torch.cat([preprocess(draw_digit(digit, h, t, l))[1] for h, t, l in PLACES])  # [P, 1, 28, 28]
+    inputs = torch.cat([preprocess(draw_digit(digit, h, top, left))[1] for h, top, left in PLACES])  # [P, 1, 28, 28]
     with torch.no_grad():
         predicted = shipped_fc(inputs).argmax(dim=1).tolist()
     assert predicted == [digit] * len(PLACES)
@@ -55,6 +63,23 @@ def test_preprocess_normalises_like_the_training_data():
     image28, x = preprocess(draw_digit(1))
     assert x.shape == (1, 1, 28, 28)
     assert torch.allclose(x[0, 0], (torch.from_numpy(image28) - MEAN) / STD)
+
+
+def test_normalize_image28_leaves_the_picture_it_was_given_alone():
+    image28 = np.full((28, 28), 0.5, dtype=np.float32)
+    normalize_image28(image28)
+    assert (image28 == 0.5).all()
+
+
+def test_resize_nearest_repeats_pixels_when_enlarging_and_skips_them_when_shrinking():
+    image = np.array([[0, 1], [2, 3]])
+    assert resize_nearest(image, 4).tolist() == [[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 3, 3], [2, 2, 3, 3]]
+    assert resize_nearest(np.arange(16).reshape(4, 4), 2).tolist() == [[0, 2], [8, 10]]
+
+
+def test_resize_nearest_refuses_a_non_square_image():
+    with pytest.raises(ValueError, match="square"):
+        resize_nearest(np.zeros((3, 4)), 6)
 
 
 def test_dark_ink_on_white_paper_is_inverted_to_bright_ink():

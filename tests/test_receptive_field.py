@@ -5,7 +5,15 @@ import torch
 from torch import nn
 
 from cnnviz.model import GAP_CONFIG, DigitCNN
-from cnnviz.receptive_field import Layer, input_window, layers_from_model, receptive_fields
+from cnnviz.receptive_field import (
+    Layer,
+    field_rows,
+    input_window,
+    layers_from_model,
+    nested_boxes,
+    receptive_fields,
+    unit_window,
+)
 
 
 def conv(name, k, s=1, p=0, d=1):
@@ -105,7 +113,7 @@ def test_an_input_too_small_for_the_stack_raises():
 
 
 def test_layers_from_model_stops_at_the_gap_head():
-    assert [l.name for l in layers_from_model(DigitCNN(GAP_CONFIG))] == ["conv1", "pool1", "conv2", "pool2"]
+    assert [layer.name for layer in layers_from_model(DigitCNN(GAP_CONFIG))] == ["conv1", "pool1", "conv2", "pool2"]
 
 
 def test_layers_from_model_reads_nested_sequentials_and_skips_pointwise_layers():
@@ -145,6 +153,43 @@ def test_input_window_rejects_a_unit_outside_the_layer():
     rows = receptive_fields(layers_from_model(DigitCNN()), input_size=28)
     with pytest.raises(ValueError, match="outside pool2"):
         input_window(rows[3], 7, 0, 28)
+
+
+def test_field_rows_give_an_activation_the_field_of_the_layer_before_it():
+    rows = field_rows(DigitCNN())
+    assert [(name, rows[name].size) for name in ("conv1", "relu1", "pool1", "conv2", "relu2", "pool2")] == [
+        ("conv1", 3), ("relu1", 3), ("pool1", 4), ("conv2", 8), ("relu2", 8), ("pool2", 10)]
+
+
+def test_field_rows_stop_where_the_maps_end():
+    assert "flatten" not in field_rows(DigitCNN()) and "gap" not in field_rows(DigitCNN(GAP_CONFIG))
+
+
+def test_unit_window_of_a_model_layer_is_its_input_window():
+    assert unit_window(DigitCNN(), "relu2", 7, 7) == (11, 19, 11, 19)  # conv2's 8x8 field, centre 0.5 + 7 * 2
+
+
+def test_unit_window_rejects_a_layer_without_a_spatial_field():
+    with pytest.raises(ValueError, match="fc1 has no spatial receptive field"):
+        unit_window(DigitCNN(), "fc1", 0, 0)
+
+
+def test_nested_boxes_start_with_the_chosen_units_field_and_go_back_to_conv1():
+    rows = receptive_fields(layers_from_model(DigitCNN()), input_size=28)
+    boxes = nested_boxes(rows, 3, 3, 3, 28)
+    assert [b[0] for b in boxes] == ["pool2: 10×10", "conv2: 8×8", "pool1: 4×4", "conv1: 3×3"]
+    assert boxes[0][1:] == input_window(rows[3], 3, 3, 28)
+
+
+def test_nested_boxes_pick_the_earlier_unit_nearest_the_fields_centre():
+    rows = receptive_fields(layers_from_model(DigitCNN()), input_size=28)
+    # pool2 unit 3 is centred on pixel 13.5, halfway between conv2 units 6 and 7 (0.5 + 2u); round() picks 6
+    assert nested_boxes(rows, 3, 3, 3, 28)[1][1:] == input_window(rows[2], 6, 6, 28)
+
+
+def test_nested_boxes_stay_inside_each_layer_at_the_border():
+    rows = receptive_fields(layers_from_model(DigitCNN()), input_size=28)
+    assert nested_boxes(rows, 1, 0, 0, 28) == [("pool1: 4×4", 0, 3, 0, 3), ("conv1: 3×3", 0, 2, 0, 2)]
 
 
 # --- gradient check: the pixels that can change a unit are exactly its input window -------------------
@@ -221,7 +266,10 @@ def test_input_window_is_the_bounding_box_when_dilation_leaves_holes():
 
 def test_input_window_is_the_bounding_box_of_the_gradient_for_random_stacks():
     rng = torch.Generator().manual_seed(0)
-    pick = lambda lo, hi: int(torch.randint(lo, hi + 1, (1,), generator=rng))
+
+    def pick(lo, hi):
+        return int(torch.randint(lo, hi + 1, (1,), generator=rng))
+
     checked = 0
     while checked < 25:
         layers = []

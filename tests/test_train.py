@@ -5,10 +5,11 @@ import pytest
 import torch
 
 from cnnviz.data import load_split
+from cnnviz.checkpoint import load
 from cnnviz.evaluate import evaluate
 from cnnviz.model import DigitCNN
 from cnnviz.train import StepRecord, TrainConfig, Trainer, downsample, replay
-from cnnviz.train_cli import main
+from cnnviz.train.__main__ import main
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -74,7 +75,9 @@ def test_trainer_leaves_the_global_random_stream_alone(small):
 
 
 def test_loss_goes_down_in_a_few_dozen_steps(small):
-    trainer = Trainer(TrainConfig(max_steps=40, batch_size=64, lr=2e-3, schedule="constant"), *small)
+    """Plain cross-entropy: label smoothing's floor would hide how far the loss falls."""
+    config = TrainConfig(max_steps=40, batch_size=64, lr=2e-3, schedule="constant", label_smoothing=0.0)
+    trainer = Trainer(config, *small)
     trainer.run()
     first, last = losses(trainer)[:5], losses(trainer)[-5:]
     assert sum(last) / 5 < 0.5 * sum(first) / 5
@@ -223,6 +226,13 @@ def test_cli_prints_an_epoch_line_and_saves_a_checkpoint(data_root, tmp_path, ca
     assert re.search(r"^Epoch 1: Loss=\d+\.\d{4}  Train=\d+\.\d%  Test=\d+\.\d\d%", printed, re.M)
 
 
+def test_cli_records_its_command_without_the_data_folder_or_any_absolute_path(data_root, tmp_path):
+    out = tmp_path / "tiny.safetensors"
+    main(["--data", str(data_root), "--train-size", "256", "--max-steps", "1", "--threads", "1", "--out", str(out)])
+    command = load(out)[1]["command"]
+    assert command == "python -m cnnviz.train --train-size 256 --max-steps 1 --threads 1 --out tiny.safetensors"
+
+
 def test_cli_without_data_prints_the_missing_data_message(tmp_path, capsys):
     assert main(["--data", str(tmp_path), "--max-steps", "1"]) == 2
     assert "train-images-idx3-ubyte" in capsys.readouterr().out
@@ -233,3 +243,25 @@ def test_a_config_saved_before_hard_fraction_existed_reads_as_every_image_every_
     del saved["hard_fraction"]
     assert TrainConfig.from_dict(saved).hard_fraction == 1.0
     assert TrainConfig.from_dict(TrainConfig(hard_fraction=0.3).to_dict()).hard_fraction == 0.3
+
+
+def test_a_config_saved_before_the_schedule_field_reads_as_one_cycle():
+    saved = TrainConfig().to_dict()
+    del saved["schedule"]
+    assert TrainConfig.from_dict(saved).schedule == "onecycle"
+    assert TrainConfig.from_dict(TrainConfig(schedule="constant").to_dict()).schedule == "constant"
+
+
+def test_the_chapters_recipe_is_adam_1e3_batch_64_constant_plain_cross_entropy_three_full_epochs():
+    from cnnviz.recipes import recipe
+    chapter = recipe("chapter")
+    assert (chapter.optimizer, chapter.lr, chapter.batch_size, chapter.schedule) == ("adam", 1e-3, 64, "constant")
+    assert (chapter.label_smoothing, chapter.epochs, chapter.hard_fraction) == (0.0, 3, 1.0)
+    assert (chapter.dropout, chapter.weight_decay, chapter.head, chapter.activation) == (0.25, 0.0, "fc", "relu")
+
+
+def test_the_fast_recipe_is_todays_default_config():
+    from cnnviz.recipes import recipe
+    assert recipe("fast") == TrainConfig()
+    with pytest.raises(ValueError, match="recipe must be one of"):
+        recipe("fastest")

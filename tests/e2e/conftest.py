@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import sync_playwright
 
-from e2e_helpers import ConsoleLog, launch_chromium, open_page, streamlit_server
+from e2e_helpers import ConsoleLog, open_page
+from livetest import launch_browser, streamlit_server
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +23,7 @@ def server(data_root):
 @pytest.fixture(scope="session")
 def browser():
     with sync_playwright() as p:
-        chromium = launch_chromium(p)
+        chromium = launch_browser(p)
         yield chromium
         chromium.close()
 

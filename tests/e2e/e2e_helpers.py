@@ -1,31 +1,17 @@
-"""Browser-test helpers: a live Streamlit server, Debian's Chromium, pages and their charts.
+"""Browser-test helpers for pages: opening one, waiting for its script, reading its charts and errors.
 
-Shared by the e2e tests (tests/e2e/) and the classroom benchmark (bench/classroom.py).
+The server and Chromium come from the shared `livetest` package (also used by bench/).
 Named e2e_helpers (not helpers) so it cannot shadow another tests/ folder's helpers module.
 """
 from __future__ import annotations
 
-import contextlib
-import os
-import re
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "artifacts"
-SCREENSHOTS = ARTIFACTS / "screenshots"
+from livetest import ARTIFACTS, console_text, is_benign, wait_idle
 
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
+SCREENSHOTS = ARTIFACTS / "screenshots"
 
 # url path -> (title in app.py's navigation). Home is the default page at "/".
 PAGES = {
@@ -42,102 +28,7 @@ PAGES = {
 }
 
 
-# ---------------------------------------------------------------- server
-
-def free_port() -> int:
-    """A TCP port the OS says is free right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class Server:
-    url: str
-    proc: subprocess.Popen
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-
-def wait_for_health(url: str, proc: subprocess.Popen | None = None, timeout: float = 90.0) -> None:
-    """Poll /_stcore/health until it answers "ok"; fail fast if the server process died."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early with code {proc.returncode}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    return
-        time.sleep(0.25)
-    raise TimeoutError(f"{url} not healthy after {timeout:.0f} s")
-
-
-@contextlib.contextmanager
-def streamlit_server(port: int | None = None, env: dict | None = None, name: str = "server",
-                     timeout: float = 90.0, options: tuple = ()):
-    """Run `streamlit run app.py [options]` from the repo root on a free port; yield a Server; stop it after."""
-    port = port or free_port()
-    log_dir = ARTIFACTS / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"{name}-{port}.log"
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-           "--server.headless", "true", "--server.address", "127.0.0.1", *options]
-    full_env = {**os.environ, **(env or {})}
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    server = Server(f"http://127.0.0.1:{port}", proc, log_path)
-    try:
-        wait_for_health(server.url, proc, timeout)
-        yield server
-    finally:
-        stop_process(proc)
-
-
-def stop_process(proc: subprocess.Popen, grace: float = 10.0) -> None:
-    """SIGTERM the server (its own process group, nothing else), then SIGKILL if it hangs."""
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(grace)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(grace)
-
-
-def process_stats(pid: int) -> dict:
-    """CPU seconds (user+system) and resident memory in MB of one process, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    cpu_s = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-    rss_kb = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-                  if line.startswith("VmRSS:"))
-    return {"cpu_s": cpu_s, "rss_mb": rss_kb / 1024}
-
-
-# ---------------------------------------------------------------- browser
-
-def launch_chromium(playwright):
-    exe = shutil.which("chromium")
-    if exe is None:
-        raise RuntimeError("Debian's chromium is not installed: run `bash scripts/test.sh`, which installs it")
-    return playwright.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
-
-
-# Console messages that are not the app's fault, matched against "text [url]". Each filter is precise.
-BENIGN_CONSOLE = [
-    # Opened at a page's own URL (/pooling), Streamlit's frontend first probes for a server mounted under
-    # that path (/pooling/_stcore/health and /host-config), gets a 404, then uses the root: its own probe.
-    re.compile(r"^Failed to load resource: the server responded with a status of 404 \(Not Found\) "
-               r"\[https?://[^/]+/[a-z_]+/_stcore/(health|host-config)\]$"),
-]
-
+# ---------------------------------------------------------------- pages
 
 @dataclass
 class ConsoleLog:
@@ -149,39 +40,12 @@ class ConsoleLog:
         return self
 
     def _on_console(self, msg) -> None:
-        if msg.type != "error":
-            return
-        text = console_text(msg)
-        if not any(rx.search(text) for rx in BENIGN_CONSOLE):
-            self.errors.append(text)
-
-
-def console_text(msg) -> str:
-    """A console message as "text [url]" (the url says which resource failed)."""
-    url = (msg.location or {}).get("url") or ""
-    return f"{msg.text} [{url}]" if url else msg.text
+        if msg.type == "error" and not is_benign(msg):
+            self.errors.append(console_text(msg))
 
 
 def script_state(page) -> str | None:
     return page.locator('[data-testid="stApp"]').get_attribute("data-test-script-state")
-
-
-def wait_idle(page, timeout: float = 60.0, settle: float = 0.3) -> None:
-    """Wait until the Streamlit script is not running (and stays so for `settle` seconds)."""
-    deadline = time.monotonic() + timeout
-    quiet_since = None
-    while time.monotonic() < deadline:
-        state = page.evaluate(
-            "() => { const a = document.querySelector('[data-testid=\"stApp\"]');"
-            " return a ? a.getAttribute('data-test-script-state') : null; }")
-        if state == "notRunning":
-            quiet_since = quiet_since or time.monotonic()
-            if time.monotonic() - quiet_since >= settle:
-                return
-        else:
-            quiet_since = None
-        page.wait_for_timeout(50)
-    raise TimeoutError(f"script still running after {timeout:.0f} s")
 
 
 # Counts script runs as the page sees them start (installed before the page loads).
@@ -191,6 +55,54 @@ new MutationObserver(ms => { for (const m of ms)
   if (m.target.getAttribute('data-test-script-state') === 'running') window.__e2eRuns++; })
   .observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
 """
+
+
+def wait_until(condition, timeout: float = 60.0, what: str = "the condition", interval: float = 0.1):
+    """Poll `condition()` until it returns something truthy and return that; TimeoutError after `timeout` s.
+    An exception inside `condition` (an element re-created mid-read) counts as "not yet"."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            value = condition()
+            if value:
+                return value
+            last = value
+        except Exception as exc:  # noqa: BLE001 - Playwright raises its own error types while the DOM changes
+            last = exc
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"waited {timeout:.0f} s for {what}; last seen: {last!r}")
+        time.sleep(interval)
+
+
+def eventually(read, expected, timeout: float = 30.0) -> None:
+    """Poll `read()` until it equals `expected`; fail with the last value seen after `timeout` seconds."""
+    try:
+        wait_until(lambda: read() == expected, timeout, f"{expected!r}")
+    except TimeoutError:
+        value = read()
+        assert value == expected, f"after {timeout:.0f} s: {value!r} != expected {expected!r}"
+
+
+def runs(page) -> int:
+    """Script runs this page has seen start (needs open_page's counter)."""
+    return page.evaluate("() => window.__e2eRuns || 0")
+
+
+def rerun(page, action, timeout: float = 60.0) -> None:
+    """Do `action()` (a click, a key press) and wait until the script run it causes has started and ended."""
+    before = runs(page)
+    action()
+    wait_until(lambda: runs(page) > before, timeout, "the script run the action starts")
+    wait_idle(page, timeout)
+
+
+def main_text(page) -> str:
+    return page.locator('[data-testid="stMain"]').inner_text()
+
+
+def alerts(page) -> list[str]:
+    return page.locator('[data-testid="stAlert"]').all_inner_texts()
 
 
 def open_page(page, base_url: str, path: str, timeout: float = 90.0) -> None:
@@ -245,9 +157,7 @@ def plotly_figure(page, title: str) -> dict:
 
 def go_to_page_in_session(page, title: str) -> None:
     """Click a sidebar link (same Streamlit session, unlike page.goto, which starts a new one)."""
-    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title).click()
-    page.wait_for_timeout(200)
-    wait_idle(page)
+    rerun(page, page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title).click)
 
 
 def choose(page, label: str, option: str) -> None:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from e2e_helpers import open_page, screenshot, streamlit_server
+from e2e_helpers import open_page, screenshot
+from livetest import streamlit_server
 
 pytestmark = pytest.mark.browser
 

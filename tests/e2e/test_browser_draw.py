@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from e2e_drawing import DIGITS, clear_canvas, draw_and_predict, draw_strokes, place, shown_prediction
-from e2e_helpers import exceptions_on, open_page, screenshot, wait_idle
+from livetest.drawing import DIGITS, clear_canvas, draw_and_predict, draw_strokes, place, shown_prediction
+from e2e_helpers import alerts, exceptions_on, open_page, screenshot, wait_idle, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -77,13 +77,12 @@ def test_a_scribble_covering_the_whole_canvas_gets_a_message_not_a_traceback(dra
     zigzag = [[(0.0 if i % 2 == 0 else 1.0, i / 40) for i in range(41)]]
     draw_strokes(draw_page, zigzag + [[(i / 40, 0.0 if i % 2 == 0 else 1.0) for i in range(41)]],
                  steps_per_segment=10)
-    draw_page.wait_for_timeout(500)
+    # Either a prediction (it is some picture) or a message; never nothing at all.
+    wait_until(lambda: shown_prediction(draw_page) is not None or any(PROMPT not in a for a in alerts(draw_page)),
+               60, "a prediction or a message")
     wait_idle(draw_page)
     screenshot(draw_page, "draw-scribble-everywhere")
     assert exceptions_on(draw_page) == [] and console.errors == []
-    # Either a prediction (it is some picture) or a message; never nothing at all.
-    alerts = draw_page.locator('[data-testid="stAlert"]').all_inner_texts()
-    assert shown_prediction(draw_page) is not None or alerts
 
 
 def test_drawing_after_a_bad_scribble_still_works(draw_page):

@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from e2e_helpers import choose, exceptions_on, open_page, streamlit_server, wait_idle
+from e2e_helpers import alerts, choose, exceptions_on, open_page, rerun, wait_until
+from livetest import streamlit_server, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -18,14 +19,14 @@ def one_job_url(data_root):
 
 def _start(page) -> None:
     choose(page, "Batch size", "32")
-    page.get_by_role("button", name="Start training").click()
-    page.wait_for_timeout(300)
     wait_idle(page)
+    rerun(page, page.get_by_role("button", name="Start training").click)
 
 
 def _step(page) -> int:
-    text = page.locator('[data-testid="stProgress"]').first.inner_text()
-    return int(re.search(r"step (\d+)/", text)[1])
+    found = wait_until(lambda: re.search(r"step (\d+)/", page.locator('[data-testid="stProgress"]').first.inner_text()),
+                       60, "the progress bar to show a step")
+    return int(found[1])
 
 
 def test_a_second_student_is_told_training_is_busy_and_the_first_run_goes_on(browser, one_job_url):
@@ -38,8 +39,7 @@ def test_a_second_student_is_told_training_is_busy_and_the_first_run_goes_on(bro
 
     open_page(second, one_job_url, "training")
     _start(second)
-    alerts = second.locator('[data-testid="stAlert"]').all_inner_texts()
-    assert any("Training is busy" in a for a in alerts), alerts
+    wait_until(lambda: any("Training is busy" in a for a in alerts(second)), 30, "the busy message")
     assert exceptions_on(second) == []
 
     # The second student can still use the rest of the app, and the first run keeps going.
@@ -48,7 +48,6 @@ def test_a_second_student_is_told_training_is_busy_and_the_first_run_goes_on(bro
     before = _step(first)
     first.wait_for_function(f"() => {{ const m = document.body.innerText.match(/step (\\d+)\\//); "
                             f"return m && +m[1] > {before}; }}", timeout=60_000)
-    first.get_by_role("button", name="Stop", exact=True).click()
-    wait_idle(first)
+    rerun(first, first.get_by_role("button", name="Stop", exact=True).click)
     first.context.close()
     second.context.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from e2e_helpers import PAGES, exceptions_on, go_to_page_in_session, open_page, screenshot, wait_idle
+from e2e_helpers import PAGES, exceptions_on, go_to_page_in_session, main_text, open_page, rerun, screenshot, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -35,10 +35,8 @@ IDS = [p or "home" for p in PAGES]
 
 
 def _switch_on_lecture_mode(page) -> None:
-    page.locator("[data-testid='stSidebar']").get_by_text("Lecture mode", exact=True).click()
-    page.wait_for_timeout(200)
-    wait_idle(page)
-    assert page.get_by_role("switch", name="Lecture mode").is_checked()
+    rerun(page, page.locator("[data-testid='stSidebar']").get_by_text("Lecture mode", exact=True).click)
+    wait_until(page.get_by_role("switch", name="Lecture mode").is_checked, 30, "lecture mode to be on")
 
 
 def _sideways_overflow(page) -> int:
@@ -53,7 +51,7 @@ def test_page_renders_its_figure_without_errors(page, console, base_url, path):
     assert exceptions_on(page) == []
     assert console.errors == []
     if path in MAIN_TEXT:
-        assert MAIN_TEXT[path] in page.locator("[data-testid='stMain']").inner_text()
+        wait_until(lambda: MAIN_TEXT[path] in main_text(page), 30, f"{MAIN_TEXT[path]!r} on the page")
 
 
 @pytest.mark.parametrize("path", list(PAGES), ids=IDS)
@@ -71,13 +69,12 @@ def test_lecture_mode_is_kept_across_pages(page, base_url):
     open_page(page, base_url, "")
     _switch_on_lecture_mode(page)
     go_to_page_in_session(page, "Pooling")
+    page.locator(MAIN_FIGURE["pooling"]).first.wait_for(state="visible")
     assert page.get_by_role("switch", name="Lecture mode").is_checked()
 
 
 def test_a_pipeline_stage_on_the_home_page_opens_its_page(page, base_url):
     open_page(page, base_url, "")
     page.locator(".st-key-pipeline").get_by_role("link", name="Pool").first.click()
-    page.wait_for_timeout(200)
-    wait_idle(page)
-    assert page.url.rstrip("/").endswith("/pooling")
+    wait_until(lambda: page.url.rstrip("/").endswith("/pooling"), 30, "the URL to name the pooling page")
     page.locator(MAIN_FIGURE["pooling"]).first.wait_for(state="visible")

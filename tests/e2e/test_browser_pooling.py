@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from e2e_helpers import exceptions_on, open_page, plotly_figure, screenshot, wait_idle
+from e2e_helpers import (
+    alerts, eventually, exceptions_on, main_text, open_page, plotly_figure, rerun, screenshot, wait_until,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -26,13 +28,12 @@ def test_stepping_moves_the_window_and_its_output_cell_together(page, console, b
     main = page.locator('[data-testid="stMain"]')
     for k, (rows, cols, cell, max_formula, avg_formula) in enumerate(CHAPTER_STEPS, start=1):
         if k > 1:
-            page.get_by_role("button", name="Next ▶").click()
-            wait_idle(page)
-        assert f"Step {k}/4" in main.inner_text()
-        assert plotly_figure(page, "Input")["shapes"] == [_box(rows, cols)]
+            rerun(page, page.get_by_role("button", name="Next ▶").click)
+        wait_until(lambda: f"Step {k}/4" in main.inner_text(), 30, f"step {k}")
+        eventually(lambda: plotly_figure(page, "Input")["shapes"], [_box(rows, cols)])
         cell_box = _box((cell[0], cell[0] + 1), (cell[1], cell[1] + 1))
-        assert plotly_figure(page, "Max pooling")["shapes"] == [cell_box]
-        assert plotly_figure(page, "Average pooling")["shapes"] == [cell_box]
+        eventually(lambda: plotly_figure(page, "Max pooling")["shapes"], [cell_box])
+        eventually(lambda: plotly_figure(page, "Average pooling")["shapes"], [cell_box])
         codes = page.locator('[data-testid="stCode"]').all_inner_texts()
         assert any(max_formula in c for c in codes) and any(avg_formula in c for c in codes)
     screenshot(page, "pooling-last-step")
@@ -42,34 +43,30 @@ def test_stepping_moves_the_window_and_its_output_cell_together(page, console, b
 def test_finished_output_is_the_chapter_result(page, base_url):
     open_page(page, base_url, "pooling")
     for _ in range(3):
-        page.get_by_role("button", name="Next ▶").click()
-        wait_idle(page)
-    assert plotly_figure(page, "Max pooling")["z"] == [[6, 4], [8, 6]]
-    assert plotly_figure(page, "Average pooling")["z"] == [[3.75, 2.25], [5.25, 3.75]]
+        rerun(page, page.get_by_role("button", name="Next ▶").click)
+    eventually(lambda: plotly_figure(page, "Max pooling")["z"], [[6, 4], [8, 6]])
+    eventually(lambda: plotly_figure(page, "Average pooling")["z"], [[3.75, 2.25], [5.25, 3.75]])
 
 
 def test_previous_steps_back(page, base_url):
     open_page(page, base_url, "pooling")
-    page.get_by_role("button", name="Next ▶").click()
-    wait_idle(page)
-    page.get_by_role("button", name="◀ Previous").click()
-    wait_idle(page)
-    assert "Step 1/4" in page.locator('[data-testid="stMain"]').inner_text()
-    assert plotly_figure(page, "Input")["shapes"] == [_box((0, 2), (0, 2))]
+    rerun(page, page.get_by_role("button", name="Next ▶").click)
+    wait_until(lambda: "Step 2/4" in main_text(page), 30, "step 2")
+    rerun(page, page.get_by_role("button", name="◀ Previous").click)
+    wait_until(lambda: "Step 1/4" in main_text(page), 30, "step 1 again")
+    eventually(lambda: plotly_figure(page, "Input")["shapes"], [_box((0, 2), (0, 2))])
 
 
 def _set_number(page, label: str, value: int) -> None:
     box = page.get_by_label(label, exact=True)
     box.fill(str(value))
-    box.press("Enter")
-    wait_idle(page)
+    rerun(page, lambda: box.press("Enter"))
 
 
 def test_kernel_larger_than_padded_input_is_explained_not_a_traceback(page, console, base_url):
     open_page(page, base_url, "pooling")
     _set_number(page, "Kernel size", 6)
-    alerts = page.locator('[data-testid="stAlert"]').all_inner_texts()
-    assert any("does not work" in a for a in alerts), alerts
+    wait_until(lambda: any("does not work" in a for a in alerts(page)), 30, "the message")
     screenshot(page, "pooling-invalid-kernel")
     assert exceptions_on(page) == [] and console.errors == []
 
@@ -77,6 +74,5 @@ def test_kernel_larger_than_padded_input_is_explained_not_a_traceback(page, cons
 def test_padding_more_than_half_the_kernel_is_explained_not_a_traceback(page, console, base_url):
     open_page(page, base_url, "pooling")
     _set_number(page, "Padding", 2)     # kernel 2: PyTorch allows padding <= kernel // 2 only
-    alerts = page.locator('[data-testid="stAlert"]').all_inner_texts()
-    assert any("does not work" in a for a in alerts), alerts
+    wait_until(lambda: any("does not work" in a for a in alerts(page)), 30, "the message")
     assert exceptions_on(page) == [] and console.errors == []

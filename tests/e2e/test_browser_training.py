@@ -6,7 +6,8 @@ import re
 import pytest
 
 from e2e_helpers import (
-    choose, exceptions_on, go_to_page_in_session, open_page, plotly_figures, screenshot, wait_idle,
+    choose, exceptions_on, go_to_page_in_session, open_page, plotly_figures, rerun, screenshot, wait_idle,
+    wait_until,
 )
 
 pytestmark = pytest.mark.browser
@@ -15,10 +16,9 @@ STEP = re.compile(r"step (\d+)/(\d+)")
 
 
 def _progress(page) -> tuple[int, int]:
-    """(step, total) from the live progress text."""
-    page.locator('[data-testid="stProgress"]').first.wait_for(timeout=60_000)
-    found = STEP.search(page.locator('[data-testid="stProgress"]').first.inner_text())
-    assert found, page.locator('[data-testid="stProgress"]').first.inner_text()
+    """(step, total) from the live progress text, once it shows one (the bar is re-drawn as it moves)."""
+    found = wait_until(lambda: STEP.search(page.locator('[data-testid="stProgress"]').first.inner_text()),
+                       60, "the progress bar to show a step")
     return int(found[1]), int(found[2])
 
 
@@ -30,15 +30,24 @@ def _wait_for_steps(page, at_least: int, timeout_ms: int = 90_000) -> None:
 
 
 def _curve_points(page) -> int:
-    """Points on the batch-loss curve of the live training chart."""
-    return max(max(f["points"] or [0]) for f in plotly_figures(page))
+    """Points on the batch-loss curve of the live training chart (0 while no chart is drawn)."""
+    return max((max(f["points"] or [0]) for f in plotly_figures(page)), default=0)
+
+
+def _wait_for_curve(page, more_than: int) -> int:
+    """Wait until the live chart has more than `more_than` points (it is re-drawn as the run goes on)."""
+    return wait_until(lambda: _curve_points(page) > more_than and _curve_points(page), 90,
+                      f"the live chart to pass {more_than} points")
+
+
+def _stop(page) -> None:
+    rerun(page, page.get_by_role("button", name="Stop", exact=True).click)
 
 
 def _start_small_run(page) -> None:
     choose(page, "Batch size", "32")          # 1 epoch = 1875 steps: long enough to stop mid-epoch
-    page.get_by_role("button", name="Start training").click()
-    page.wait_for_timeout(300)
     wait_idle(page)
+    rerun(page, page.get_by_role("button", name="Start training").click)
 
 
 def test_training_keeps_going_on_another_page_and_stops_mid_epoch(page, console, base_url):
@@ -46,7 +55,7 @@ def test_training_keeps_going_on_another_page_and_stops_mid_epoch(page, console,
     _start_small_run(page)
     _wait_for_steps(page, 5)
     before, total = _progress(page)
-    points_before = _curve_points(page)
+    points_before = _wait_for_curve(page, 0)
 
     go_to_page_in_session(page, "Pooling")
     page.wait_for_timeout(4000)                # the student looks at pooling for a while
@@ -56,18 +65,16 @@ def test_training_keeps_going_on_another_page_and_stops_mid_epoch(page, console,
     after, _ = _progress(page)
     assert after > before
     _wait_for_steps(page, after + 1)           # and it is still live on screen
-    assert _curve_points(page) > points_before
+    _wait_for_curve(page, points_before)
     screenshot(page, "training-live")
 
-    page.get_by_role("button", name="Stop", exact=True).click()
-    page.wait_for_timeout(300)
-    wait_idle(page)
+    _stop(page)
     page.get_by_text("Stopped early").first.wait_for(timeout=30_000)
     stopped_at, _ = _progress(page)
     assert stopped_at < total                  # it stopped in the middle of the epoch
-    page.wait_for_timeout(2500)
-    assert _progress(page)[0] == stopped_at    # and stays stopped
-    assert page.get_by_role("button", name="Use this model on the other pages").count() == 1
+    page.wait_for_timeout(2500)                # a while later it still shows the same step
+    assert _progress(page)[0] == stopped_at
+    page.get_by_role("button", name="Use this model on the other pages").wait_for(timeout=30_000)
     screenshot(page, "training-stopped")
     assert exceptions_on(page) == [] and console.errors == []
 
@@ -75,9 +82,8 @@ def test_training_keeps_going_on_another_page_and_stops_mid_epoch(page, console,
 def test_pressing_start_twice_quickly_starts_one_run(page, console, base_url):
     open_page(page, base_url, "training")
     choose(page, "Batch size", "32")
-    page.get_by_role("button", name="Start training").dblclick()
-    page.wait_for_timeout(500)
     wait_idle(page)
+    rerun(page, page.get_by_role("button", name="Start training").dblclick)
     _wait_for_steps(page, 3)
     assert page.locator('[data-testid="stProgress"]').count() == 1
     before, _ = _progress(page)
@@ -85,12 +91,8 @@ def test_pressing_start_twice_quickly_starts_one_run(page, console, base_url):
     # Once more while it runs. The page disables Start during a live run, and clicking a disabled button
     # makes Playwright wait until the run ends (when a new run is right), so click only while it is enabled.
     if start.is_enabled():
-        start.click()
-        page.wait_for_timeout(300)
-        wait_idle(page)
+        rerun(page, start.click)
     assert page.locator('[data-testid="stProgress"]').count() == 1
     assert _progress(page)[0] >= before                         # the same run, not a fresh one
-    page.get_by_role("button", name="Stop", exact=True).click()
-    page.wait_for_timeout(300)
-    wait_idle(page)
+    _stop(page)
     assert exceptions_on(page) == [] and console.errors == []

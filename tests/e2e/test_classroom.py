@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from e2e_helpers import REPO
+from livetest import REPO
 
 pytestmark = pytest.mark.browser
 

@@ -1,6 +1,6 @@
 """The training engine: a frozen config and a Trainer that advances one optimizer step per call.
 
-The UI (in a background thread), the CLI (python -m cnnviz.train, see cnnviz/train_cli.py) and the tests
+The UI (in a background thread), the CLI (python -m cnnviz.train, see cnnviz/train/__main__.py) and the tests
 all drive the same Trainer.step(). Accuracies are fractions in [0, 1] everywhere.
 """
 from __future__ import annotations
@@ -290,9 +290,3 @@ def _rounded(record: dict, digits: int = 5) -> dict:
 def replay(metadata: dict) -> list[StepRecord]:
     """The stored training curve of a checkpoint as StepRecords (for the training page)."""
     return [StepRecord(**record) for record in metadata.get("curve", [])]
-
-
-if __name__ == "__main__":
-    from cnnviz.train_cli import main
-
-    raise SystemExit(main())

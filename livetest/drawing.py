@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import time
 
-from e2e_helpers import wait_idle
+from livetest import wait_idle
 
 # The digit the Draw page predicts (its st.metric labelled "Prediction"), or null when none is shown.
 PREDICTION_JS = """() => {

@@ -1,7 +1,11 @@
-"""python -m cnnviz.train: train DigitCNN from the command line with a progress bar per epoch."""
+"""python -m cnnviz.train: train DigitCNN from the command line with a progress bar per epoch.
+
+This file is the package's __main__, so the CLI imports the trainer and never the other way round.
+"""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import fields
 
@@ -56,7 +60,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
 
 
-def progress_bar(record: StepRecord, steps_per_epoch: int, epochs: int) -> str:
+def progress_bar(record: StepRecord, epochs: int) -> str:
     fraction = record.epoch_progress - (record.epoch - 1)
     filled = int(BAR_WIDTH * fraction)
     return (f"\rEpoch {record.epoch}/{epochs} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {100 * fraction:5.1f}%"
@@ -68,6 +72,21 @@ def evaluation_line(record: StepRecord, epoch_end: bool, loss: float) -> str:
     where = f"Epoch {record.epoch}" if epoch_end else f"Epoch {record.epoch_progress:.2f} (step {record.step})"
     return (f"{where}: Loss={loss:.4f}  Train={100 * record.train_acc:.1f}%  "
             f"Test={100 * record.test_acc:.2f}%  ({record.elapsed:.1f}s)")
+
+
+def recorded_command(argv: list[str]) -> str:
+    """The command line as stored in a checkpoint: without --data (where MNIST lies is this machine's
+    business, not the recipe's) and with any other absolute path cut to its file name."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--data":
+            skip = True
+        elif not arg.startswith("--data="):
+            flag, eq, value = arg.rpartition("=") if arg.startswith("--") and "=" in arg else ("", "", arg)
+            kept.append(flag + eq + (os.path.basename(value) if os.path.isabs(value) else value))
+    return " ".join(["python -m cnnviz.train", *kept])
 
 
 def main(argv=None) -> int:
@@ -101,7 +120,7 @@ def main(argv=None) -> int:
     try:
         while (record := trainer.step()) is not None:
             if tty and (record.step % 10 == 0 or record.test_acc is not None):
-                print(progress_bar(record, trainer.steps_per_epoch, config.epochs), end="", flush=True)
+                print(progress_bar(record, config.epochs), end="", flush=True)
             if record.test_acc is not None:
                 closes_epoch = bool(trainer.epochs) and trainer.epochs[-1]["steps"] == record.step
                 loss = trainer.epochs[-1]["loss"] if closes_epoch else record.batch_loss
@@ -119,9 +138,13 @@ def main(argv=None) -> int:
 
         metadata = trainer.metadata()
         metadata["evaluation"] = evaluation_report(trainer.model, test)
-        metadata["command"] = "python -m cnnviz.train " + " ".join(sys.argv[1:] if argv is None else argv)
+        metadata["command"] = recorded_command(sys.argv[1:] if argv is None else argv)
         path = save(args.out, trainer.model, metadata)
         print(f"Saved {path}")
     else:
         print("Not saved (pass --out PATH.safetensors to keep the model).")
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

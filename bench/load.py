@@ -1,0 +1,477 @@
+"""A class of simulated students that speak Streamlit's own websocket protocol: the server's load, no browsers.
+
+Each student opens the Draw page over `/_stcore/stream` (the protobuf BackMsg/ForwardMsg that ship with
+Streamlit, as the browser's frontend sends them), waits a think time, clears the canvas with the page's
+Clear button, and sends a real drawing: the canvas component's value (Fabric JSON + the PNG the canvas
+would send) as the widget state of the canvas the server just mounted, in a rerun of the canvas's fragment.
+The clock runs from sending the drawing to the arrival of its prediction (the prediction block tagged with
+the digest of that very drawing); the rest of the rerun (activation grids, receptive field) is timed to the
+run's end. A student who sees another digit than the one drawn, no prediction within the timeout, or an
+exception block, counts an error.
+
+    python bench/load.py --start --sessions 10 20 40 --think 5 --duration 60      # its own server
+    python bench/load.py --url http://127.0.0.1:8501 --server-pid 1234 --sessions 20
+    python bench/load.py --start --sessions 20 --train 1 2     # with 0, 1, 2 students training meanwhile
+
+A trainer is a further simulated session on the Training page that submits the training form (10 epochs:
+it outlasts a run) and then keeps polling the live view as the browser does (the page's `run_every`).
+The server's CPU is its own process; `workers` is the CPU of its child processes (training workers).
+One generator process serves every student, with asyncio: 40 students cost it a few % of one core.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import io
+import json
+import os
+import random
+import re
+import statistics
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import websockets  # noqa: E402  (a dependency of streamlit itself)
+from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
+from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
+
+PREDICTION = re.compile(r"class='cnnviz-prediction' data-digest='(\w+)' data-prediction='(\d)'")
+STEP = re.compile(r"step (\d+)/")
+TIMEOUT_S = 30.0
+
+
+# ---------------------------------------------------------------- drawings
+
+@dataclass(frozen=True)
+class Drawing:
+    digit: int
+    value: str        # the canvas component's state, as JSON: what its frontend sends
+    digest: str       # the digest the draw page tags this drawing's prediction with
+
+
+def _fabric_path(stroke, height, top, left, aspect, brush) -> dict:
+    width = height * aspect
+    points = [(left + x * width, top + y * height) for x, y in stroke]
+    path = [["M", *points[0]]] + [["L", *p] for p in points[1:]]
+    return {"type": "path", "version": "5.3.0", "originX": "left", "originY": "top", "fill": None,
+            "stroke": "#FFFFFF", "strokeWidth": brush, "strokeLineCap": "round", "strokeLineJoin": "round",
+            "path": path}
+
+
+def make_drawings(brush: int = 18) -> list[Drawing]:
+    """Every sketched digit at three sizes and places, as the canvas would send it, with its expected digest."""
+    from PIL import Image
+
+    from cnnviz.preprocess import preprocess
+    from cnnviz.sketch import STROKES, draw_digit
+    from cnnviz_ui.draw_view import input_hash
+
+    places = [(200, 40, 70), (120, 30, 40), (160, 100, 110)]  # height, top, left on the 280 px canvas
+    out = []
+    for height, top, left in places:
+        for digit in sorted(STROKES):
+            pixels = draw_digit(digit, height=height, top=top, left=left, brush=brush)  # [280, 280, 4]
+            png = io.BytesIO()
+            Image.fromarray(pixels).save(png, format="PNG")
+            url = "data:image/png;base64," + base64.b64encode(png.getvalue()).decode()
+            objects = [_fabric_path(s, height, top, left, 0.7, brush) for s in STROKES[digit]]
+            raw = {"version": "5.3.0", "objects": objects, "background": "#000000"}
+            value = json.dumps({"drawing": {"raw": raw, "data": url}, "backgroundFit": None})
+            image28, _ = preprocess(pixels)
+            out.append(Drawing(digit, value, input_hash(image28)))
+    return out
+
+
+# ---------------------------------------------------------------- one session
+
+def _page_cookies(url: str) -> str:
+    """GET the page; its Set-Cookie headers as one Cookie header value."""
+    with urllib.request.urlopen(url, timeout=TIMEOUT_S) as reply:
+        reply.read()
+        return "; ".join(c.split(";", 1)[0] for c in reply.headers.get_all("Set-Cookie") or [])
+
+
+class Session:
+    """One websocket session: sends reruns, reads ForwardMsgs and keeps what a student needs from them."""
+
+    def __init__(self, base_url: str, page: str):
+        self.base_url, self.page = base_url.rstrip("/"), page
+        self.ws = None
+        self.page_hash = ""
+        self.widgets: dict[str, WidgetState] = {}       # values this client holds (sent on every rerun)
+        self.elements: dict[str, tuple[str, object, str]] = {}  # label/name -> (widget id, element, fragment)
+        self.predictions: list[tuple[float, str, int]] = []     # (time, digest, digit)
+        self.runs_finished = 0
+        self.exceptions: list[str] = []
+        self.steps: int | None = None                    # training step shown by the live view
+        self.auto_rerun: tuple[float, str] | None = None
+        self.changed = asyncio.Event()
+        self._reader: asyncio.Task | None = None
+        self._poller: asyncio.Task | None = None
+
+    async def open(self) -> None:
+        """Load the page's HTML as a browser does (keeping its cookies: a load balancer's affinity cookie),
+        then open the websocket with them and ask for the page."""
+        cookies = await asyncio.to_thread(_page_cookies, f"{self.base_url}/{self.page}")
+        ws_url = self.base_url.replace("http", "ws", 1) + "/_stcore/stream"
+        self.ws = await websockets.connect(ws_url, subprotocols=["streamlit"], origin=self.base_url,
+                                           max_size=None, compression=None, open_timeout=TIMEOUT_S,
+                                           additional_headers={"Cookie": cookies} if cookies else None)
+        self._reader = asyncio.create_task(self._read())
+        await self.rerun(page_name=self.page)
+
+    async def close(self) -> None:
+        for task in (self._poller, self._reader):
+            if task:
+                task.cancel()
+        if self.ws is not None:
+            with contextlib.suppress(Exception):
+                await self.ws.close()
+
+    async def rerun(self, fragment_id: str = "", trigger: str | None = None, page_name: str = "",
+                    auto: bool = False) -> None:
+        msg = BackMsg()
+        state = msg.rerun_script
+        state.query_string = ""
+        state.page_script_hash = self.page_hash
+        state.page_name = page_name
+        state.fragment_id = fragment_id
+        state.is_auto_rerun = auto
+        state.widget_states.widgets.extend(self.widgets.values())
+        if trigger:
+            state.widget_states.widgets.add(id=trigger, trigger_value=True)
+        await self.ws.send(msg.SerializeToString())
+
+    async def _read(self) -> None:
+        async for data in self.ws:
+            now = time.monotonic()
+            msg = ForwardMsg()
+            msg.ParseFromString(data)
+            kind = msg.WhichOneof("type")
+            if kind == "navigation" and msg.navigation.page_script_hash:
+                self.page_hash = msg.navigation.page_script_hash
+            elif kind == "script_finished":
+                self.runs_finished += 1
+            elif kind == "auto_rerun":
+                self.auto_rerun = (msg.auto_rerun.interval, msg.auto_rerun.fragment_id)
+                if self._poller is None:
+                    self._poller = asyncio.create_task(self._poll())
+            elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+                self._element(msg.delta.new_element, msg.delta.fragment_id, now)
+            self.changed.set()
+
+    def _element(self, element, fragment_id: str, now: float) -> None:
+        kind = element.WhichOneof("type")
+        body = getattr(element, kind)
+        if kind == "html":
+            found = PREDICTION.search(body.body)
+            if found:
+                self.predictions.append((now, found[1], int(found[2])))
+        elif kind == "exception":
+            self.exceptions.append(f"{body.type}: {body.message}"[:200])
+        elif kind == "progress":
+            found = STEP.search(body.text)
+            if found:
+                self.steps = int(found[1])
+        elif kind == "bidi_component":
+            self.elements[body.component_name] = (body.id, body, fragment_id)
+        elif getattr(body, "label", "") and getattr(body, "id", ""):
+            self.elements[body.label] = (body.id, body, fragment_id)
+
+    async def _poll(self) -> None:
+        """The browser's side of `st.fragment(run_every=...)`: rerun that fragment every interval."""
+        while self.auto_rerun:
+            interval, fragment_id = self.auto_rerun
+            await asyncio.sleep(interval)
+            await self.rerun(fragment_id=fragment_id, auto=True)
+
+    async def wait_for(self, condition, timeout: float = TIMEOUT_S):
+        """Wait until condition() is truthy; return it. TimeoutError after `timeout` s."""
+        deadline = time.monotonic() + timeout
+        while not (result := condition()):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            self.changed.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), left)
+        return result
+
+    def canvas(self):
+        return next(((wid, frag) for name, (wid, _, frag) in self.elements.items() if "canvas" in name), None)
+
+
+# ---------------------------------------------------------------- students and trainers
+
+@dataclass
+class Student:
+    index: int
+    pred_ms: list = field(default_factory=list)      # send -> prediction arrives
+    run_ms: list = field(default_factory=list)       # send -> the rerun has finished
+    wrong: int = 0
+    errors: list = field(default_factory=list)
+    sent: int = 0
+
+
+async def student(base_url: str, me: Student, drawings: list[Drawing], start_at: float, measure_from: float,
+                  stop_at: float, think: float, clear: bool, min_rounds: int = 0) -> None:
+    rng = random.Random(me.index)
+    session = Session(base_url, "draw")
+    await asyncio.sleep(max(0.0, start_at - time.monotonic()))
+    try:
+        await session.open()
+        await session.wait_for(lambda: session.runs_finished and session.canvas(), timeout=120)  # a cold start
+        rounds = 0
+        while time.monotonic() < stop_at or rounds < min_rounds:
+            await asyncio.sleep(think * rng.uniform(0.8, 1.2))
+            if time.monotonic() >= stop_at and rounds >= min_rounds:
+                break
+            rounds += 1
+            wid, fragment = session.canvas()
+            if clear and "Clear" in session.elements:
+                old, done = wid, session.runs_finished
+                session.widgets.pop(wid, None)
+                await session.rerun(fragment_id=session.elements["Clear"][2], trigger=session.elements["Clear"][0])
+                await session.wait_for(lambda: session.runs_finished > done and session.canvas()[0] != old)
+                wid, fragment = session.canvas()
+            drawing = drawings[rng.randrange(len(drawings))]
+            session.widgets[wid] = WidgetState(id=wid, json_value=drawing.value)
+            seen, done = len(session.predictions), session.runs_finished
+            sent = time.monotonic()
+            await session.rerun(fragment_id=fragment)
+            try:
+                t, _, digit = await session.wait_for(
+                    lambda: next((p for p in session.predictions[seen:] if p[1] == drawing.digest), None))
+                await session.wait_for(lambda: session.runs_finished > done)
+            except TimeoutError:
+                if sent >= measure_from:
+                    me.errors.append(f"no prediction within {TIMEOUT_S:.0f} s")
+                continue
+            if sent >= measure_from:
+                me.sent += 1
+                me.pred_ms.append((t - sent) * 1000)
+                me.run_ms.append((time.monotonic() - sent) * 1000)
+                me.wrong += digit != drawing.digit
+            if session.exceptions:
+                me.errors.extend(session.exceptions)
+                session.exceptions.clear()
+    except Exception as exc:  # the connection broke, the page never came: an error, the class goes on
+        me.errors.append(f"{type(exc).__name__}: {exc}"[:200])
+    finally:
+        await session.close()
+
+
+async def trainer(base_url: str, report: dict, stop: asyncio.Event, epochs: int = 10) -> None:
+    """A session on the Training page that submits the form (`epochs` epochs) and keeps its live view polled."""
+    session = Session(base_url, "training")
+    try:
+        await session.open()
+        await session.wait_for(lambda: session.runs_finished and "Start training" in session.elements, timeout=120)
+        epochs_id, element, _ = session.elements["Epochs"]
+        session.widgets[epochs_id] = WidgetState(id=epochs_id, int_value=min(epochs, int(element.max)))
+        await session.rerun(trigger=session.elements["Start training"][0])
+        await session.wait_for(lambda: session.steps, timeout=180)
+        report["first_step"] = session.steps
+        await stop.wait()
+        report["last_step"] = session.steps
+        report["errors"] = session.exceptions
+        if "Stop" in session.elements:    # end the job, so that the next class starts without it
+            stop_id, _, fragment = session.elements["Stop"]
+            done = session.runs_finished
+            await session.rerun(fragment_id=fragment, trigger=stop_id)
+            await session.wait_for(lambda: session.runs_finished > done)
+    except Exception as exc:
+        report["errors"] = [f"trainer: {type(exc).__name__}: {exc}"[:200]]
+    finally:
+        await session.close()
+
+
+# ---------------------------------------------------------------- the server's side
+
+def _stat(pid: int) -> tuple[float, float, int]:
+    """CPU seconds, RSS in MB and parent pid of one process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    rss_pages = int(fields[21])
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), \
+        rss_pages * os.sysconf("SC_PAGE_SIZE") / 2**20, int(fields[1])
+
+
+def descendants(pid: int) -> list[int]:
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                parents[int(entry.name)] = _stat(int(entry.name))[2]
+    found, frontier = [], [pid]
+    while frontier:
+        children = [p for p, ppid in parents.items() if ppid in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def cpu_of(pids: list[int]) -> dict[int, float]:
+    out = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            out[pid] = _stat(pid)[0]
+    return out
+
+
+async def watch_rss(pid: int, peak: dict, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        with contextlib.suppress(OSError):
+            peak["server"] = max(peak.get("server", 0.0), _stat(pid)[1])
+            peak["total"] = max(peak.get("total", 0.0), sum(_stat(c)[1] for c in [pid, *descendants(pid)]))
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1.0)
+
+
+# ---------------------------------------------------------------- one class
+
+def pct(values: list[float], q: int) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+async def run_class(base_url: str, n: int, drawings: list[Drawing], think: float, warmup: float, duration: float,
+                    trainers: int = 0, server_pid: int | None = None, clear: bool = True, min_rounds: int = 0) -> dict:
+    """N students for warmup + duration seconds (only drawings sent after the warm-up count), and each for at
+    least `min_rounds` drawings."""
+    stop_trainers = asyncio.Event()
+    train_reports = [dict() for _ in range(trainers)]
+    train_tasks = [asyncio.create_task(trainer(base_url, r, stop_trainers)) for r in train_reports]
+    if trainers:   # the jobs are running before the class starts drawing
+        deadline = time.monotonic() + 330
+        while time.monotonic() < deadline and not all("first_step" in r or "errors" in r for r in train_reports):
+            await asyncio.sleep(0.5)
+    t0 = time.monotonic()
+    measure_from, stop_at = t0 + warmup, t0 + warmup + duration
+    students = [Student(i) for i in range(n)]
+    tasks = [asyncio.create_task(student(base_url, s, drawings, t0 + i * min(think, warmup) / max(n, 1),
+                                         measure_from, stop_at, think, clear, min_rounds))
+             for i, s in enumerate(students)]
+    stop_rss, peak = asyncio.Event(), {}
+    rss_task = asyncio.create_task(watch_rss(server_pid, peak, stop_rss)) if server_pid else None
+    await asyncio.sleep(max(0.0, measure_from - time.monotonic()))
+    me = os.getpid()
+    pids = [server_pid, *descendants(server_pid)] if server_pid else []
+    cpu0, gen0, wall0, load0 = cpu_of(pids), _stat(me)[0], time.monotonic(), os.getloadavg()[0]
+    await asyncio.sleep(max(0.0, stop_at - time.monotonic()))
+    pids = [server_pid, *descendants(server_pid)] if server_pid else []
+    cpu1, gen1, wall1, load1 = cpu_of(pids), _stat(me)[0], time.monotonic(), os.getloadavg()[0]
+    await asyncio.gather(*tasks)
+    stop_trainers.set()
+    await asyncio.gather(*train_tasks)
+    stop_rss.set()
+    if rss_task:
+        await rss_task
+    wall = wall1 - wall0
+
+    def share(pid_set) -> float | None:
+        return round(100 * sum(cpu1[p] - cpu0.get(p, 0.0) for p in pid_set if p in cpu1) / wall, 1) if pids else None
+
+    pred = [v for s in students for v in s.pred_ms]
+    run = [v for s in students for v in s.run_ms]
+    errors = [e for s in students for e in s.errors] + [e for r in train_reports for e in r.get("errors", [])]
+    return {
+        "sessions": n, "trainers": trainers, "think_s": think, "window_s": round(wall, 1),
+        "drawings": len(pred), "wrong": sum(s.wrong for s in students), "errors": len(errors),
+        "error_samples": sorted(set(errors))[:5],
+        "pred_p50_ms": pct(pred, 50), "pred_p95_ms": pct(pred, 95), "pred_max_ms": max(pred, default=None),
+        "run_p50_ms": pct(run, 50), "run_p95_ms": pct(run, 95),
+        "server_cpu_pct": share([server_pid]) if server_pid else None,
+        "workers_cpu_pct": share(pids[1:]) if server_pid else None,
+        "server_rss_mb": round(peak.get("server", 0.0)) or None, "total_rss_mb": round(peak.get("total", 0.0)) or None,
+        "generator_cpu_pct": round(100 * (gen1 - gen0) / wall, 1),
+        "train_steps": [r.get("last_step", 0) - r.get("first_step", 0) if "last_step" in r else None
+                        for r in train_reports],
+        "load_avg": [round(load0, 1), round(load1, 1)],
+    }
+
+
+async def open_home(base_url: str, sessions: int = 4) -> None:
+    """A few sessions on the home page first (behind a load balancer they reach several processes): until
+    app.py has run once in a process, a deep link there skips the app's navigation."""
+    async def one():
+        session = Session(base_url, "")
+        await session.open()
+        await session.wait_for(lambda: session.runs_finished, timeout=120)
+        await session.close()
+    await asyncio.gather(*(one() for _ in range(sessions)))
+
+
+def _fmt(v, digits: int = 0) -> str:
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
+def print_row(r: dict) -> None:
+    print(f"| {r['sessions']} | {r['trainers']} | {r['drawings']} | {_fmt(r['pred_p50_ms'])} | "
+          f"{_fmt(r['pred_p95_ms'])} | {_fmt(r['pred_max_ms'])} | {_fmt(r['run_p95_ms'])} | "
+          f"{r['wrong']} | {r['errors']} | {_fmt(r['server_cpu_pct'])} | {_fmt(r['workers_cpu_pct'])} | "
+          f"{_fmt(r['server_rss_mb'])} | {_fmt(r['generator_cpu_pct'])} | {r['load_avg'][0]}-{r['load_avg'][1]} |",
+          flush=True)
+    for sample in r["error_samples"]:
+        print(f"    error: {sample}", flush=True)
+
+
+HEADER = ("| N | trainers | drawings | p50 ms | p95 ms | max ms | rerun p95 ms | wrong | errors | server CPU % | "
+          "workers CPU % | server RSS MB | generator CPU % | load avg |\n|" + "---|" * 14)
+
+
+async def main_async(args, base_url: str, server_pid: int | None) -> list[dict]:
+    drawings = make_drawings()
+    await open_home(base_url)
+    results = []
+    print(HEADER, flush=True)
+    for trainers in args.train:
+        for n in args.sessions:
+            r = await run_class(base_url, n, drawings, args.think, args.warmup, args.duration, trainers,
+                                server_pid, clear=not args.no_clear)
+            print_row(r)
+            results.append(r)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--url", help="a running app, e.g. http://127.0.0.1:8501 (or a load balancer)")
+    ap.add_argument("--start", action="store_true", help="start `streamlit run app.py` on a free port")
+    ap.add_argument("--server-pid", type=int, help="the server's pid, for its CPU and memory (with --url)")
+    ap.add_argument("--sessions", type=int, nargs="+", default=[10], help="class sizes to run, one after another")
+    ap.add_argument("--think", type=float, default=5.0, help="seconds between a prediction and the next drawing")
+    ap.add_argument("--warmup", type=float, default=10.0, help="seconds before drawings count")
+    ap.add_argument("--duration", type=float, default=60.0, help="seconds of measurement per class size")
+    ap.add_argument("--train", type=int, nargs="+", default=[0], help="training sessions beside the class")
+    ap.add_argument("--no-clear", action="store_true", help="draw over the old drawing instead of Clear first")
+    ap.add_argument("--json", type=Path, help="also write the results here")
+    args = ap.parse_args(argv)
+    if bool(args.url) == bool(args.start):
+        ap.error("give either --url or --start")
+    print(f"# {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} CPUs, load avg "
+          f"{' '.join(f'{v:.1f}' for v in os.getloadavg())}", flush=True)
+    if args.start:
+        from livetest import streamlit_server
+        with streamlit_server(name="load") as server:
+            results = asyncio.run(main_async(args, server.url, server.proc.pid))
+    else:
+        results = asyncio.run(main_async(args, args.url, args.server_pid))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,165 @@
+"""The training process: one per job, started by cnnviz.jobs, which runs `main([FD, PARENT_PID])`.
+
+It reads its job from the connection on file descriptor FD, trains, and writes back what the page draws:
+("ready", info), ("step", record, seconds, epochs or None, filters or None), then ("end", result) or
+("failed", reason). It obeys "pause", "resume" and "stop" between steps, and exits on its own when the
+server goes away (the connection reaches EOF, or its parent pid changes). Messages are plain pickles, so
+tensors travel by value. Imports torch and the core only: never Streamlit.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from cnnviz.model import leaf_layers
+from cnnviz.train import Trainer
+
+PAUSED_POLL_S = 0.5   # how often a paused worker checks that its server is still there
+_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)  # the folder holding cnnviz/, for the worker's path
+_MAIN = "import sys; from cnnviz.worker import main; sys.exit(main(sys.argv[1:]))"  # not -m: one copy of this module
+
+
+class ServerGone(Exception):
+    """The server closed its end of the connection or died: the worker has no one to train for."""
+
+
+@dataclass(frozen=True)
+class DataFiles:
+    """A split the worker reads from disk itself (cheaper than sending 60,000 images to a new process)."""
+    split: str                 # train | test
+    root: str | None = None    # the folder holding MNIST/raw (None: $CNNVIZ_DATA, else the cache folder)
+    dataset: str = "mnist"
+
+    def load(self):
+        from cnnviz.data import load_split
+        return load_split(self.split, self.root, self.dataset, download=False)
+
+
+def first_filters(model: nn.Module) -> torch.Tensor | None:
+    for _, module in leaf_layers(model):
+        if isinstance(module, nn.Conv2d):
+            return module.weight.detach().float().cpu().clone()  # [C, in, k, k]
+    return None
+
+
+def send(conn, message) -> None:
+    conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def receive(conn):
+    return pickle.loads(conn.recv_bytes())
+
+
+class _Orders:
+    """The server's pause/resume/stop orders, read between steps."""
+
+    def __init__(self, conn, parent_pid: int):
+        self.conn, self.parent_pid = conn, parent_pid
+        self.paused = self.stopping = False
+
+    def read(self) -> None:
+        """Apply every order waiting; while paused, wait here (checking the server) until resumed or stopped."""
+        while True:
+            wait = PAUSED_POLL_S if self.paused and not self.stopping else 0
+            try:
+                ready = self.conn.poll(wait)
+                order = self.conn.recv_bytes() if ready else None
+            except (EOFError, OSError):
+                raise ServerGone from None
+            if os.getppid() != self.parent_pid:
+                raise ServerGone
+            if order is not None:
+                order = pickle.loads(order)
+                self.paused = {"pause": True, "resume": False}.get(order, self.paused)
+                self.stopping = self.stopping or order == "stop"
+                continue  # drain the rest before stepping
+            if not self.paused or self.stopping:
+                return
+
+
+def train(conn, job: dict, orders: _Orders) -> None:
+    os.nice(job["nice"])  # 0: unchanged
+    torch.set_num_threads(job["threads"])
+    data = [s.load() if isinstance(s, DataFiles) else s for s in (job["train"], job["test"])]
+    trainer = Trainer(job["config"], *data)
+    send(conn, ("ready", {"pid": os.getpid(), "device": str(trainer.device), "total_steps": int(trainer.total_steps),
+                          "filters": first_filters(trainer.model)}))
+    every, epochs_sent = job["filters_every"], 0
+    while True:
+        orders.read()
+        if orders.stopping:
+            trainer.stop()
+            break
+        t0 = time.perf_counter()
+        record = trainer.step()
+        spent = time.perf_counter() - t0
+        if record is None:
+            break
+        epochs = None
+        if len(trainer.epochs) != epochs_sent:
+            epochs, epochs_sent = [dict(e) for e in trainer.epochs], len(trainer.epochs)
+        filters = first_filters(trainer.model) if record.step % every == 0 else None
+        send(conn, ("step", record, spent, epochs, filters))
+    trainer.model.eval()
+    weights = {k: v.detach().cpu() for k, v in trainer.model.state_dict().items()}
+    send(conn, ("end", {"state": "stopped" if orders.stopping else "done", "epochs": [dict(e) for e in trainer.epochs],
+                        "filters": first_filters(trainer.model), "model_config": trainer.model.config,
+                        "weights": weights, "metadata": trainer.metadata()}))
+
+
+def launch(threads: int) -> tuple[subprocess.Popen, Connection]:
+    """Start a worker: a fresh interpreter (fork + exec: nothing of the server's threads or state is inherited,
+    and unlike multiprocessing's spawn it does not re-run the server's __main__, a Streamlit page script)."""
+    ours, theirs = socket.socketpair()
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
+               PYTHONPATH=os.pathsep.join(p for p in (_PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p))
+    try:
+        process = subprocess.Popen([sys.executable, "-c", _MAIN, str(theirs.fileno()), str(os.getpid())],
+                                   pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env)
+    except BaseException:
+        ours.close()
+        raise
+    finally:
+        theirs.close()  # the worker holds its own copy: when the server dies, the worker reads EOF
+    return process, Connection(ours.detach())
+
+
+def exit_reason(code: int) -> str:
+    """Why a worker that ended without reporting is gone, from its exit status."""
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"the training process was killed ({name}, exit code {code}) before it finished"
+    return f"the training process exited with code {code} before it finished"
+
+
+def main(argv: list[str]) -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the server's terminal stops the server; it stops us
+    conn, parent_pid = Connection(int(argv[0])), int(argv[1])
+    orders = _Orders(conn, parent_pid)
+    try:
+        job = receive(conn)
+        try:
+            train(conn, job, orders)
+        except ServerGone:
+            raise
+        except Exception as exc:  # noqa: BLE001 -- reported on the page as the reason the run failed
+            send(conn, ("failed", f"{type(exc).__name__}: {exc}"))
+    except (ServerGone, EOFError, BrokenPipeError, ConnectionResetError):
+        return 3  # the server is gone: nothing to report to
+    return 0
+
+

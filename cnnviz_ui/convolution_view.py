@@ -1,0 +1,258 @@
+"""Presentation helpers for the convolution page: inputs and kernels to choose from, the stepper's figures,
+the written-out arithmetic, and conv2's partial sums on the active model. No maths beyond picking numbers."""
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from cnnviz import convolution
+from cnnviz.filters import CLASSIC_KERNELS
+from cnnviz.pooling import output_size, padded
+from cnnviz_ui import charts
+
+INPUTS = ("grid", "current", "example", "mnist")
+INPUT_LABELS = {"grid": "A small grid you can edit", "current": "The current digit (your drawing, else MNIST #0)",
+                "example": "The built-in example 7", "mnist": "An MNIST test digit"}
+KERNEL_SOURCES = ("classic", "model", "typed")
+KERNEL_LABELS = {"classic": "A classic kernel", "model": "One of the model's conv1 filters", "typed": "Typed by hand"}
+CLASSIC_NAMES = ("Sobel X", "Sobel Y", "Prewitt X", "Prewitt Y", "Laplacian", "Box blur", "Identity")
+SMALL = 12        # a padded input up to this side is drawn whole, every number written in
+ZOOM = 7          # otherwise: a ZOOM x ZOOM neighbourhood of the window, enlarged
+
+
+def default_grid(size: int) -> np.ndarray:
+    """A size x size map of small integers with a bright vertical stroke: edges for Sobel X to find."""
+    x = np.zeros((size, size))
+    c = size // 3
+    x[:, c] = np.clip(np.arange(size) + 5, 0, 9)      # the stroke's left side fades in down the rows
+    x[:, min(c + 1, size - 1)] = 9
+    if c + 2 < size:
+        x[:, c + 2] = np.clip(np.arange(size) - 1, 0, 9)
+    return x
+
+
+def typed_default(kernel_size: int) -> np.ndarray:
+    """The kernel a student starts typing from: Sobel X when 3x3, else a single 1 in the middle (identity)."""
+    if kernel_size == 3:
+        return CLASSIC_KERNELS["Sobel X"].copy()
+    kernel = np.zeros((kernel_size, kernel_size))
+    kernel[kernel_size // 2, kernel_size // 2] = 1
+    return kernel
+
+
+def table(values: np.ndarray) -> pd.DataFrame:
+    """A 2-D array as the table st.data_editor edits (columns named 0, 1, ...)."""
+    return pd.DataFrame(np.asarray(values, dtype=float), columns=[str(c) for c in range(values.shape[1])])
+
+
+def from_table(df: pd.DataFrame) -> np.ndarray:
+    """The numbers of an edited table; an emptied cell counts as 0."""
+    values = df.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    return np.nan_to_num(values, nan=0.0)
+
+
+def digit_image(source: str, index: int):
+    """(image [28, 28] in [0, 1] rounded to 2 decimals, caption), or None when an MNIST digit is unavailable."""
+    from cnnviz_ui.current_digit import current_digit, example_digit, mnist_digit
+    digit = {"current": current_digit, "example": example_digit}.get(source, lambda: mnist_digit(index))()
+    if digit is None:
+        return None
+    return np.round(np.asarray(digit.image28, dtype=float), 2), f"{digit.source[:1].upper()}{digit.source[1:]}."
+
+
+def classic_kernel(name: str) -> np.ndarray:
+    """A hand-designed 3x3 kernel from cnnviz.filters (Sobel, Prewitt, Laplacian, box blur, identity)."""
+    return CLASSIC_KERNELS[name]
+
+
+def first_conv():
+    """(name, layer) of the active model's first Conv2d."""
+    from cnnviz_ui.models import active_model, conv_layers
+    return conv_layers(active_model().model)[0]
+
+
+def model_filter(index: int) -> tuple[np.ndarray, float, str]:
+    """(kernel [k, k], bias, description) of filter `index` of the active model's first conv layer."""
+    name, layer = first_conv()
+    weight = layer.weight.detach().numpy().astype(float)  # [C_out, 1, k, k]
+    bias = float(layer.bias[index]) if layer.bias is not None else 0.0
+    return weight[index, 0], bias, f"filter {index} of {name} ({weight.shape[0]} filters)"
+
+
+def size_formula(size: int, kernel_size: int, stride: int, padding: int, dilation: int) -> str:
+    """The output-size formula with the numbers put in (markdown); raises ValueError when invalid."""
+    out = output_size(size, kernel_size, stride, padding, dilation)
+    top = size + 2 * padding - dilation * (kernel_size - 1) - 1
+    return (f"O = ⌊(I + 2P − D·(K − 1) − 1) / S⌋ + 1 = ⌊({size} + 2·{padding} − {dilation}·{kernel_size - 1} − 1)"
+            f" / {stride}⌋ + 1 = ⌊{top} / {stride}⌋ + 1 = **{out}**")
+
+
+def _padded(x: np.ndarray, padding: int) -> tuple[np.ndarray, np.ndarray]:
+    values = padded(x, padding)  # [H + 2P, W + 2P], NaN in the border
+    return values, np.vectorize(lambda v: "0" if np.isnan(v) else num(v))(values)
+
+
+def _mark_taps(fig: go.Figure, step: convolution.ConvStep) -> None:
+    """With dilation the window skips cells: outline each cell the kernel reads."""
+    if step.dilation == 1:
+        return
+    rows, cols = step.taps
+    for r in rows:
+        for c in cols:
+            fig.add_shape(type="rect", x0=c - 0.45, x1=c + 0.45, y0=r - 0.45, y1=r + 0.45,
+                          line={"color": charts.HIGHLIGHT, "width": 2}, fillcolor="rgba(214,39,40,0.15)")
+
+
+def is_small(x: np.ndarray, padding: int) -> bool:
+    return max(x.shape) + 2 * padding <= SMALL
+
+
+def input_figures(x: np.ndarray, padding: int, step: convolution.ConvStep) -> list[tuple[str, go.Figure]]:
+    """(key, figure) to draw for the input: the whole padded grid when small, else an enlarged
+    neighbourhood of the window and a small overview of the whole input with the window's box."""
+    values, text = _padded(x, padding)
+    box = (*step.rows, *step.cols)
+    zrange = (float(np.min(x)), float(np.max(x)))
+    if is_small(x, padding):
+        fig = charts.grid(values, text=text, highlight=box, origin=(-padding, -padding), title="Input",
+                          colorscale="Greys", zrange=zrange)
+        _mark_taps(fig, step)
+        return [("conv_in", fig)]
+    side = max(ZOOM, step.rows[1] - step.rows[0] + 2)
+    n = values.shape[0]
+    top = int(np.clip((step.rows[0] + step.rows[1]) // 2 - side // 2 + padding, 0, max(n - side, 0)))
+    left = int(np.clip((step.cols[0] + step.cols[1]) // 2 - side // 2 + padding, 0, max(n - side, 0)))
+    crop = (slice(top, top + side), slice(left, left + side))
+    origin = (top - padding, left - padding)
+    zoom = charts.grid(values[crop], text=text[crop], highlight=box, origin=origin, colorscale="Greys",
+                       zrange=zrange, show_text=True,
+                       title=f"Input, rows {origin[0]}–{origin[0] + side - 1}, cols {origin[1]}–{origin[1] + side - 1}")
+    _mark_taps(zoom, step)
+    overview = charts.grid(values, highlight=box, origin=(-padding, -padding), colorscale="Greys", zrange=zrange,
+                           show_text=False, title="Whole input")
+    overview.add_shape(type="rect", x0=origin[1] - 0.5, x1=origin[1] + side - 0.5, y0=origin[0] - 0.5,
+                       y1=origin[0] + side - 0.5, line={"color": "#1f77b4", "width": 2, "dash": "dot"})
+    overview.update_xaxes(showticklabels=False)
+    overview.update_yaxes(showticklabels=False)
+    return [("conv_in", zoom), ("conv_overview", overview)]
+
+
+def symmetric_range(values: np.ndarray) -> tuple[float, float]:
+    finite = np.abs(values[np.isfinite(values)])
+    m = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+    return -m, m
+
+
+def kernel_figure(kernel: np.ndarray) -> go.Figure:
+    return charts.grid(kernel, title="Kernel", colorscale="RdBu", zrange=symmetric_range(kernel), show_text=True)
+
+
+def products_figure(step: convolution.ConvStep) -> go.Figure:
+    products = step.products[0]  # [k, k]
+    return charts.grid(products, title="Window × kernel", colorscale="RdBu", zrange=symmetric_range(products),
+                       text=np.vectorize(num)(products), show_text=True)
+
+
+def output_figure(steps: list, upto: int, zrange) -> go.Figure:
+    """The output with the first `upto` cells filled in ("?" for the rest), the current cell boxed."""
+    values = convolution.output_grid(steps, upto)[0]  # [H_out, W_out]
+    text = np.vectorize(lambda v: "?" if np.isnan(v) else num(v))(values)
+    i, j = steps[upto - 1].out_pos
+    return charts.grid(values, text=text, highlight=(i, i + 1, j, j + 1), title="Output (before ReLU)",
+                       colorscale="RdBu", zrange=zrange)
+
+
+def num(v: float) -> str:
+    """A number as the page writes it: integers plain, others to 2 decimals (tiny ones to 1 significant digit)."""
+    v = float(v)
+    if np.isinf(v):
+        return "−∞" if v < 0 else "∞"
+    if v.is_integer() and abs(v) < 1e6:
+        return str(int(v))
+    return f"{v:.1g}" if abs(v) < 0.005 else f"{v:.2f}"
+
+
+def _factor(v: float) -> str:
+    s = num(v)
+    return f"({s})" if v < 0 else s
+
+
+def dot_lines(step: convolution.ConvStep, channel: int = 0) -> list[str]:
+    """One input channel's window·kernel products, one line per kernel row."""
+    values, weights = step.values[channel], step.weights[channel]
+    return [("  " if a == 0 else "+ ") + " + ".join(f"{_factor(v)}·{_factor(w)}" for v, w in zip(values[a], weights[a]))
+            for a in range(values.shape[0])]
+
+
+def arithmetic(step: convolution.ConvStep) -> str:
+    """The k*k products written out row by row, their sum, the bias, the output and the ReLU after it."""
+    lines = dot_lines(step)
+    lines += [f"= {num(step.partial_sums.sum())}  (sum)",
+              f"+ {_factor(step.bias)}  (bias)",
+              f"= {num(step.result)}  → cell {step.out_pos}",
+              f"ReLU: max(0, {num(step.result)}) = {num(max(step.result, 0.0))}"]
+    return "\n".join(lines)
+
+
+def first_busy_step(steps: list) -> int:
+    """The 1-based number of the first step whose window holds a non-zero input (1 if none does)."""
+    return next((n for n, step in enumerate(steps, start=1) if np.any(step.values)), 1)
+
+
+def window_max_text(step: convolution.ConvStep) -> str:
+    """max(...) over the cells the window reads, padding left out (it is −∞ to a max pool)."""
+    inside = step.values[0][~step.padded]
+    if not inside.size:
+        return "every tap lands in the padding: max() of nothing = −∞ (a pool pads with −∞, not 0)"
+    return f"max({', '.join(num(v) for v in inside)}) = {num(step.window_max)}"
+
+
+def core_source() -> str:
+    """The real source of the from-scratch convolution: one cell, and the loop over cells."""
+    return "\n\n".join(inspect.getsource(f) for f in (convolution._conv_cell, convolution.conv_steps))
+
+
+# ---- conv2: many input maps into one value ----------------------------------------------------------------
+
+def second_conv():
+    """The active model's second conv layer on the current digit: (input maps [C_in, H, W], its own output
+    [C_out, H_out, W_out], layer, layer name, input name). Its input is what the layer before it produced."""
+    from cnnviz.trace import trace
+    from cnnviz_ui.current_digit import current_digit
+    from cnnviz_ui.models import active_model, conv_layers
+
+    model = active_model().model
+    layers = conv_layers(model)
+    if len(layers) < 2:
+        raise ValueError("this model has a single conv layer; the multi-channel view needs a second one")
+    name, layer = layers[1]
+    tensors = trace(model, current_digit().x)
+    names = list(tensors)
+    before = names[names.index(name) - 1]
+    return tensors[before][0].numpy(), tensors[name][0].numpy(), layer, name, before
+
+
+def unit_step(x_in: np.ndarray, layer, out_channel: int, i: int, j: int) -> convolution.ConvStep:
+    """The from-scratch computation of one unit of a torch Conv2d layer on input maps x_in [C_in, H, W]."""
+    return convolution.conv_step(x_in, layer.weight, layer.bias, (i, j), out_channel, layer.stride[0],
+                                 layer.padding[0], layer.dilation[0])
+
+
+def partial_sums_chart(step: convolution.ConvStep, input_name: str) -> go.Figure:
+    """A waterfall: one bar per input map's 3x3 dot product, then the bias, ending at the unit's value."""
+    n = len(step.partial_sums)
+    labels = [f"{input_name} #{c}" for c in range(n)] + ["bias", "output"]
+    fig = go.Figure(go.Waterfall(
+        x=labels, y=[*step.partial_sums, step.bias, step.result], measure=["relative"] * (n + 1) + ["total"],
+        text=[num(v) for v in (*step.partial_sums, step.bias, step.result)], textposition="outside",
+        increasing={"marker_color": "#1f77b4"}, decreasing={"marker_color": "#d62728"},
+        totals={"marker_color": "#2ca02c"}, connector={"line": {"color": "#999", "width": 1}},
+        cliponaxis=False))
+    fig.update_yaxes(title="running sum", zeroline=True)
+    fig.update_xaxes(tickangle=-45)
+    fig.update_layout(title={"text": f"{n} partial sums + bias = {num(step.result)}", "x": 0.0}, height=380,
+                      showlegend=False, margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    return fig

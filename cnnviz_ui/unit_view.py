@@ -1,0 +1,186 @@
+"""One opened unit (cnnviz.unit.UnitComputation) drawn: number grids, the sum written out, a chart of partial sums.
+
+Builders only: data in, HTML or a Plotly figure out, so tests read them without a browser.
+"""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import plotly.graph_objects as go
+
+from cnnviz.unit import UnitComputation, WeightedSum
+
+TOP = 10  # contributions listed for a Linear unit
+
+
+def num(v: float) -> str:
+    """A value as the page writes it (4 decimals; '−' for minus)."""
+    return f"{v:.4f}".replace("-", "−")
+
+
+def _tint(v: float, scale: float) -> str:
+    """Blue for positive, red for negative, stronger for larger |v|."""
+    a = 0.0 if scale <= 0 else min(abs(v) / scale, 1.0) * 0.55
+    return f"rgba(31,119,180,{a:.2f})" if v >= 0 else f"rgba(214,39,40,{a:.2f})"
+
+
+def grid_html(values: np.ndarray, title: str, padded: np.ndarray | None = None, mark: tuple | None = None,
+              kind: str = "", before: str = "") -> str:
+    """A small [k, k] grid of numbers; padding cells greyed, the `mark`ed cell outlined."""
+    values = np.asarray(values, dtype=float)
+    finite = values[np.isfinite(values)]
+    scale = float(np.abs(finite).max()) if finite.size else 1.0
+    rows = []
+    for a in range(values.shape[0]):
+        cells = []
+        for b in range(values.shape[1]):
+            v = values[a, b]
+            pad = padded is not None and bool(padded[a, b])
+            style = "background:#e9ecf1;color:#888" if pad else f"background:{_tint(v, scale)}"
+            if mark == (a, b):
+                style += ";outline:3px solid #d62728;outline-offset:-3px;font-weight:700"
+            text = "0 pad" if pad else num(v)
+            cells.append(f"<td style='{style};padding:0.1em 0.25em;text-align:right'>{text}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    sign = f"<span style='font-size:1.3em;margin:0 0.3em'>{before}</span>" if before else ""
+    return (f"<div style='display:flex;align-items:center;margin:0 0.2em 0.4em 0'>{sign}"
+            f"<div class='cnnviz-grid' data-kind='{kind}' style='width:min-content'>"
+            f"<div style='font-size:0.8em;opacity:0.8'>{html.escape(title)}</div>"
+            "<table style='border-collapse:collapse;font-family:monospace;font-size:0.78em'>"
+            + "".join(rows) + "</table></div></div>")
+
+
+def _line(label: str, expression: str) -> str:
+    return f"<div><span style='opacity:0.75'>{html.escape(label)}</span> {expression}</div>"
+
+
+def _activation_lines(rec: UnitComputation) -> list[str]:
+    if rec.activation is None:
+        return []
+    if rec.activation == "ReLU":
+        why = "a negative sum is cut to 0" if rec.pre_activation < 0 else "a positive sum passes unchanged"
+        return [_line(f"ReLU ({why}):", f"max(0, {num(rec.pre_activation)}) = <b>{num(rec.value)}</b>")]
+    return [_line(f"{rec.activation}:", f"{rec.activation.lower()}({num(rec.pre_activation)}) = "
+                  f"<b>{num(rec.value)}</b>")]
+
+
+def input_name(source: str, ws: WeightedSum, index: int) -> str:
+    """How a Linear unit's input `index` is named: 'pool2 map 5 (3, 4)', 'gap 5', 'relu3 unit 17'."""
+    pos = ws.position(index)
+    if len(pos) == 3 and ws.input_shape[1:] != (1, 1):
+        return f"{source} map {pos[0]} ({pos[1]}, {pos[2]})"
+    if len(pos) == 3:
+        return f"{source} {pos[0]}"
+    return f"{source} unit {pos[0]}"
+
+
+def conv_html(rec: UnitComputation, channel: int = 0) -> str:
+    """Input channel `channel` of a conv unit: its window, the kernel slice and their products, then the sum."""
+    step = rec.conv
+    c_in = step.values.shape[0]
+    where = f"rows {step.rows[0]}–{step.rows[1] - 1}, columns {step.cols[0]}–{step.cols[1] - 1}"
+    src = rec.source if c_in == 1 else f"{rec.source} map {channel}"
+    grids = ("<div style='display:flex;flex-wrap:wrap;align-items:flex-end'>"
+             + grid_html(step.values[channel], f"{src}, {where}", step.padded, kind="window")
+             + grid_html(step.weights[channel], f"{rec.computed_by} kernel {rec.unit[0]}"
+                         + ("" if c_in == 1 else f", slice {channel}"), kind="kernel", before="×")
+             + grid_html(step.products[channel], "products", step.padded, kind="products", before="=")
+             + "</div>")
+    if c_in == 1:
+        lines = [_line("Sum of the 9 products:", num(float(step.partial_sums[0]))),
+                 _line("+ bias:", num(step.bias)),
+                 _line("= pre-activation:", f"<b>{num(rec.pre_activation)}</b>")]
+    else:
+        lines = [_line(f"This map's 9 products add up to the partial sum {channel}:",
+                       num(float(step.partial_sums[channel]))),
+                 _line(f"Sum of all {c_in} partial sums:", num(float(step.partial_sums.sum()))),
+                 _line("+ bias:", num(step.bias)),
+                 _line("= pre-activation:", f"<b>{num(rec.pre_activation)}</b>")]
+    return grids + "".join(lines + _activation_lines(rec))
+
+
+def pool_html(rec: UnitComputation) -> str:
+    """The pooling window with the winning cell outlined (max), or its mean (average)."""
+    step = rec.pool
+    where = f"rows {step.rows[0]}–{step.rows[1] - 1}, columns {step.cols[0]}–{step.cols[1] - 1}"
+    k = step.values.shape[0]
+    if step.mode == "max":
+        a, b = step.argmax[0] - step.rows[0], step.argmax[1] - step.cols[0]
+        grid = grid_html(step.values, f"{rec.source} map {rec.unit[0]}, {where}", step.padded, (a, b), "window")
+        text = _line(f"The largest of the {k * k} values wins:", f"<b>{num(rec.value)}</b> at row {step.argmax[0]}, "
+                     f"column {step.argmax[1]}; the other {k * k - 1} are dropped")
+    else:
+        grid = grid_html(step.values, f"{rec.source} map {rec.unit[0]}, {where}", step.padded, kind="window")
+        text = _line(f"The mean of the {k * k} values:", f"{num(float(np.nansum(step.values)))} / {k * k} = "
+                     f"<b>{num(rec.value)}</b>")
+    return grid + text + "".join(_activation_lines(rec))
+
+
+def linear_html(rec: UnitComputation, top: int = TOP) -> str:
+    """The inputs that moved the sum most (activation × weight), ranked, and how the whole sum adds up."""
+    ws = rec.weighted_sum
+    order = ws.ranked(top)
+    rows = "".join(
+        f"<tr><td>{r + 1}</td><td>{html.escape(input_name(rec.source, ws, int(i)))}</td>"
+        f"<td style='text-align:right'>{num(ws.inputs[i])}</td><td style='text-align:right'>{num(ws.weights[i])}</td>"
+        f"<td style='text-align:right;background:{_tint(ws.products[i], np.abs(ws.products[order]).max())}'>"
+        f"{num(ws.products[i])}</td></tr>" for r, i in enumerate(order))
+    table = ("<table class='cnnviz-contributions' style='border-collapse:collapse;font-size:0.85em'>"
+             "<tr><th>#</th><th>input</th><th>activation</th><th>× weight</th><th>= contribution</th></tr>"
+             f"{rows}</table>")
+    n, shown = ws.inputs.size, float(ws.products[order].sum())
+    lines = [_line(f"These {len(order)} contributions:", num(shown)),
+             _line(f"The other {n - len(order)} inputs together:", num(float(ws.products.sum()) - shown)),
+             _line("+ bias:", num(ws.bias)),
+             _line(f"= sum of all {n} products + bias:", f"<b>{num(rec.pre_activation)}</b>")]
+    return table + "".join(lines + _activation_lines(rec))
+
+
+def unit_html(rec: UnitComputation, channel: int = 0) -> str:
+    """The whole computation of one unit, tagged with its layer, unit and value for tests and the browser."""
+    body = {"conv": lambda: conv_html(rec, channel), "pool": lambda: pool_html(rec),
+            "linear": lambda: linear_html(rec)}[rec.kind]()
+    check = (f"<div style='opacity:0.75;font-size:0.85em;margin-top:0.3em'>The network's own forward pass gives "
+             f"{num(rec.traced)} for this unit (difference {abs(rec.value - rec.traced):.1e}).</div>")
+    unit = ",".join(str(u) for u in rec.unit)
+    return (f"<div class='cnnviz-unit' data-layer='{rec.layer}' data-unit='{unit}' data-value='{rec.value:.6f}'>"
+            f"{body}{check}</div>")
+
+
+def partial_sums_figure(rec: UnitComputation, height: int = 260) -> go.Figure:
+    """One bar per input map of a multi-channel conv unit, then the bias and the total they add up to."""
+    step = rec.conv
+    sums = step.partial_sums
+    labels = [str(c) for c in range(sums.size)] + ["bias", "total"]
+    fig = go.Figure(go.Waterfall(
+        x=labels, y=list(sums) + [step.bias, 0.0], measure=["relative"] * (sums.size + 1) + ["total"],
+        increasing=dict(marker_color="#1f77b4"), decreasing=dict(marker_color="#d62728"),
+        totals=dict(marker_color="#7f7f7f"), connector=dict(visible=False),
+        hovertemplate="%{x}: %{y:.4f}<extra></extra>"))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), showlegend=False,
+                      title=dict(text=f"{sums.size} partial sums (one per {rec.source} map) + bias = "
+                                 f"{num(rec.pre_activation)}", x=0.0, xanchor="left"),
+                      xaxis_title=f"{rec.source} map", xaxis_type="category")
+    return fig
+
+
+def map_picker_figure(values: np.ndarray, unit: tuple[int, int], height: int = 300) -> go.Figure:
+    """A feature map as clickable squares (a scatter: Plotly selects scatter points, not heatmap cells)."""
+    h, w = values.shape
+    ys, xs = np.mgrid[0:h, 0:w]  # [h, w] each
+    lo, hi = float(values.min()), float(values.max())
+    cell = (height - 40) / max(h, w)  # pixels per cell: the plot is as tall as the frame allows
+    marker = dict(symbol="square", size=max(3.0, cell + 0.5), color=values.ravel(), colorscale="Viridis",
+                  cmin=lo, cmax=hi if hi > lo else lo + 1, line=dict(width=0))
+    fig = go.Figure(go.Scatter(x=xs.ravel(), y=ys.ravel(), mode="markers", marker=marker,
+                               unselected=dict(marker=dict(opacity=1)), selected=dict(marker=dict(opacity=1)),
+                               hovertemplate="row %{y}, column %{x}: %{marker.color:.4f}<extra></extra>"))
+    uy, ux = unit
+    fig.add_shape(type="rect", x0=ux - 0.5, x1=ux + 0.5, y0=uy - 0.5, y1=uy + 0.5,
+                  line=dict(color="#ff00ff", width=3))
+    fig.update_yaxes(scaleanchor="x", constrain="domain", showgrid=False, zeroline=False, range=[h - 0.5, -0.5])
+    fig.update_xaxes(constrain="domain", showgrid=False, zeroline=False, range=[-0.5, w - 0.5], side="top")
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), clickmode="event+select",
+                      dragmode=False, plot_bgcolor="rgba(0,0,0,0)")
+    return fig

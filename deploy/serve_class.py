@@ -1,0 +1,208 @@
+"""Serve a class: K cnnviz processes behind nginx, one command, everything stopped by Ctrl-C.
+
+    python deploy/serve_class.py 2 8080                     # 2 app processes + nginx on port 8080
+    python deploy/serve_class.py 4 8080 --address 0.0.0.0   # reachable from the room's network
+    python deploy/serve_class.py 2 --apps-only --first-app-port 8601 --app-address 0.0.0.0   # app machine
+    python deploy/serve_class.py 0 8080 --backend 10.0.0.11:8601 --backend 10.0.0.11:8602    # front machine
+
+The app processes listen on loopback ports (free ones, or --first-app-port upwards) and share one cookie
+secret, so any of them accepts the cookies another one set. nginx (Debian's /usr/sbin/nginx; no root
+needed) runs in the foreground from a temporary prefix folder holding its config, pid, temp files and
+logs, and keeps each browser on one process (deploy/nginx.conf.template says how). The app logs are in
+the same folder, which is printed at the start and removed at the end unless --keep-logs.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TEMPLATE = Path(__file__).with_name("nginx.conf.template")
+
+
+def free_port(address: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((address, 0))
+        return s.getsockname()[1]
+
+
+def nginx_binary() -> str:
+    exe = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if exe is None:
+        raise RuntimeError("nginx is not installed (Debian: apt-get install nginx-light or nginx)")
+    return exe
+
+
+def nginx_config(prefix: Path, listen: str, backends: list[str]) -> str:
+    """The template filled in: nginx on `listen` (port or address:port) in front of `backends` (host:port)."""
+    if not backends:
+        raise ValueError("nginx needs at least one app process: give K >= 1 or a --backend")
+    servers = "\n".join(f"        server {b} max_fails=3 fail_timeout=10s;" for b in backends)
+    text = TEMPLATE.read_text()
+    for name, value in (("@PREFIX@", str(prefix)), ("@LISTEN@", listen), ("@SERVERS@", servers)):
+        text = text.replace(name, value)
+    return text
+
+
+def healthy(url: str) -> bool:
+    with contextlib.suppress(OSError):
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+            return r.read().strip() == b"ok"
+    return False
+
+
+def stop(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    """SIGTERM the process group we started for `proc`, then SIGKILL if it hangs."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(grace)
+
+
+@dataclass
+class Class:
+    """K app processes (their urls and Popen objects), nginx, and the prefix folder with every log."""
+    prefix: Path
+    url: str | None = None
+    apps: list[tuple[str, subprocess.Popen]] = field(default_factory=list)
+    nginx: subprocess.Popen | None = None
+    keep_logs: bool = False
+
+    def access_log(self) -> str:
+        path = self.prefix / "access.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self) -> None:
+        for proc in [self.nginx] + [p for _, p in self.apps]:
+            if proc is not None:
+                stop(proc)
+        if not self.keep_logs:
+            shutil.rmtree(self.prefix, ignore_errors=True)
+
+
+def start_apps(k: int, prefix: Path, address: str, first_port: int | None, cookie_secret: str,
+               env: dict | None = None, options: tuple = ()) -> list[tuple[str, subprocess.Popen]]:
+    apps = []
+    for i in range(k):
+        port = first_port + i if first_port else free_port(address)
+        cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+               "--server.address", address, "--server.headless", "true",
+               *options]
+        shared = {"STREAMLIT_SERVER_COOKIE_SECRET": cookie_secret}   # not allowed as a command-line flag
+        with open(prefix / f"app-{port}.log", "w") as log:
+            proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **shared, **(env or {})}, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+        host = "127.0.0.1" if address in ("0.0.0.0", "") else address
+        apps.append((f"{host}:{port}", proc))
+    return apps
+
+
+def wait_healthy(apps: list[tuple[str, subprocess.Popen]], timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    waiting = list(apps)
+    while waiting:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not healthy after {timeout:.0f} s: {[a for a, _ in waiting]}")
+        for app in list(waiting):
+            if app[1].poll() is not None:
+                raise RuntimeError(f"the app process on {app[0]} exited with code {app[1].returncode}")
+            if healthy(f"http://{app[0]}"):
+                waiting.remove(app)
+        time.sleep(0.2)
+
+
+def start_class(k: int, port: int | None = None, address: str = "127.0.0.1", backends: tuple = (),
+                app_address: str = "127.0.0.1", first_app_port: int | None = None, env: dict | None = None,
+                with_nginx: bool = True, keep_logs: bool = False, options: tuple = ()) -> Class:
+    """Start K app processes and (unless with_nginx=False) nginx in front of them and of `backends`;
+    return once every process answers. The caller stops it all with `Class.stop()`."""
+    prefix = Path(tempfile.mkdtemp(prefix="cnnviz-class-"))
+    for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (prefix / sub).mkdir()
+    served = Class(prefix, keep_logs=keep_logs)
+    try:
+        served.apps = start_apps(k, prefix, app_address, first_app_port, secrets.token_hex(32), env, options)
+        wait_healthy(served.apps)
+        if with_nginx:
+            port = port or free_port()
+            conf = prefix / "nginx.conf"
+            conf.write_text(nginx_config(prefix, f"{address}:{port}", [a for a, _ in served.apps] + list(backends)))
+            served.nginx = subprocess.Popen([nginx_binary(), "-p", str(prefix), "-c", str(conf)],
+                                            stdout=subprocess.DEVNULL, stderr=open(prefix / "nginx.out", "w"),
+                                            start_new_session=True)
+            host = "127.0.0.1" if address in ("0.0.0.0", "") else address
+            served.url = f"http://{host}:{port}"
+            deadline = time.monotonic() + 30
+            while not healthy(served.url):
+                if served.nginx.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("nginx did not start: " + (prefix / "nginx.out").read_text()[-2000:])
+                time.sleep(0.1)
+    except BaseException:
+        served.stop()
+        raise
+    return served
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("k", type=int, help="app processes on this machine (about one per CPU core)")
+    ap.add_argument("port", type=int, nargs="?", default=8080, help="nginx's port (default 8080)")
+    ap.add_argument("--address", default="127.0.0.1", help="nginx's address; 0.0.0.0 for the whole network")
+    ap.add_argument("--backend", action="append", default=[], metavar="HOST:PORT",
+                    help="an app process on another machine, also served by this nginx (repeat)")
+    ap.add_argument("--apps-only", action="store_true", help="start the app processes only (no nginx)")
+    ap.add_argument("--app-address", default="127.0.0.1", help="the app processes' address (0.0.0.0 with "
+                    "--apps-only, for an nginx on another machine)")
+    ap.add_argument("--first-app-port", type=int, help="app ports from here upwards (default: free ones)")
+    ap.add_argument("--keep-logs", action="store_true", help="keep the folder with the logs at the end")
+    args = ap.parse_args(argv)
+    if args.apps_only and args.k < 1:
+        ap.error("--apps-only needs K >= 1")
+
+    served = start_class(args.k, args.port, args.address, tuple(args.backend), args.app_address,
+                         args.first_app_port, with_nginx=not args.apps_only, keep_logs=args.keep_logs)
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
+    print(f"app processes: {', '.join(a for a, _ in served.apps) or 'none here'}", flush=True)
+    if served.url:
+        print(f"serving the class at {served.url} (nginx, {len(served.apps) + len(args.backend)} processes)")
+    print(f"logs in {served.prefix}; Ctrl-C stops everything", flush=True)
+    try:
+        while not stopping:
+            if served.nginx is not None and served.nginx.poll() is not None:
+                print("nginx stopped: " + (served.prefix / "error.log").read_text()[-1000:], file=sys.stderr)
+                break
+            for address, proc in served.apps:
+                if proc.poll() is not None and not getattr(proc, "_reported", False):
+                    proc._reported = True
+                    print(f"app process {address} exited ({proc.returncode}); nginx sends its browsers to the "
+                          "others (they reconnect into a new session)", file=sys.stderr, flush=True)
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("stopping...", flush=True)
+        served.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,180 @@
+"""Convolution, window by window: products, sum, bias, ReLU; PyTorch as the check; max pooling beside it;
+and one conv2 unit as the sum of its 16 input maps' dot products."""
+import numpy as np
+import streamlit as st
+
+from cnnviz import convolution
+from cnnviz.unit import agrees as unit_agrees
+from cnnviz_ui import convolution_view as view
+from cnnviz_ui.shell import error_box, lecture_mode, prose, show_chart
+
+st.title("🧮 Convolution")
+prose(
+    "A convolution layer slides a small grid of weights, the **kernel**, over its input. At each position it "
+    "multiplies every weight by the input value under it, adds the products up, adds one **bias**, and writes "
+    "that number into the output. The same few weights are reused at every position, so a 3×3 kernel costs "
+    "only 10 learned numbers however large the image is. A ReLU then keeps the positive results and sets the "
+    "negative ones to 0. Step through it below, on numbers you type or on a real digit."
+)
+
+# ---- controls ---------------------------------------------------------------------------------------------
+c_input, c_size, c_digit, c_kind, c_which = st.columns([2.4, 1, 1.2, 2.2, 2])
+source = c_input.selectbox("Input", view.INPUTS, key="conv_input", format_func=view.INPUT_LABELS.get)
+size = c_size.number_input("Grid size", 3, 10, 6, key="conv_size", disabled=source != "grid")
+digit_index = c_digit.number_input("MNIST digit #", 0, 9999, 0, key="conv_digit", disabled=source != "mnist")
+kind = c_kind.selectbox("Kernel", view.KERNEL_SOURCES, key="conv_kernel_source", format_func=view.KERNEL_LABELS.get)
+if kind == "classic":
+    classic = c_which.selectbox("Classic kernel", view.CLASSIC_NAMES, key="conv_classic")
+elif kind == "model":
+    n_filters = view.first_conv()[1].out_channels
+    filter_index = c_which.number_input("Filter #", 0, n_filters - 1, 0, key="conv_filter")
+
+c_k, c_bias, c_stride, c_pad, c_dil, c_play = st.columns([1, 1, 1, 1, 1, 1.4])
+kernel_size = c_k.number_input("Kernel size", 1, 7, 3, key="conv_k", disabled=kind != "typed",
+                               help="The classic kernels and the model's filters are 3×3; type your own to change it.")
+bias = c_bias.number_input("Bias", -50.0, 50.0, 0.0, 0.5, key="conv_bias", disabled=kind == "model",
+                           help="A model filter brings its own learned bias.")
+stride = c_stride.number_input("Stride", 1, 6, 1, key="conv_stride")
+padding = c_pad.number_input("Padding", 0, 4, 0, key="conv_padding")
+dilation = c_dil.number_input("Dilation", 1, 4, 1, key="conv_dilation")
+playing = c_play.toggle("▶ Play", key="conv_playing")
+speed = c_play.select_slider("Speed", ["slow", "medium", "fast"], value="medium", key="conv_speed",
+                             label_visibility="collapsed")
+
+# ---- the input and the kernel -------------------------------------------------------------------------------
+editors = st.columns(2)
+if source == "grid":
+    with editors[0].expander("✏️ Edit the input grid"):
+        x = view.from_table(st.data_editor(view.table(view.default_grid(size)), key=f"conv_grid_{size}",
+                                           hide_index=True, num_rows="fixed"))
+    caption = f"Your {size}×{size} grid."
+else:
+    found = view.digit_image(source, digit_index)
+    if found is None:
+        st.warning("MNIST is not available on this server. Pick the current digit or the editable grid.")
+        st.stop()
+    x, caption = found
+    caption += " Pixel values from 0 (background) to 1 (ink)."
+
+if kind == "classic":
+    kernel, kernel_note = view.classic_kernel(classic), f"{classic}, a hand-designed kernel."
+elif kind == "model":
+    kernel, bias, kernel_note = view.model_filter(filter_index)
+    kernel_note = f"The model's {kernel_note}, with its learned bias {bias:.3f}."
+else:
+    with editors[1].expander(f"✏️ Edit the {kernel_size}×{kernel_size} kernel", expanded=True):
+        kernel = view.from_table(st.data_editor(view.table(view.typed_default(kernel_size)),
+                                                key=f"conv_kernel_{kernel_size}", hide_index=True, num_rows="fixed"))
+    kernel_note = f"Your {kernel_size}×{kernel_size} kernel."
+k = kernel.shape[0]
+
+try:
+    formula = view.size_formula(x.shape[0], k, stride, padding, dilation)
+    steps = convolution.conv_steps(x, kernel, np.array([bias]), stride, padding, dilation)
+except ValueError as exc:
+    st.caption(caption)
+    error_box(exc)
+    st.stop()
+n_steps = len(steps)
+outputs = convolution.output_grid(steps)[0]  # [H_out, W_out]
+out_range = view.symmetric_range(outputs)
+
+# ---- the stepper (reruns on its own while playing) ------------------------------------------------------------
+st.markdown(f"**Output size:** {formula}  (per side)")
+
+config = (source, digit_index, x.shape, k, stride, padding, dilation)
+if st.session_state.get("conv_config") != config:  # new geometry: window 1 (on a digit, the first one with ink)
+    start = 1 if source == "grid" else view.first_busy_step(steps)
+    st.session_state.conv_config, st.session_state.conv_step = config, start
+st.session_state.conv_step = min(max(st.session_state.get("conv_step", 1), 1), n_steps)
+
+
+def _move(delta: int) -> None:
+    st.session_state.conv_step = min(max(st.session_state.conv_step + delta, 1), n_steps)
+
+
+interval = {"slow": 2.0, "medium": 1.0, "fast": 0.4}[speed] if playing else None
+if playing:
+    c_play.caption(f"One window every {interval:g} s")
+
+
+@st.fragment(run_every=interval)
+def stepper() -> None:
+    if playing and st.session_state.get("conv_tick") is not None:
+        st.session_state.conv_step = st.session_state.conv_step % n_steps + 1
+    st.session_state.conv_tick = 1 if playing else None
+    b_prev, b_next, b_scrub = st.columns([1.5, 1.2, 5], vertical_alignment="center")
+    b_prev.button("◀ Previous", on_click=_move, args=(-1,), disabled=playing, width="stretch")
+    b_next.button("Next ▶", on_click=_move, args=(1,), disabled=playing, width="stretch")
+    if n_steps > 1:
+        b_scrub.slider("Window", 1, n_steps, key="conv_step", disabled=playing, label_visibility="collapsed")
+    step = steps[st.session_state.conv_step - 1]
+    st.markdown(f"**Step {st.session_state.conv_step}/{n_steps}**: window rows {step.rows[0]}:{step.rows[1]}, "
+                f"columns {step.cols[0]}:{step.cols[1]} → output cell {step.out_pos}")
+    c_in, c_kernel, c_out = st.columns([3, 2, 3])
+    with c_in:
+        for key, fig in view.input_figures(x, padding, step):
+            show_chart(fig, key=key, height=360 if key == "conv_in" else 230)
+    with c_kernel:
+        show_chart(view.kernel_figure(kernel), key="conv_kernel", height=220)
+        show_chart(view.products_figure(step), key="conv_products", height=220)
+    with c_out:
+        show_chart(view.output_figure(steps, st.session_state.conv_step, out_range), key="conv_out", height=300)
+        st.code(view.arithmetic(step), language=None, wrap_lines=True)
+
+    st.subheader("The same window, pooled instead")
+    c_conv, c_pool = st.columns(2)
+    n_params = convolution.parameter_count(kernel)
+    c_conv.markdown(f"**Convolution**: a weighted sum with learned weights → **{view.num(step.result)}**  \n"
+                    f"{k}×{k} weights + 1 bias = **{n_params} parameters**, trained by gradient descent.")
+    c_pool.markdown(f"**Max pooling** ({k}×{k} window): the largest value → **{view.num(step.window_max)}**  \n"
+                    f"**0 parameters**: nothing to learn, it only picks.")
+    c_pool.code(view.window_max_text(step), language=None, wrap_lines=True)
+
+
+stepper()
+st.caption(f"{caption} {kernel_note}")
+
+# ---- beneath the stepper ----------------------------------------------------------------------------------
+tab_check, tab_conv2 = st.tabs(["From-scratch code vs PyTorch", "conv2: many maps into one value"])
+with tab_check:
+    theirs, diff = convolution.compare_with_torch(x, kernel, [bias], stride, padding, dilation)
+    shape = theirs.shape
+    agrees = diff < 1e-9
+    (st.success if agrees else st.error)(
+        f"`conv2d` {'equals' if agrees else 'differs from'} PyTorch's `F.conv2d(stride={stride}, padding={padding}, "
+        f"dilation={dilation})` on this input: largest difference {diff:.2g}, output {shape[0]}×{shape[1]}.")
+    prose("Like PyTorch, the code does not flip the kernel (strictly, a cross-correlation) and pads with zeros.")
+    with st.expander("The code that computed every step (cnnviz/convolution.py)", expanded=not lecture_mode()):
+        st.code(view.core_source(), language="python", wrap_lines=True)
+
+with tab_conv2:
+    try:
+        x_in, model_out, layer, name, before = view.second_conv()
+    except ValueError as exc:
+        error_box(exc)
+        st.stop()
+    c_in_maps, c_out_maps, h_out, w_out = x_in.shape[0], *model_out.shape
+    prose(f"The second conv layer reads **{c_in_maps} maps** at once ({before}, {x_in.shape[1]}×{x_in.shape[2]} "
+          f"each). Each of its kernels is {c_in_maps}×{layer.kernel_size[0]}×{layer.kernel_size[1]}: one "
+          f"{layer.kernel_size[0]}×{layer.kernel_size[1]} slice per input map. A unit's value is the sum of "
+          f"{c_in_maps} small dot products, one per map, plus a single bias.")
+    c_ch, c_row, c_col, c_map = st.columns(4)
+    out_channel = c_ch.number_input(f"{name} channel", 0, c_out_maps - 1, 0, key="conv2_channel")
+    row = c_row.number_input("Row", 0, h_out - 1, h_out // 2, key="conv2_row")
+    col = c_col.number_input("Column", 0, w_out - 1, w_out // 2, key="conv2_col")
+    opened = c_map.number_input(f"Open {before} map", 0, c_in_maps - 1, 0, key="conv2_map")
+    unit = view.unit_step(x_in, layer, out_channel, row, col)
+    own = float(model_out[out_channel, row, col])
+    show_chart(view.partial_sums_chart(unit, before), key="conv2_partials", height=380)
+    agrees = unit_agrees(unit.result, own)
+    (st.success if agrees else st.error)(
+        f"Sum of the {c_in_maps} partial sums + bias = {unit.result:.5f}; the model's own {name} output at channel "
+        f"{out_channel}, row {row}, column {col} = {own:.5f} (difference {abs(unit.result - own):.1g}). "
+        f"After ReLU: {max(unit.result, 0.0):.5f}.")
+    st.markdown(f"Map {opened}'s share: its {layer.kernel_size[0]}×{layer.kernel_size[1]} patch × its kernel slice")
+    st.code("\n".join(view.dot_lines(unit, opened)) + f"\n= {unit.partial_sums[opened]:.4f}", language=None,
+            wrap_lines=True)
+    st.caption(f"This one kernel has {c_in_maps}·{layer.kernel_size[0] * layer.kernel_size[1]} weights + 1 bias = "
+               f"{convolution.parameter_count(layer.weight[out_channel:out_channel + 1])} parameters; {name} has "
+               f"{c_out_maps} such kernels.")

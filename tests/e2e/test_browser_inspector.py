@@ -1,0 +1,99 @@
+"""The draw page in Chromium: the built-in example at first, any unit opened by a click, a drawing that stays."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from livetest.drawing import DIGITS, draw_and_predict, shown_prediction
+from e2e_helpers import exceptions_on, go_to_page_in_session, open_page, screenshot, wait_idle
+
+pytestmark = pytest.mark.browser
+
+UNIT_JS = """() => { const u = document.querySelector('.cnnviz-unit');
+  return u ? [u.dataset.layer, u.dataset.unit, u.innerText] : null; }"""
+
+# Page coordinates of cell (row, col) of the clickable map (the Plotly chart drawn in the inspector).
+CELL_JS = """([row, col]) => {
+  const gd = [...document.querySelectorAll('.js-plotly-plot')].find(g => g.layout && g.layout.clickmode);
+  if (!gd || !gd._fullLayout) return null;
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
+  return [box.left + xa._offset + xa.l2p(col), box.top + ya._offset + ya.l2p(row)];
+}"""
+
+# White pixels on the fabric canvas that holds the strokes (the drawing layer under the mouse layer).
+INK_JS = """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
+  for (let i = 0; i < d.length; i += 4) if (d[i] > 128) n++; return n; }"""
+
+
+def _unit(page):
+    return page.evaluate(UNIT_JS)
+
+
+def _ink(page) -> int:
+    """How many pixels of the canvas (inside the component's shadow root) are ink."""
+    return max(c.evaluate(INK_JS) for c in page.locator("canvas.lower-canvas").all())  # strokes or background
+
+
+def _wait_for_ink(page, at_least: int, timeout: float = 30.0) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (ink := _ink(page)) >= at_least:
+            return ink
+        page.wait_for_timeout(100)
+    raise TimeoutError(f"the canvas shows fewer than {at_least} ink pixels after {timeout:.0f} s")
+
+
+def test_the_page_opens_on_the_built_in_example(page, base_url):
+    open_page(page, base_url, "draw")
+    page.get_by_text("Prediction for the example").wait_for()
+    assert page.locator(".cnnviz-prediction").get_attribute("data-prediction") == "7"
+    assert page.locator(".cnnviz-layers img").count() == 6
+    assert exceptions_on(page) == []
+
+
+def test_clicking_a_square_of_the_map_opens_that_unit(page, base_url, console):
+    open_page(page, base_url, "draw")
+    page.locator(".cnnviz-unit").wait_for()
+    layer, unit, _ = _unit(page)
+    channel = unit.split(",")[0]
+    page.wait_for_function(f"() => ({CELL_JS})([0, 0]) !== null", timeout=30_000, polling=100)
+    page.locator(".js-plotly-plot").last.scroll_into_view_if_needed()
+    x, y = page.evaluate(CELL_JS, [9, 11])
+    page.mouse.click(x, y)
+    page.wait_for_function(f"() => {{ const u = ({UNIT_JS})(); return u && u[1] === '{channel},9,11'; }}",
+                           timeout=30_000, polling=100)
+    wait_idle(page)
+    layer, unit, text = _unit(page)
+    assert layer == "relu1" and unit == f"{channel},9,11"
+    assert "Sum of the 9 products" in text and "+ bias" in text and "max(0, " in text
+    assert "The network's own forward pass gives" in text
+    screenshot(page, "draw-inspector-clicked")
+    assert exceptions_on(page) == [] and console.errors == []
+
+
+def test_picking_a_pool_unit_shows_its_window_and_winner(page, base_url):
+    open_page(page, base_url, "draw")
+    page.locator(".cnnviz-unit").wait_for()
+    page.get_by_label("Layer", exact=True).click()
+    page.get_by_role("option", name="pool1", exact=True).click()
+    page.wait_for_function(f"() => {{ const u = ({UNIT_JS})(); return u && u[0] === 'pool1'; }}",
+                           timeout=30_000, polling=100)
+    assert "The largest of the 4 values wins" in _unit(page)[2]
+
+
+def test_a_drawing_stays_after_a_visit_to_another_page(page, base_url):
+    """Draw a 1, look at Learned filters (which use the drawing), come back: strokes and prediction are still there."""
+    open_page(page, base_url, "draw")
+    page.locator("canvas.upper-canvas").first.wait_for(state="visible")
+    assert draw_and_predict(page, DIGITS[1]) == 1
+    ink = _ink(page)
+    assert ink > 500
+    go_to_page_in_session(page, "Learned filters")
+    page.get_by_text("input: your drawing").wait_for()
+    go_to_page_in_session(page, "Draw a digit")
+    page.locator("canvas.lower-canvas").first.wait_for(state="visible")
+    _wait_for_ink(page, ink // 2)  # the canvas mounted again, with the strokes it had
+    wait_idle(page)
+    assert shown_prediction(page) == 1
+    screenshot(page, "draw-after-page-change")

@@ -1,0 +1,52 @@
+"""bench/load.py: simulated students over Streamlit's websocket protocol get a prediction for every drawing."""
+import asyncio
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from cnnviz.sketch import STROKES
+from livetest import streamlit_server
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _load_module():
+    spec = importlib.util.spec_from_file_location("bench_load", REPO / "bench" / "load.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module        # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_simulated_drawings_have_their_own_digests():
+    """Each drawing the students send is tagged with the digest its prediction will carry, all different."""
+    load = _load_module()
+    drawings = load.make_drawings()
+    assert {d.digit for d in drawings} == set(STROKES)
+    assert len({d.digest for d in drawings}) == len(drawings)
+
+
+@pytest.fixture(scope="module")
+def server(data_root):
+    with streamlit_server(env={"CNNVIZ_DATA": str(data_root)}, name="load-bench") as s:
+        yield s
+
+
+@pytest.mark.slow
+def test_two_simulated_students_get_a_prediction_for_every_drawing(server):
+    """Two students draw over the protocol for a few seconds: every drawing sent gets the right digit back."""
+    load = _load_module()
+
+    async def run():
+        drawings = load.make_drawings()
+        await load.open_home(server.url, sessions=1)
+        return await load.run_class(server.url, 2, drawings, think=1.0, warmup=0.0, duration=3.0,
+                                    server_pid=server.proc.pid, min_rounds=2)
+
+    result = asyncio.run(run())
+    assert result["errors"] == 0, result["error_samples"]
+    assert result["drawings"] >= 4     # two rounds each at least
+    assert result["wrong"] == 0
+    assert result["server_rss_mb"] > 0

@@ -1,0 +1,125 @@
+"""The training page's recipes: choosing one fills the controls, edits are kept, runs use what is shown,
+and the chapter's published table and recorded run sit beside the run."""
+import time
+
+import pytest
+import streamlit as st
+
+from app_helpers import open_app_page
+from cnnviz.recipes import recipe
+from cnnviz.train import TrainConfig
+
+
+@pytest.fixture
+def online(monkeypatch, data_root):
+    monkeypatch.setenv("CNNVIZ_DATA", str(data_root))
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    monkeypatch.setenv("CNNVIZ_DATA", str(tmp_path))  # an empty folder: no MNIST here
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+def controls(at) -> dict:
+    """The hyperparameters the form shows, by TrainConfig field."""
+    from cnnviz_ui.training_view import CONTROLS
+    return {name: at.session_state[key] for key, name in CONTROLS.items()}
+
+
+def expected(config: TrainConfig) -> dict:
+    from cnnviz_ui.training_view import CONTROLS
+    return {name: getattr(config, name) for name in CONTROLS.values()}
+
+
+def start_and_wait(at):
+    next(b for b in at.button if b.label == "Start training").click().run()
+    deadline = time.monotonic() + 120
+    while not (at.get("progress") and at.get("progress")[0].proto.text.startswith("Finished")):
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+        at.run()
+
+
+def test_the_page_opens_on_the_chapters_recipe_with_every_setting_shown(offline):
+    at = open_app_page("training")
+    assert at.radio(key="tr_recipe").value == "chapter"
+    assert controls(at) == expected(recipe("chapter"))
+    assert controls(at)["schedule"] == "constant" and controls(at)["label_smoothing"] == 0.0
+
+
+def test_choosing_the_fast_default_fills_the_controls_with_todays_config(offline):
+    at = open_app_page("training")
+    at.radio(key="tr_recipe").set_value("fast").run()
+    assert controls(at) == expected(TrainConfig())
+
+
+def test_switching_recipes_back_and_forth_refills_the_controls(offline):
+    at = open_app_page("training")
+    at.radio(key="tr_recipe").set_value("fast").run()
+    at.radio(key="tr_recipe").set_value("chapter").run()
+    assert controls(at) == expected(recipe("chapter"))
+
+
+def test_a_control_edited_after_choosing_a_recipe_is_used_by_the_run_and_kept(online):
+    from cnnviz_ui.training_view import job_manager
+    at = open_app_page("training")
+    at.radio(key="tr_recipe").set_value("fast").run()
+    at.select_slider(key="tr_lr").set_value(1e-2)
+    at.number_input(key="tr_max_steps").set_value(2)
+    start_and_wait(at)
+    job = job_manager().get(at.session_state["owner_id"])
+    assert job.config.lr == 1e-2 and job.config.schedule == "onecycle"
+    assert at.select_slider(key="tr_lr").value == 1e-2 and at.radio(key="tr_recipe").value == "fast"
+    assert any("Your changes to this recipe: learning rate 0.01" in c.value for c in at.caption)
+
+
+def test_a_run_started_from_the_chapters_recipe_trains_with_it(online):
+    from cnnviz_ui.training_view import job_manager
+    at = open_app_page("training")
+    at.number_input(key="tr_max_steps").set_value(2)
+    start_and_wait(at)
+    job = job_manager().get(at.session_state["owner_id"])
+    assert job.config == TrainConfig(**{**recipe("chapter").to_dict(), "device": "cpu", "max_steps": 2})
+
+
+def test_a_smoothed_run_says_its_loss_cannot_reach_the_chapters(online):
+    at = open_app_page("training")
+    at.radio(key="tr_recipe").set_value("fast").run()
+    at.number_input(key="tr_max_steps").set_value(2)
+    start_and_wait(at)
+    assert any("cannot go below 0.50" in c.value for c in at.caption)
+
+
+def test_the_chapters_published_table_is_shown_beside_a_recorded_run(offline):
+    at = open_app_page("training")
+    table = next(d.value for d in at.dataframe if "images" not in d.value.columns)  # the run's own has images
+    assert table["training loss"].tolist() == [0.1842, 0.0571, 0.0392]
+    assert table["test accuracy"].tolist() == ["98.2%", "98.8%", "99.0%"]
+
+
+def test_the_chapters_recorded_run_replays_offline(offline):
+    at = open_app_page("training")
+    assert at.radio(key="tr_recorded").value == "chapter"
+    at.button(key="tr_replay").click().run()
+    text = at.get("progress")[0].proto.text
+    assert text.startswith("Replaying: step") and text.endswith("of 2814")
+
+
+def test_the_shipped_models_run_can_be_chosen_and_shows_its_own_recipe(offline):
+    at = open_app_page("training")
+    at.radio(key="tr_recorded").set_value("shipped").run()
+    assert any("one-cycle" in c.value and "--epochs 4" in c.value for c in at.caption)
+    assert [len(d.value) for d in at.dataframe if "images" in d.value.columns] == [4]
+
+
+def test_the_two_questions_students_ask_are_answered_under_the_run(offline):
+    at = open_app_page("training")
+    labels = [e.label for e in at.expander]
+    assert "Why is the test accuracy higher than the train accuracy in epoch 1?" in labels
+    assert "What does label smoothing do to the loss?" in labels

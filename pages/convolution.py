@@ -5,7 +5,7 @@ import streamlit as st
 
 from cnnviz import convolution
 from cnnviz.unit import agrees as unit_agrees
-from cnnviz_ui import convolution_view as view
+from cnnviz_ui import convolution_view as view, stepper
 from cnnviz_ui.shell import error_box, lecture_mode, prose, show_chart
 
 st.title("🧮 Convolution")
@@ -37,9 +37,7 @@ bias = c_bias.number_input("Bias", -50.0, 50.0, 0.0, 0.5, key="conv_bias", disab
 stride = c_stride.number_input("Stride", 1, 6, 1, key="conv_stride")
 padding = c_pad.number_input("Padding", 0, 4, 0, key="conv_padding")
 dilation = c_dil.number_input("Dilation", 1, 4, 1, key="conv_dilation")
-playing = c_play.toggle("▶ Play", key="conv_playing")
-speed = c_play.select_slider("Speed", ["slow", "medium", "fast"], value="medium", key="conv_speed",
-                             label_visibility="collapsed")
+playing, interval = stepper.play_controls(c_play, "conv")
 
 # ---- the input and the kernel -------------------------------------------------------------------------------
 editors = st.columns(2)
@@ -83,33 +81,17 @@ out_range = view.symmetric_range(outputs)
 st.markdown(f"**Output size:** {formula}  (per side)")
 
 config = (source, digit_index, x.shape, k, stride, padding, dilation)
-if st.session_state.get("conv_config") != config:  # new geometry: window 1 (on a digit, the first one with ink)
-    start = 1 if source == "grid" else view.first_busy_step(steps)
-    st.session_state.conv_config, st.session_state.conv_step = config, start
-st.session_state.conv_step = min(max(st.session_state.get("conv_step", 1), 1), n_steps)
-
-
-def _move(delta: int) -> None:
-    st.session_state.conv_step = min(max(st.session_state.conv_step + delta, 1), n_steps)
-
-
-interval = {"slow": 2.0, "medium": 1.0, "fast": 0.4}[speed] if playing else None
+# a new geometry starts at window 1 (on a digit, at the first window with ink)
+stepper.start("conv", config, n_steps, 1 if source == "grid" else view.first_busy_step(steps))
 if playing:
     c_play.caption(f"One window every {interval:g} s")
 
 
 @st.fragment(run_every=interval)
-def stepper() -> None:
-    if playing and st.session_state.get("conv_tick") is not None:
-        st.session_state.conv_step = st.session_state.conv_step % n_steps + 1
-    st.session_state.conv_tick = 1 if playing else None
-    b_prev, b_next, b_scrub = st.columns([1.5, 1.2, 5], vertical_alignment="center")
-    b_prev.button("◀ Previous", on_click=_move, args=(-1,), disabled=playing, width="stretch")
-    b_next.button("Next ▶", on_click=_move, args=(1,), disabled=playing, width="stretch")
-    if n_steps > 1:
-        b_scrub.slider("Window", 1, n_steps, key="conv_step", disabled=playing, label_visibility="collapsed")
-    step = steps[st.session_state.conv_step - 1]
-    st.markdown(f"**Step {st.session_state.conv_step}/{n_steps}**: window rows {step.rows[0]}:{step.rows[1]}, "
+def stepper_view() -> None:
+    n = stepper.controls("conv", n_steps, playing)
+    step = steps[n - 1]
+    st.markdown(f"**Step {n}/{n_steps}**: window rows {step.rows[0]}:{step.rows[1]}, "
                 f"columns {step.cols[0]}:{step.cols[1]} → output cell {step.out_pos}")
     c_in, c_kernel, c_out = st.columns([3, 2, 3])
     with c_in:
@@ -119,7 +101,7 @@ def stepper() -> None:
         show_chart(view.kernel_figure(kernel), key="conv_kernel", height=220)
         show_chart(view.products_figure(step), key="conv_products", height=220)
     with c_out:
-        show_chart(view.output_figure(steps, st.session_state.conv_step, out_range), key="conv_out", height=300)
+        show_chart(view.output_figure(steps, n, out_range), key="conv_out", height=300)
         st.code(view.arithmetic(step), language=None, wrap_lines=True)
 
     st.subheader("The same window, pooled instead")
@@ -132,7 +114,7 @@ def stepper() -> None:
     c_pool.code(view.window_max_text(step), language=None, wrap_lines=True)
 
 
-stepper()
+stepper_view()
 st.caption(f"{caption} {kernel_note}")
 
 # ---- beneath the stepper ----------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from cnnviz import pooling
-from cnnviz_ui import charts, pooling_view as view
+from cnnviz_ui import charts, links, pooling_view as view, stepper
 from cnnviz_ui.shell import error_box, lecture_mode, prose, show_chart
 
 st.title("🔲 Pooling")
@@ -16,29 +16,32 @@ prose(
 
 # ---- controls ---------------------------------------------------------------------------------------------
 c_input, c_size, c_kernel, c_stride, c_pad, c_play = st.columns([2.2, 1.2, 1.2, 1.2, 1.2, 1.6])
-source = c_input.selectbox("Input", view.INPUTS, key="pool_input", format_func=view.INPUT_LABELS.get)
+source = c_input.selectbox("Input", view.INPUTS, key="pool_input", format_func=view.INPUT_LABELS.get,
+                         bind=links.BIND)
 if source == "random":  # the chapter's map is 4×4 and a conv1 map 28×28: only a random map has a size to pick
-    size = c_size.number_input("Size", 2, 16, 6, key="pool_size", help="Side of the random map.")
-kernel_size = c_kernel.number_input("Kernel size", 1, 8, 2, key="pool_kernel")
-stride = c_stride.number_input("Stride", 1, 8, 2, key="pool_stride")
-padding = c_pad.number_input("Padding", 0, 4, 0, key="pool_padding")
-playing = c_play.toggle("▶ Play", key="pool_playing")
-speed = c_play.select_slider("Speed", ["slow", "medium", "fast"], value="medium", key="pool_speed",
-                             label_visibility="collapsed")
+    size = c_size.number_input("Size", 2, 16, 6, key="pool_size", help="Side of the random map.",
+                             bind=links.BIND)
+kernel_size = c_kernel.number_input("Kernel size", 1, 8, 2, key="pool_kernel", bind=links.BIND)
+stride = c_stride.number_input("Stride", 1, 8, 2, key="pool_stride", bind=links.BIND)
+padding = c_pad.number_input("Padding", 0, 4, 0, key="pool_padding", bind=links.BIND)
+playing, interval = stepper.play_controls(c_play, "pool")
 
 x, caption = None, ""
 if source == "chapter":
     x, caption = pooling.CHAPTER_FEATURE_MAP, "The chapter's 4×4 feature map."
 elif source == "random":
+    if (linked_seed := links.restore("pool_seed", links.integer(0, 10**6))) is not None:
+        st.session_state.pool_seed = linked_seed
     seed = st.session_state.setdefault("pool_seed", 0)
+    links.write("pool_seed", str(seed) if seed else None)
     x, caption = pooling.random_feature_map(size, seed), f"A random {size}×{size} map of digits 0-9."
     if st.button("🎲 New random map"):
         st.session_state.pool_seed = seed + 1
         st.rerun()
 else:
     c_digit, c_channel = st.columns(2)
-    digit_index = c_digit.number_input("MNIST test digit #", 0, 9999, 0, key="pool_digit")
-    channel = c_channel.number_input("conv1 channel", 0, 15, 0, key="pool_channel")
+    digit_index = c_digit.number_input("MNIST test digit #", 0, 9999, 0, key="pool_digit", bind=links.BIND)
+    channel = c_channel.number_input("conv1 channel", 0, 15, 0, key="pool_channel", bind=links.BIND)
     real = view.real_feature_map(digit_index, channel)
     if real is None:
         st.warning("MNIST is not available on this server, so there is no real digit to show. "
@@ -58,30 +61,15 @@ except ValueError as exc:
 n_steps = len(steps["max"])
 
 # ---- the stepper (reruns on its own while playing) ------------------------------------------------------------
-config = (source, x.shape, kernel_size, stride, padding)
-if st.session_state.get("pool_config") != config:  # a new configuration starts again at window 1
-    st.session_state.pool_config, st.session_state.pool_step = config, 1
-st.session_state.pool_step = min(max(st.session_state.get("pool_step", 1), 1), n_steps)
-
-
-def _move(delta: int) -> None:
-    st.session_state.pool_step = min(max(st.session_state.pool_step + delta, 1), n_steps)
-
-
-interval = {"slow": 2.0, "medium": 1.0, "fast": 0.4}[speed] if playing else None
+stepper.start("pool", (source, x.shape, kernel_size, stride, padding), n_steps)  # new geometry: window 1
+if (linked_step := links.restore("pool_step", links.integer(1, n_steps))) is not None:
+    st.session_state.pool_step = linked_step
 
 
 @st.fragment(run_every=interval)
-def stepper() -> None:
-    if playing and st.session_state.get("pool_tick") is not None:
-        st.session_state.pool_step = st.session_state.pool_step % n_steps + 1
-    st.session_state.pool_tick = 1 if playing else None
-    b_prev, b_next, b_scrub = st.columns([1.5, 1.2, 5], vertical_alignment="center")
-    b_prev.button("◀ Previous", on_click=_move, args=(-1,), disabled=playing, width="stretch")
-    b_next.button("Next ▶", on_click=_move, args=(1,), disabled=playing, width="stretch")
-    if n_steps > 1:
-        b_scrub.slider("Window", 1, n_steps, key="pool_step", disabled=playing, label_visibility="collapsed")
-    k = st.session_state.pool_step
+def stepper_view() -> None:
+    k = stepper.controls("pool", n_steps, playing)
+    links.write("pool_step", str(k) if k > 1 else None)
     current = steps["max"][k - 1]
     window = (*current.rows, *current.cols)
     c_in, c_max, c_avg = st.columns([3, 2, 2])
@@ -101,7 +89,7 @@ def stepper() -> None:
             st.code(step.formula, language=None, wrap_lines=True)
 
 
-stepper()
+stepper_view()
 st.markdown(f"**Output size:** {formula}  (per side)")
 st.caption(caption)
 

@@ -169,17 +169,22 @@ def _read(root: Path, dataset: str, train: bool) -> tuple[torch.Tensor, torch.Te
 
 
 def _download(root: Path, dataset: str, folder: Path) -> None:
-    """Download with torchvision (it prints a progress bar); fail fast when no mirror answers."""
-    from torchvision import datasets  # slow import, see _read
+    """Fetch the missing files (cnnviz.download, torchvision's mirrors) with a progress bar on the terminal;
+    fail fast, with the message that says how to fill the folder, when no mirror answers."""
+    from cnnviz.download import download
 
-    cls = getattr(datasets, _dataset_info(dataset)[0])
-    if not any(_reachable(mirror) for mirror in cls.mirrors):
-        raise MissingDataError(_missing_message(folder, "no download mirror answered: the machine looks offline"))
+    print(f"Downloading {dataset} into {folder} ...", flush=True)
     try:
-        print(f"Downloading {dataset} into {folder} ...", flush=True)
-        cls(str(root), train=True, download=True)
-    except (RuntimeError, OSError) as exc:
-        raise MissingDataError(_missing_message(folder, f"the download failed: {exc}")) from None
+        download(root, dataset, progress=_terminal_progress)
+    except MissingDataError as exc:
+        raise MissingDataError(_missing_message(folder, str(exc))) from None
+    finally:
+        print(flush=True)
+
+
+def _terminal_progress(fraction: float, text: str) -> None:
+    filled = int(fraction * 30)
+    print(f"\r  [{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%} {text:<28}", end="", flush=True)
 
 
 def _reachable(url: str, timeout: float = PROBE_TIMEOUT_S) -> bool:

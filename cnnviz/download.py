@@ -1,7 +1,7 @@
 """Download MNIST (or Fashion-MNIST) from torchvision's mirrors, reporting progress to a callback.
 
-The app's download button uses this; `load_split(download=True)` and the CLI keep torchvision's own
-download. The files land uncompressed in <root>/<MNIST>/raw, where load_split looks for them.
+The app's download button, `load_split(download=True)` and `python -m cnnviz.data --download` all use it.
+The files land uncompressed in <root>/<MNIST>/raw, where load_split looks for them.
 """
 from __future__ import annotations
 

@@ -68,3 +68,14 @@ def test_a_mirror_serving_something_else_is_an_error_not_a_file(mirror, tmp_path
     with pytest.raises(MissingDataError, match="could not download"):
         download(root, mirrors=[mirror + "missing/"])
     assert not any((root / "MNIST" / "raw").glob("*-ubyte"))
+
+
+def test_load_split_downloads_through_the_same_fetcher_with_a_progress_bar(mirror, tmp_path, monkeypatch, capsys):
+    """The test command's `python -m cnnviz.data --download` path: torchvision's mirrors, a bar on the terminal."""
+    import torchvision.datasets
+
+    monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors", [mirror])
+    split = load_split("test", tmp_path / "data", download=True)
+    assert len(split) == 3
+    out = capsys.readouterr().out
+    assert "Downloading mnist into" in out and "100%" in out

@@ -82,6 +82,8 @@ class Job:
     _result: dict | None = None       # the worker's final message: weights, model config, metadata
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _send_lock: threading.Lock = field(default_factory=threading.Lock)
+    _job_sent: bool = False           # until the worker has its job, orders wait in _held (else "stop" is its job)
+    _held: list = field(default_factory=list)
     _conn: Connection | None = None
     _process: subprocess.Popen | None = None
     _reader: threading.Thread | None = None
@@ -100,6 +102,10 @@ class Job:
             with self._send_lock:  # sent here, not in begin(): a Split sent by value may be large
                 send(self._conn, {"config": self.config, "train": self.train, "test": self.test,
                                   "threads": self.threads, "nice": self.nice, "filters_every": self.filters_every})
+                with self._lock:
+                    held, self._held, self._job_sent = self._held, [], True
+                for order in held:  # still under the send lock: a newer order cannot overtake them
+                    send(self._conn, order)
             while True:
                 self._apply(receive(self._conn))
         except (EOFError, OSError, pickle.UnpicklingError):
@@ -146,6 +152,11 @@ class Job:
                             None if self._filters is None else self._filters.clone(), self.error, self.device)
 
     def _order(self, order: str) -> None:
+        """Send an order, or hold it until the reader has sent the job (the UI never waits for that send)."""
+        with self._lock:
+            if not self._job_sent:
+                self._held.append(order)
+                return
         try:
             with self._send_lock:
                 send(self._conn, order)

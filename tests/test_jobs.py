@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from cnnviz.data import Split
-from cnnviz.jobs import DataFiles, JobLimitError, JobManager
+from cnnviz.jobs import DataFiles, Job, JobLimitError, JobManager
 from cnnviz.train import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -117,6 +117,43 @@ def test_stop_mid_epoch_keeps_a_usable_model():
     assert snap.state == "stopped" and snap.step < snap.total_steps
     model = job.copy_model()
     assert not model.training and model(TEST.images[:4]).shape == (4, 10)
+
+
+def test_stop_right_after_start_stops_the_run(monkeypatch):
+    """A student clicks Start then Stop at once, before the job's reader thread has sent the worker its job:
+    the run ends "stopped", never "failed" because the worker read "stop" as its job."""
+    read = Job._read
+
+    def late_read(job):  # the reader thread scheduled late, as on a loaded server
+        time.sleep(0.3)
+        read(job)
+
+    monkeypatch.setattr(Job, "_read", late_read)
+    job = JobManager().start("alice", _long(), TRAIN, TEST)
+    job.stop()
+    snap = _wait(job)
+    assert snap.state == "stopped", snap.error
+
+
+def test_pause_right_after_start_holds_the_run_until_resumed(monkeypatch):
+    read = Job._read
+    monkeypatch.setattr(Job, "_read", lambda job: (time.sleep(0.3), read(job)))
+    job = JobManager().start("alice", _long(), TRAIN, TEST)
+    try:
+        job.pause()
+        deadline = time.monotonic() + 60
+        while not job.snapshot().total_steps:  # the worker is ready: it got its job, then the pause
+            assert time.monotonic() < deadline and job.snapshot().state != "failed", job.snapshot().error
+            time.sleep(0.01)
+        time.sleep(0.3)
+        assert job.snapshot().state == "paused" and job.snapshot().step == 0
+        job.resume()
+        while job.snapshot().step < 1:
+            assert time.monotonic() < deadline, "no step after resume"
+            time.sleep(0.01)
+    finally:
+        job.stop()
+    assert _wait(job).state == "stopped"
 
 
 def test_the_copied_model_is_independent_of_the_job():

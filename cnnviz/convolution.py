@@ -169,6 +169,12 @@ def torch_conv2d(x, weight, bias=None, stride: int = 1, padding: int = 0, dilati
     return out[0] if single else out
 
 
+def first_step_with_input(steps: list[ConvStep]) -> int:
+    """The 1-based number of the first step whose window reads a non-zero input (1 if none does): on a digit,
+    the first window that touches ink."""
+    return next((n for n, step in enumerate(steps, start=1) if np.any(step.values)), 1)
+
+
 def compare_with_torch(x, weight, bias=None, stride: int = 1, padding: int = 0,
                        dilation: int = 1) -> tuple[np.ndarray, float]:
     """PyTorch's F.conv2d on the same arguments, and its largest difference from conv2d."""

@@ -197,11 +197,6 @@ def arithmetic(step: convolution.ConvStep) -> str:
     return "\n".join(lines)
 
 
-def first_busy_step(steps: list) -> int:
-    """The 1-based number of the first step whose window holds a non-zero input (1 if none does)."""
-    return next((n for n, step in enumerate(steps, start=1) if np.any(step.values)), 1)
-
-
 def window_max_text(step: convolution.ConvStep) -> str:
     """max(...) over the cells the window reads, padding left out (it is −∞ to a max pool)."""
     inside = step.values[0][~step.padded]

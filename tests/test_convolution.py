@@ -9,6 +9,7 @@ from cnnviz.convolution import (
     conv2d,
     conv_step,
     conv_steps,
+    first_step_with_input,
     output_grid,
     parameter_count,
     torch_conv2d,
@@ -204,3 +205,11 @@ def test_bias_must_match_output_channels():
 def test_non_finite_input_is_refused():
     with pytest.raises(ValueError, match="finite"):
         conv2d(np.array([[np.nan, 0], [0, 0]]), np.ones((1, 1)))
+
+
+def test_the_first_step_with_input_is_the_first_window_touching_a_non_zero_value():
+    x = np.zeros((5, 5))
+    x[3, 4] = 1.0
+    steps = conv_steps(x, np.ones((2, 2)))          # 4x4 output; window (2, 3) is the first to reach (3, 4)
+    assert first_step_with_input(steps) == 2 * 4 + 3 + 1
+    assert first_step_with_input(conv_steps(np.zeros((3, 3)), np.ones((2, 2)))) == 1

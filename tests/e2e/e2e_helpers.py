@@ -16,6 +16,7 @@ SCREENSHOTS = ARTIFACTS / "screenshots"
 # url path -> (title in app.py's navigation). Home is the default page at "/".
 PAGES = {
     "": "Home",
+    "convolution": "Convolution",
     "pooling": "Pooling",
     "activation_functions": "Activation functions",
     "architecture": "Architecture",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from e2e_helpers import exceptions_on, open_page, plotly_figure, screenshot, wait_idle
+from e2e_helpers import exceptions_on, main_text, open_page, plotly_figure, rerun, screenshot, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -19,25 +19,23 @@ def _codes(page) -> str:
 
 
 def _wait_for_text(page, text: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while text not in _codes(page):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{text!r} not on the page; code blocks: {_codes(page)!r}")
-        page.wait_for_timeout(100)
+    wait_until(lambda: text in _codes(page), timeout, f"{text!r} in a code block")
+
+
+def _wait_for_main(page, text: str, timeout: float = 30.0) -> None:
+    wait_until(lambda: text in main_text(page), timeout, f"{text!r} on the page")
 
 
 def test_next_steps_the_window_and_writes_out_its_products(page, console, base_url):
     open_page(page, base_url, "convolution")
-    main = page.locator('[data-testid="stMain"]')
-    assert "Step 1/16" in main.inner_text()
+    _wait_for_main(page, "Step 1/16")
     _wait_for_text(page, "= 24  → cell (0, 0)")
-    page.get_by_role("button", name="Next ▶").click()
-    wait_idle(page)
-    assert "Step 2/16" in main.inner_text()
+    rerun(page, page.get_by_role("button", name="Next ▶").click)
+    _wait_for_main(page, "Step 2/16")
     # window rows 0-2, columns 1-3 of the starting grid under Sobel X: 9 + 18 + 9
     _wait_for_text(page, "  0·(-1) + 5·0 + 9·1\n+ 0·(-2) + 6·0 + 9·2")
     _wait_for_text(page, "= 36  → cell (0, 1)")
-    assert plotly_figure(page, "Input")["shapes"] == [_box((0, 3), (1, 4))]
+    wait_until(lambda: plotly_figure(page, "Input")["shapes"] == [_box((0, 3), (1, 4))], 30, "the window moved")
     screenshot(page, "convolution-step-2")
     assert exceptions_on(page) == [] and console.errors == []
 
@@ -58,7 +56,6 @@ def test_a_number_typed_into_the_grid_changes_the_computation(page, console, bas
         page.wait_for_timeout(200)
     editor.fill("2")
     editor.press("Enter")
-    wait_idle(page)
     _wait_for_text(page, "  2·(-1) + 0·0 + 5·1")
     _wait_for_text(page, "= 22  → cell (0, 0)")
     assert exceptions_on(page) == [] and console.errors == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from livetest.drawing import DIGITS, clear_canvas, draw_and_predict, draw_strokes, place, shown_prediction
-from e2e_helpers import alerts, exceptions_on, open_page, screenshot, wait_idle, wait_until
+from e2e_helpers import alerts, exceptions_on, open_page, rerun, screenshot, wait_idle, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -65,9 +65,8 @@ def test_the_empty_canvas_prompts_instead_of_predicting(draw_page):
 
 def test_a_single_dot_prompts_instead_of_predicting(draw_page, console):
     box = draw_page.locator("canvas.upper-canvas").first.bounding_box()
-    draw_page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    draw_page.wait_for_timeout(500)
-    wait_idle(draw_page)
+    # the canvas sends the dot like any stroke: wait for the script run it causes, then read the page
+    rerun(draw_page, lambda: draw_page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2))
     assert shown_prediction(draw_page) is None
     assert PROMPT in _main_text(draw_page)
     assert exceptions_on(draw_page) == [] and console.errors == []
@@ -86,8 +85,6 @@ def test_a_scribble_covering_the_whole_canvas_gets_a_message_not_a_traceback(dra
 
 
 def test_drawing_after_a_bad_scribble_still_works(draw_page):
-    draw_strokes(draw_page, [[(0.05, 0.05), (0.95, 0.95)], [(0.95, 0.05), (0.05, 0.95)]] * 3)
-    draw_page.wait_for_timeout(500)
-    wait_idle(draw_page)
+    rerun(draw_page, lambda: draw_strokes(draw_page, [[(0.05, 0.05), (0.95, 0.95)], [(0.95, 0.05), (0.05, 0.95)]] * 3))
     clear_canvas(draw_page)
     assert draw_and_predict(draw_page, DIGITS[1]) == 1

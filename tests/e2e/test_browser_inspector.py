@@ -1,12 +1,10 @@
 """The draw page in Chromium: the built-in example at first, any unit opened by a click, a drawing that stays."""
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from livetest.drawing import DIGITS, draw_and_predict, shown_prediction
-from e2e_helpers import exceptions_on, go_to_page_in_session, open_page, screenshot, wait_idle
+from e2e_helpers import exceptions_on, go_to_page_in_session, open_page, screenshot, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -36,19 +34,15 @@ def _ink(page) -> int:
 
 
 def _wait_for_ink(page, at_least: int, timeout: float = 30.0) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if (ink := _ink(page)) >= at_least:
-            return ink
-        page.wait_for_timeout(100)
-    raise TimeoutError(f"the canvas shows fewer than {at_least} ink pixels after {timeout:.0f} s")
+    return wait_until(lambda: (ink := _ink(page)) >= at_least and ink, timeout, f"{at_least} ink pixels")
 
 
 def test_the_page_opens_on_the_built_in_example(page, base_url):
     open_page(page, base_url, "draw")
     page.get_by_text("Prediction for the example").wait_for()
-    assert page.locator(".cnnviz-prediction").get_attribute("data-prediction") == "7"
-    assert page.locator(".cnnviz-layers img").count() == 6
+    wait_until(lambda: page.locator(".cnnviz-prediction").get_attribute("data-prediction") == "7", 30,
+               "the example's prediction")
+    wait_until(lambda: page.locator(".cnnviz-layers img").count() == 6, 30, "six layer pictures")
     assert exceptions_on(page) == []
 
 
@@ -61,10 +55,8 @@ def test_clicking_a_square_of_the_map_opens_that_unit(page, base_url, console):
     page.locator(".js-plotly-plot").last.scroll_into_view_if_needed()
     x, y = page.evaluate(CELL_JS, [9, 11])
     page.mouse.click(x, y)
-    page.wait_for_function(f"() => {{ const u = ({UNIT_JS})(); return u && u[1] === '{channel},9,11'; }}",
-                           timeout=30_000, polling=100)
-    wait_idle(page)
-    layer, unit, text = _unit(page)
+    layer, unit, text = wait_until(lambda: (u := _unit(page)) and u[1] == f"{channel},9,11"
+                                   and "The network's own forward pass gives" in u[2] and u, 30, "the clicked unit")
     assert layer == "relu1" and unit == f"{channel},9,11"
     assert "Sum of the 9 products" in text and "+ bias" in text and "max(0, " in text
     assert "The network's own forward pass gives" in text
@@ -94,6 +86,5 @@ def test_a_drawing_stays_after_a_visit_to_another_page(page, base_url):
     go_to_page_in_session(page, "Draw a digit")
     page.locator("canvas.lower-canvas").first.wait_for(state="visible")
     _wait_for_ink(page, ink // 2)  # the canvas mounted again, with the strokes it had
-    wait_idle(page)
-    assert shown_prediction(page) == 1
+    wait_until(lambda: shown_prediction(page) == 1, 30, "the drawing's prediction, 1")
     screenshot(page, "draw-after-page-change")

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from e2e_helpers import exceptions_on, go_to_page_in_session, open_page
+from e2e_helpers import exceptions_on, go_to_page_in_session, open_page, wait_until
 from livetest import wait_idle
 from livetest.drawing import (CANVAS, DIGITS, HIT_JS, canvas_box, clear_canvas, draw_and_predict, place,
                               shown_prediction)
@@ -57,9 +57,8 @@ def test_a_canvas_that_goes_mid_stroke_comes_back_with_the_stroke_and_sends_it(p
     page.locator(CANVAS).first.wait_for(state="visible")
     assert wait_for(page, "() => document.querySelector('[data-testid=\"stMetricLabel\"]')?.innerText.trim() "
                           "=== 'Prediction'")
-    wait_idle(page)
-    assert shown_prediction(page) == 1
-    assert ink(page) > 500, "the stroke is not on the new canvas"
+    wait_until(lambda: shown_prediction(page) == 1, 30, "the stroke's prediction, 1")
+    wait_until(lambda: ink(page) > 500, 30, "the stroke on the new canvas")
     assert exceptions_on(page) == [] and console.errors == []
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from e2e_helpers import PAGES, exceptions_on, open_page, screenshot
+from e2e_helpers import PAGES, exceptions_on, open_page, screenshot, wait_until
 from livetest import streamlit_server
 
 pytestmark = pytest.mark.browser
@@ -27,12 +27,14 @@ def offline_page(browser, offline_url):
 
 def test_training_page_explains_how_to_get_mnist(offline_page, offline_url):
     open_page(offline_page, offline_url, "training")
-    alerts = " ".join(offline_page.locator('[data-testid="stAlert"]').all_inner_texts())
+    alerts = wait_until(lambda: (text := " ".join(offline_page.locator('[data-testid="stAlert"]').all_inner_texts()))
+                        and "MNIST is not available" in text and text, 30, "the missing-MNIST message")
     screenshot(offline_page, "offline-training")
     # How to get it: a download button; commands and paths only in the folded administrator's details.
-    assert "MNIST is not available" in alerts and "/" not in alerts and "CNNVIZ_DATA" not in alerts, alerts
-    assert offline_page.get_by_role("button", name="Download MNIST (about 11 MB)").is_visible()
-    assert offline_page.get_by_role("button", name="Start training").is_disabled()
+    assert "/" not in alerts and "CNNVIZ_DATA" not in alerts, alerts
+    offline_page.get_by_role("button", name="Download MNIST (about 11 MB)").wait_for(state="visible")
+    wait_until(lambda: offline_page.get_by_role("button", name="Start training").is_disabled(), 30,
+               "Start training to be disabled")
     assert exceptions_on(offline_page) == []
 
 

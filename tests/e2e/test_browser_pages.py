@@ -13,6 +13,7 @@ pytestmark = pytest.mark.browser
 # The element that proves each page drew its main figure (a CSS selector Playwright waits for).
 MAIN_FIGURE = {
     "": ".st-key-pipeline [data-testid='stPageLink']",     # the conv -> ReLU -> pool ... pipeline
+    "convolution": "[data-testid='stPlotlyChart']",        # the input grid under the kernel
     "pooling": "[data-testid='stPlotlyChart']",
     "activation_functions": "[data-testid='stPlotlyChart']",
     "architecture": "[data-testid='stTable']",              # the layer table
@@ -26,6 +27,7 @@ MAIN_FIGURE = {
 
 # A number each page must show, computed live (from the chapter).
 MAIN_TEXT = {
+    "convolution": "Step 1/16",
     "pooling": "max(1, 3, 5, 6) = 6",
     "architecture": "206,922",
     "receptive_field": "10×10",
@@ -62,7 +64,7 @@ def test_page_in_lecture_mode_fits_a_1280_projector_without_errors(page, console
     screenshot(page, f"lecture-{path or 'home'}")
     assert exceptions_on(page) == []
     assert console.errors == []
-    assert _sideways_overflow(page) <= 0
+    wait_until(lambda: _sideways_overflow(page) <= 0, 30, "the page to fit 1280 px without a sideways scroll")
 
 
 def test_lecture_mode_is_kept_across_pages(page, base_url):
@@ -70,7 +72,7 @@ def test_lecture_mode_is_kept_across_pages(page, base_url):
     _switch_on_lecture_mode(page)
     go_to_page_in_session(page, "Pooling")
     page.locator(MAIN_FIGURE["pooling"]).first.wait_for(state="visible")
-    assert page.get_by_role("switch", name="Lecture mode").is_checked()
+    wait_until(page.get_by_role("switch", name="Lecture mode").is_checked, 30, "lecture mode still on")
 
 
 def test_a_pipeline_stage_on_the_home_page_opens_its_page(page, base_url):

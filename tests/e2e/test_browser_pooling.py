@@ -34,8 +34,8 @@ def test_stepping_moves_the_window_and_its_output_cell_together(page, console, b
         cell_box = _box((cell[0], cell[0] + 1), (cell[1], cell[1] + 1))
         eventually(lambda: plotly_figure(page, "Max pooling")["shapes"], [cell_box])
         eventually(lambda: plotly_figure(page, "Average pooling")["shapes"], [cell_box])
-        codes = page.locator('[data-testid="stCode"]').all_inner_texts()
-        assert any(max_formula in c for c in codes) and any(avg_formula in c for c in codes)
+        wait_until(lambda: (codes := "\n".join(page.locator('[data-testid="stCode"]').all_inner_texts()))
+                   and max_formula in codes and avg_formula in codes, 30, f"the formulas of step {k}")
     screenshot(page, "pooling-last-step")
     assert exceptions_on(page) == [] and console.errors == []
 

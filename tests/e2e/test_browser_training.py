@@ -40,6 +40,24 @@ def _wait_for_curve(page, more_than: int) -> int:
                       f"the live chart to pass {more_than} points")
 
 
+def _settled_progress(page, timeout: float = 30.0) -> int:
+    """The step the progress bar shows once two reads a second apart agree (the last update may still be
+    on its way to the browser when the "stopped" state appears)."""
+    seen = [_progress(page)[0]]
+
+    def settled():
+        page.wait_for_timeout(1000)
+        seen.append(_progress(page)[0])
+        return seen[-1] == seen[-2]
+
+    wait_until(settled, timeout, "the progress bar to settle")
+    return seen[-1]
+
+
+def _progress_bars(page) -> int:
+    return page.locator('[data-testid="stProgress"]').count()
+
+
 def _stop(page) -> None:
     rerun(page, page.get_by_role("button", name="Stop", exact=True).click)
 
@@ -70,7 +88,7 @@ def test_training_keeps_going_on_another_page_and_stops_mid_epoch(page, console,
 
     _stop(page)
     page.get_by_text("Stopped early").first.wait_for(timeout=30_000)
-    stopped_at, _ = _progress(page)
+    stopped_at = _settled_progress(page)
     assert stopped_at < total                  # it stopped in the middle of the epoch
     page.wait_for_timeout(2500)                # a while later it still shows the same step
     assert _progress(page)[0] == stopped_at
@@ -85,14 +103,14 @@ def test_pressing_start_twice_quickly_starts_one_run(page, console, base_url):
     wait_idle(page)
     rerun(page, page.get_by_role("button", name="Start training").dblclick)
     _wait_for_steps(page, 3)
-    assert page.locator('[data-testid="stProgress"]').count() == 1
+    wait_until(lambda: _progress_bars(page) == 1, 30, "one progress bar")
     before, _ = _progress(page)
     start = page.get_by_role("button", name="Start training")
     # Once more while it runs. The page disables Start during a live run, and clicking a disabled button
     # makes Playwright wait until the run ends (when a new run is right), so click only while it is enabled.
     if start.is_enabled():
         rerun(page, start.click)
-    assert page.locator('[data-testid="stProgress"]').count() == 1
-    assert _progress(page)[0] >= before                         # the same run, not a fresh one
+    _wait_for_steps(page, before + 1)                           # the same run goes on, not a fresh one
+    assert _progress_bars(page) == 1 and _progress(page)[0] > before
     _stop(page)
     assert exceptions_on(page) == [] and console.errors == []

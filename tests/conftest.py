@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+import streamlit as st
 
 from cnnviz.data import data_root as default_data_root
 
@@ -21,3 +22,21 @@ def data_root() -> Path:
         pytest.fail(f"MNIST not found under {DATA_ROOT}: run `python -m cnnviz.data --download --data {DATA_ROOT}` "
                     "or set CNNVIZ_DATA to a folder holding MNIST/raw")
     return DATA_ROOT
+
+
+@pytest.fixture
+def online(monkeypatch, data_root):
+    """MNIST where data_root found it, and no cached split or model left from a test that had none."""
+    monkeypatch.setenv("CNNVIZ_DATA", str(data_root))
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    """A server with no MNIST: the data folder is an empty one."""
+    monkeypatch.setenv("CNNVIZ_DATA", str(tmp_path))
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
@@ -28,12 +27,7 @@ from app_helpers import PAGES_DIR, open_app_page
 CANVAS = stub_key("draw_canvas_0")
 
 
-@pytest.fixture(autouse=True)
-def online(monkeypatch, data_root):
-    monkeypatch.setenv("CNNVIZ_DATA", str(data_root))
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("online")  # tests/conftest.py
 
 
 def _app(page: str, **state) -> AppTest:

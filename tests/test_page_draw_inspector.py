@@ -2,7 +2,6 @@
 import re
 
 import pytest
-import streamlit as st
 import torch
 
 from cnnviz.trace import trace
@@ -14,12 +13,7 @@ from app_helpers import open_app_page
 CANVAS = stub_key("draw_canvas_0")
 
 
-@pytest.fixture(autouse=True)
-def online(monkeypatch, data_root):
-    monkeypatch.setenv("CNNVIZ_DATA", str(data_root))
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("online")  # tests/conftest.py
 
 
 def _unit(at) -> dict:

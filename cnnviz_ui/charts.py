@@ -163,9 +163,9 @@ def shape_flow(names: list[str], kinds: list[str], shapes: list[tuple], selected
 def image_with_boxes(image: np.ndarray, boxes: list[tuple], title: str = "", height: int | None = 420) -> go.Figure:
     """A grayscale image with labelled boxes; each box is (label, y0, y1, x0, x1) in pixels, half-open."""
     image = np.asarray(image, dtype=float)
-    fig = go.Figure(go.Heatmap(z=image, colorscale="Greys", showscale=False,
+    fig = go.Figure(go.Heatmap(z=image, colorscale="gray", showscale=False,  # white ink on black, as MNIST
                                hovertemplate="row %{y}, col %{x}<extra></extra>"))
-    palette = ["#d62728", "#ff7f0e", "#2ca02c", "#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+    palette = ["#ff4d4d", "#ffa600", "#4cd964", "#4da6ff", "#c77dff", "#ffd166", "#ff66c4", "#2ee6d6"]  # on black
     for n, (label, y0, y1, x0, x1) in enumerate(boxes):  # each box a closed outline, named in the legend
         ys, xs = [y0 - 0.5, y0 - 0.5, y1 - 0.5, y1 - 0.5, y0 - 0.5], [x0 - 0.5, x1 - 0.5, x1 - 0.5, x0 - 0.5, x0 - 0.5]
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=label, hoverinfo="name",

@@ -1,14 +1,22 @@
 """Links that restore a view: each page's main settings live in the URL's query parameters.
 
-Widgets are bound with Streamlit's own `bind="query-params"` (the widget key is the parameter name).
-Streamlit drops a value it cannot use; `LinkCheck` notices that and tells the user in one short line.
-Settings that are not a single widget (a layer stack, a chosen cell) are read and written with `read`/`write`.
+One mechanism for every page. A widget is bound with Streamlit's own `bind=links.BIND` (its key is the
+parameter's name); Streamlit drops or corrects a value it cannot use. A setting that is not one widget
+(a layer stack, a step, a seed) is read with `restore` and written back with `write`. `LinkCheck` looks at
+what a newly opened link asked for and, where the page could not use part of it, says so in one short line.
 """
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import streamlit as st
 
 BIND = "query-params"
+_SEEN = "_link_seen"          # the query string as it stood at the end of the last run
+_WRITTEN = "_link_written"    # custom parameters this session wrote (or restored): key -> text
+_USED = "_link_used"          # custom parameters used this run
+_REJECTED = "_link_rejected"  # custom parameters whose value a page could not use this run
+_LABELS = "_link_labels"      # bound widgets shown through labels: key -> {value: label}
 
 
 def _as_text(value) -> str:
@@ -27,36 +35,62 @@ def _same(value, raw: str) -> bool:
         return False
 
 
+def _params() -> dict[str, str]:
+    return {k: st.query_params.get(k) for k in st.query_params}
+
+
 class LinkCheck:
-    """What the opening link asked for, checked against what the page ended up showing."""
+    """What a newly opened link asked for, checked against what the page ended up showing."""
 
     def __init__(self) -> None:
-        self.asked = {k: st.query_params.get(k) for k in st.query_params}
+        seen = st.session_state.get(_SEEN, {})
+        self.asked = {k: v for k, v in _params().items() if seen.get(k) != v}  # only what is new in the URL
         self.placeholder = st.empty()
-        st.session_state.setdefault("_link_used", set())
+        st.session_state[_USED], st.session_state[_REJECTED] = set(), set()
+        st.session_state.setdefault(_WRITTEN, {})
 
     def unused(self) -> list[str]:
         """`key=value` of each parameter the page could not use (unknown key or a value that was replaced)."""
-        used = st.session_state.get("_link_used", set())
+        used, rejected = st.session_state.get(_USED, set()), st.session_state.get(_REJECTED, set())
+        now = _params()
         bad = []
         for key, raw in self.asked.items():
-            if key in used:
+            if key in rejected:
+                bad.append(f"{key}={raw}")
+            elif key in used or (key in st.session_state and now.get(key) == raw):  # restored, or a widget kept it
                 continue
-            if key not in st.session_state or not _same(st.session_state[key], raw):
+            elif key not in st.session_state or not _same(self._shown(key), raw):
                 bad.append(f"{key}={raw}")
         return bad
 
+    @staticmethod
+    def _shown(key: str):
+        """A bound widget's value as the URL writes it (a labelled option by its label)."""
+        value = st.session_state[key]
+        return st.session_state.get(_LABELS, {}).get(key, {}).get(value, value)
+
     def report(self) -> None:
-        """One short note above the page when part of the link could not be used."""
+        """One short note above the page when part of the link could not be used; stale custom settings leave
+        the URL."""
+        used, written = st.session_state.get(_USED, set()), st.session_state.get(_WRITTEN, {})
         bad = self.unused()
+        for key in [k for k in written if k not in used]:  # a setting this page no longer shows
+            written.pop(key)
+            st.query_params.pop(key, None)
         for item in bad:
             key = item.split("=", 1)[0]
-            if key not in st.session_state:  # unknown to every widget: take it out of the URL too
+            if key not in st.session_state and key not in used:  # unknown to every widget: out of the URL too
                 st.query_params.pop(key, None)
         if bad:
             self.placeholder.info(f"Part of this link could not be used ({', '.join(bad)}): "
                                   "those settings are back at their defaults.", icon=":material/link_off:")
-        st.session_state["_link_used"] = set()
+        st.session_state[_SEEN] = _params()
+
+
+def labelled(key: str, labels: dict) -> Callable:
+    """`format_func` for a bound selectbox whose options are shown by label (the URL then holds the label)."""
+    st.session_state.setdefault(_LABELS, {})[key] = labels
+    return labels.get
 
 
 def read(key: str):
@@ -66,13 +100,51 @@ def read(key: str):
 
 def accept(key: str) -> None:
     """Mark a custom parameter as used, so the link check does not report it."""
-    st.session_state.setdefault("_link_used", set()).add(key)
+    st.session_state.setdefault(_USED, set()).add(key)
+
+
+def reject(key: str) -> None:
+    """Mark a custom parameter as unusable: the link check reports it even when the page writes a default."""
+    st.session_state.setdefault(_REJECTED, set()).add(key)
+
+
+def restore(key: str, parse: Callable[[str], object]):
+    """The value a newly opened link gives the custom setting `key`, or None (nothing new, or unusable).
+
+    `parse` turns the text into the value and raises ValueError where it cannot; the page then keeps its
+    default and the link check says so."""
+    raw = st.query_params.get(key)
+    written = st.session_state.setdefault(_WRITTEN, {})
+    if raw is None or written.get(key) == raw:
+        return None
+    try:
+        value = parse(raw)
+    except (ValueError, TypeError, KeyError, IndexError):
+        reject(key)
+        return None
+    written[key] = raw
+    accept(key)
+    return value
 
 
 def write(key: str, text: str | None) -> None:
     """Put a custom setting in the URL (None removes it)."""
+    written = st.session_state.setdefault(_WRITTEN, {})
     if text is None:
         st.query_params.pop(key, None)
-    elif st.query_params.get(key) != text:
-        st.query_params[key] = text
+        written.pop(key, None)
+    else:
+        if st.query_params.get(key) != text:
+            st.query_params[key] = text
+        written[key] = text
     accept(key)
+
+
+def integer(low: int, high: int) -> Callable[[str], int]:
+    """A parser for `restore`: a whole number from low to high."""
+    def parse(text: str) -> int:
+        value = int(text)
+        if not low <= value <= high:
+            raise ValueError(f"{value} is outside {low}..{high}")
+        return value
+    return parse

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 from cnnviz.receptive_field import Layer, RFRow, layers_from_model
 
@@ -66,3 +67,48 @@ def table_records(rows: list[RFRow]) -> list[dict]:
 
 def _side(n: int | None) -> str:
     return "" if n is None else f"{n}×{n}"
+
+
+# ---- the stack in a link: "c3s1p1d1-p2s2p0" (kind letter, then kernel, stride, padding, dilation) ---------------
+_LETTERS = {"conv": "c", "pool": "p"}
+_STACK_LIMIT = 32  # layers a link may ask for
+
+
+def stack_text(stack: list[dict]) -> str:
+    """The stack as short URL text, one group per layer."""
+    def one(row: dict) -> str:
+        text = f"{_LETTERS[row['kind']]}{row['kernel_size']}s{row['stride']}p{row['padding']}"
+        return text + (f"d{row['dilation']}" if row["kind"] == "conv" and row["dilation"] != 1 else "")
+    return "-".join(one(row) for row in stack)
+
+
+def stack_from_text(text: str) -> list[dict]:
+    """The stack a link describes (`stack_text`'s format); ValueError for anything else."""
+    groups = text.split("-")
+    if not text or len(groups) > _STACK_LIMIT:
+        raise ValueError("a stack needs 1 to 32 layers")
+    kinds = {v: k for k, v in _LETTERS.items()}
+    stack = []
+    for group in groups:
+        match = re.fullmatch(r"([cp])(\d{1,2})s(\d{1,2})p(\d{1,2})(?:d(\d{1,2}))?", group)
+        if match is None:
+            raise ValueError(f"not a layer: {group!r}")
+        letter, k, s, p, d = match.groups()
+        if int(k) < 1 or int(s) < 1 or (d is not None and int(d) < 1):
+            raise ValueError(f"not a layer: {group!r}")
+        stack.append(spec(kinds[letter], int(k), int(s), int(p), int(d or 1)))
+    return stack
+
+
+def unit_text(layer: str, y: int, x: int) -> str:
+    """The chosen unit as URL text: `layer.row.column`."""
+    return f"{layer}.{y}.{x}"
+
+
+def unit_from_text(text: str, sides: dict[str, int | None]) -> tuple[str, int, int]:
+    """(layer, row, column) from `unit_text`, checked against each layer's output side; ValueError otherwise."""
+    layer, y, x = text.rsplit(".", 2)
+    side = sides[layer] or 1
+    if not (0 <= int(y) < side and 0 <= int(x) < side):
+        raise ValueError(f"unit ({y}, {x}) is outside {layer}'s {side}×{side} output")
+    return layer, int(y), int(x)

@@ -4,7 +4,7 @@ import streamlit as st
 from cnnviz.architecture import head_tables, layer_table, model_input_shape
 from cnnviz.model import count_parameters
 from cnnviz.pooling import pooled_shape
-from cnnviz_ui import architecture_view as view, charts
+from cnnviz_ui import architecture_view as view, charts, links
 from cnnviz_ui.models import active_model
 from cnnviz_ui.shell import prose, show_chart
 
@@ -25,7 +25,8 @@ prose(
 
 # ---- the flow of shapes, and one layer in detail -----------------------------------------------------------
 names, kinds, shapes = view.flow(rows, input_shape)
-selected = st.segmented_control("Layer", names[1:], default=names[1], key="arch_layer", required=True)
+selected = st.segmented_control("Layer", names[1:], default=names[1], key="arch_layer", required=True,
+                                bind=links.BIND)
 show_chart(charts.shape_flow(names, kinds, shapes, selected=selected), key="arch_flow", height=240)
 row = next(r for r in rows if r.name == selected)
 c_what, c_numbers = st.columns([3, 2])

@@ -5,7 +5,7 @@ import streamlit as st
 
 from cnnviz import convolution
 from cnnviz.unit import agrees as unit_agrees
-from cnnviz_ui import convolution_view as view, stepper
+from cnnviz_ui import convolution_view as view, links, stepper
 from cnnviz_ui.shell import error_box, lecture_mode, prose, show_chart
 
 st.title("🧮 Convolution")
@@ -19,24 +19,28 @@ prose(
 
 # ---- controls ---------------------------------------------------------------------------------------------
 c_input, c_size, c_digit, c_kind, c_which = st.columns([2.4, 1, 1.2, 2.2, 2])
-source = c_input.selectbox("Input", view.INPUTS, key="conv_input", format_func=view.INPUT_LABELS.get)
-size = c_size.number_input("Grid size", 3, 10, 6, key="conv_size", disabled=source != "grid")
-digit_index = c_digit.number_input("MNIST digit #", 0, 9999, 0, key="conv_digit", disabled=source != "mnist")
-kind = c_kind.selectbox("Kernel", view.KERNEL_SOURCES, key="conv_kernel_source", format_func=view.KERNEL_LABELS.get)
+source = c_input.selectbox("Input", view.INPUTS, key="conv_input", bind=links.BIND,
+                          format_func=links.labelled("conv_input", view.INPUT_LABELS))
+size = c_size.number_input("Grid size", 3, 10, 6, key="conv_size", disabled=source != "grid",
+                           bind=links.BIND)
+digit_index = c_digit.number_input("MNIST digit #", 0, 9999, 0, key="conv_digit", disabled=source != "mnist",
+                                  bind=links.BIND)
+kind = c_kind.selectbox("Kernel", view.KERNEL_SOURCES, key="conv_kernel_source", bind=links.BIND,
+                        format_func=links.labelled("conv_kernel_source", view.KERNEL_LABELS))
 if kind == "classic":
-    classic = c_which.selectbox("Classic kernel", view.CLASSIC_NAMES, key="conv_classic")
+    classic = c_which.selectbox("Classic kernel", view.CLASSIC_NAMES, key="conv_classic", bind=links.BIND)
 elif kind == "model":
     n_filters = view.first_conv()[1].out_channels
-    filter_index = c_which.number_input("Filter #", 0, n_filters - 1, 0, key="conv_filter")
+    filter_index = c_which.number_input("Filter #", 0, n_filters - 1, 0, key="conv_filter", bind=links.BIND)
 
 c_k, c_bias, c_stride, c_pad, c_dil, c_play = st.columns([1, 1, 1, 1, 1, 1.4])
-kernel_size = c_k.number_input("Kernel size", 1, 7, 3, key="conv_k", disabled=kind != "typed",
+kernel_size = c_k.number_input("Kernel size", 1, 7, 3, key="conv_k", disabled=kind != "typed", bind=links.BIND,
                                help="The classic kernels and the model's filters are 3×3; type your own to change it.")
-bias = c_bias.number_input("Bias", -50.0, 50.0, 0.0, 0.5, key="conv_bias", disabled=kind == "model",
+bias = c_bias.number_input("Bias", -50.0, 50.0, 0.0, 0.5, key="conv_bias", disabled=kind == "model", bind=links.BIND,
                            help="A model filter brings its own learned bias.")
-stride = c_stride.number_input("Stride", 1, 6, 1, key="conv_stride")
-padding = c_pad.number_input("Padding", 0, 4, 0, key="conv_padding")
-dilation = c_dil.number_input("Dilation", 1, 4, 1, key="conv_dilation")
+stride = c_stride.number_input("Stride", 1, 6, 1, key="conv_stride", bind=links.BIND)
+padding = c_pad.number_input("Padding", 0, 4, 0, key="conv_padding", bind=links.BIND)
+dilation = c_dil.number_input("Dilation", 1, 4, 1, key="conv_dilation", bind=links.BIND)
 playing, interval = stepper.play_controls(c_play, "conv")
 
 # ---- the input and the kernel -------------------------------------------------------------------------------
@@ -82,7 +86,9 @@ st.markdown(f"**Output size:** {formula}  (per side)")
 
 config = (source, digit_index, x.shape, k, stride, padding, dilation)
 # a new geometry starts at window 1 (on a digit, at the first window with ink)
-stepper.start("conv", config, n_steps, 1 if source == "grid" else view.first_busy_step(steps))
+stepper.start("conv", config, n_steps, 1 if source == "grid" else convolution.first_step_with_input(steps))
+if (linked_step := links.restore("conv_step", links.integer(1, n_steps))) is not None:
+    st.session_state.conv_step = linked_step
 if playing:
     c_play.caption(f"One window every {interval:g} s")
 
@@ -90,6 +96,7 @@ if playing:
 @st.fragment(run_every=interval)
 def stepper_view() -> None:
     n = stepper.controls("conv", n_steps, playing)
+    links.write("conv_step", str(n))
     step = steps[n - 1]
     st.markdown(f"**Step {n}/{n_steps}**: window rows {step.rows[0]}:{step.rows[1]}, "
                 f"columns {step.cols[0]}:{step.cols[1]} → output cell {step.out_pos}")

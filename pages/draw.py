@@ -4,7 +4,7 @@ import streamlit as st
 from cnnviz.preprocess import is_blank, preprocess, read_upload
 from cnnviz.receptive_field import unit_window
 from cnnviz.unit import open_unit
-from cnnviz_ui import model_charts
+from cnnviz_ui import links, model_charts
 from cnnviz_ui.canvas import draw_canvas, drawing_key
 from cnnviz_ui.current_digit import Digit, example_digit, mnist_digit, set_current_digit
 from cnnviz_ui.digits import missing_reason
@@ -34,7 +34,8 @@ def draw_and_look() -> None:
     digit: Digit | None = None
     left, middle, right = st.columns([1.25, 0.7, 1.05], gap="medium")
     with left:
-        source = st.radio("Input", SOURCES, horizontal=True, key="draw_source", label_visibility="collapsed")
+        source = st.radio("Input", SOURCES, horizontal=True, key="draw_source", label_visibility="collapsed",
+                          bind=links.BIND)
         if source != "Draw":
             st.session_state.pop(INITIAL, None)  # the canvas is off screen: it remounts with the last drawing
         if source == "Draw":
@@ -65,7 +66,7 @@ def draw_and_look() -> None:
             if reason:
                 require_mnist("draw", "Until then there are no test digits to pick: draw one or upload an image.")
             else:
-                index = st.number_input("Test digit number", 0, 9999, 0, key="draw_mnist_index")
+                index = st.number_input("Test digit number", 0, 9999, 0, key="draw_mnist_index", bind=links.BIND)
                 digit = mnist_digit(int(index))
         else:
             upload = st.file_uploader("A PNG or JPEG of one digit (under 2 MB)", type=["png", "jpg", "jpeg"],

@@ -4,7 +4,7 @@ import streamlit as st
 
 from cnnviz.data import scale_pixels
 from cnnviz.evaluate import cell_examples, largest_mistake, summarize
-from cnnviz_ui import model_charts
+from cnnviz_ui import links, model_charts
 from cnnviz_ui.eval_view import test_probabilities, top3_text
 from cnnviz_ui.images import digit_image
 from cnnviz_ui.models import active_model, shipped_model
@@ -48,8 +48,10 @@ with left:
     st.markdown("**Confusion matrix** (rows: true digit, columns: the model's answer)")
     t0, p0 = largest_mistake(cm)
     pick = st.columns(2)
-    true = pick[0].selectbox("True digit", list(range(10)), index=t0, key="ev_true")
-    predicted = pick[1].selectbox("Predicted digit", list(range(10)), index=p0, key="ev_pred")
+    true = pick[0].selectbox("True digit", list(range(10)), index=t0, key="ev_true",
+                               bind=links.BIND)
+    predicted = pick[1].selectbox("Predicted digit", list(range(10)), index=p0, key="ev_pred",
+                                    bind=links.BIND)
     st.plotly_chart(model_charts.confusion(cm, height=440 if lecture_mode() else 400, selected=(true, predicted)),
                     key="ev_confusion", config={"displayModeBar": False})
 with right:

@@ -16,8 +16,8 @@ prose(
 
 # ---- controls ---------------------------------------------------------------------------------------------
 c_input, c_size, c_kernel, c_stride, c_pad, c_play = st.columns([2.2, 1.2, 1.2, 1.2, 1.2, 1.6])
-source = c_input.selectbox("Input", view.INPUTS, key="pool_input", format_func=view.INPUT_LABELS.get,
-                         bind=links.BIND)
+source = c_input.selectbox("Input", view.INPUTS, key="pool_input", bind=links.BIND,
+                          format_func=links.labelled("pool_input", view.INPUT_LABELS))
 if source == "random":  # the chapter's map is 4×4 and a conv1 map 28×28: only a random map has a size to pick
     size = c_size.number_input("Size", 2, 16, 6, key="pool_size", help="Side of the random map.",
                              bind=links.BIND)

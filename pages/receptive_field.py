@@ -4,10 +4,11 @@ import streamlit as st
 from cnnviz.data import scale_pixels
 from cnnviz.preprocess import resize_nearest
 from cnnviz.receptive_field import nested_boxes, receptive_fields
-from cnnviz_ui import charts, rf_view as view
+from cnnviz_ui import charts, links, rf_view as view
 from cnnviz_ui.current_digit import default_digit
-from cnnviz_ui.digits import missing_reason, test_digit
+from cnnviz_ui.digits import test_digit
 from cnnviz_ui.models import active_model
+from cnnviz_ui.export import table_download
 from cnnviz_ui.shell import error_box, lecture_mode, prose, show_chart
 
 st.title("🎯 Receptive field")
@@ -20,8 +21,9 @@ prose(
 
 # ---- the stack: a preset, then edits ------------------------------------------------------------------------
 c_preset, c_size = st.columns([3, 1])
-chosen = c_preset.segmented_control("Preset", view.PRESETS, default=view.PRESETS[0], required=True, key="rf_preset")
-input_size = c_size.number_input("Input size", 1, 512, 28, key="rf_input_size")
+chosen = c_preset.segmented_control("Preset", view.PRESETS, default=view.PRESETS[0], required=True, key="rf_preset",
+                                    bind=links.BIND)
+input_size = c_size.number_input("Input size", 1, 512, 28, key="rf_input_size", bind=links.BIND)
 if st.session_state.get("rf_loaded_preset") != chosen or "rf_stack" not in st.session_state:
     try:
         st.session_state.rf_stack = view.preset(chosen, active_model().model)
@@ -29,6 +31,8 @@ if st.session_state.get("rf_loaded_preset") != chosen or "rf_stack" not in st.se
         st.session_state.rf_stack = []
         error_box(exc)
     st.session_state.rf_loaded_preset = chosen
+if (linked_stack := links.restore("rf_stack", view.stack_from_text)) is not None:  # a link's own stack
+    st.session_state.rf_stack = linked_stack
 stack = st.session_state.rf_stack
 
 
@@ -56,8 +60,8 @@ with st.expander(f"Edit the layer stack ({len(stack)} layers)", expanded=not lec
                                           disabled=field == "dilation" and row["kind"] == "pool")
         cols[5].button("🗑", key=f"{key}_remove", on_click=_remove, args=(row["id"],), help="Remove this layer")
     c_conv, c_pool, _ = st.columns([1, 1, 3])
-    c_conv.button("＋ conv layer", on_click=_add, args=("conv",), key="rf_add_conv")
-    c_pool.button("＋ pool layer", on_click=_add, args=("pool",), key="rf_add_pool")
+    c_conv.button("Add a conv layer", on_click=_add, args=("conv",), key="rf_add_conv", icon=":material/add:")
+    c_pool.button("Add a pool layer", on_click=_add, args=("pool",), key="rf_add_pool", icon=":material/add:")
 
 if not stack:
     st.warning("The stack is empty: add a conv or pool layer above, or pick a preset.")
@@ -70,7 +74,10 @@ except ValueError as exc:
             "add padding, or remove a layer. Pools ignore dilation.")
     st.stop()
 
-st.table(view.table_records(rows), hide_index=True)
+links.write("rf_stack", view.stack_text(stack))
+records = view.table_records(rows)
+st.table(records, hide_index=True)
+table_download(records, "receptive field table", key="rf_csv")
 last = rows[-1]
 st.markdown(f"After **{last.name}** each unit sees a **{last.size}×{last.size}** patch of the "
             f"{input_size}×{input_size} input, and neighbouring units are {last.jump} pixels apart. "
@@ -80,20 +87,30 @@ st.markdown(f"After **{last.name}** each unit sees a **{last.size}×{last.size}*
 st.subheader("Where one unit looks")
 c_controls, c_image = st.columns([2, 3])
 names = [r.name for r in rows]
+linked_unit = links.restore("rf_unit", lambda text: view.unit_from_text(text, {r.name: r.output_size for r in rows}))
+if linked_unit is not None:
+    linked_side = rows[names.index(linked_unit[0])].output_size
+    st.session_state[f"rf_layer_{chosen}"] = linked_unit[0]
+    st.session_state[f"rf_y_{linked_side}"], st.session_state[f"rf_x_{linked_side}"] = linked_unit[1:]
 with c_controls:
     # keyed by preset: a new preset starts at its last layer
-    layer_name = st.selectbox("Layer", names, index=len(names) - 1, key=f"rf_layer_{chosen}")
+    if st.session_state.get(f"rf_layer_{chosen}") not in names:
+        st.session_state[f"rf_layer_{chosen}"] = names[-1]
+    layer_name = st.selectbox("Layer", names, key=f"rf_layer_{chosen}")
     upto = names.index(layer_name)
     side = rows[upto].output_size
-    y = st.slider("Unit row", 0, side - 1, side // 2, key=f"rf_y_{side}") if side > 1 else 0
-    x = st.slider("Unit column", 0, side - 1, side // 2, key=f"rf_x_{side}") if side > 1 else 0
-    digit_index = st.number_input("Test digit #", 0, 9999, 0, key="rf_digit")
+    for axis in "yx":  # the middle unit, unless a link or an earlier visit chose another
+        st.session_state.setdefault(f"rf_{axis}_{side}", side // 2)
+    y = st.slider("Unit row", 0, side - 1, key=f"rf_y_{side}") if side > 1 else 0
+    x = st.slider("Unit column", 0, side - 1, key=f"rf_x_{side}") if side > 1 else 0
+    digit_index = st.number_input("Test digit #", 0, 9999, 0, key="rf_digit", bind=links.BIND)
     digit = test_digit(digit_index)
     if digit is None:
-        st.caption(f"MNIST is not available here ({missing_reason()}), so a drawn 7 stands in for a test digit.")
+        st.caption("MNIST is not available on this server, so a drawn 7 stands in for a test digit.")
     else:
         st.caption(f"MNIST test digit #{digit_index} (a {digit[2]}). Boxes stop at the image border.")
 image = scale_pixels(digit[1]) if digit is not None else default_digit().image28
+links.write("rf_unit", view.unit_text(layer_name, y, x))
 boxes = nested_boxes(rows, upto, y, x, input_size)
 title = f"{layer_name} unit ({y}, {x}), and the nearest unit of each earlier layer"
 with c_image:

@@ -4,7 +4,9 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 from PIL import Image
+from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from app_helpers import APP
@@ -68,3 +70,100 @@ def test_link_with_an_unknown_setting_gets_a_note_and_loses_it():
 
 def test_plain_link_has_no_note():
     assert _link_notes(_app()) == []
+
+
+# ---- each page's main state in the URL ---------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _app_py_runs_on_every_page(monkeypatch):
+    """Run app.py (where the link check lives) on every page, as the server does.
+
+    AppTest resets `PagesManager.uses_pages_directory` before each run and, seeing our `pages/` folder, runs a
+    switched-to page on its own (multipage v1). A server sets the flag to False once st.navigation is called."""
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+def _page(page: str, **params) -> AppTest:
+    """Open pages/<page>.py from a link carrying `params`, as a fresh browser tab would."""
+    at = AppTest.from_file(APP, default_timeout=120).run()  # a first run registers the app's pages
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_pooling_link_restores_input_window_and_step():
+    at = _page("pooling", pool_input="A random map", pool_size="8", pool_seed="5", pool_kernel="3",
+               pool_stride="1", pool_padding="1", pool_step="4")
+    assert at.selectbox(key="pool_input").value == "random"
+    assert [at.number_input(key=k).value for k in ("pool_size", "pool_kernel", "pool_stride", "pool_padding")] \
+        == [8, 3, 1, 1]
+    assert at.session_state["pool_seed"] == 5 and at.slider(key="pool_step").value == 4
+    assert _link_notes(at) == []
+
+
+def test_pooling_link_with_bad_values_opens_with_defaults_and_names_them():
+    at = _page("pooling", pool_kernel="99", pool_step="abc", pool_input="nonsense")
+    assert at.selectbox(key="pool_input").value == "chapter"
+    assert at.number_input(key="pool_kernel").value == 2 and at.session_state["pool_step"] == 1
+    note = _link_notes(at)[0]
+    assert "pool_kernel=99" in note and "pool_step=abc" in note and "pool_input=nonsense" in note
+
+
+def test_pooling_link_with_a_step_past_the_end_keeps_the_first_window():
+    at = _page("pooling", pool_step="5")  # the chapter's 4×4 map pooled 2×2 has 4 windows
+    assert at.session_state["pool_step"] == 1
+    assert "pool_step=5" in _link_notes(at)[0]
+
+
+def test_convolution_link_restores_kernel_geometry_and_step():
+    at = _page("convolution", conv_kernel_source="A classic kernel", conv_classic="Sobel X", conv_stride="2",
+               conv_padding="1", conv_bias="1.5", conv_step="3")
+    assert at.selectbox(key="conv_kernel_source").value == "classic"
+    assert at.selectbox(key="conv_classic").value == "Sobel X"
+    assert [at.number_input(key=k).value for k in ("conv_stride", "conv_padding", "conv_bias")] == [2, 1, 1.5]
+    assert at.slider(key="conv_step").value == 3
+    assert _link_notes(at) == []
+
+
+def test_receptive_field_link_restores_the_stack_and_the_unit():
+    at = _page("receptive_field", rf_stack="c3s1p1-p2s2p0-c5s1p0d2", rf_unit="conv2.3.4")
+    table = at.table[0].value
+    assert list(table["Layer"]) == ["conv1", "pool1", "conv2"]
+    assert list(table["k"]) == [3, 2, 5] and list(table["d"]) == [1, 1, 2]
+    assert at.selectbox(key="rf_layer_loaded model").value == "conv2"
+    side = int(table["Output"].iloc[-1].split("×")[0])
+    assert at.slider(key=f"rf_y_{side}").value == 3 and at.slider(key=f"rf_x_{side}").value == 4
+    assert _link_notes(at) == []
+
+
+def test_receptive_field_link_with_a_broken_stack_gets_the_preset_and_a_note():
+    at = _page("receptive_field", rf_stack="c3s1p1-x9", rf_unit="conv9.1.1")
+    assert list(at.table[0].value["Layer"]) == ["conv1", "pool1", "conv2", "pool2"]
+    note = _link_notes(at)[0]
+    assert "rf_stack=c3s1p1-x9" in note and "rf_unit=conv9.1.1" in note
+
+
+def test_architecture_link_selects_the_layer():
+    at = _page("architecture", arch_layer="fc1")
+    assert at.button_group(key="arch_layer").value == "fc1"
+    assert any("fc1" in m.value for m in at.markdown)
+
+
+def test_draw_link_opens_the_chosen_test_digit():
+    at = _page("draw", draw_source="MNIST test digit", draw_mnist_index="42")
+    assert at.radio(key="draw_source").value == "MNIST test digit"
+    assert at.number_input(key="draw_mnist_index").value == 42
+    assert _link_notes(at) == []
+
+
+def test_evaluation_link_opens_the_chosen_cell():
+    at = _page("evaluation", ev_true="4", ev_pred="9")
+    assert at.selectbox(key="ev_true").value == 4 and at.selectbox(key="ev_pred").value == 9
+    assert any("True 4, answered 9" in m.value for m in at.markdown)

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import grp
 import os
+import pwd
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,12 +31,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = Path(__file__).with_name("nginx.conf.template")
-
-
-def free_port(address: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((address, 0))
-        return s.getsockname()[1]
+if str(REPO) not in sys.path:  # run as a script: deploy/ is on the path, the repository root is not
+    sys.path.insert(0, str(REPO))
+from livetest import free_port, stop_process  # noqa: E402 -- shared with the test harness
 
 
 def nginx_binary() -> str:
@@ -50,10 +48,34 @@ def nginx_config(prefix: Path, listen: str, backends: list[str]) -> str:
     if not backends:
         raise ValueError("nginx needs at least one app process: give K >= 1 or a --backend")
     servers = "\n".join(f"        server {b} max_fails=3 fail_timeout=10s;" for b in backends)
+    user = worker_user()
     text = TEMPLATE.read_text()
-    for name, value in (("@PREFIX@", str(prefix)), ("@LISTEN@", listen), ("@SERVERS@", servers)):
+    user_line = f"user {user[0]} {user[1]};          # started as root: workers drop to this user" if user else ""
+    for name, value in (("@PREFIX@", str(prefix)), ("@LISTEN@", listen), ("@SERVERS@", servers),
+                        ("@USER@", user_line)):
         text = text.replace(name, value)
     return text
+
+
+def worker_user() -> tuple[str, str] | None:
+    """(user, group) nginx's workers run as when it is started as root (they drop to nobody), else None."""
+    if os.geteuid() != 0:
+        return None
+    nobody = pwd.getpwnam("nobody")
+    return nobody.pw_name, grp.getgrgid(nobody.pw_gid).gr_name
+
+
+def make_prefix() -> Path:
+    """nginx's prefix folder with its temp folders, writable by its workers (which may not be us: see above)."""
+    prefix = Path(tempfile.mkdtemp(prefix="cnnviz-class-"))
+    user = worker_user()
+    if user:
+        prefix.chmod(0o755)  # the workers must reach their temp folders (uploads are buffered there)
+    for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (prefix / sub).mkdir()
+        if user:
+            shutil.chown(prefix / sub, *user)
+    return prefix
 
 
 def healthy(url: str) -> bool:
@@ -61,20 +83,6 @@ def healthy(url: str) -> bool:
         with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
             return r.read().strip() == b"ok"
     return False
-
-
-def stop(proc: subprocess.Popen, grace: float = 10.0) -> None:
-    """SIGTERM the process group we started for `proc`, then SIGKILL if it hangs."""
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(grace)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(grace)
 
 
 @dataclass
@@ -93,7 +101,7 @@ class Class:
     def stop(self) -> None:
         for proc in [self.nginx] + [p for _, p in self.apps]:
             if proc is not None:
-                stop(proc)
+                stop_process(proc)
         if not self.keep_logs:
             shutil.rmtree(self.prefix, ignore_errors=True)
 
@@ -134,9 +142,7 @@ def start_class(k: int, port: int | None = None, address: str = "127.0.0.1", bac
                 with_nginx: bool = True, keep_logs: bool = False, options: tuple = ()) -> Class:
     """Start K app processes and (unless with_nginx=False) nginx in front of them and of `backends`;
     return once every process answers. The caller stops it all with `Class.stop()`."""
-    prefix = Path(tempfile.mkdtemp(prefix="cnnviz-class-"))
-    for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (prefix / sub).mkdir()
+    prefix = make_prefix()
     served = Class(prefix, keep_logs=keep_logs)
     try:
         served.apps = start_apps(k, prefix, app_address, first_app_port, secrets.token_hex(32), env, options)

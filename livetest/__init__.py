@@ -41,10 +41,10 @@ BENIGN_CONSOLE = [
 
 # ---------------------------------------------------------------- server
 
-def free_port() -> int:
-    """A TCP port the OS says is free right now."""
+def free_port(address: str = "127.0.0.1") -> int:
+    """A TCP port the OS says is free right now on `address`."""
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((address, 0))
         return s.getsockname()[1]
 
 
@@ -114,7 +114,8 @@ def wait_for_health(url: str, proc: subprocess.Popen | None = None, timeout: flo
 
 
 def stop_process(proc: subprocess.Popen, grace: float = 10.0) -> None:
-    """SIGTERM the process group started for the server (nothing else), then SIGKILL if it hangs."""
+    """SIGTERM the process group started for `proc` (start_new_session=True: the process and its children, such
+    as a server's training workers; nothing else), then SIGKILL if it hangs. Shared with deploy/serve_class.py."""
     if proc.poll() is not None:
         return
     with contextlib.suppress(ProcessLookupError):

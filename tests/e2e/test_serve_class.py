@@ -1,0 +1,172 @@
+"""A class served by two app processes behind nginx (deploy/serve_class.py), driven in real Chromium.
+
+Four students, two on each process: two draw, two upload a checkpoint and train. Every request of one browser
+(its page, its websocket, its uploads) must reach the one process that holds its session, as nginx's access
+log shows; and once the class is stopped, nothing it started (nginx, apps, training workers) is left running.
+"""
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import sys
+import time
+import urllib.request
+from http.cookies import SimpleCookie
+from pathlib import Path
+
+import pytest
+
+from e2e_helpers import exceptions_on, go_to_page_in_session, main_text, open_page, wait_until
+from livetest import ARTIFACTS, REPO
+from livetest.drawing import DIGITS, clear_canvas, draw_and_predict
+
+pytestmark = pytest.mark.browser
+
+COOKIE = "cnnviz_node"       # nginx's userid cookie (deploy/nginx.conf.template)
+CHECKPOINT = REPO / "checkpoints" / "digitcnn.safetensors"
+LINE = re.compile(r'"(?P<method>\S+) (?P<path>\S+) [^"]*" (?P<status>\d+) affinity="(?P<affinity>[^"]*)" '
+                  r'upstream=(?P<upstream>\S+)')
+
+
+def _serve_class():
+    spec = importlib.util.spec_from_file_location("serve_class", REPO / "deploy" / "serve_class.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module                  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def _group_members(pgids: set[int]) -> list[int]:
+    """Live processes (not zombies) in any of the process groups `pgids`."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if fields[0] not in ("Z", "X") and int(fields[2]) in pgids:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.fixture
+def served(data_root):
+    """Two app processes and nginx; stopped (and their logs kept in artifacts/logs/) even if the test fails."""
+    served = _serve_class().start_class(2, env={"CNNVIZ_DATA": str(data_root)}, keep_logs=True)
+    try:
+        yield served
+    finally:
+        served.stop()
+        logs = ARTIFACTS / "logs" / "serve-class"
+        shutil.rmtree(logs, ignore_errors=True)
+        shutil.copytree(served.prefix, logs, ignore=shutil.ignore_patterns("client_body", "proxy", "*cgi", "uwsgi"))
+        shutil.rmtree(served.prefix, ignore_errors=True)
+
+
+def _log_lines(served) -> list[dict]:
+    return [m.groupdict() for m in map(LINE.search, served.access_log().splitlines()) if m]
+
+
+def _new_browser_id(served, probe: int) -> tuple[str, str, str]:
+    """A fresh browser id from nginx (one plain request without the cookie): (cookie value, the affinity key
+    nginx logs for it, the process it maps to)."""
+    with urllib.request.urlopen(f"{served.url}/_stcore/health?probe={probe}", timeout=10) as reply:
+        jar = SimpleCookie()
+        for header in reply.headers.get_all("Set-Cookie") or []:   # Streamlit's XSRF cookie comes too
+            jar.load(header)
+        cookie = jar[COOKIE].value
+    line = wait_until(lambda: [x for x in _log_lines(served) if x["path"].endswith(f"probe={probe}")], 10,
+                      f"the access log line of probe {probe}")[0]
+    return cookie, line["affinity"], line["upstream"]
+
+
+def _browser_ids(served, per_process: int = 2) -> dict[str, list[tuple[str, str]]]:
+    """`per_process` browser ids for each app process: process -> [(cookie value, affinity key)]."""
+    ids = {address: [] for address, _ in served.apps}
+    for probe in range(64):   # hash-consistent: each new id lands on either process with probability ~1/2
+        cookie, affinity, upstream = _new_browser_id(served, probe)
+        if len(ids[upstream]) < per_process:
+            ids[upstream].append((cookie, affinity))
+        if all(len(v) == per_process for v in ids.values()):
+            return ids
+    raise AssertionError(f"64 new browsers did not give {per_process} on each process: {ids}")
+
+
+def _student(browser, served, cookie: str, console: list):
+    """A browser session that already holds its nginx id, on the home page (as after the instructor's link)."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    ctx.set_default_timeout(60_000)
+    ctx.add_cookies([{"name": COOKIE, "value": cookie, "url": served.url}])
+    page = ctx.new_page()
+    page.on("pageerror", lambda exc: console.append(f"pageerror: {exc}"))
+    open_page(page, served.url, "")
+    return ctx, page
+
+
+def _step(page) -> int:
+    text = page.locator('[data-testid="stProgress"]').first.inner_text(timeout=1000)
+    found = re.search(r"step (\d+)/", text)
+    return int(found[1]) if found else 0
+
+
+def _upload_and_start(page) -> None:
+    go_to_page_in_session(page, "Training")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(CHECKPOINT))
+    wait_until(lambda: f"Active model: uploaded {CHECKPOINT.name}" in main_text(page), 60,
+               "the uploaded checkpoint to become the active model")
+    page.get_by_role("button", name="Start training").click()
+
+
+def test_two_processes_behind_nginx_keep_each_student_on_one_process(served, browser):
+    ids = _browser_ids(served)
+    (a, b) = [address for address, _ in served.apps]
+    errors: list[str] = []
+    students = {}                                      # name -> (process, affinity, context, page)
+    try:
+        for name, (process, n) in {"draw-a": (a, 0), "draw-b": (b, 0), "train-a": (a, 1), "train-b": (b, 1)}.items():
+            cookie, affinity = ids[process][n]
+            students[name] = (process, affinity, *_student(browser, served, cookie, errors))
+
+        for name, digit in (("draw-a", 7), ("draw-b", 1)):
+            page = students[name][3]
+            go_to_page_in_session(page, "Draw a digit")
+            assert draw_and_predict(page, DIGITS[digit]) == digit
+
+        for name in ("train-a", "train-b"):          # both runs start before either is waited for
+            _upload_and_start(students[name][3])
+        for name in ("train-a", "train-b"):
+            page = students[name][3]
+            wait_until(lambda: _step(page) >= 2, 90, f"{name}'s run to pass step 2")
+            page.get_by_role("button", name="Stop", exact=True).click()
+        for name in ("train-a", "train-b"):
+            students[name][3].get_by_text("Stopped early").first.wait_for(timeout=90_000)
+
+        page = students["draw-a"][3]                  # the first student still draws while the others trained
+        clear_canvas(page)
+        assert draw_and_predict(page, DIGITS[4]) == 4
+        for name, (_, _, _, page) in students.items():
+            assert exceptions_on(page) == [], name
+    finally:
+        for _, _, ctx, _ in students.values():
+            ctx.close()                               # nginx logs a websocket when it closes
+    assert errors == []
+
+    def lines_of(affinity):
+        return [x for x in _log_lines(served) if x["affinity"] == affinity]
+
+    for name, (process, affinity, _, _) in students.items():
+        wait_until(lambda: any(x["path"] == "/_stcore/stream" for x in lines_of(affinity)), 30,
+                   f"{name}'s websocket in the access log")
+        lines = lines_of(affinity)
+        assert {x["upstream"] for x in lines} == {process}, (name, lines)
+        if name.startswith("train"):
+            uploads = [x for x in lines if x["path"].startswith("/_stcore/upload_file")]
+            assert uploads and all(x["status"].startswith("2") for x in uploads), (name, uploads)
+
+    pgids = {proc.pid for _, proc in served.apps} | {served.nginx.pid}   # each started in its own group
+    served.stop()
+    deadline = time.monotonic() + 30
+    while left := _group_members(pgids):
+        assert time.monotonic() < deadline, f"still running after the class was stopped: {left}"
+        time.sleep(0.1)

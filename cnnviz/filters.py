@@ -125,3 +125,24 @@ def best_match_for(weights, kernel_name: str, allow_rotation: bool = False) -> F
     rotations = ROTATIONS if allow_rotation else (0,)
     matches = [_best(i, f, [kernel_name], rotations) for i, f in enumerate(w)]
     return max(matches, key=lambda m: m.score)
+
+
+EDGE_KERNELS = {"vertical": ("Sobel X", "Prewitt X"), "horizontal": ("Sobel Y", "Prewitt Y")}
+
+
+def edge_direction(match: FilterMatch) -> str | None:
+    """"vertical" or "horizontal" when a match is a Sobel/Prewitt edge kernel (a quarter turn swaps the two);
+    None for every other kernel (diagonals, blurs, Laplacian...)."""
+    for direction, names in EDGE_KERNELS.items():
+        if match.kernel_name in names:
+            turned = match.rotation in (90, 270)
+            return ({"vertical": "horizontal", "horizontal": "vertical"}[direction] if turned else direction)
+    return None
+
+
+def best_edge_filter(matches: list[FilterMatch], direction: str) -> FilterMatch | None:
+    """Of the filters `match_filters` classifies as `direction` edge detectors, the closest match; None if none is."""
+    if direction not in EDGE_KERNELS:
+        raise ValueError(f"direction must be one of {list(EDGE_KERNELS)}, got {direction!r}")
+    found = [m for m in matches if edge_direction(m) == direction]
+    return max(found, key=lambda m: m.score, default=None)

@@ -1,9 +1,10 @@
 """The 3x3 filters the network learned, next to the classic kernels people designed by hand."""
 import streamlit as st
 
-from cnnviz.filters import CLASSIC_KERNELS, best_match_for, match_filters
+from cnnviz.filters import best_edge_filter, match_filters
 from cnnviz.responses import conv2_summary, kernel_responses
 from cnnviz_ui import model_charts
+from cnnviz_ui.export import chart_config, image_download, tile
 from cnnviz_ui.current_digit import current_digit
 from cnnviz_ui.images import digit_image, feature_grid, kernel_image
 from cnnviz_ui.models import active_model, conv_layers
@@ -11,7 +12,7 @@ from cnnviz_ui.shell import lecture_mode, prose
 
 st.title("Learned filters")
 prose("Nobody told the network about edges. It was only shown digits and their labels, and gradient descent "
-      "chose the sixteen 3×3 weights of each first-layer filter. Many of them end up looking like the edge "
+      "chose the nine weights of each 3×3 first-layer filter. Many of them end up looking like the edge "
       "detectors image processing has used for decades. Red cells are positive weights, blue ones negative.")
 
 loaded = active_model()
@@ -37,25 +38,37 @@ def _described(m) -> str:
 
 st.subheader(f"The {len(matches)} {conv1_name} filters and their closest classic kernel")
 cols_per_row = 8
+gallery = [kernel_image(weights[m.index].numpy(), cell=36) for m in matches]
 for start in range(0, len(matches), cols_per_row):
     row = st.columns(cols_per_row)
     for col, m in zip(row, matches[start:start + cols_per_row]):
         with col:
-            st.image(kernel_image(weights[m.index].numpy(), cell=36), width="stretch")
+            st.image(gallery[m.index], width="stretch")
             st.caption(f"**#{m.index}** ≈ {_described(m)}")
+image_download(tile(gallery, cols_per_row), f"{conv1_name} filters", key="filters_gallery_png")
 prose("The score is the cosine similarity after removing each kernel's average (1 = same pattern, 0 = unrelated); "
       "a minus sign means the filter is the kernel with its sign flipped, which finds the same edges in the "
       "opposite direction (dark-to-light instead of light-to-dark).")
 
 st.subheader("Edge detectors the network found by itself")
+prose("Of the filters the gallery above calls edge detectors, the closest to a vertical and to a horizontal edge "
+      "kernel. Each is shown next to the classic kernel as it matched: where the match has a minus sign, that "
+      "kernel is drawn with its sign flipped, so the colours line up with the learned filter's.")
 sobel = st.columns(2, gap="large")
-for col, name, what in zip(sobel, ("Sobel X", "Sobel Y"), ("vertical", "horizontal")):
-    m = best_match_for(weights, name)
+for col, what in zip(sobel, ("vertical", "horizontal")):
+    m = best_edge_filter(matches, what)
     with col:
-        st.markdown(f"**Best {what}-edge filter: #{m.index}** (similarity to {name}: {m.signed_similarity:+.2f})")
+        if m is None:
+            st.markdown(f"**No {what}-edge filter**: none of the {len(matches)} filters is closest to a {what} "
+                        "edge kernel in the gallery.")
+            continue
+        st.markdown(f"**Best {what}-edge filter: #{m.index}** ≈ {_described(m)}")
+        flipped = " (its sign flipped)" if m.sign < 0 else ""
+        pair = [kernel_image(weights[m.index].numpy(), cell=44), kernel_image(m.kernel, cell=44)]
         a, b = st.columns(2)
-        a.image(kernel_image(weights[m.index].numpy(), cell=44), caption=f"learned #{m.index}", width=132)
-        b.image(kernel_image(CLASSIC_KERNELS[name], cell=44), caption=name, width=132)
+        a.image(pair[0], caption=f"learned #{m.index}", width=132)
+        b.image(pair[1], caption=f"{_described(m).rsplit(' · ', 1)[0]}{flipped}", width=132)
+        image_download(tile(pair, 2), f"{what} edge filter {m.index}", key=f"filters_{what}_png")
 
 st.subheader("What a filter does to your digit")
 digit = current_digit()
@@ -66,11 +79,13 @@ learned_map = kernel_responses(digit.x, weights[pick])[0].numpy()        # [28, 
 classic_map = kernel_responses(digit.x, m.kernel)[0].numpy()             # [28, 28]
 show = st.columns([1, 1.3, 1.3])
 cell = 196 if lecture_mode() else 168
-show[0].image(digit_image(digit.image28, size=cell), caption=f"input: {digit.source}", width=cell)
-show[1].image(feature_grid(learned_map[None], cols=1, cell=cell, labels=False),
-              caption=f"learned filter #{pick} (before bias and ReLU)", width="stretch")
-show[2].image(feature_grid(classic_map[None], cols=1, cell=cell, labels=False),
-              caption=f"the closest classic kernel: {_described(m).rsplit(' · ', 1)[0]}", width="stretch")
+responses = [digit_image(digit.image28, size=cell), feature_grid(learned_map[None], cols=1, cell=cell, labels=False),
+             feature_grid(classic_map[None], cols=1, cell=cell, labels=False)]
+show[0].image(responses[0], caption=f"input: {digit.source}", width=cell)
+show[1].image(responses[1], caption=f"learned filter #{pick} (before bias and ReLU)", width="stretch")
+show[2].image(responses[2], caption=f"the closest classic kernel: {_described(m).rsplit(' · ', 1)[0]}",
+              width="stretch")
+image_download(tile(responses, 3), f"filter {pick} responses", key="filters_responses_png")
 prose("Both maps light up on the same strokes when the filter and the kernel share a pattern. Draw a digit on "
       "the *Draw a digit* page and come back: this section uses your drawing.")
 
@@ -82,10 +97,10 @@ prose(f"Each {conv2_name} filter is {conv2.in_channels}×3×3: one 3×3 kernel f
 left, right = st.columns(2)
 with left:
     st.plotly_chart(model_charts.filter_norms(summary.norms), key="filters_conv2_norms",
-                    config={"displayModeBar": False})
+                    config=chart_config(f"{conv2_name} filter strength"))
 with right:
     st.plotly_chart(model_charts.channel_weights(summary.channel_norms), key="filters_conv2_channels",
-                    config={"displayModeBar": False})
+                    config=chart_config(f"{conv2_name} weights per {conv1_name} map"))
 strongest = int(summary.norms.argmax())
 st.caption(f"The strongest {conv2_name} filter is #{strongest}; it weighs {conv1_name} maps "
            f"{', '.join('#' + str(i) for i in summary.strongest[strongest])} most.")

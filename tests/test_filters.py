@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from cnnviz.filters import CLASSIC_KERNELS, best_match_for, match_filters, oriented_kernel, similarity
+from cnnviz.filters import (CLASSIC_KERNELS, best_edge_filter, best_match_for, edge_direction, match_filters,
+                            oriented_kernel, similarity)
 
 SOBEL_X = CLASSIC_KERNELS["Sobel X"]
 RNG = np.random.default_rng(0)
@@ -141,3 +142,24 @@ def test_wrong_filter_shapes_raise(shape):
 def test_similarity_rejects_kernels_of_different_sizes():
     with pytest.raises(ValueError, match="same number of weights"):
         similarity(np.zeros((3, 3)), np.zeros((5, 5)))
+
+
+def test_a_quarter_turned_sobel_x_is_a_horizontal_edge_and_a_diagonal_is_neither():
+    weights = np.stack([np.rot90(CLASSIC_KERNELS["Sobel X"]), CLASSIC_KERNELS["Diagonal edge ↗"],
+                        -CLASSIC_KERNELS["Prewitt X"]])
+    assert [edge_direction(m) for m in match_filters(weights)] == ["horizontal", None, "vertical"]
+
+
+def test_best_edge_filter_picks_only_what_the_gallery_calls_that_direction():
+    """A diagonal filter that happens to score well against Sobel X is not offered as the vertical one."""
+    diagonal = CLASSIC_KERNELS["Diagonal edge ↗"] + 0.01
+    weak_vertical = CLASSIC_KERNELS["Sobel X"] + np.array([[0.5, 0, 0], [0, 0, 0], [0, 0, -0.4]])
+    matches = match_filters(np.stack([diagonal, weak_vertical]))
+    assert best_match_for(np.stack([diagonal, weak_vertical]), "Sobel X").index in (0, 1)
+    assert best_edge_filter(matches, "vertical").index == 1
+    assert best_edge_filter(matches, "horizontal") is None
+
+
+def test_best_edge_filter_rejects_an_unknown_direction():
+    with pytest.raises(ValueError, match="direction"):
+        best_edge_filter([], "sideways")

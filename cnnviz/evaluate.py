@@ -1,6 +1,8 @@
 """Test-set evaluation: accuracy and loss, probabilities, confusion matrix, per-class accuracy, mistakes."""
 from __future__ import annotations
 
+import base64
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -76,25 +78,51 @@ def _ranked(probs: np.ndarray, labels: np.ndarray, hits: np.ndarray, limit: int)
              "top3": [[int(c), round(float(probs[i, c]), 5)] for c in t]} for i, t in zip(hits, top)]
 
 
-def summarize(probs, labels, max_mistakes: int = 24) -> dict:
+def pixels_text(image) -> str:
+    """A uint8 image (e.g. 28x28 raw MNIST) as base64 text for JSON: "28x28:<base64>"."""
+    image = np.asarray(image, dtype=np.uint8)
+    if image.ndim != 2:
+        raise ValueError(f"expected one grayscale image [H, W], got shape {image.shape}")
+    return f"{image.shape[0]}x{image.shape[1]}:" + base64.b64encode(image.tobytes()).decode("ascii")
+
+
+def pixels_from_text(text: str) -> np.ndarray:
+    """The uint8 image [H, W] that `pixels_text` wrote; ValueError for anything else."""
+    try:
+        shape, data = text.split(":", 1)
+        h, w = (int(n) for n in shape.split("x"))
+        flat = np.frombuffer(base64.b64decode(data, validate=True), dtype=np.uint8)
+        return flat.reshape(h, w).copy()
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not an image written by pixels_text: {exc}") from None
+
+
+def summarize(probs, labels, max_mistakes: int = 24, raw=None) -> dict:
     """Accuracy, per-class accuracy, confusion matrix and the most confident mistakes, as JSON-ready values.
 
-    `probs` [N, 10] and `labels` [N] are arrays or tensors; the checkpoints store this same record.
+    `probs` [N, 10] and `labels` [N] are arrays or tensors; the checkpoints store this same record. With `raw`
+    (the uint8 images [N, H, W]) each recorded mistake also carries its picture, "pixels" (see `pixels_text`).
     """
     probs, labels = np.asarray(probs), np.asarray(labels, dtype=np.int64)
     predicted = probs.argmax(1)                                 # [N]
     cm = confusion_from_predictions(labels, predicted, probs.shape[1])
     correct = int(np.trace(cm))
+    mistakes = _ranked(probs, labels, np.flatnonzero(predicted != labels), max_mistakes)
+    if raw is not None:
+        raw = np.asarray(raw)
+        for m in mistakes:
+            m["pixels"] = pixels_text(raw[m["index"]])
     return {"total": len(labels), "correct": correct, "accuracy": correct / max(len(labels), 1),
-            "per_class": per_class_accuracy(cm), "confusion": cm.tolist(),
-            "misclassified": _ranked(probs, labels, np.flatnonzero(predicted != labels), max_mistakes)}
+            "per_class": per_class_accuracy(cm), "confusion": cm.tolist(), "misclassified": mistakes}
 
 
 def evaluation_report(model: nn.Module, split: Split, batch_size: int = EVAL_BATCH_SIZE,
                       max_mistakes: int = 24) -> dict:
-    """`summarize` of the model on a whole split, with the dataset and split names (stored in checkpoints)."""
+    """`summarize` of the model on a whole split (mistakes with their pictures), with the dataset and split
+    names (stored in checkpoints)."""
     probs = predict(model, split.images, batch_size)        # [N, 10]
-    return {"dataset": split.dataset, "split": split.split, **summarize(probs, split.labels, max_mistakes)}
+    return {"dataset": split.dataset, "split": split.split,
+            **summarize(probs, split.labels, max_mistakes, raw=split.raw)}
 
 
 def cell_examples(probs, labels, true: int, predicted: int, limit: int = 12) -> list[dict]:

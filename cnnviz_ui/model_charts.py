@@ -85,8 +85,9 @@ def per_class(accuracy: np.ndarray, height: int = 260) -> go.Figure:
     fig = go.Figure(go.Bar(x=[str(i) for i in range(acc.size)], y=acc, marker_color=BLUE,
                            text=[f"{a:.1%}" for a in acc], textposition="outside",
                            hovertemplate="digit %{x}: %{y:.2%}<extra></extra>"))
-    low = max(0.0, float(acc.min()) - 0.05) if acc.size else 0.0
-    fig.update_yaxes(range=[low, 1.01], tickformat=".0%", gridcolor="#eee", title="accuracy")
+    # the axis starts at 0: a zoomed axis would make a 1-point gap between digits look like a chasm
+    fig.update_yaxes(range=[0, 1.12], tickvals=[0, 0.25, 0.5, 0.75, 1], tickformat=".0%", gridcolor="#eee",
+                     title="accuracy")
     fig.update_xaxes(title="true digit", type="category")
     return _layout(fig, height)
 

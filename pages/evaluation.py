@@ -3,8 +3,9 @@ import numpy as np
 import streamlit as st
 
 from cnnviz.data import scale_pixels
-from cnnviz.evaluate import cell_examples, largest_mistake, summarize
+from cnnviz.evaluate import cell_examples, largest_mistake, pixels_from_text, summarize
 from cnnviz_ui import links, model_charts
+from cnnviz_ui.export import chart_config, image_download, tile
 from cnnviz_ui.eval_view import test_probabilities, top3_text
 from cnnviz_ui.images import digit_image
 from cnnviz_ui.models import active_model, shipped_model
@@ -53,27 +54,30 @@ with left:
     predicted = pick[1].selectbox("Predicted digit", list(range(10)), index=p0, key="ev_pred",
                                     bind=links.BIND)
     st.plotly_chart(model_charts.confusion(cm, height=440 if lecture_mode() else 400, selected=(true, predicted)),
-                    key="ev_confusion", config={"displayModeBar": False})
+                    key="ev_confusion", config=chart_config("confusion matrix"))
 with right:
     st.markdown("**Accuracy per digit**")
     st.plotly_chart(model_charts.per_class(report["per_class"], height=260), key="ev_per_class",
-                    config={"displayModeBar": False})
+                    config=chart_config("accuracy per digit"))
     count = int(cm[true][predicted])
     verdict = "correct answers" if true == predicted else "mistakes"
     st.markdown(f"**True {true}, answered {predicted}:** {count:,} {verdict}")
     if probs is not None:
         examples = cell_examples(probs, labels, true, predicted, limit=12)
-    else:  # offline: only the recorded most-confident mistakes, without their pixels
-        examples = [m for m in report.get("misclassified", []) if m["true"] == true and m["predicted"] == predicted]
+    else:  # offline: the mistakes recorded with the checkpoint, with their pixels where it stored them
+        examples = [m for m in report.get("misclassified", []) if m["true"] == true and m["predicted"] == predicted
+                    and "pixels" in m][:12]
     if not examples:
         st.caption("No digits in this cell." if count == 0 else "No recorded examples of this cell.")
-    elif probs is None:
-        st.dataframe([{"test digit": f"#{m['index']}", "top 3": top3_text(m["top3"])} for m in examples],
-                     hide_index=True, key="ev_recorded_examples")
     else:
+        if len(examples) < count:
+            st.caption(f"The {len(examples)} the model was surest about:")
+        pictures = [digit_image(scale_pixels(test.raw[m["index"]] if probs is not None
+                                             else pixels_from_text(m["pixels"])), size=size) for m in examples]
         per_row = 4
         for start in range(0, len(examples), per_row):
             cells = st.columns(per_row)
-            for col, m in zip(cells, examples[start:start + per_row]):
-                col.image(digit_image(scale_pixels(test.raw[m["index"]]), size=size), width=size)
+            for col, m, picture in zip(cells, examples[start:start + per_row], pictures[start:start + per_row]):
+                col.image(picture, width=size)
                 col.caption(f"#{m['index']} · {top3_text(m['top3'])}")
+        image_download(tile(pictures, per_row), f"true {true} answered {predicted}", key="ev_digits_png")

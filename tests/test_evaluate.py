@@ -1,4 +1,5 @@
 """cnnviz.evaluate: probabilities, confusion matrix, per-class accuracy, the report and the CLI."""
+import json
 import re
 
 import numpy as np
@@ -15,6 +16,8 @@ from cnnviz.evaluate import (
     largest_mistake,
     main,
     per_class_accuracy,
+    pixels_from_text,
+    pixels_text,
     predict,
     summarize,
 )
@@ -70,7 +73,8 @@ def test_report_lists_real_mistakes_with_their_top3(shipped, test_split):
 def test_report_is_the_summary_of_the_models_probabilities(shipped, test_split):
     part = test_split.subset(1000)
     report = evaluation_report(shipped[0], part)
-    assert report == {"dataset": "mnist", "split": "test", **summarize(predict(shipped[0], part.images), part.labels)}
+    assert report == {"dataset": "mnist", "split": "test",
+                      **summarize(predict(shipped[0], part.images), part.labels, raw=part.raw)}
 
 
 # Five examples of three classes; rows are softmax outputs.
@@ -144,3 +148,33 @@ def test_cli_refuses_a_bad_checkpoint(tmp_path, capsys):
     bad.write_bytes(b"not a checkpoint")
     assert main([str(bad)]) == 2
     assert "error:" in capsys.readouterr().out
+
+
+def test_recorded_mistakes_carry_their_pictures_when_given_the_raw_images():
+    """Offline, the evaluation page shows the recorded mistakes themselves, so the record holds their pixels."""
+    probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]])
+    labels = np.array([0, 0, 1])
+    raw = np.arange(3 * 4 * 4, dtype=np.uint8).reshape(3, 4, 4)
+    report = summarize(probs, labels, raw=raw)
+    assert [m["index"] for m in report["misclassified"]] == [1, 2]
+    for m in report["misclassified"]:
+        assert np.array_equal(pixels_from_text(m["pixels"]), raw[m["index"]])
+    assert "pixels" not in summarize(probs, labels)["misclassified"][0]
+
+
+def test_pixels_from_text_rejects_what_pixels_text_did_not_write():
+    with pytest.raises(ValueError, match="pixels_text"):
+        pixels_from_text("28x28:not base64!")
+    with pytest.raises(ValueError, match="pixels_text"):
+        pixels_from_text(pixels_text(np.zeros((2, 3), dtype=np.uint8)).replace("2x3", "3x3"))
+
+
+@pytest.mark.parametrize("head", ["fc", "gap"])
+def test_shipped_checkpoints_record_every_mistake_with_its_picture_and_no_paths(head):
+    """Offline, every cell of the confusion matrix can show its digits; no absolute path in the metadata."""
+    _, metadata = load(shipped_path(head))
+    report = metadata["evaluation"]
+    assert len(report["misclassified"]) == report["total"] - report["correct"]
+    assert all(pixels_from_text(m["pixels"]).shape == (28, 28) for m in report["misclassified"])
+    text = json.dumps(metadata)
+    assert not re.search(r'"(/|~|[A-Za-z]:\\\\)[^"]*"', text) and "/home/" not in text and "/work/" not in text

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 import torch
+from PIL import Image
 from torch import nn
 
 from cnnviz.trace import trace
 from cnnviz.model import leaf_layers
+from cnnviz_ui.export import tile
 from cnnviz_ui.images import feature_grid, legend_html, png_data_url, value_range, vector_strip
 
 _ACTIVATIONS = (nn.ReLU, nn.Tanh, nn.Sigmoid)
@@ -87,6 +89,14 @@ def layer_image(view: LayerView):
     if view.name == "logits":
         return vector_strip(v, cols=v.size, cell=44, numbers=True)
     return vector_strip(v, cols=min(v.size, 32), cell=1, colorbar=False)
+
+
+def layers_picture(views: list) -> Image.Image:
+    """Every feature-map layer as one labelled picture, large enough for a slide (maps numbered, one row of
+    8 per line, each layer's own colour scale)."""
+    grids = [feature_grid(v.values, cols=min(8, v.values.shape[0]), cell=56, gap=2, labels=True)
+             for v in views if v.values.ndim == 3]
+    return tile(grids, cols=1, gap=16)
 
 
 def _block(view: LayerView) -> str:

@@ -1,6 +1,7 @@
 """Figures and tables out of the app: PNG images for slides, CSV files for spreadsheets."""
 from __future__ import annotations
 
+from collections.abc import Callable
 import csv
 import io
 import re
@@ -50,8 +51,24 @@ def table_download(rows: list[dict], name: str, key: str | None = None) -> None:
                        type="tertiary")
 
 
-def image_download(image: Image.Image, name: str, key: str | None = None) -> None:
-    """A small button that downloads a composite image as PNG (made only when clicked)."""
-    st.download_button("Download PNG", lambda: png_bytes(image), file_name=f"{file_name(name)}.png", mime="image/png",
+def image_download(image: Image.Image | Callable[[], Image.Image], name: str, key: str | None = None) -> None:
+    """A small button that downloads a composite image as PNG (encoded, or drawn if given a function, only
+    when clicked)."""
+    def data() -> bytes:
+        return png_bytes(image() if callable(image) else image)
+
+    st.download_button("Download PNG", data, file_name=f"{file_name(name)}.png", mime="image/png",
                        on_click="ignore", key=key or f"png_{file_name(name)}", icon=":material/download:",
                        type="tertiary")
+
+
+def tile(images: list[Image.Image], cols: int, gap: int = 6, background: str = "white") -> Image.Image:
+    """Pictures in a grid of `cols` columns (row by row, each in a cell as large as the largest), for one PNG."""
+    if not images:
+        raise ValueError("nothing to tile: pass at least one image")
+    w, h = max(i.width for i in images), max(i.height for i in images)
+    rows = -(-len(images) // cols)
+    out = Image.new("RGB", (cols * w + (cols - 1) * gap, rows * h + (rows - 1) * gap), background)
+    for n, image in enumerate(images):
+        out.paste(image.convert("RGB"), ((n % cols) * (w + gap), (n // cols) * (h + gap)))
+    return out

@@ -5,6 +5,7 @@ from cnnviz.architecture import head_tables, layer_table, model_input_shape
 from cnnviz.model import count_parameters
 from cnnviz.pooling import pooled_shape
 from cnnviz_ui import architecture_view as view, charts, links
+from cnnviz_ui.export import table_download
 from cnnviz_ui.models import active_model
 from cnnviz_ui.shell import prose, show_chart
 
@@ -38,7 +39,9 @@ c_numbers.markdown(f"from `{' × '.join(map(str, before))}`  \nParameters: **{ro
 
 # ---- the table ------------------------------------------------------------------------------------------------
 st.subheader(f"Every layer: {total:,} parameters")
-st.table(view.table_records(rows, input_shape), hide_index=True)
+records = view.table_records(rows, input_shape)
+st.table(records, hide_index=True)
+table_download(records, f"{type(model).__name__} layers", key="arch_csv")
 
 # ---- where the parameters live: FC head vs GAP head ---------------------------------------------------------
 if config is not None:

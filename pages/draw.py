@@ -8,7 +8,8 @@ from cnnviz_ui import links, model_charts
 from cnnviz_ui.canvas import draw_canvas, drawing_key
 from cnnviz_ui.current_digit import Digit, example_digit, mnist_digit, set_current_digit
 from cnnviz_ui.digits import missing_reason
-from cnnviz_ui.draw_view import Analysis, analyse, input_hash, prediction_html
+from cnnviz_ui.draw_view import Analysis, analyse, input_hash, layers_picture, prediction_html
+from cnnviz_ui.export import chart_config, image_download
 from cnnviz_ui.images import digit_image, figure_html, png_data_url
 from cnnviz_ui.mnist_gate import require_mnist
 from cnnviz_ui.models import active_model
@@ -95,6 +96,8 @@ def draw_and_look() -> None:
     result = analyse(model, digit.x, digest)
     with middle:
         st.html(prediction_html(png_data_url(digit_image(digit.image28, size=28)), result.probabilities, digest))
+        image_download(lambda: digit_image(digit.image28, size=280), "the input as the model sees it",
+                       key="draw_input_png")
         best = int(result.probabilities.argmax())
         st.metric("Prediction for the example" if example else "Prediction", str(best),
                   f"{result.probabilities[best]:.1%} sure", delta_color="off", delta_arrow="off")
@@ -106,6 +109,7 @@ def draw_and_look() -> None:
           "feature map (numbered from 0, left to right, then down); one colour scale per layer, so bright maps are "
           "the ones this digit switches on. Filters that find nothing to match stay dark.")
     st.html(result.layers_html)
+    image_download(lambda: layers_picture(result.layers), "every layer", key="draw_layers_png")
     open_one_unit(digit, result)
 
 def _pick_from_map(chart: str, layer: str) -> None:
@@ -150,7 +154,7 @@ def open_one_unit(digit: Digit, result: Analysis) -> None:
             chart = f"unit_map_{layer}"
             st.plotly_chart(map_picker_figure(values[channel], (uy, ux), height=260), key=chart,
                             on_select=lambda: _pick_from_map(chart, layer), selection_mode="points",
-                            config={"displayModeBar": False})
+                            config=chart_config(f"{layer} map {channel}"))
             st.caption(f"{titles[layer]}, map {channel}: click a square to open that unit.")
         else:
             st.caption(f"{titles[layer]} is a vector: each of its units reads every value of the layer before it, "

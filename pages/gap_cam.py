@@ -6,6 +6,8 @@ from cnnviz.cam import class_activation_map
 from cnnviz.evaluate import predict
 from cnnviz.model import count_parameters
 from cnnviz_ui import model_charts
+from cnnviz_ui.export import chart_config, image_download, table_download, tile
+from cnnviz_ui import gap_view as view
 from cnnviz_ui.current_digit import current_digit
 from cnnviz_ui.images import digit_image, feature_grid
 from cnnviz_ui.models import active_model, shipped_model
@@ -32,14 +34,15 @@ for (label, loaded), col in zip(heads.items(), columns):
         b.metric("Test accuracy", f"{acc:.2%}" if acc is not None else "n/a",
                  help=None if acc is not None else f"No accuracy recorded: {loaded.source}")
         st.caption(f"{loaded.source}")
-        st.dataframe([{"layer": r.name, "operation": r.op, "output": "×".join(map(str, r.output_shape)),
-                       "parameters": r.params, "share": f"{r.share:.1%}"} for r in rows if r.params],
-                     hide_index=True, width="stretch", key=f"gap_table_{label}")
+        records = [{"layer": r.name, "operation": r.op, "output": "×".join(map(str, r.output_shape)),
+                    "parameters": f"{r.params:,}", "share": f"{r.share:.1%}"} for r in rows if r.params]
+        st.table(records, hide_index=True)  # a static table wraps its text: nothing is cut off at 1280 px
+        table_download(records, f"{label} parameters", key=f"gap_csv_{label}")
         st.caption(" + ".join(f"{r.name}: {r.arithmetic}" for r in head_rows))
 
 per_layer = {label: {r.name: r.params for r in rows if r.params} for label, rows in tables.items()}
 st.plotly_chart(model_charts.parameter_split(per_layer, height=260 if lecture_mode() else 220),
-                key="gap_param_split", config={"displayModeBar": False})
+                key="gap_param_split", config=chart_config("parameters per head"))
 fc_total, gap_total = (count_parameters(h.model) for h in heads.values())
 prose(f"The GAP model has {gap_total:,} parameters against {fc_total:,}: about {fc_total / max(gap_total, 1):.0f} "
       "times fewer, and the head no longer grows with the image size, because an average of a 7×7 map and of a "
@@ -60,10 +63,11 @@ c = st.selectbox("Class to explain", list(range(probs.numel())), index=predicted
 cam = class_activation_map(gap.model, digit.x, c)
 size = 224 if lecture_mode() else 196
 show = st.columns([1, 1, 1.3])
-show[0].image(digit_image(digit.image28, size=size), caption=f"input: {digit.source}", width=size)
-show[1].image(digit_image(digit.image28, size=size, overlay=cam.upsampled.numpy()),
-              caption=f"CAM for {c} over the input", width=size)
-show[2].image(feature_grid(cam.cam.numpy()[None], cols=1, cell=size, labels=False),
-              caption=f"the 7×7 CAM: mean {cam.cam.mean():.2f} = logit {cam.logit:.2f} − bias {cam.bias:.2f}",
-              width="stretch")
+pictures = [digit_image(digit.image28, size=size), digit_image(digit.image28, size=size, overlay=cam.upsampled.numpy()),
+            feature_grid(cam.cam.numpy()[None], cols=1, cell=size, labels=False)]
+show[0].image(pictures[0], caption=f"input: {digit.source}", width=size)
+show[1].image(pictures[1], caption=f"CAM for {c} over the input", width=size)
+show[2].image(pictures[2], caption=f"the 7×7 CAM: its mean {view.signed(float(cam.cam.mean()))} is the logit "
+              f"{view.signed(cam.logit)} minus the bias {view.signed(cam.bias)}", width="stretch")
+image_download(tile(pictures, 3), f"cam for {c}", key="gap_cam_png")
 st.caption(f"GAP model: {gap.source}. Draw a digit on the *Draw a digit* page to explain your own.")

@@ -5,6 +5,7 @@ from cnnviz.jobs import FINISHED_STATES, DataFiles, JobLimitError
 from cnnviz.recipes import RECIPE_TITLES, loss_floor, recipe, shipped_run
 from cnnviz.train import TrainConfig, replay
 from cnnviz_ui import model_charts
+from cnnviz_ui.export import chart_config, image_download
 from cnnviz_ui.images import feature_grid
 from cnnviz_ui.mnist_gate import require_mnist
 from cnnviz_ui.models import LoadedModel, active_model, load_upload, set_active_model, shipped_model
@@ -30,7 +31,7 @@ def _draw_run(records, epochs, total_steps, filters, key: str, config: TrainConf
     data = curve_arrays(records)
     fig = model_charts.training_curves(data["steps"], data["batch_loss"], data["train_acc"], data["test_steps"],
                                        data["test_acc"], total_steps=total_steps, height=chart_height)
-    st.plotly_chart(fig, key=f"curves_{key}", config={"displayModeBar": False})
+    st.plotly_chart(fig, key=f"curves_{key}", config=chart_config(f"training curves {key}"))
     table, chapter = st.columns([1.4, 1])
     with table:
         st.markdown("**Per epoch: this run**")
@@ -56,7 +57,9 @@ def _draw_run(records, epochs, total_steps, filters, key: str, config: TrainConf
     if shown is not None:
         with shown:
             st.markdown("**conv1 filters now**")
-            st.image(feature_grid(first_filters(filters), cols=8, cell=36, gap=3), width="stretch")
+            grid = feature_grid(first_filters(filters), cols=8, cell=36, gap=3)
+            st.image(grid, width="stretch")
+            image_download(grid, f"conv1 filters {key}", key=f"filters_png_{key}")
     with questions:
         with st.expander("Why is the test accuracy higher than the train accuracy in epoch 1?"):
             st.markdown(

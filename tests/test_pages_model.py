@@ -146,6 +146,19 @@ def test_filters_page_shows_sixteen_filters_and_their_matches(online):
     assert any("Best horizontal-edge filter" in m for m in _markdown(at))
 
 
+def test_the_best_edge_filters_are_ones_the_gallery_calls_edges_and_a_flipped_sign_is_said(online):
+    at = _app("filters")
+    text = " ".join(_markdown(at))
+    vertical = re.search(r"Best vertical-edge filter: #(\d+)\*\* ≈ (\S+)", text)
+    horizontal = re.search(r"Best horizontal-edge filter: #(\d+)\*\* ≈ (\S+)", text)
+    assert vertical and horizontal
+    gallery = {c.split("**")[1]: c for c in _captions(at) if c.startswith("**#")}
+    assert "Prewitt X" in gallery[f"#{vertical[1]}"] or "Sobel X" in gallery[f"#{vertical[1]}"]
+    assert "Y" in gallery[f"#{horizontal[1]}"]
+    flipped = [c for c in _captions(at) if "sign flipped" in c]
+    assert len(flipped) == sum(m.startswith("−") for m in (vertical[2], horizontal[2]))
+
+
 def test_filters_page_uses_the_drawn_digit(online):
     at = _app("draw", **{CANVAS: draw_digit(7)})
     at.switch_page("pages/filters.py").run()
@@ -188,6 +201,22 @@ def test_evaluation_page_offline_shows_the_recorded_evaluation_and_how_to_get_th
     at = _app("evaluation")
     assert any("python -m cnnviz.data --download" in m.value for e in at.expander for m in e.markdown)
     assert at.metric[0].label == "Test accuracy" and at.metric[0].value == f"{recorded['accuracy']:.2%}"
+
+
+def test_evaluation_page_offline_shows_the_recorded_mistakes_themselves(offline):
+    from cnnviz.checkpoint import load, shipped_path
+    recorded = load(shipped_path("fc"))[1]["evaluation"]
+    at = _app("evaluation")
+    t, p = (int(at.selectbox(key=k).value) for k in ("ev_true", "ev_pred"))
+    count = recorded["confusion"][t][p]
+    assert 0 < count and len(at.image) == min(count, 12)  # every mistake of the cell, as a picture
+    assert any(f"{count:,} mistakes" in m for m in _markdown(at))
+
+
+def test_per_digit_accuracy_axis_starts_at_zero(online):
+    from app_helpers import figure
+    at = _app("evaluation")
+    assert figure(at, "ev_per_class")["layout"]["yaxis"]["range"][0] == 0
 
 
 # -- training ------------------------------------------------------------------------------------

@@ -1,0 +1,95 @@
+"""Figures and tables out of the app: each page's download buttons exist, with sensible file names, and give a
+real PNG or CSV; charts drawn outside show_chart get Plotly's camera with a file name too."""
+import csv
+import io
+import json
+
+import pytest
+import streamlit as st
+from PIL import Image
+
+from app_helpers import open_app_page
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def downloads(monkeypatch, data_root):
+    """Every st.download_button a page makes: key -> (file name, the bytes it would download)."""
+    monkeypatch.setenv("CNNVIZ_DATA", str(data_root))
+    made = {}
+    original = st.download_button
+
+    def spy(label, data, file_name=None, mime=None, *args, key=None, **kwargs):
+        made[key] = (file_name, data)
+        return original(label, data, file_name, mime, *args, key=key, **kwargs)
+
+    monkeypatch.setattr(st, "download_button", spy)
+    return made
+
+
+def _body(data) -> bytes:
+    return data() if callable(data) else data
+
+
+def _is_png(data) -> bool:
+    body = _body(data)
+    return body.startswith(PNG_MAGIC) and Image.open(io.BytesIO(body)).size[0] > 20
+
+
+def _camera_files(at) -> dict[str, str]:
+    """Chart key -> the file name its camera button saves (charts without a mode bar are left out)."""
+    found = {}
+    for chart in at.get("plotly_chart"):
+        config = json.loads(chart.proto.config or "{}")
+        if config.get("displayModeBar") is not False and "toImageButtonOptions" in config:
+            found[chart.proto.id.rsplit("-", 1)[-1]] = config["toImageButtonOptions"]["filename"]
+    return found
+
+
+def test_architecture_table_downloads_as_csv(downloads):
+    open_app_page("architecture")
+    name, data = downloads["arch_csv"]
+    assert name == "cnnviz-digitcnn-layers.csv"
+    rows = list(csv.DictReader(io.StringIO(_body(data).decode())))
+    assert rows and rows[0]
+
+
+def test_receptive_field_table_downloads_as_csv(downloads):
+    open_app_page("receptive_field")
+    name, data = downloads["rf_csv"]
+    assert name == "cnnviz-receptive-field-table.csv"
+    assert [r["Layer"] for r in csv.DictReader(io.StringIO(_body(data).decode()))][:2] == ["conv1", "pool1"]
+
+
+def test_filters_page_offers_the_gallery_the_edge_pairs_and_the_responses_as_png(downloads):
+    at = open_app_page("filters")
+    assert downloads["filters_gallery_png"][0] == "cnnviz-conv1-filters.png"
+    assert downloads["filters_responses_png"][0].startswith("cnnviz-filter-")
+    assert {"filters_vertical_png", "filters_horizontal_png"} <= set(downloads)
+    assert all(_is_png(data) for key, (_, data) in downloads.items() if key.startswith("filters_"))
+    cameras = _camera_files(at)
+    assert cameras["filters_conv2_norms"] == "cnnviz-conv2-filter-strength"
+
+
+def test_gap_page_tables_are_csv_and_the_cam_pictures_png(downloads):
+    at = open_app_page("gap_cam")
+    assert downloads["gap_csv_FC head"][0] == "cnnviz-fc-head-parameters.csv"
+    assert downloads["gap_csv_GAP head"][0] == "cnnviz-gap-head-parameters.csv"
+    assert _is_png(downloads["gap_cam_png"][1])
+    assert "gap_param_split" in _camera_files(at)
+    assert not any("−  bias -" in c or "bias -" in c for img in at.image for c in img.captions)
+
+
+def test_evaluation_charts_have_a_camera_and_the_cells_digits_a_png(downloads):
+    at = open_app_page("evaluation")
+    assert {"ev_confusion", "ev_per_class"} <= set(_camera_files(at))
+    name, data = downloads["ev_digits_png"]
+    assert name.startswith("cnnviz-true-") and _is_png(data)
+
+
+def test_draw_page_offers_the_input_and_every_layer_as_png(downloads):
+    open_app_page("draw")
+    assert downloads["draw_input_png"][0] == "cnnviz-the-input-as-the-model-sees-it.png"
+    assert downloads["draw_layers_png"][0] == "cnnviz-every-layer.png"
+    assert _is_png(downloads["draw_input_png"][1]) and _is_png(downloads["draw_layers_png"][1])

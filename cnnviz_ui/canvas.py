@@ -38,7 +38,8 @@ def draw_canvas(key: str, stroke_width: int = 18, size: int = 280, stroke_color:
     result = st_canvas(stroke_width=stroke_width, stroke_color=stroke_color, background_color=background_color,
                        update_streamlit=True, height=size, width=size, drawing_mode="freedraw",
                        return_image_data=True, initial_drawing=initial_drawing, key=key)
-    st.session_state[drawing_key(key)] = result.json_data
+    if result.json_data is not None:  # None: the component has not reported yet (it was just mounted again), so
+        st.session_state[drawing_key(key)] = result.json_data  # the saved drawing stays until the canvas says otherwise
     if not (result.json_data or {}).get("objects"):
         return None
     return result.image_data

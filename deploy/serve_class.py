@@ -6,10 +6,11 @@
     python deploy/serve_class.py 0 8080 --backend 10.0.0.11:8601 --backend 10.0.0.11:8602    # front machine
 
 The app processes listen on loopback ports (free ones, or --first-app-port upwards) and share one cookie
-secret, so any of them accepts the cookies another one set. nginx (Debian's /usr/sbin/nginx; no root
-needed) runs in the foreground from a temporary prefix folder holding its config, pid, temp files and
-logs, and keeps each browser on one process (deploy/nginx.conf.template says how). The app logs are in
-the same folder, which is printed at the start and removed at the end unless --keep-logs.
+secret ($STREAMLIT_SERVER_COOKIE_SECRET where set, the same on every machine; else a random one), so any of
+them accepts the cookies another one set. nginx (Debian's /usr/sbin/nginx; no root needed) runs in the
+foreground from a temporary prefix folder holding its config, pid, temp files and logs, and keeps each
+browser on one process (deploy/nginx.conf.template says how). The app logs are in the same folder, which is
+printed at the start and removed at the end unless --keep-logs. docs/SERVING.md: serving across machines.
 """
 from __future__ import annotations
 
@@ -145,7 +146,8 @@ def start_class(k: int, port: int | None = None, address: str = "127.0.0.1", bac
     prefix = make_prefix()
     served = Class(prefix, keep_logs=keep_logs)
     try:
-        served.apps = start_apps(k, prefix, app_address, first_app_port, secrets.token_hex(32), env, options)
+        secret = os.environ.get("STREAMLIT_SERVER_COOKIE_SECRET") or secrets.token_hex(32)  # set it: many machines
+        served.apps = start_apps(k, prefix, app_address, first_app_port, secret, env, options)
         wait_healthy(served.apps)
         if with_nginx:
             port = port or free_port()

@@ -31,7 +31,7 @@ CHAPTER_TABLE = (
 )
 
 RUNS_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
-RECORDED_RUNS = {"chapter": "digitcnn_chapter.json"}
+RECORDED_RUNS = {"chapter": "digitcnn_chapter.json", "fast": "digitcnn_fast.json"}
 RUN_KEYS = ("config", "model_config", "dataset", "final", "history", "curve", "device", "precision", "torch",
             "created", "command")
 

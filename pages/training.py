@@ -192,12 +192,12 @@ if job is not None:
         except Exception as exc:  # the checkpoint module reports what went wrong; never a traceback
             dl_col.error(f"Could not write the checkpoint: {exc}")
 else:
-    runs = {"chapter": "The chapter's recipe", "shipped": "The shipped model's run"}
+    runs = {"chapter": "The chapter's recipe", "fast": "The fast recipe", "shipped": "The shipped model's run"}
     st.subheader("Recorded runs")
     which = st.radio("Recorded run", list(runs), format_func=runs.get, horizontal=True, key="tr_recorded",
                      label_visibility="collapsed")
     try:
-        run = shipped_run("chapter") if which == "chapter" else shipped_model("fc").metadata
+        run = shipped_model("fc").metadata if which == "shipped" else shipped_run(which)
     except ValueError as exc:  # the recorded run's file is missing or damaged: said, the page goes on
         run = {"error": str(exc)}
     recorded = replay(run) if run.get("curve") else []
@@ -205,9 +205,9 @@ else:
         st.info(f"No recorded run to replay ({run.get('error', 'no curve in its metadata')}). Train one above.")
     else:
         run_config = TrainConfig.from_dict(run["config"])
-        prose("Nothing is training for you right now, so here are two runs recorded when they were trained: the "
-              "chapter's recipe, and the run that produced the model the other pages use. Press *Replay* to "
-              "watch one unfold again.")
+        prose("Nothing is training for you right now, so here are three runs recorded when they were trained: the "
+              "chapter's recipe, the fast recipe, and the run that produced the model the other pages use. Press "
+              "*Replay* to watch one unfold again.")
         st.caption(f"{recipe_summary(run_config)}. Reproduce it with `{run.get('command', 'python -m cnnviz.train')}`.")
         total = recorded[-1].step
         frames = 20

@@ -255,6 +255,14 @@ def test_with_nothing_training_the_shipped_run_can_be_replayed(offline):
     assert _progress(at).startswith("Replaying: step")
 
 
+def test_the_fast_recipes_recorded_run_replays_offline(offline):
+    at = _app("training")
+    at.radio(key="tr_recorded").set_value("fast").run()
+    assert any("--threads 2" in c.value or "python -m cnnviz.train" in c.value for c in at.caption)
+    at.button(key="tr_replay").click().run()
+    assert _progress(at).startswith("Replaying: step")
+
+
 def test_a_full_server_gives_a_clear_message(online, monkeypatch):
     import cnnviz_ui.training_view as tv
     monkeypatch.setattr(tv, "MAX_JOBS", 0)

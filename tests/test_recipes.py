@@ -60,3 +60,19 @@ def test_a_file_that_is_not_a_recorded_run_is_a_clear_error(tmp_path):
     bad.write_text("{not json")
     with pytest.raises(ValueError, match="cannot read the recorded run"):
         load_run(bad)
+
+
+def test_the_shipped_fast_run_was_trained_with_the_fast_recipe_and_replays_to_its_end():
+    run = shipped_run("fast")
+    config = TrainConfig.from_dict(run["config"])
+    assert config.to_dict() | {"threads": None} == recipe("fast").to_dict() | {"threads": None}
+    records = replay(run)
+    assert records[-1].step == run["history"][-1]["steps"]
+    assert [r.step for r in records if r.test_acc is not None] == [e["steps"] for e in run["history"]]
+    assert run["final"]["test_acc"] > 0.985
+
+
+@pytest.mark.parametrize("name", ["chapter", "fast"])
+def test_the_shipped_runs_record_no_absolute_path(name):
+    text = json.dumps(shipped_run(name))
+    assert "/work/" not in text and "/home/" not in text and "--data" not in shipped_run(name)["command"]

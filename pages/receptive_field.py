@@ -58,7 +58,8 @@ with st.expander(f"Edit the layer stack ({len(stack)} layers)", expanded=not lec
             row[field] = col.number_input(field, low, 64, row[field], key=f"{key}_{field}",
                                           label_visibility="collapsed",
                                           disabled=field == "dilation" and row["kind"] == "pool")
-        cols[5].button("🗑", key=f"{key}_remove", on_click=_remove, args=(row["id"],), help="Remove this layer")
+        cols[5].button("", key=f"{key}_remove", on_click=_remove, args=(row["id"],), help="Remove this layer",
+                       icon=":material/delete:")
     c_conv, c_pool, _ = st.columns([1, 1, 3])
     c_conv.button("Add a conv layer", on_click=_add, args=("conv",), key="rf_add_conv", icon=":material/add:")
     c_pool.button("Add a pool layer", on_click=_add, args=("pool",), key="rf_add_pool", icon=":material/add:")

@@ -11,7 +11,8 @@ exception block, counts an error.
 
     python bench/load.py --start --sessions 10 20 40 --think 5 --duration 60      # its own server
     python bench/load.py --url http://127.0.0.1:8501 --server-pid 1234 --sessions 20
-    python bench/load.py --start --sessions 20 --train 1 2     # with 0, 1, 2 students training meanwhile
+    python bench/load.py --start --sessions 20 --train 1 2     # with 1, then 2 students training meanwhile
+    python bench/load.py --class 2 --sessions 20 40            # 2 app processes behind nginx, through it
 
 A trainer is a further simulated session on the Training page that submits the training form (10 epochs:
 it outlasts a run) and then keeps polling the live view as the browser does (the page's `run_every`).
@@ -445,10 +446,22 @@ async def main_async(args, base_url: str, server_pid: int | None) -> list[dict]:
     return results
 
 
+def _serve_class():
+    """deploy/serve_class.py as a module (deploy/ is a folder of scripts, not a package)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("serve_class", REPO / "deploy" / "serve_class.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module        # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--url", help="a running app, e.g. http://127.0.0.1:8501 (or a load balancer)")
     ap.add_argument("--start", action="store_true", help="start `streamlit run app.py` on a free port")
+    ap.add_argument("--class", dest="k", type=int, metavar="K", help="start K app processes behind nginx "
+                    "(deploy/serve_class.py) and measure through nginx; server CPU and memory only for K = 1")
     ap.add_argument("--server-pid", type=int, help="the server's pid, for its CPU and memory (with --url)")
     ap.add_argument("--sessions", type=int, nargs="+", default=[10], help="class sizes to run, one after another")
     ap.add_argument("--think", type=float, default=5.0, help="seconds between a prediction and the next drawing")
@@ -458,14 +471,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-clear", action="store_true", help="draw over the old drawing instead of Clear first")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args(argv)
-    if bool(args.url) == bool(args.start):
-        ap.error("give either --url or --start")
+    if sum(map(bool, (args.url, args.start, args.k))) != 1:
+        ap.error("give one of --url, --start, --class K")
     print(f"# {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} CPUs, load avg "
           f"{' '.join(f'{v:.1f}' for v in os.getloadavg())}", flush=True)
     if args.start:
         from livetest import streamlit_server
         with streamlit_server(name="load") as server:
             results = asyncio.run(main_async(args, server.url, server.proc.pid))
+    elif args.k:
+        served = _serve_class().start_class(args.k)
+        try:
+            print(f"# through nginx, {args.k} app processes", flush=True)
+            pid = served.apps[0][1].pid if args.k == 1 else None
+            results = asyncio.run(main_async(args, served.url, pid))
+        finally:
+            served.stop()
     else:
         results = asyncio.run(main_async(args, args.url, args.server_pid))
     if args.json:

@@ -216,5 +216,7 @@ def main(argv=None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+if __name__ == "__main__":  # run the imported module's main, so its exceptions are the ones others catch
+    from cnnviz.data import main as _main
+
+    raise SystemExit(_main())

@@ -1,5 +1,6 @@
 """cnnviz.data: the real MNIST files, normalisation, and clear errors for missing or damaged files."""
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -173,3 +174,18 @@ def test_unknown_split_or_dataset_is_a_value_error(tmp_path):
         load_split("validation", tmp_path)
     with pytest.raises(ValueError, match="dataset"):
         load_split("test", tmp_path, dataset="cifar")
+
+
+def test_the_command_line_offline_ends_with_one_message_and_exit_code_2(tmp_path):
+    """`python -m cnnviz.data --download` as the test command runs it: a clear line, no traceback."""
+    import subprocess
+    import sys
+
+    code = ("import runpy, sys, torchvision.datasets as d; d.MNIST.mirrors = ['http://127.0.0.1:9/']; "
+            f"sys.argv = ['cnnviz.data', '--download', '--data', {str(tmp_path)!r}]; "
+            "runpy.run_module('cnnviz.data', run_name='__main__')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and "error: MNIST-style data not found" in done.stdout
+    assert "looks offline" in done.stdout

@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 from torch import nn
 
+from cnnviz import receptive_field
 from cnnviz.trace import trace
 from cnnviz.model import leaf_layers
 from cnnviz_ui.export import tile
@@ -131,3 +132,14 @@ def prediction_html(image_url: str, probabilities: np.ndarray, digest: str) -> s
             "<div style='font-weight:600'>What the model sees (28×28)</div>"
             f"<img alt='the 28×28 input' src='{image_url}' style='width:168px;max-width:100%;"
             "image-rendering:pixelated;border-radius:4px'></div>")
+
+
+def field_widths(model) -> str:
+    """The receptive-field width after each conv and pool layer, in words: "3 pixels wide after conv1, 4 after
+    pool1, ..." (read from the model, so the GAP variant or another stack reads right)."""
+    rows = {row.name: row.size for row in receptive_field.field_rows(model).values()}
+    parts = [f"{size} after {name}" for name, size in rows.items()]
+    if not parts:
+        return "the whole image for every unit"
+    first, *rest = parts
+    return ", ".join([first.replace(" after", " pixels wide after", 1), *rest])

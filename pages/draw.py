@@ -8,7 +8,7 @@ from cnnviz_ui import links, model_charts
 from cnnviz_ui.canvas import draw_canvas, drawing_key
 from cnnviz_ui.current_digit import Digit, example_digit, mnist_digit, set_current_digit
 from cnnviz_ui.digits import missing_reason
-from cnnviz_ui.draw_view import Analysis, analyse, input_hash, layers_picture, prediction_html
+from cnnviz_ui.draw_view import Analysis, analyse, field_widths, input_hash, layers_picture, prediction_html
 from cnnviz_ui.export import chart_config, image_download
 from cnnviz_ui.images import digit_image, figure_html, png_data_url
 from cnnviz_ui.mnist_gate import require_mnist
@@ -125,8 +125,7 @@ def open_one_unit(digit: Digit, result: Analysis) -> None:
     st.subheader("One unit, opened")
     prose("Pick a unit in any layer (or click a square of the map) to see how its value was computed from this "
           "digit with the model's own weights. For a unit in a feature map, the magenta box on the input is the "
-          "patch of pixels that can change its value: 3 pixels wide after conv1, 4 after pool1, 8 after conv2, "
-          "10 after pool2.")
+          f"patch of pixels that can change its value: {field_widths(model)}.")
     titles = {v.name: v.title for v in result.layers}
     pick = st.columns([1.3, 1, 1, 1])
     layer = pick[0].selectbox("Layer", list(titles), key="rf_layer", format_func=titles.get)

@@ -108,3 +108,19 @@ def test_a_drawing_survives_a_trip_to_another_page():
     assert not at.exception
     assert at.session_state["current_digit"] is drawn
     assert re.search(r"data-prediction='1'", " ".join(h.value for h in at.html))
+
+
+def test_the_inspector_states_the_receptive_field_widths_of_the_loaded_model():
+    at = open_app_page("draw")
+    prose = "\n".join(m.value for m in at.markdown)
+    assert "3 pixels wide after conv1, 4 after pool1, 8 after conv2, 10 after pool2" in prose
+
+
+def test_the_widths_are_read_from_the_model_not_written_in():
+    from torch import nn
+
+    from cnnviz_ui.draw_view import field_widths
+
+    model = nn.Sequential(nn.Conv2d(1, 4, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                          nn.Linear(4 * 14 * 14, 10))
+    assert field_widths(model).startswith("5 pixels wide after 0, 6 after 2")

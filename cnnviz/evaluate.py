@@ -11,8 +11,8 @@ from torch import nn
 from cnnviz.data import NUM_CLASSES, Split
 
 
-# Images per forward pass when evaluating. Small batches keep each layer's activations in the CPU's cache:
-# on a 2-core CPU the 10,000 test images take ~0.4 s at 256 against ~0.9 s at 1000-2000 (bench/NOTES.md §6).
+# Images per forward pass when evaluating: small enough for each layer's activations to stay in the CPU's
+# cache, which is faster than large batches (the measurements: bench/NOTES.md §6).
 EVAL_BATCH_SIZE = 256
 
 

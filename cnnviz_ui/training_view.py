@@ -71,12 +71,6 @@ def eta_text(seconds: float | None) -> str:
     return f"about {minutes} min {secs:02d} s left" if minutes else f"about {secs} s left"
 
 
-def checkpoint_bytes(model, metadata: dict) -> bytes:
-    """The model and its metadata as the bytes of a checkpoint file (for st.download_button)."""
-    from cnnviz.checkpoint import to_bytes
-    return to_bytes(model, metadata)
-
-
 def first_filters(weight) -> np.ndarray:
     """A conv weight [C, 1, k, k] as maps [C, k, k] for feature_grid."""
     return weight.detach().float().numpy()[:, 0]

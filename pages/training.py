@@ -1,6 +1,7 @@
 """Train the network live (in the background, one job per user), or replay the shipped model's run."""
 import streamlit as st
 
+from cnnviz import checkpoint
 from cnnviz.jobs import FINISHED_STATES, DataFiles, JobLimitError
 from cnnviz.recipes import RECIPE_TITLES, loss_floor, recipe, shipped_run
 from cnnviz.train import TrainConfig, replay
@@ -10,7 +11,7 @@ from cnnviz_ui.images import feature_grid
 from cnnviz_ui.mnist_gate import require_mnist
 from cnnviz_ui.models import LoadedModel, active_model, load_upload, set_active_model, shipped_model
 from cnnviz_ui.shell import lecture_mode, prose
-from cnnviz_ui.training_view import (SCHEDULE_TITLES, changed_from, chapter_rows, checkpoint_bytes,
+from cnnviz_ui.training_view import (SCHEDULE_TITLES, changed_from, chapter_rows,
                                      controls_config, curve_arrays, epoch_rows, eta_text, fill_controls,
                                      first_filters, job_manager, owner_id, recipe_summary, splits)
 
@@ -185,7 +186,7 @@ if job is not None:
         try:
             data = st.session_state.get("_tr_ckpt")
             if data is None or data[0] is not job:
-                data = (job, checkpoint_bytes(job.copy_model(), job.metadata()))
+                data = (job, checkpoint.to_bytes(job.copy_model(), job.metadata()))
                 st.session_state["_tr_ckpt"] = data
             dl_col.download_button("Download checkpoint", data[1], file_name="cnnviz-run.safetensors",
                                    mime="application/octet-stream", key="tr_download")

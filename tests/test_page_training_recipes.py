@@ -123,3 +123,30 @@ def test_the_two_questions_students_ask_are_answered_under_the_run(offline):
     labels = [e.label for e in at.expander]
     assert "Why is the test accuracy higher than the train accuracy in epoch 1?" in labels
     assert "What does label smoothing do to the loss?" in labels
+
+
+def test_a_finished_run_downloads_as_a_checkpoint_that_loads_back(online, monkeypatch):
+    """The Download checkpoint button gives the run's weights and metadata as one safetensors file."""
+    import torch
+
+    from cnnviz.checkpoint import load_bytes
+    from cnnviz_ui.training_view import job_manager
+
+    from streamlit.delta_generator import DeltaGenerator
+
+    made = {}
+    original = DeltaGenerator.download_button
+
+    def spy(self, label, data, file_name=None, *args, **kwargs):  # the page calls it on a column
+        made[file_name] = data
+        return original(self, label, data, file_name, *args, **kwargs)
+
+    monkeypatch.setattr(DeltaGenerator, "download_button", spy)
+    at = open_app_page("training")
+    at.number_input(key="tr_max_steps").set_value(2)
+    start_and_wait(at)
+    at.run()
+    model, meta = load_bytes(made["cnnviz-run.safetensors"], "cnnviz-run.safetensors")
+    trained = job_manager().get(at.session_state["owner_id"]).copy_model()
+    x = torch.randn(2, 1, 28, 28)
+    assert torch.equal(model(x), trained.eval()(x)) and meta["config"]["max_steps"] == 2

@@ -9,6 +9,7 @@ the repository root on a port the OS picks, in its own process group; its log la
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import re
 import shutil
@@ -182,3 +183,12 @@ def wait_idle(page, timeout: float = 60.0, settle: float = 0.3) -> None:
             quiet_since = None
         page.wait_for_timeout(50)
     raise TimeoutError(f"script still running after {timeout:.0f} s")
+
+
+def load_script(path: Path, name: str):
+    """A script that is not in a package (bench/load.py, deploy/serve_class.py) imported as module `name`."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module                  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module

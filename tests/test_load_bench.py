@@ -1,23 +1,17 @@
 """bench/load.py: simulated students over Streamlit's websocket protocol get a prediction for every drawing."""
 import asyncio
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
 from cnnviz.sketch import STROKES
-from livetest import streamlit_server
+from livetest import load_script, streamlit_server
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _load_module():
-    spec = importlib.util.spec_from_file_location("bench_load", REPO / "bench" / "load.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module        # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_script(REPO / "bench" / "load.py", "bench_load")
 
 
 def test_simulated_drawings_have_their_own_digests():

@@ -5,23 +5,17 @@ Every student must only ever see the prediction for their own digit: sessions ne
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from livetest import REPO
+from livetest import REPO, load_script
 
 pytestmark = pytest.mark.browser
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("classroom_bench", REPO / "bench" / "classroom.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module                  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_script(REPO / "bench" / "classroom.py", "classroom_bench")
 
 
 def test_four_students_drawing_at_once_each_see_only_their_own_digit(server, base_url):

@@ -6,10 +6,8 @@ log shows; and once the class is stopped, nothing it started (nginx, apps, train
 """
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
-import sys
 import time
 import urllib.request
 from http.cookies import SimpleCookie
@@ -18,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from e2e_helpers import exceptions_on, go_to_page_in_session, main_text, open_page, wait_until
-from livetest import ARTIFACTS, REPO
+from livetest import ARTIFACTS, REPO, load_script
 from livetest.drawing import DIGITS, clear_canvas, draw_and_predict
 
 pytestmark = pytest.mark.browser
@@ -30,11 +28,7 @@ LINE = re.compile(r'"(?P<method>\S+) (?P<path>\S+) [^"]*" (?P<status>\d+) affini
 
 
 def _serve_class():
-    spec = importlib.util.spec_from_file_location("serve_class", REPO / "deploy" / "serve_class.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module                  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_script(REPO / "deploy" / "serve_class.py", "serve_class")
 
 
 def _group_members(pgids: set[int]) -> list[int]:

@@ -2,28 +2,13 @@
 and the chapter's published table and recorded run sit beside the run."""
 import time
 
-import pytest
-import streamlit as st
 
 from app_helpers import open_app_page
 from cnnviz.recipes import recipe
 from cnnviz.train import TrainConfig
 
 
-@pytest.fixture
-def online(monkeypatch, data_root):
-    monkeypatch.setenv("CNNVIZ_DATA", str(data_root))
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
-
-
-@pytest.fixture
-def offline(monkeypatch, tmp_path):
-    monkeypatch.setenv("CNNVIZ_DATA", str(tmp_path))  # an empty folder: no MNIST here
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
+# `online` / `offline` fixtures: tests/conftest.py
 
 
 def controls(at) -> dict:

@@ -4,7 +4,6 @@ import re
 import time
 
 import numpy as np
-import pytest
 import streamlit as st
 import torch
 from PIL import Image
@@ -18,20 +17,7 @@ from app_helpers import open_app_page
 CANVAS = stub_key("draw_canvas_0")
 
 
-@pytest.fixture
-def online(monkeypatch, data_root):
-    monkeypatch.setenv("CNNVIZ_DATA", str(data_root))
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
-
-
-@pytest.fixture
-def offline(monkeypatch, tmp_path):
-    monkeypatch.setenv("CNNVIZ_DATA", str(tmp_path))  # an empty folder: no MNIST here
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
+# `online` / `offline` fixtures: tests/conftest.py
 
 
 def _app(page: str, **state) -> AppTest:

@@ -7,27 +7,27 @@ from cnnviz_ui.shell import apply_style, freeze_new_imports
 
 tune_malloc()  # freed memory goes back to the OS: sessions that leave leave nothing behind
 
-st.set_page_config(page_title="cnnviz: a CNN, step by step", page_icon="🔢", layout="wide")
+st.set_page_config(page_title="cnnviz: a CNN, step by step", page_icon=":material/grid_on:", layout="wide")
 
 PAGES = {
     "Start": [
-        st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     ],
     "Foundations": [
-        st.Page("pages/convolution.py", title="Convolution", icon="🧮"),
-        st.Page("pages/pooling.py", title="Pooling", icon="🔲"),
-        st.Page("pages/activation_functions.py", title="Activation functions", icon="📈"),
-        st.Page("pages/architecture.py", title="Architecture", icon="🏗️"),
-        st.Page("pages/receptive_field.py", title="Receptive field", icon="🎯"),
+        st.Page("pages/convolution.py", title="Convolution", icon=":material/grid_on:"),
+        st.Page("pages/pooling.py", title="Pooling", icon=":material/grid_view:"),
+        st.Page("pages/activation_functions.py", title="Activation functions", icon=":material/show_chart:"),
+        st.Page("pages/architecture.py", title="Architecture", icon=":material/account_tree:"),
+        st.Page("pages/receptive_field.py", title="Receptive field", icon=":material/center_focus_strong:"),
     ],
     "The model": [
-        st.Page("pages/training.py", title="Training", icon="🏋️"),
-        st.Page("pages/draw.py", title="Draw a digit", icon="✏️"),
-        st.Page("pages/filters.py", title="Learned filters", icon="🧩"),
+        st.Page("pages/training.py", title="Training", icon=":material/fitness_center:"),
+        st.Page("pages/draw.py", title="Draw a digit", icon=":material/draw:"),
+        st.Page("pages/filters.py", title="Learned filters", icon=":material/filter_alt:"),
     ],
     "Explore": [
-        st.Page("pages/gap_cam.py", title="GAP and CAM", icon="🌡️"),
-        st.Page("pages/evaluation.py", title="Evaluation", icon="📊"),
+        st.Page("pages/gap_cam.py", title="GAP and CAM", icon=":material/thermostat:"),
+        st.Page("pages/evaluation.py", title="Evaluation", icon=":material/bar_chart:"),
     ],
 }
 

@@ -5,13 +5,13 @@ import streamlit as st
 
 # The network's pipeline, left to right: (stage, icon, its job in a few words, the page that explains it).
 PIPELINE = [
-    ("Input", "✏️", "a 28×28 grey digit", "pages/draw.py"),
-    ("Conv", "🧩", "learned 3×3 filters find edges", "pages/filters.py"),
-    ("ReLU", "📈", "keep the positives", "pages/activation_functions.py"),
-    ("Pool", "🔲", "halve the map, keep the strongest", "pages/pooling.py"),
-    ("Repeat", "🎯", "block 2 sees a wider patch", "pages/receptive_field.py"),
-    ("FC", "🏗️", "flatten, then 1,568 → 128 → 10", "pages/architecture.py"),
-    ("Output", "📊", "the largest score wins", "pages/evaluation.py"),
+    ("Input", ":material/draw:", "a 28×28 grey digit", "pages/draw.py"),
+    ("Conv", ":material/grid_on:", "a 3×3 kernel: products, sum, bias", "pages/convolution.py"),
+    ("ReLU", ":material/show_chart:", "keep the positives", "pages/activation_functions.py"),
+    ("Pool", ":material/grid_view:", "halve the map, keep the strongest", "pages/pooling.py"),
+    ("Repeat", ":material/center_focus_strong:", "block 2 sees a wider patch", "pages/receptive_field.py"),
+    ("FC", ":material/account_tree:", "flatten, then 1,568 → 128 → 10", "pages/architecture.py"),
+    ("Output", ":material/bar_chart:", "the largest score wins", "pages/evaluation.py"),
 ]
 
 # An arrow after every stage but the last, drawn by CSS so the stages keep the whole width.
@@ -25,9 +25,10 @@ _ARROWS_CSS = """<style>
 
 # Pages that are not one stage of the pipeline.
 ALSO = [
-    ("pages/training.py", "Train the network yourself, live", "🏋️"),
-    ("pages/gap_cam.py", "Global average pooling, and where the network looks (CAM)", "🌡️"),
-    ("pages/draw.py", "Draw a digit and follow it through every layer", "✏️"),
+    ("pages/training.py", "Train the network yourself, live", ":material/fitness_center:"),
+    ("pages/filters.py", "What the first layer learned, beside Sobel and friends", ":material/filter_alt:"),
+    ("pages/gap_cam.py", "Global average pooling, and where the network looks (CAM)", ":material/thermostat:"),
+    ("pages/draw.py", "Draw a digit and follow it through every layer", ":material/draw:"),
 ]
 
 

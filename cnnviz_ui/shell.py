@@ -118,4 +118,4 @@ def _enlarge(fig, scale: float) -> None:
 
 def error_box(exc: Exception) -> None:
     """A user-facing explanation of a ValueError from the core (never a traceback)."""
-    st.error(f"**This configuration does not work:** {exc}", icon="⚠️")
+    st.error(f"**This configuration does not work:** {exc}", icon=":material/warning:")

@@ -9,7 +9,7 @@ from cnnviz_ui.shell import prose, show_chart
 SQUASHERS = ("sigmoid", "tanh", "relu")
 LABELS = {"sigmoid": "Sigmoid", "tanh": "tanh", "relu": "ReLU", "leaky_relu": "Leaky ReLU"}
 
-st.title("📈 Activation functions")
+st.title("Activation functions")
 prose(
     "Between a convolution and the pooling that follows it sits a non-linear function applied to every value. "
     "LeNet (1998) used **tanh**; almost every modern CNN uses **ReLU**, max(0, x). The reason is the *slope*: "

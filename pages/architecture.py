@@ -16,7 +16,7 @@ input_shape = model_input_shape(model)
 rows = layer_table(model)
 total = count_parameters(model)
 
-st.title("🏗️ Architecture")
+st.title("Architecture")
 st.caption(f"Model: {type(model).__name__} ({loaded.source}), **{total:,} parameters**.")
 prose(
     "Two convolution blocks find patterns, each followed by ReLU and a 2×2 max pool; then the maps are "

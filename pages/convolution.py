@@ -8,7 +8,7 @@ from cnnviz.unit import agrees as unit_agrees
 from cnnviz_ui import convolution_view as view, links, stepper
 from cnnviz_ui.shell import error_box, lecture_mode, prose, show_chart
 
-st.title("🧮 Convolution")
+st.title("Convolution")
 prose(
     "A convolution layer slides a small grid of weights, the **kernel**, over its input. At each position it "
     "multiplies every weight by the input value under it, adds the products up, adds one **bias**, and writes "
@@ -46,7 +46,7 @@ playing, interval = stepper.play_controls(c_play, "conv")
 # ---- the input and the kernel -------------------------------------------------------------------------------
 editors = st.columns(2)
 if source == "grid":
-    with editors[0].expander("✏️ Edit the input grid"):
+    with editors[0].expander("Edit the input grid", icon=":material/edit:"):
         x = view.from_table(st.data_editor(view.table(view.default_grid(size)), key=f"conv_grid_{size}",
                                            hide_index=True, num_rows="fixed"))
     caption = f"Your {size}×{size} grid."
@@ -64,7 +64,7 @@ elif kind == "model":
     kernel, bias, kernel_note = view.model_filter(filter_index)
     kernel_note = f"The model's {kernel_note}, with its learned bias {bias:.3f}."
 else:
-    with editors[1].expander(f"✏️ Edit the {kernel_size}×{kernel_size} kernel", expanded=True):
+    with editors[1].expander(f"Edit the {kernel_size}×{kernel_size} kernel", expanded=True, icon=":material/edit:"):
         kernel = view.from_table(st.data_editor(view.table(view.typed_default(kernel_size)),
                                                 key=f"conv_kernel_{kernel_size}", hide_index=True, num_rows="fixed"))
     kernel_note = f"Your {kernel_size}×{kernel_size} kernel."

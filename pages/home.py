@@ -4,7 +4,7 @@ import streamlit as st
 from cnnviz_ui import home_view as view
 from cnnviz_ui.shell import lecture_mode, prose
 
-st.title("🔢 How a CNN reads a handwritten digit")
+st.title("How a CNN reads a handwritten digit")
 st.markdown(
     "A small convolutional network, **DigitCNN**, learns to read MNIST digits. "
     "Each page takes one piece of it apart: run the numbers yourself, draw your own digit, train it live."
@@ -28,6 +28,6 @@ prose("**Teaching with a projector?** Switch on *Lecture mode* in the sidebar: l
 
 with st.spinner("Loading the model..."):
     try:
-        model_line.info(view.model_summary(with_command=not lecture_mode()), icon="🧠")
+        model_line.info(view.model_summary(with_command=not lecture_mode()), icon=":material/memory:")
     except Exception as exc:  # never a traceback on the front page
         model_line.warning(f"No model could be loaded: {exc}")

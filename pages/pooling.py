@@ -5,7 +5,7 @@ from cnnviz import pooling
 from cnnviz_ui import charts, links, pooling_view as view, stepper
 from cnnviz_ui.shell import error_box, lecture_mode, prose, show_chart
 
-st.title("🔲 Pooling")
+st.title("Pooling")
 prose(
     "A pooling layer slides a small window over each feature map and replaces every window with one number: "
     "its **largest** value (max pooling) or its **mean** (average pooling). Nothing is learned here: the "
@@ -35,7 +35,7 @@ elif source == "random":
     seed = st.session_state.setdefault("pool_seed", 0)
     links.write("pool_seed", str(seed) if seed else None)
     x, caption = pooling.random_feature_map(size, seed), f"A random {size}×{size} map of digits 0-9."
-    if st.button("🎲 New random map"):
+    if st.button("New random map", icon=":material/casino:"):
         st.session_state.pool_seed = seed + 1
         st.rerun()
 else:

@@ -11,7 +11,7 @@ from cnnviz_ui.models import active_model
 from cnnviz_ui.export import table_download
 from cnnviz_ui.shell import error_box, lecture_mode, prose, show_chart
 
-st.title("🎯 Receptive field")
+st.title("Receptive field")
 prose(
     "The receptive field of a unit is the patch of input pixels that can change its value. A 3×3 convolution "
     "widens it by 2 pixels; after a stride-2 pool every further step counts double, because neighbouring "

@@ -36,7 +36,7 @@ def metrics(at: AppTest) -> dict:
 def test_home_links_each_pipeline_stage_to_its_page():
     at = open_page()
     links = {link.proto.label: link.proto.page for link in at.get("page_link")}
-    assert links["Conv"] == "filters"
+    assert links["Conv"] == "convolution"
     assert links["ReLU"] == "activation_functions"
     assert links["Pool"] == "pooling"
     assert links["Repeat"] == "receptive_field"

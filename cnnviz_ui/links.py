@@ -131,7 +131,8 @@ def write(key: str, text: str | None) -> None:
     """Put a custom setting in the URL (None removes it)."""
     written = st.session_state.setdefault(_WRITTEN, {})
     if text is None:
-        st.query_params.pop(key, None)
+        if key in st.query_params:  # touching the URL at all re-sends it, which would undo a page switch
+            st.query_params.pop(key)
         written.pop(key, None)
     else:
         if st.query_params.get(key) != text:
@@ -148,3 +149,10 @@ def integer(low: int, high: int) -> Callable[[str], int]:
             raise ValueError(f"{value} is outside {low}..{high}")
         return value
     return parse
+
+
+def boolean(text: str) -> bool:
+    """A parser for `restore`: "true" or "false"."""
+    if text not in ("true", "false"):
+        raise ValueError(f"{text!r} is neither true nor false")
+    return text == "true"

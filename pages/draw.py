@@ -62,6 +62,9 @@ def draw_and_look() -> None:
             elif pixels is None and (st.session_state.get(drawing_key(canvas)) or {}).get("objects"):
                 cached = st.session_state.get("_draw_input")  # the canvas came back with the last drawing on it
                 digit = cached[1] if cached is not None else None
+            elif pixels is not None:  # strokes on the canvas, but nothing a digit could be made of
+                middle.warning("There is nothing digit-like to read yet: a dot, a few stray pixels, or ink over "
+                               "the whole square. Press Clear and draw one digit with a few strokes.")
         elif source == "MNIST test digit":
             reason = missing_reason()
             if reason:

@@ -49,13 +49,25 @@ def script_state(page) -> str | None:
     return page.locator('[data-testid="stApp"]').get_attribute("data-test-script-state")
 
 
-# Counts script runs as the page sees them start (installed before the page loads).
-RUN_COUNTER_JS = """
-window.__e2eRuns = 0;
-new MutationObserver(ms => { for (const m of ms)
-  if (m.target.getAttribute('data-test-script-state') === 'running') window.__e2eRuns++; })
-  .observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
-"""
+def _count_runs(page) -> None:
+    """Count the script runs (whole or fragment) the server reports finished to this page, read from the
+    websocket itself: on a busy machine the browser may handle a whole short run in one task, so the page's
+    "running" state is never drawn and watching the DOM misses the run."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    page._e2e_runs = 0
+
+    def on_frame(payload) -> None:
+        if isinstance(payload, bytes):
+            msg = ForwardMsg()
+            try:
+                msg.ParseFromString(payload)
+            except Exception:  # noqa: BLE001 - not a ForwardMsg: nothing to count
+                return
+            if msg.WhichOneof("type") == "script_finished":
+                page._e2e_runs += 1
+
+    page.on("websocket", lambda ws: ws.on("framereceived", on_frame))
 
 
 def wait_until(condition, timeout: float = 60.0, what: str = "the condition", interval: float = 0.1):
@@ -86,15 +98,16 @@ def eventually(read, expected, timeout: float = 30.0) -> None:
 
 
 def runs(page) -> int:
-    """Script runs this page has seen start (needs open_page's counter)."""
-    return page.evaluate("() => window.__e2eRuns || 0")
+    """Script runs the server has finished for this page (needs open_page's counter)."""
+    page.evaluate("() => 0")  # let Playwright deliver the websocket frames received meanwhile
+    return page._e2e_runs
 
 
 def rerun(page, action, timeout: float = 60.0) -> None:
     """Do `action()` (a click, a key press) and wait until the script run it causes has started and ended."""
     before = runs(page)
     action()
-    wait_until(lambda: runs(page) > before, timeout, "the script run the action starts")
+    wait_until(lambda: runs(page) > before, timeout, "the script run the action causes")
     wait_idle(page, timeout)
 
 
@@ -108,12 +121,12 @@ def alerts(page) -> list[str]:
 
 def open_page(page, base_url: str, path: str, timeout: float = 90.0) -> None:
     """Go to /path and wait until the page's first run has started and finished."""
-    if not getattr(page, "_e2e_counter", False):
-        page.add_init_script(RUN_COUNTER_JS)
-        page._e2e_counter = True
+    if not hasattr(page, "_e2e_runs"):
+        _count_runs(page)
+    before = page._e2e_runs
     page.goto(f"{base_url}/{path}", wait_until="domcontentloaded")
     page.locator('[data-testid="stApp"]').wait_for(timeout=timeout * 1000)
-    page.wait_for_function("() => window.__e2eRuns > 0", timeout=timeout * 1000, polling=50)
+    wait_until(lambda: runs(page) > before, timeout, "the page's first script run")
     wait_idle(page, timeout)
 
 

@@ -38,7 +38,7 @@ def test_editing_the_stack_updates_the_field(page, console, base_url):
     open_page(page, base_url, "receptive_field")
     rerun(page, page.get_by_text("three 3×3 convolutions", exact=True).click)   # a segmented-control option
     eventually(lambda: _summary(page), ("conv3", 7))        # 1 -> 3 -> 5 -> 7
-    _click(page, "＋ pool layer")
+    _click(page, "Add a pool layer")
     eventually(lambda: _summary(page), ("pool1", 8))        # + (2 - 1) * 1
     _set(page, "kernel_size", 0, 5)
     eventually(lambda: _summary(page), ("pool1", 10))       # 5 -> 7 -> 9 -> 10
@@ -50,7 +50,7 @@ def test_editing_the_stack_updates_the_field(page, console, base_url):
 
 def test_removing_every_layer_is_explained_not_a_traceback(page, console, base_url):
     open_page(page, base_url, "receptive_field")
-    remove = page.get_by_role("button", name="🗑")
+    remove = page.locator("[class*='st-key-'][class*='_remove'] button")  # each layer's delete icon
     remove.first.wait_for(state="visible", timeout=60_000)  # the stack editor may still be rendering
     while remove.count():
         rerun(page, remove.first.click)

@@ -1,5 +1,6 @@
 """bench/load.py: simulated students over Streamlit's websocket protocol get a prediction for every drawing."""
 import asyncio
+import concurrent.futures
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,9 @@ def test_two_simulated_students_get_a_prediction_for_every_drawing(server):
         return await load.run_class(server.url, 2, drawings, think=1.0, warmup=0.0, duration=3.0,
                                     server_pid=server.proc.pid, min_rounds=2)
 
-    result = asyncio.run(run())
+    # In its own thread: the browser tests' Playwright keeps an event loop running in this one all session.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        result = pool.submit(asyncio.run, run()).result(timeout=300)
     assert result["errors"] == 0, result["error_samples"]
     assert result["drawings"] >= 4     # two rounds each at least
     assert result["wrong"] == 0

@@ -37,6 +37,20 @@ def _wait_for_ink(page, at_least: int, timeout: float = 30.0) -> int:
     return wait_until(lambda: (ink := _ink(page)) >= at_least and ink, timeout, f"{at_least} ink pixels")
 
 
+def _choose_layer(page, name: str) -> None:
+    """Pick a layer in the inspector's dropdown; open it again if a rerun closed it before the pick."""
+    option = page.get_by_role("option", name=name, exact=True)
+
+    def picked() -> bool:
+        if not option.is_visible():
+            page.get_by_label("Layer", exact=True).click(timeout=5000)
+            option.wait_for(state="visible", timeout=5000)
+        option.click(timeout=5000)
+        return True
+
+    wait_until(picked, 60, f"the {name} option to be picked")
+
+
 def test_the_page_opens_on_the_built_in_example(page, base_url):
     open_page(page, base_url, "draw")
     page.get_by_text("Prediction for the example").wait_for()
@@ -67,8 +81,7 @@ def test_clicking_a_square_of_the_map_opens_that_unit(page, base_url, console):
 def test_picking_a_pool_unit_shows_its_window_and_winner(page, base_url):
     open_page(page, base_url, "draw")
     page.locator(".cnnviz-unit").wait_for()
-    page.get_by_label("Layer", exact=True).click()
-    page.get_by_role("option", name="pool1", exact=True).click()
+    _choose_layer(page, "pool1")
     page.wait_for_function(f"() => {{ const u = ({UNIT_JS})(); return u && u[0] === 'pool1'; }}",
                            timeout=30_000, polling=100)
     assert "The largest of the 4 values wins" in _unit(page)[2]

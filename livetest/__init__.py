@@ -134,9 +134,24 @@ def process_stats(pid: int) -> dict:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     cpu_s = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-    rss_kb = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-                  if line.startswith("VmRSS:"))
-    return {"cpu_s": cpu_s, "rss_mb": rss_kb / 1024}
+    rss_kb = next((int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                   if line.startswith("VmRSS:")), 0)  # a zombie has no resident memory line
+    return {"cpu_s": cpu_s, "rss_mb": rss_kb / 1024, "ppid": int(fields[1])}
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid` (children, their children, ...), from /proc."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                parents[int(entry.name)] = process_stats(int(entry.name))["ppid"]
+    found, frontier = [], [pid]
+    while frontier:
+        children = [p for p, ppid in parents.items() if ppid in frontier]
+        found += children
+        frontier = children
+    return found
 
 
 # ---------------------------------------------------------------- browser

@@ -52,6 +52,10 @@ def test_a_shared_link_opens_the_same_pooling_view_in_a_fresh_page(browser, base
     open_page(page, base_url, shared.split(base_url + "/", 1)[1])
     wait_until(lambda: "Step 5/36" in main_text(page), 30, "the shared step 5 of 36")
     wait_for_plotly(page)
+    try:  # the controls may still be filling in when the step text shows: wait for the whole view
+        wait_until(lambda: _pooling_view(page) == seen, 30, "the shared view")
+    except TimeoutError:
+        pass  # the assertion below says what differs
     opened = _pooling_view(page)
     notes = [a for a in alerts(page) if "link could not be used" in a]
     screenshot(page, "deep-link-shared-pooling")

@@ -33,14 +33,9 @@ PAGES = {
 
 link_check = links.LinkCheck()  # what the opening link asked for, read before any widget takes its part
 
-# Lecture mode is on every page, so it is written to the URL by hand, only when it changes: a bound widget
-# that is on every page re-sends the query string while a page switch runs, and the address bar then keeps
-# the old page's path.
-if (linked := links.restore("lecture_mode", links.boolean)) is not None:
-    st.session_state.lecture_mode = linked
 with st.sidebar:
-    st.toggle("Lecture mode", key="lecture_mode", help="Larger type, prose folded away: for a projector.")
-links.write("lecture_mode", "true" if st.session_state.lecture_mode else None)
+    st.toggle("Lecture mode", key="lecture_mode", bind=links.BIND,
+              help="Larger type, prose folded away: for a projector.")
 
 page = st.navigation(PAGES)
 apply_style()

@@ -111,6 +111,12 @@ def rerun(page, action, timeout: float = 60.0) -> None:
     wait_idle(page, timeout)
 
 
+def address(page) -> str:
+    """The address bar as the browser has it now. Playwright's `page.url` is a copy that the sync API updates
+    only while it handles events, so a loop that polls it with sleeps in between can read a stale path."""
+    return page.evaluate("() => location.href")
+
+
 def main_text(page) -> str:
     return page.locator('[data-testid="stMain"]').inner_text()
 

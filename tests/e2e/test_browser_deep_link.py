@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from e2e_helpers import (alerts, main_text, open_page, plotly_figures, rerun, screenshot, wait_for_plotly,
+from e2e_helpers import (address, alerts, main_text, open_page, plotly_figures, rerun, screenshot, wait_for_plotly,
                          wait_until)
 from livetest import streamlit_server
 
@@ -41,9 +41,10 @@ def test_a_shared_link_opens_the_same_pooling_view_in_a_fresh_page(browser, base
                               "&pool_stride=1&pool_step=4")
     wait_until(lambda: "Step 4/36" in main_text(page), 30, "the linked step 4 of 36")
     rerun(page, page.get_by_role("button", name="Next ▶").click)
-    shared = wait_until(lambda: "pool_step=5" in page.url and page.url, 30, "the new step in the address")
+    wait_until(lambda: "pool_step=5" in address(page), 30, "the new step in the address")
     wait_for_plotly(page)
     seen = _pooling_view(page)
+    shared = address(page)  # read once the page is idle and drawn: the whole view is in it
     teacher.close()
     assert seen["step"] == ("5", "36") and seen["Kernel size"] == "3" and seen["Size"] == "8", seen
 

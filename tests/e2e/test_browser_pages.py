@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from e2e_helpers import PAGES, exceptions_on, go_to_page_in_session, main_text, open_page, rerun, screenshot, wait_until
+from e2e_helpers import (PAGES, address, exceptions_on, go_to_page_in_session, main_text, open_page, rerun, screenshot,
+                         wait_until)
 
 pytestmark = pytest.mark.browser
 
@@ -75,11 +76,8 @@ def test_lecture_mode_is_kept_across_pages(page, base_url):
     wait_until(page.get_by_role("switch", name="Lecture mode").is_checked, 30, "lecture mode still on")
 
 
-@pytest.mark.xfail(strict=True, reason="known bug, open: after an in-app switch to a page that uses cnnviz_ui.links "
-                   "(pooling, architecture, ...) the address bar keeps the old path; a page without links "
-                   "(Activation functions) gets its own. The page itself does switch.")
 def test_a_pipeline_stage_on_the_home_page_opens_its_page(page, base_url):
     open_page(page, base_url, "")
     page.locator(".st-key-pipeline").get_by_role("link", name="Pool").first.click()
-    wait_until(lambda: page.url.rstrip("/").endswith("/pooling"), 30, "the URL to name the pooling page")
+    wait_until(lambda: address(page).rstrip("/").endswith("/pooling"), 30, "the URL to name the pooling page")
     page.locator(MAIN_FIGURE["pooling"]).first.wait_for(state="visible")

@@ -172,4 +172,4 @@ def image_with_boxes(image: np.ndarray, boxes: list[tuple], title: str = "", hei
                                  line=dict(color=palette[n % len(palette)], width=3)))
     fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", showgrid=False, zeroline=False)
     fig.update_xaxes(showgrid=False, zeroline=False, constrain="domain")
-    return _layout(fig, title, height, legend=dict(orientation="h", x=0.0, y=-0.05, yanchor="top"))
+    return _layout(fig, title, height, legend=dict(orientation="h", x=0.0, y=-0.09, yanchor="top"))  # under the ticks

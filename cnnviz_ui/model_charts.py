@@ -62,7 +62,7 @@ def training_curves(steps, batch_loss, train_acc, test_steps=(), test_acc=(), to
     fig.update_yaxes(gridcolor="#eee")
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02], row=1, col=2)
     fig.update_layout(legend=dict(orientation="h", y=-0.25), uirevision="keep")
-    return _layout(fig, height)
+    return _layout(fig, height, margin_t=40)  # room for the panel titles
 
 
 def confusion(cm: np.ndarray, height: int = 420, selected: tuple[int, int] | None = None) -> go.Figure:

@@ -89,17 +89,18 @@ def prose(markdown: str) -> None:
         st.markdown(markdown)
 
 
-def show_chart(fig, key: str, height: int | None = None) -> None:
+def show_chart(fig, key: str, height: int | None = None, name: str | None = None, **kwargs) -> None:
     """Draw a Plotly figure full width, with larger type and a taller frame in lecture mode.
 
-    Its camera button (top right, on hover) saves it as a PNG named after `key`.
+    Its camera button (top right, on hover) saves it as a PNG named after `name` (default: `key`); the other
+    keyword arguments go to st.plotly_chart (on_select, ...).
     """
     big = lecture_mode()
     if big:
         _enlarge(fig, CHART_FONT[True] / CHART_FONT[False])
     if height is not None:
         fig.update_layout(height=int(height * (1.1 if big else 1.0)))
-    st.plotly_chart(fig, key=key, config=chart_config(key))
+    st.plotly_chart(fig, key=key, config=chart_config(name or key), **kwargs)
 
 
 def _enlarge(fig, scale: float) -> None:
@@ -114,6 +115,9 @@ def _enlarge(fig, scale: float) -> None:
             trace.textfont.size = own * scale if own else size
     for note in fig.layout.annotations:
         note.font.size = note.font.size * scale if note.font.size else size
+    legend = fig.layout.legend
+    if legend.orientation == "h" and legend.y is not None and legend.y < 0:  # below the plot: clear the larger
+        legend.y = legend.y * scale                                           # tick labels and axis title
 
 
 def error_box(exc: Exception) -> None:

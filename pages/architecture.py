@@ -17,7 +17,7 @@ rows = layer_table(model)
 total = count_parameters(model)
 
 st.title("Architecture")
-st.caption(f"Model: {type(model).__name__} ({loaded.source}), **{total:,} parameters**.")
+st.caption(f"Model: {type(model).__name__}, {loaded.source}, **{total:,} parameters**.")
 prose(
     "Two convolution blocks find patterns, each followed by ReLU and a 2×2 max pool; then the maps are "
     "flattened and two fully-connected layers turn them into ten scores, one per digit. While the maps "

@@ -9,7 +9,7 @@ from cnnviz_ui.canvas import draw_canvas, drawing_key
 from cnnviz_ui.current_digit import Digit, example_digit, mnist_digit, set_current_digit
 from cnnviz_ui.digits import missing_reason
 from cnnviz_ui.draw_view import Analysis, analyse, field_widths, input_hash, layers_picture, prediction_html
-from cnnviz_ui.export import chart_config, image_download
+from cnnviz_ui.export import image_download
 from cnnviz_ui.images import digit_image, figure_html, png_data_url
 from cnnviz_ui.mnist_gate import require_mnist
 from cnnviz_ui.models import active_model
@@ -154,9 +154,9 @@ def open_one_unit(digit: Digit, result: Analysis) -> None:
             st.html(figure_html(digit_image(digit.image28, size=140, box=(y0, y1, x0, x1)), 168,
                                 f"Input pixels rows {y0}–{y1 - 1}, columns {x0}–{x1 - 1}: a {y1 - y0}×{x1 - x0} patch"))
             chart = f"unit_map_{layer}"
-            st.plotly_chart(map_picker_figure(values[channel], (uy, ux), height=260), key=chart,
-                            on_select=lambda: _pick_from_map(chart, layer), selection_mode="points",
-                            config=chart_config(f"{layer} map {channel}"))
+            show_chart(map_picker_figure(values[channel], (uy, ux), height=260), key=chart,
+                       name=f"{layer} map {channel}", on_select=lambda: _pick_from_map(chart, layer),
+                       selection_mode="points")
             st.caption(f"{titles[layer]}, map {channel}: click a square to open that unit.")
         else:
             st.caption(f"{titles[layer]} is a vector: each of its units reads every value of the layer before it, "

@@ -5,11 +5,11 @@ import streamlit as st
 from cnnviz.data import scale_pixels
 from cnnviz.evaluate import cell_examples, largest_mistake, pixels_from_text, summarize
 from cnnviz_ui import links, model_charts
-from cnnviz_ui.export import chart_config, image_download, tile
+from cnnviz_ui.export import image_download, tile
 from cnnviz_ui.eval_view import test_probabilities, top3_text
 from cnnviz_ui.images import digit_image
 from cnnviz_ui.models import active_model, shipped_model
-from cnnviz_ui.shell import lecture_mode, prose
+from cnnviz_ui.shell import lecture_mode, prose, show_chart
 from cnnviz_ui.digits import test_split
 from cnnviz_ui.mnist_gate import require_mnist
 
@@ -53,12 +53,12 @@ with left:
                                bind=links.BIND)
     predicted = pick[1].selectbox("Predicted digit", list(range(10)), index=p0, key="ev_pred",
                                     bind=links.BIND)
-    st.plotly_chart(model_charts.confusion(cm, height=440 if lecture_mode() else 400, selected=(true, predicted)),
-                    key="ev_confusion", config=chart_config("confusion matrix"))
+    show_chart(model_charts.confusion(cm, height=440 if lecture_mode() else 400, selected=(true, predicted)),
+               key="ev_confusion", name="confusion matrix")
 with right:
     st.markdown("**Accuracy per digit**")
-    st.plotly_chart(model_charts.per_class(report["per_class"], height=260), key="ev_per_class",
-                    config=chart_config("accuracy per digit"))
+    show_chart(model_charts.per_class(report["per_class"], height=260), key="ev_per_class",
+               name="accuracy per digit")
     count = int(cm[true][predicted])
     verdict = "correct answers" if true == predicted else "mistakes"
     st.markdown(f"**True {true}, answered {predicted}:** {count:,} {verdict}")

@@ -4,11 +4,11 @@ import streamlit as st
 from cnnviz.filters import best_edge_filter, match_filters
 from cnnviz.responses import conv2_summary, kernel_responses
 from cnnviz_ui import model_charts
-from cnnviz_ui.export import chart_config, image_download, tile
+from cnnviz_ui.export import image_download, tile
 from cnnviz_ui.current_digit import current_digit
 from cnnviz_ui.images import digit_image, feature_grid, kernel_image
 from cnnviz_ui.models import active_model, conv_layers
-from cnnviz_ui.shell import lecture_mode, prose
+from cnnviz_ui.shell import lecture_mode, prose, show_chart
 
 st.title("Learned filters")
 prose("Nobody told the network about edges. It was only shown digits and their labels, and gradient descent "
@@ -96,11 +96,11 @@ prose(f"Each {conv2_name} filter is {conv2.in_channels}×3×3: one 3×3 kernel f
       "it listens to most.")
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(model_charts.filter_norms(summary.norms), key="filters_conv2_norms",
-                    config=chart_config(f"{conv2_name} filter strength"))
+    show_chart(model_charts.filter_norms(summary.norms), key="filters_conv2_norms",
+               name=f"{conv2_name} filter strength")
 with right:
-    st.plotly_chart(model_charts.channel_weights(summary.channel_norms), key="filters_conv2_channels",
-                    config=chart_config(f"{conv2_name} weights per {conv1_name} map"))
+    show_chart(model_charts.channel_weights(summary.channel_norms), key="filters_conv2_channels",
+               name=f"{conv2_name} weights per {conv1_name} map")
 strongest = int(summary.norms.argmax())
 st.caption(f"The strongest {conv2_name} filter is #{strongest}; it weighs {conv1_name} maps "
            f"{', '.join('#' + str(i) for i in summary.strongest[strongest])} most.")

@@ -6,12 +6,12 @@ from cnnviz.cam import class_activation_map
 from cnnviz.evaluate import predict
 from cnnviz.model import count_parameters
 from cnnviz_ui import model_charts
-from cnnviz_ui.export import chart_config, image_download, table_download, tile
+from cnnviz_ui.export import image_download, table_download, tile
 from cnnviz_ui import gap_view as view
 from cnnviz_ui.current_digit import current_digit
 from cnnviz_ui.images import digit_image, feature_grid
 from cnnviz_ui.models import active_model, shipped_model
-from cnnviz_ui.shell import lecture_mode, prose
+from cnnviz_ui.shell import lecture_mode, prose, show_chart
 
 st.title("Global average pooling and class activation maps")
 prose("In the fully connected (FC) model almost all parameters sit in one layer: FC1 connects every one of the "
@@ -41,8 +41,8 @@ for (label, loaded), col in zip(heads.items(), columns):
         st.caption(" + ".join(f"{r.name}: {r.arithmetic}" for r in head_rows))
 
 per_layer = {label: {r.name: r.params for r in rows if r.params} for label, rows in tables.items()}
-st.plotly_chart(model_charts.parameter_split(per_layer, height=260 if lecture_mode() else 220),
-                key="gap_param_split", config=chart_config("parameters per head"))
+show_chart(model_charts.parameter_split(per_layer, height=260 if lecture_mode() else 220),
+           key="gap_param_split", name="parameters per head")
 fc_total, gap_total = (count_parameters(h.model) for h in heads.values())
 prose(f"The GAP model has {gap_total:,} parameters against {fc_total:,}: about {fc_total / max(gap_total, 1):.0f} "
       "times fewer, and the head no longer grows with the image size, because an average of a 7×7 map and of a "

@@ -6,11 +6,11 @@ from cnnviz.jobs import FINISHED_STATES, DataFiles, JobLimitError
 from cnnviz.recipes import RECIPE_TITLES, loss_floor, recipe, shipped_run
 from cnnviz.train import TrainConfig, replay
 from cnnviz_ui import model_charts
-from cnnviz_ui.export import chart_config, image_download
+from cnnviz_ui.export import image_download
 from cnnviz_ui.images import feature_grid
 from cnnviz_ui.mnist_gate import require_mnist
 from cnnviz_ui.models import LoadedModel, active_model, load_upload, set_active_model, shipped_model
-from cnnviz_ui.shell import lecture_mode, prose
+from cnnviz_ui.shell import lecture_mode, prose, show_chart
 from cnnviz_ui.training_view import (SCHEDULE_TITLES, changed_from, chapter_rows,
                                      controls_config, curve_arrays, epoch_rows, eta_text, fill_controls,
                                      first_filters, job_manager, owner_id, recipe_summary, splits)
@@ -32,7 +32,7 @@ def _draw_run(records, epochs, total_steps, filters, key: str, config: TrainConf
     data = curve_arrays(records)
     fig = model_charts.training_curves(data["steps"], data["batch_loss"], data["train_acc"], data["test_steps"],
                                        data["test_acc"], total_steps=total_steps, height=chart_height)
-    st.plotly_chart(fig, key=f"curves_{key}", config=chart_config(f"training curves {key}"))
+    show_chart(fig, key=f"curves_{key}", name=f"training curves {key}")
     table, chapter = st.columns([1.4, 1])
     with table:
         st.markdown("**Per epoch: this run**")

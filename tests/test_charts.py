@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from cnnviz_ui import charts
 
@@ -96,3 +97,14 @@ def test_relu_and_leaky_draws_leaky_dashed_over_relu_and_a_zoom_where_its_slope_
     low, high = fig.layout.yaxis2.range
     assert low < 0.01 * x.min() < 0 < high < 0.05  # the zoom's y-axis spans Leaky's -0.03, not 0..1
     np.testing.assert_allclose(zoom[1].y, 0.01 * zoom[1].x)  # the true 0.01 slope, not an illustrative one
+
+
+def test_lecture_mode_moves_a_legend_below_the_plot_clear_of_the_larger_axis_title():
+    from cnnviz_ui.shell import CHART_FONT, _enlarge
+
+    x = np.linspace(-6, 6, 61)
+    fig = charts.activation_curves(x, {"relu": (np.maximum(x, 0), (x > 0).astype(float))})
+    before = fig.layout.legend.y
+    _enlarge(fig, CHART_FONT[True] / CHART_FONT[False])
+    assert fig.layout.xaxis.title.font.size == CHART_FONT[True]
+    assert fig.layout.legend.y == pytest.approx(before * CHART_FONT[True] / CHART_FONT[False])

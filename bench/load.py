@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
-import io
 import json
 import os
 import random
@@ -41,49 +39,8 @@ sys.path.insert(0, str(REPO))
 from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
 
 from livetest import descendants, process_stats  # noqa: E402
+from livetest.canvas_value import Drawing, make_drawings  # noqa: E402
 from livetest.streamlit_session import TIMEOUT_S, Session  # noqa: E402
-
-
-# ---------------------------------------------------------------- drawings
-
-@dataclass(frozen=True)
-class Drawing:
-    digit: int
-    value: str        # the canvas component's state, as JSON: what its frontend sends
-    digest: str       # the digest the draw page tags this drawing's prediction with
-
-
-def _fabric_path(stroke, height, top, left, aspect, brush) -> dict:
-    width = height * aspect
-    points = [(left + x * width, top + y * height) for x, y in stroke]
-    path = [["M", *points[0]]] + [["L", *p] for p in points[1:]]
-    return {"type": "path", "version": "5.3.0", "originX": "left", "originY": "top", "fill": None,
-            "stroke": "#FFFFFF", "strokeWidth": brush, "strokeLineCap": "round", "strokeLineJoin": "round",
-            "path": path}
-
-
-def make_drawings(brush: int = 18) -> list[Drawing]:
-    """Every sketched digit at three sizes and places, as the canvas would send it, with its expected digest."""
-    from PIL import Image
-
-    from cnnviz.preprocess import preprocess
-    from cnnviz.sketch import STROKES, draw_digit
-    from cnnviz_ui.draw_view import input_hash
-
-    places = [(200, 40, 70), (120, 30, 40), (160, 100, 110)]  # height, top, left on the 280 px canvas
-    out = []
-    for height, top, left in places:
-        for digit in sorted(STROKES):
-            pixels = draw_digit(digit, height=height, top=top, left=left, brush=brush)  # [280, 280, 4]
-            png = io.BytesIO()
-            Image.fromarray(pixels).save(png, format="PNG")
-            url = "data:image/png;base64," + base64.b64encode(png.getvalue()).decode()
-            objects = [_fabric_path(s, height, top, left, 0.7, brush) for s in STROKES[digit]]
-            raw = {"version": "5.3.0", "objects": objects, "background": "#000000"}
-            value = json.dumps({"drawing": {"raw": raw, "data": url}, "backgroundFit": None})
-            image28, _ = preprocess(pixels)
-            out.append(Drawing(digit, value, input_hash(image28)))
-    return out
 
 
 # ---------------------------------------------------------------- students and trainers

@@ -166,21 +166,25 @@ def partial_sums_figure(rec: UnitComputation, height: int = 260) -> go.Figure:
 
 
 def map_picker_figure(values: np.ndarray, unit: tuple[int, int], height: int = 300) -> go.Figure:
-    """A feature map as clickable squares (a scatter: Plotly selects scatter points, not heatmap cells)."""
+    """A feature map as clickable squares (a scatter: Plotly selects scatter points, not heatmap cells).
+
+    Built in one constructor call: each later update_* call would validate the figure again, and this one
+    is drawn on every Draw-page rerun (bench/NOTES.md section 8)."""
     h, w = values.shape
     ys, xs = np.mgrid[0:h, 0:w]  # [h, w] each
     lo, hi = float(values.min()), float(values.max())
     cell = (height - 40) / max(h, w)  # pixels per cell: the plot is as tall as the frame allows
     marker = dict(symbol="square", size=max(3.0, cell + 0.5), color=values.ravel(), colorscale="Viridis",
                   cmin=lo, cmax=hi if hi > lo else lo + 1, line=dict(width=0))
-    fig = go.Figure(go.Scatter(x=xs.ravel(), y=ys.ravel(), mode="markers", marker=marker,
-                               unselected=dict(marker=dict(opacity=1)), selected=dict(marker=dict(opacity=1)),
-                               hovertemplate="row %{y}, column %{x}: %{marker.color:.4f}<extra></extra>"))
     uy, ux = unit
-    fig.add_shape(type="rect", x0=ux - 0.5, x1=ux + 0.5, y0=uy - 0.5, y1=uy + 0.5,
-                  line=dict(color="#ff00ff", width=3))
-    fig.update_yaxes(scaleanchor="x", constrain="domain", showgrid=False, zeroline=False, range=[h - 0.5, -0.5])
-    fig.update_xaxes(constrain="domain", showgrid=False, zeroline=False, range=[-0.5, w - 0.5], side="top")
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), clickmode="event+select",
-                      dragmode=False, plot_bgcolor="rgba(0,0,0,0)")
-    return fig
+    axis = dict(constrain="domain", showgrid=False, zeroline=False)
+    return go.Figure(
+        data=[go.Scatter(x=xs.ravel(), y=ys.ravel(), mode="markers", marker=marker,
+                         unselected=dict(marker=dict(opacity=1)), selected=dict(marker=dict(opacity=1)),
+                         hovertemplate="row %{y}, column %{x}: %{marker.color:.4f}<extra></extra>")],
+        layout=dict(height=height, margin=dict(l=10, r=10, t=30, b=10), clickmode="event+select", dragmode=False,
+                    plot_bgcolor="rgba(0,0,0,0)",
+                    shapes=[dict(type="rect", x0=ux - 0.5, x1=ux + 0.5, y0=uy - 0.5, y1=uy + 0.5,
+                                 line=dict(color="#ff00ff", width=3))],
+                    xaxis=dict(axis, range=[-0.5, w - 0.5], side="top"),
+                    yaxis=dict(axis, scaleanchor="x", range=[h - 0.5, -0.5])))

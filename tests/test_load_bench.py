@@ -7,6 +7,7 @@ import pytest
 
 from cnnviz.sketch import STROKES
 from livetest import load_script, streamlit_server
+from livetest.canvas_value import make_drawings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -17,8 +18,7 @@ def _load_module():
 
 def test_simulated_drawings_have_their_own_digests():
     """Each drawing the students send is tagged with the digest its prediction will carry, all different."""
-    load = _load_module()
-    drawings = load.make_drawings()
+    drawings = make_drawings()
     assert {d.digit for d in drawings} == set(STROKES)
     assert len({d.digest for d in drawings}) == len(drawings)
 
@@ -35,7 +35,7 @@ def test_two_simulated_students_get_a_prediction_for_every_drawing(server):
     load = _load_module()
 
     async def run():
-        drawings = load.make_drawings()
+        drawings = make_drawings()
         await load.open_home(server.url, sessions=1)
         return await load.run_class(server.url, 2, drawings, think=1.0, warmup=0.0, duration=3.0,
                                     server_pid=server.proc.pid, min_rounds=2)

@@ -89,27 +89,29 @@ def prose(markdown: str) -> None:
         st.markdown(markdown)
 
 
-def show_chart(fig, key: str, height: int | None = None, name: str | None = None, **kwargs) -> None:
+def show_chart(fig, key: str, height: int | None = None, name: str | None = None, scale_text: bool = True,
+               **kwargs) -> None:
     """Draw a Plotly figure full width, with larger type and a taller frame in lecture mode.
 
-    Its camera button (top right, on hover) saves it as a PNG named after `name` (default: `key`); the other
-    keyword arguments go to st.plotly_chart (on_select, ...).
+    Its camera button (top right, on hover) saves it as a PNG named after `name` (default: `key`);
+    scale_text=False keeps the numbers written in cells at their size (a 10x10 matrix of 4-digit counts has
+    no room for larger ones). The other keyword arguments go to st.plotly_chart (on_select, ...).
     """
     big = lecture_mode()
     if big:
-        _enlarge(fig, CHART_FONT[True] / CHART_FONT[False])
+        _enlarge(fig, CHART_FONT[True] / CHART_FONT[False], scale_text)
     if height is not None:
         fig.update_layout(height=int(height * (1.1 if big else 1.0)))
     st.plotly_chart(fig, key=key, config=chart_config(name or key), **kwargs)
 
 
-def _enlarge(fig, scale: float) -> None:
+def _enlarge(fig, scale: float, scale_text: bool = True) -> None:
     """Scale every font of a figure. (Streamlit's chart theme replaces layout.font, so each part is set.)"""
     size = round(CHART_FONT[False] * scale)
     fig.update_layout(font_size=size, title_font_size=size + 2, legend_font_size=size)
     fig.update_xaxes(tickfont_size=size, title_font_size=size)
     fig.update_yaxes(tickfont_size=size, title_font_size=size)
-    for trace in fig.data:
+    for trace in fig.data if scale_text else ():
         if "textfont" in trace:
             own = trace.textfont.size
             trace.textfont.size = own * scale if own else size

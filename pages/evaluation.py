@@ -54,7 +54,7 @@ with left:
     predicted = pick[1].selectbox("Predicted digit", list(range(10)), index=p0, key="ev_pred",
                                     bind=links.BIND)
     show_chart(model_charts.confusion(cm, height=440 if lecture_mode() else 400, selected=(true, predicted)),
-               key="ev_confusion", name="confusion matrix")
+               key="ev_confusion", name="confusion matrix", scale_text=False)
 with right:
     st.markdown("**Accuracy per digit**")
     show_chart(model_charts.per_class(report["per_class"], height=260), key="ev_per_class",

@@ -108,3 +108,13 @@ def test_lecture_mode_moves_a_legend_below_the_plot_clear_of_the_larger_axis_tit
     _enlarge(fig, CHART_FONT[True] / CHART_FONT[False])
     assert fig.layout.xaxis.title.font.size == CHART_FONT[True]
     assert fig.layout.legend.y == pytest.approx(before * CHART_FONT[True] / CHART_FONT[False])
+
+
+def test_lecture_mode_can_leave_the_numbers_in_cells_at_their_size():
+    from cnnviz_ui.model_charts import confusion
+    from cnnviz_ui.shell import CHART_FONT, _enlarge
+
+    fig = confusion(np.full((10, 10), 1000))
+    before = fig.data[0].textfont.size
+    _enlarge(fig, CHART_FONT[True] / CHART_FONT[False], scale_text=False)
+    assert fig.data[0].textfont.size == before and fig.layout.xaxis.tickfont.size == CHART_FONT[True]

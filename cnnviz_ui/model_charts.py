@@ -117,6 +117,6 @@ def channel_weights(channel_norms: np.ndarray, height: int = 320) -> go.Figure:
     cn = np.asarray(channel_norms)
     fig = go.Figure(go.Heatmap(z=cn, colorscale="Viridis", colorbar=dict(title="norm", thickness=12),
                                hovertemplate="conv2 filter %{y} ← conv1 map %{x}: %{z:.3f}<extra></extra>"))
-    fig.update_xaxes(title="input channel (conv1 map)", dtick=1)
-    fig.update_yaxes(title="conv2 filter", autorange="reversed", dtick=2)
+    fig.update_xaxes(title="input channel (conv1 map)", dtick=3)  # room for lecture-mode type
+    fig.update_yaxes(title="conv2 filter", autorange="reversed", dtick=4)
     return _layout(fig, height)

@@ -16,7 +16,8 @@ exception block, counts an error.
 
 A trainer is a further simulated session on the Training page that submits the training form (10 epochs:
 it outlasts a run) and then keeps polling the live view as the browser does (the page's `run_every`).
-The server's CPU is its own process; `workers` is the CPU of its child processes (training workers).
+The server's CPU and memory are its own process's (with --class K, the K app processes' sum); `workers` is
+the CPU of their child processes (training workers).
 One generator process serves every student, with asyncio: 40 students cost it a few % of one core.
 """
 from __future__ import annotations
@@ -38,7 +39,7 @@ sys.path.insert(0, str(REPO))
 
 from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
 
-from livetest import descendants, process_stats  # noqa: E402
+from livetest import descendants, load_script, process_stats  # noqa: E402
 from livetest.canvas_value import Drawing, make_drawings  # noqa: E402
 from livetest.streamlit_session import TIMEOUT_S, Session  # noqa: E402
 
@@ -138,12 +139,13 @@ def cpu_of(pids: list[int]) -> dict[int, float]:
     return out
 
 
-async def watch_rss(pid: int, peak: dict, stop: asyncio.Event) -> None:
+async def watch_rss(apps: list[int], peak: dict, stop: asyncio.Event) -> None:
+    """The peak resident memory of the app processes together ("server") and with their workers ("total")."""
     while not stop.is_set():
         with contextlib.suppress(OSError):
-            peak["server"] = max(peak.get("server", 0.0), process_stats(pid)["rss_mb"])
+            peak["server"] = max(peak.get("server", 0.0), sum(process_stats(p)["rss_mb"] for p in apps))
             peak["total"] = max(peak.get("total", 0.0),
-                                sum(process_stats(c)["rss_mb"] for c in [pid, *descendants(pid)]))
+                                sum(process_stats(c)["rss_mb"] for p in apps for c in [p, *descendants(p)]))
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), 1.0)
 
@@ -159,9 +161,10 @@ def pct(values: list[float], q: int) -> float | None:
 
 
 async def run_class(base_url: str, n: int, drawings: list[Drawing], think: float, warmup: float, duration: float,
-                    trainers: int = 0, server_pid: int | None = None, clear: bool = True, min_rounds: int = 0) -> dict:
+                    trainers: int = 0, server_pids: tuple = (), clear: bool = True, min_rounds: int = 0) -> dict:
     """N students for warmup + duration seconds (only drawings sent after the warm-up count), and each for at
-    least `min_rounds` drawings."""
+    least `min_rounds` drawings. `server_pids`: the app processes whose CPU and memory are reported (summed
+    over them; their child processes are the training workers)."""
     stop_trainers = asyncio.Event()
     train_reports = [dict() for _ in range(trainers)]
     train_tasks = [asyncio.create_task(trainer(base_url, r, stop_trainers)) for r in train_reports]
@@ -176,13 +179,14 @@ async def run_class(base_url: str, n: int, drawings: list[Drawing], think: float
                                          measure_from, stop_at, think, clear, min_rounds))
              for i, s in enumerate(students)]
     stop_rss, peak = asyncio.Event(), {}
-    rss_task = asyncio.create_task(watch_rss(server_pid, peak, stop_rss)) if server_pid else None
+    apps = list(server_pids)
+    rss_task = asyncio.create_task(watch_rss(apps, peak, stop_rss)) if apps else None
     await asyncio.sleep(max(0.0, measure_from - time.monotonic()))
     me = os.getpid()
-    pids = [server_pid, *descendants(server_pid)] if server_pid else []
+    pids = apps + [c for p in apps for c in descendants(p)]
     cpu0, gen0, wall0, load0 = cpu_of(pids), process_stats(me)["cpu_s"], time.monotonic(), os.getloadavg()[0]
     await asyncio.sleep(max(0.0, stop_at - time.monotonic()))
-    pids = [server_pid, *descendants(server_pid)] if server_pid else []
+    pids = apps + [c for p in apps for c in descendants(p)]
     cpu1, gen1, wall1, load1 = cpu_of(pids), process_stats(me)["cpu_s"], time.monotonic(), os.getloadavg()[0]
     await asyncio.gather(*tasks)
     stop_trainers.set()
@@ -204,8 +208,8 @@ async def run_class(base_url: str, n: int, drawings: list[Drawing], think: float
         "error_samples": sorted(set(errors))[:5],
         "pred_p50_ms": pct(pred, 50), "pred_p95_ms": pct(pred, 95), "pred_max_ms": max(pred, default=None),
         "run_p50_ms": pct(run, 50), "run_p95_ms": pct(run, 95),
-        "server_cpu_pct": share([server_pid]) if server_pid else None,
-        "workers_cpu_pct": share(pids[1:]) if server_pid else None,
+        "server_cpu_pct": share(apps) if apps else None,
+        "workers_cpu_pct": share(pids[len(apps):]) if apps else None,
         "server_rss_mb": round(peak.get("server", 0.0)) or None, "total_rss_mb": round(peak.get("total", 0.0)) or None,
         "generator_cpu_pct": round(100 * (gen1 - gen0) / wall, 1),
         "train_steps": [r.get("last_step", 0) - r.get("first_step", 0) if "last_step" in r else None
@@ -243,7 +247,7 @@ HEADER = ("| N | trainers | drawings | p50 ms | p95 ms | max ms | rerun p95 ms |
           "workers CPU % | server RSS MB | generator CPU % | load avg |\n|" + "---|" * 14)
 
 
-async def main_async(args, base_url: str, server_pid: int | None) -> list[dict]:
+async def main_async(args, base_url: str, server_pids: tuple) -> list[dict]:
     drawings = make_drawings()
     await open_home(base_url)
     results = []
@@ -251,20 +255,10 @@ async def main_async(args, base_url: str, server_pid: int | None) -> list[dict]:
     for trainers in args.train:
         for n in args.sessions:
             r = await run_class(base_url, n, drawings, args.think, args.warmup, args.duration, trainers,
-                                server_pid, clear=not args.no_clear)
+                                server_pids, clear=not args.no_clear)
             print_row(r)
             results.append(r)
     return results
-
-
-def _serve_class():
-    """deploy/serve_class.py as a module (deploy/ is a folder of scripts, not a package)."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("serve_class", REPO / "deploy" / "serve_class.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module        # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -272,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--url", help="a running app, e.g. http://127.0.0.1:8501 (or a load balancer)")
     ap.add_argument("--start", action="store_true", help="start `streamlit run app.py` on a free port")
     ap.add_argument("--class", dest="k", type=int, metavar="K", help="start K app processes behind nginx "
-                    "(deploy/serve_class.py) and measure through nginx; server CPU and memory only for K = 1")
+                    "(deploy/serve_class.py) and measure through nginx; server CPU and memory are the K processes' sum")
     ap.add_argument("--server-pid", type=int, help="the server's pid, for its CPU and memory (with --url)")
     ap.add_argument("--sessions", type=int, nargs="+", default=[10], help="class sizes to run, one after another")
     ap.add_argument("--think", type=float, default=5.0, help="seconds between a prediction and the next drawing")
@@ -289,17 +283,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.start:
         from livetest import streamlit_server
         with streamlit_server(name="load") as server:
-            results = asyncio.run(main_async(args, server.url, server.proc.pid))
+            results = asyncio.run(main_async(args, server.url, (server.proc.pid,)))
     elif args.k:
-        served = _serve_class().start_class(args.k)
+        served = load_script(REPO / "deploy" / "serve_class.py", "serve_class").start_class(args.k)
         try:
-            print(f"# through nginx, {args.k} app processes", flush=True)
-            pid = served.apps[0][1].pid if args.k == 1 else None
-            results = asyncio.run(main_async(args, served.url, pid))
+            print(f"# through nginx, {args.k} app processes (server CPU and memory: their sum)", flush=True)
+            results = asyncio.run(main_async(args, served.url, tuple(proc.pid for _, proc in served.apps)))
         finally:
             served.stop()
     else:
-        results = asyncio.run(main_async(args, args.url, args.server_pid))
+        results = asyncio.run(main_async(args, args.url, (args.server_pid,) if args.server_pid else ()))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0

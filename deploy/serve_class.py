@@ -15,6 +15,7 @@ printed at the start and removed at the end unless --keep-logs. docs/SERVING.md:
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import contextlib
 import grp
 import os
@@ -34,7 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = Path(__file__).with_name("nginx.conf.template")
 if str(REPO) not in sys.path:  # run as a script: deploy/ is on the path, the repository root is not
     sys.path.insert(0, str(REPO))
-from livetest import free_port, stop_process  # noqa: E402 -- shared with the test harness
+from livetest import PAGE_PATHS, free_port, stop_process  # noqa: E402 -- shared with the test harness
 
 
 def nginx_binary() -> str:
@@ -138,17 +139,53 @@ def wait_healthy(apps: list[tuple[str, subprocess.Popen]], timeout: float = 120.
         time.sleep(0.2)
 
 
+def warm_up(addresses: list[str], timeout: float = 180.0) -> list[str]:
+    """Open every page once in each app process, home first, so that the first class does not pay each page's
+    first run (imports, the model, Plotly's validators: bench/NOTES.md section 9). Returns the problems seen
+    (a page that did not finish in time, or showed an exception); the class is served either way."""
+    import asyncio
+
+    from livetest.streamlit_session import Session
+
+    async def visit(address: str, page: str) -> str | None:
+        session = Session(f"http://{address}", page)
+        try:
+            await session.open()
+            await session.wait_for(lambda: session.runs_finished, timeout=timeout)
+            return f"{address}/{page}: {session.exceptions[0][:200]}" if session.exceptions else None
+        except Exception as exc:  # noqa: BLE001 - a warm-up problem is reported, never fatal
+            return f"{address}/{page}: {type(exc).__name__} {exc}"
+        finally:
+            await session.close()
+
+    async def one_process(address: str) -> list[str]:
+        seen = [await visit(address, "")]  # app.py's first run sets up the navigation the others need
+        seen += await asyncio.gather(*(visit(address, page) for page in PAGE_PATHS[1:]))
+        return [s for s in seen if s]
+
+    async def every_process() -> list[str]:
+        return [s for found in await asyncio.gather(*(one_process(a) for a in addresses)) for s in found]
+
+    # In a thread of its own: the caller may already run an event loop in this one (sync Playwright does).
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, every_process()).result()
+
+
 def start_class(k: int, port: int | None = None, address: str = "127.0.0.1", backends: tuple = (),
                 app_address: str = "127.0.0.1", first_app_port: int | None = None, env: dict | None = None,
-                with_nginx: bool = True, keep_logs: bool = False, options: tuple = ()) -> Class:
+                with_nginx: bool = True, keep_logs: bool = False, options: tuple = (), warm: bool = True) -> Class:
     """Start K app processes and (unless with_nginx=False) nginx in front of them and of `backends`;
-    return once every process answers. The caller stops it all with `Class.stop()`."""
+    return once every process answers and (warm=True) has run every page once. The caller stops it all with
+    `Class.stop()`."""
     prefix = make_prefix()
     served = Class(prefix, keep_logs=keep_logs)
     try:
         secret = os.environ.get("STREAMLIT_SERVER_COOKIE_SECRET") or secrets.token_hex(32)  # set it: many machines
         served.apps = start_apps(k, prefix, app_address, first_app_port, secret, env, options)
         wait_healthy(served.apps)
+        if warm:
+            for problem in warm_up([a for a, _ in served.apps]):
+                print(f"warm-up: {problem}", file=sys.stderr, flush=True)
         if with_nginx:
             port = port or free_port()
             conf = prefix / "nginx.conf"
@@ -171,7 +208,7 @@ def start_class(k: int, port: int | None = None, address: str = "127.0.0.1", bac
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("k", type=int, help="app processes on this machine (about one per CPU core)")
+    ap.add_argument("k", type=int, help="app processes on this machine (about 1.5 per CPU core)")
     ap.add_argument("port", type=int, nargs="?", default=8080, help="nginx's port (default 8080)")
     ap.add_argument("--address", default="127.0.0.1", help="nginx's address; 0.0.0.0 for the whole network")
     ap.add_argument("--backend", action="append", default=[], metavar="HOST:PORT",
@@ -185,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.apps_only and args.k < 1:
         ap.error("--apps-only needs K >= 1")
 
+    print(f"starting {args.k} app processes; each opens every page once before the class comes in", flush=True)
     served = start_class(args.k, args.port, args.address, tuple(args.backend), args.app_address,
                          args.first_app_port, with_nginx=not args.apps_only, keep_logs=args.keep_logs)
     stopping = []

@@ -25,6 +25,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "artifacts"   # gitignored: screenshots, server logs, benchmark results
 
+# Every page's URL path, in the sidebar's order ("" is the home page, which must run first in a new server).
+PAGE_PATHS = ("", "convolution", "pooling", "activation_functions", "architecture", "receptive_field", "training",
+              "draw", "filters", "gap_cam", "evaluation")
+
 # Headless Chromium with nothing that reaches the network or competes for the CPU on its own.
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

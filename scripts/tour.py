@@ -19,10 +19,8 @@ sys.path.insert(0, str(REPO))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from livetest import ARTIFACTS, console_text, is_benign, launch_browser, streamlit_server, wait_idle  # noqa: E402
-
-PAGES = ["", "convolution", "pooling", "activation_functions", "architecture", "receptive_field", "training",
-         "draw", "filters", "gap_cam", "evaluation"]
+from livetest import (ARTIFACTS, PAGE_PATHS, console_text, is_benign, launch_browser, streamlit_server,  # noqa: E402
+                      wait_idle)
 
 PLOTLY_DRAWN_JS = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
     .every(el => el.querySelector('.main-svg'))"""
@@ -62,7 +60,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1280x720,1920x1080")
     parser.add_argument("--out", type=Path, default=ARTIFACTS / "tour")
-    parser.add_argument("--pages", default=",".join(PAGES), help="comma-separated page paths ('' = home)")
+    parser.add_argument("--pages", default=",".join(PAGE_PATHS), help="comma-separated page paths ('' = home)")
     args = parser.parse_args()
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
     args.out.mkdir(parents=True, exist_ok=True)

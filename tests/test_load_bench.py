@@ -38,7 +38,7 @@ def test_two_simulated_students_get_a_prediction_for_every_drawing(server):
         drawings = make_drawings()
         await load.open_home(server.url, sessions=1)
         return await load.run_class(server.url, 2, drawings, think=1.0, warmup=0.0, duration=3.0,
-                                    server_pid=server.proc.pid, min_rounds=2)
+                                    server_pids=(server.proc.pid,), min_rounds=2)
 
     # In its own thread: the browser tests' Playwright keeps an event loop running in this one all session.
     with concurrent.futures.ThreadPoolExecutor(1) as pool:

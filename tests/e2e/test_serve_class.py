@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from e2e_helpers import exceptions_on, go_to_page_in_session, main_text, open_page, wait_until
-from livetest import ARTIFACTS, REPO, load_script
+from livetest import ARTIFACTS, PAGE_PATHS, REPO, free_port, load_script, streamlit_server
 from livetest.drawing import DIGITS, clear_canvas, draw_and_predict
 
 pytestmark = pytest.mark.browser
@@ -164,3 +164,20 @@ def test_two_processes_behind_nginx_keep_each_student_on_one_process(served, bro
     while left := _group_members(pgids):
         assert time.monotonic() < deadline, f"still running after the class was stopped: {left}"
         time.sleep(0.1)
+
+
+def test_the_warm_up_runs_every_page_of_a_process_once(data_root):
+    """serve_class warms each new process up (every page once, home first) so a lecture's first class does not
+    pay the first runs; on a healthy process it finds nothing to report."""
+    with streamlit_server(env={"CNNVIZ_DATA": str(data_root)}, name="warm-up") as srv:
+        problems = _serve_class().warm_up([srv.url.removeprefix("http://")])
+        log = srv.log()
+    assert problems == [], problems
+    assert "Traceback" not in log
+
+
+def test_the_warm_up_reports_a_process_it_cannot_reach_instead_of_failing():
+    address = f"127.0.0.1:{free_port()}"  # nothing listens there
+    problems = _serve_class().warm_up([address], timeout=5)
+    assert len(problems) == len(PAGE_PATHS) and all(p.startswith(address + "/") for p in problems), problems
+

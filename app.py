@@ -1,4 +1,8 @@
 """cnnviz: entry point. `streamlit run app.py`."""
+# pandas is imported whole before any page runs: Plotly's validators take it from sys.modules without the
+# import lock, so on a fresh server a chart drawn while another session was importing pandas (for a table)
+# met a half-made module (AttributeError: partially initialized module 'pandas').
+import pandas  # noqa: F401
 import streamlit as st
 
 from cnnviz_ui import links

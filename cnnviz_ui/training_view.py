@@ -12,7 +12,9 @@ from cnnviz.jobs import JobManager
 OWNER_KEY = "owner_id"
 MAX_JOBS = int(os.environ.get("CNNVIZ_MAX_JOBS", "2"))
 JOB_THREADS = int(os.environ.get("CNNVIZ_JOB_THREADS", "1"))  # torch threads of each training process
-JOB_NICE = int(os.environ.get("CNNVIZ_JOB_NICE", "0"))  # > 0: training processes yield the CPU to page reruns
+# Training processes run at niceness 10: on a busy server page reruns go first (bench/NOTES.md section 9); on an
+# idle machine a run is as fast as before. 0 gives them the server's own priority.
+JOB_NICE = int(os.environ.get("CNNVIZ_JOB_NICE", "10"))
 
 
 @st.cache_resource(show_spinner=False)

@@ -87,13 +87,15 @@ const cnnvizMount = (e) => {
   cnnvizMounts.set(parent, mount);
   const cleanup = MOUNT(args);
   const o = INSTANCES.get(parent);
+  let loaded = !restore;  // a kept drawing this canvas has not loaded yet stays kept if the canvas goes first
   if (restore && o) {
     o.lastInitialDrawingKey = JSON.stringify(page);  // the page's own initial drawing is not news to this canvas
     const reset = o.history.reset;
     o.history.reset = function (h) {  // called once the kept drawing is loaded: send it
       o.history.reset = reset;
       reset.call(this, h);
-      if (o.latest.realtimeUpdateStreamlit) o.sender.now(h);
+      loaded = true;
+      if (!o.canvas.disposed && o.latest.realtimeUpdateStreamlit) o.sender.now(h);
     };
   }
   return () => {
@@ -110,9 +112,12 @@ const cnnvizMount = (e) => {
         } catch (err) { console.warn("cnnviz: could not keep the stroke in progress", err); }
       }
       if (cnnvizInk(drawing)) cnnvizKept.set(name, drawing);
-      else cnnvizKept.delete(name);
+      else if (loaded) cnnvizKept.delete(name);
     }
     cleanup();
+    // A canvas that has gone sends nothing more: a send arriving late (the kept drawing loaded after the
+    // canvas went) would render a disposed fabric canvas ("Cannot set properties of undefined").
+    if (n) n.sender = { schedule() {}, now() {}, cancel() {} };
   };
 };
 export { cnnvizMount as default };

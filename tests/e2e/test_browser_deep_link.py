@@ -18,10 +18,15 @@ def test_a_deep_link_on_a_fresh_server_gets_the_apps_navigation_and_lecture_togg
         ctx = browser.new_context(viewport={"width": 1280, "height": 720})
         page = ctx.new_page()
         open_page(page, srv.url, "draw")
-        sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        try:  # on a fresh server the toggle was seen up to 1.6 s after the first run ended (the page runs twice)
+            wait_until(lambda: "Lecture mode" in sidebar.inner_text(), 30, "the lecture toggle")
+        except TimeoutError:
+            pass  # the assertion below shows the sidebar as it is
+        text = sidebar.inner_text()
         screenshot(page, "deep-link-fresh-server")
         ctx.close()
-    assert "Foundations" in sidebar and "Lecture mode" in sidebar, sidebar
+    assert "Foundations" in text and "Lecture mode" in text, text
 
 
 def _pooling_view(page) -> dict:

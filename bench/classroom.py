@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import signal
 import statistics
 import sys
@@ -34,7 +33,7 @@ sys.path.insert(0, str(REPO))  # run as a file (or loaded by tests/e2e/test_clas
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # and this folder's student module
 
 from browser_student import FINAL_JS, clear, draw, open_draw, warm_up  # noqa: E402
-from livetest import ARTIFACTS, launch_browser, process_stats, streamlit_server  # noqa: E402
+from livetest import ARTIFACTS, launch_browser, machine, process_stats, streamlit_server  # noqa: E402
 from livetest.drawing import DIGITS, PREDICTION_JS, place  # noqa: E402
 
 @dataclass
@@ -228,13 +227,6 @@ async def run_churn(base_url: str, server_pid: int, total: int, settle: float, p
     rss["after_all"] = process_stats(server_pid)["rss_mb"]
     return {"sessions": total, **{k: round(v, 1) for k, v in rss.items()},
             "growth_10_to_all_mb": round(rss["after_all"] - rss["after_10"], 1), "errors": errors}
-
-
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
-    return f"{os.cpu_count()} cores ({cpu}), {mem_gb:.0f} GB RAM, {platform.system()} {platform.release()}"
 
 
 def main() -> None:

@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO))
 
 from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
 
-from livetest import descendants, load_script, process_stats  # noqa: E402
+from livetest import descendants, load_script, machine, process_stats  # noqa: E402
 from livetest.canvas_value import Drawing, make_drawings  # noqa: E402
 from livetest.streamlit_session import TIMEOUT_S, Session  # noqa: E402
 
@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if sum(map(bool, (args.url, args.start, args.k))) != 1:
         ap.error("give one of --url, --start, --class K")
-    print(f"# {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} CPUs, load avg "
+    print(f"# {time.strftime('%Y-%m-%d %H:%M:%S')}, {machine()}, load avg "
           f"{' '.join(f'{v:.1f}' for v in os.getloadavg())}", flush=True)
     if args.start:
         from livetest import streamlit_server

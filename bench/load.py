@@ -1,21 +1,16 @@
 """A class of simulated students that speak Streamlit's own websocket protocol: the server's load, no browsers.
 
-Each student opens the Draw page over `/_stcore/stream` (the protobuf BackMsg/ForwardMsg that ship with
-Streamlit, as the browser's frontend sends them), waits a think time, clears the canvas with the page's
-Clear button, and sends a real drawing: the canvas component's value (Fabric JSON + the PNG the canvas
-would send) as the widget state of the canvas the server just mounted, in a rerun of the canvas's fragment.
-The clock runs from sending the drawing to the arrival of its prediction (the prediction block tagged with
-the digest of that very drawing); the rest of the rerun (activation grids, receptive field) is timed to the
-run's end. A student who sees another digit than the one drawn, no prediction within the timeout, or an
-exception block, counts an error.
+Each student (bench/protocol_student.py) opens the Draw page over `/_stcore/stream`, thinks, presses Clear and
+sends a real drawing (the canvas component's value); the clock runs from sending it to the arrival of its
+prediction, and the rest of the rerun is timed to the run's end. A student who sees another digit than the
+one drawn, no prediction within the timeout, or an exception block, counts an error.
 
     python bench/load.py --start --sessions 10 20 40 --think 5 --duration 60      # its own server
     python bench/load.py --url http://127.0.0.1:8501 --server-pid 1234 --sessions 20
     python bench/load.py --start --sessions 20 --train 1 2     # with 1, then 2 students training meanwhile
     python bench/load.py --class 2 --sessions 20 40            # 2 app processes behind nginx, through it
 
-A trainer is a further simulated session on the Training page that submits the training form (10 epochs:
-it outlasts a run) and then keeps polling the live view as the browser does (the page's `run_every`).
+A trainer is a further session on the Training page that trains 10 epochs (it outlasts a class).
 The server's CPU and memory are its own process's (with --class K, the K app processes' sum); `workers` is
 the CPU of their child processes (training workers).
 One generator process serves every student, with asyncio: 40 students cost it a few % of one core.
@@ -27,106 +22,19 @@ import asyncio
 import contextlib
 import json
 import os
-import random
 import statistics
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
+sys.path.insert(0, str(REPO))  # run as a file (or loaded by tests/test_load_bench.py): livetest importable
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # and this folder's student module
 
 from livetest import descendants, load_script, machine, process_stats  # noqa: E402
 from livetest.canvas_value import Drawing, make_drawings  # noqa: E402
-from livetest.streamlit_session import TIMEOUT_S, Session  # noqa: E402
-
-
-# ---------------------------------------------------------------- students and trainers
-
-@dataclass
-class Student:
-    index: int
-    pred_ms: list = field(default_factory=list)      # send -> prediction arrives
-    run_ms: list = field(default_factory=list)       # send -> the rerun has finished
-    wrong: int = 0
-    errors: list = field(default_factory=list)
-    sent: int = 0
-
-
-async def student(base_url: str, me: Student, drawings: list[Drawing], start_at: float, measure_from: float,
-                  stop_at: float, think: float, clear: bool, min_rounds: int = 0) -> None:
-    rng = random.Random(me.index)
-    session = Session(base_url, "draw")
-    await asyncio.sleep(max(0.0, start_at - time.monotonic()))
-    try:
-        await session.open()
-        await session.wait_for(lambda: session.runs_finished and session.canvas(), timeout=120)  # a cold start
-        rounds = 0
-        while time.monotonic() < stop_at or rounds < min_rounds:
-            await asyncio.sleep(think * rng.uniform(0.8, 1.2))
-            if time.monotonic() >= stop_at and rounds >= min_rounds:
-                break
-            rounds += 1
-            wid, fragment = session.canvas()
-            if clear and "Clear" in session.elements:
-                old, done = wid, session.runs_finished
-                session.widgets.pop(wid, None)
-                await session.rerun(fragment_id=session.elements["Clear"][2], trigger=session.elements["Clear"][0])
-                await session.wait_for(lambda: session.runs_finished > done and session.canvas()[0] != old)
-                wid, fragment = session.canvas()
-            drawing = drawings[rng.randrange(len(drawings))]
-            session.widgets[wid] = WidgetState(id=wid, json_value=drawing.value)
-            seen, done = len(session.predictions), session.runs_finished
-            sent = time.monotonic()
-            await session.rerun(fragment_id=fragment)
-            try:
-                t, _, digit = await session.wait_for(
-                    lambda: next((p for p in session.predictions[seen:] if p[1] == drawing.digest), None))
-                await session.wait_for(lambda: session.runs_finished > done)
-            except TimeoutError:
-                if sent >= measure_from:
-                    me.errors.append(f"no prediction within {TIMEOUT_S:.0f} s")
-                continue
-            if sent >= measure_from:
-                me.sent += 1
-                me.pred_ms.append((t - sent) * 1000)
-                me.run_ms.append((time.monotonic() - sent) * 1000)
-                me.wrong += digit != drawing.digit
-            if session.exceptions:
-                me.errors.extend(session.exceptions)
-                session.exceptions.clear()
-    except Exception as exc:  # the connection broke, the page never came: an error, the class goes on
-        me.errors.append(f"{type(exc).__name__}: {exc}"[:200])
-    finally:
-        await session.close()
-
-
-async def trainer(base_url: str, report: dict, stop: asyncio.Event, epochs: int = 10) -> None:
-    """A session on the Training page that submits the form (`epochs` epochs) and keeps its live view polled."""
-    session = Session(base_url, "training")
-    try:
-        await session.open()
-        await session.wait_for(lambda: session.runs_finished and "Start training" in session.elements, timeout=120)
-        epochs_id, element, _ = session.elements["Epochs"]
-        session.widgets[epochs_id] = WidgetState(id=epochs_id, int_value=min(epochs, int(element.max)))
-        await session.rerun(trigger=session.elements["Start training"][0])
-        await session.wait_for(lambda: session.steps, timeout=180)
-        report["first_step"] = session.steps
-        await stop.wait()
-        report["last_step"] = session.steps
-        report["errors"] = session.exceptions
-        if "Stop" in session.elements:    # end the job, so that the next class starts without it
-            stop_id, _, fragment = session.elements["Stop"]
-            done = session.runs_finished
-            await session.rerun(fragment_id=fragment, trigger=stop_id)
-            await session.wait_for(lambda: session.runs_finished > done)
-    except Exception as exc:
-        report["errors"] = [f"trainer: {type(exc).__name__}: {exc}"[:200]]
-    finally:
-        await session.close()
+from livetest.streamlit_session import Session  # noqa: E402
+from protocol_student import Student, student, trainer  # noqa: E402
 
 
 # ---------------------------------------------------------------- the server's side

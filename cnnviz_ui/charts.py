@@ -6,14 +6,25 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-# One colour per kind of layer, shared by every chart that shows layers.
-KIND_COLORS = {
-    "Input": "#7f7f7f", "Conv2d": "#1f77b4", "ReLU": "#ff7f0e", "Tanh": "#ff7f0e", "Sigmoid": "#ff7f0e",
-    "MaxPool2d": "#2ca02c", "AvgPool2d": "#2ca02c", "AdaptiveAvgPool2d": "#2ca02c", "Flatten": "#8c8c8c",
-    "Linear": "#9467bd", "Dropout": "#e377c2",
-}
-ACTIVATION_COLORS = {"relu": "#ff7f0e", "tanh": "#1f77b4", "sigmoid": "#2ca02c", "leaky_relu": "#d62728"}
-HIGHLIGHT = "#d62728"
+from cnnviz_ui import visual
+
+KIND_COLORS = visual.KIND_COLORS  # one colour per kind of layer, shared by every chart that shows layers
+ACTIVATION_COLORS = {"relu": visual.CATEGORICAL[0], "tanh": visual.CATEGORICAL[4], "sigmoid": visual.CATEGORICAL[2],
+                     "leaky_relu": visual.CATEGORICAL[6]}
+HIGHLIGHT = visual.HIGHLIGHT
+TITLE_WRAP = 24  # characters: a longer grid title is broken onto lines, so a narrow column never cuts it
+
+
+def wrap_title(title: str, width: int = TITLE_WRAP) -> str:
+    """The title broken at spaces into lines of at most `width` characters (Plotly's <br>; the space before
+    each break is kept, so the text without tags reads as before)."""
+    lines: list[str] = []
+    for word in title.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return " <br>".join(lines)
 
 
 def _layout(fig: go.Figure, title: str = "", height: int | None = None, **kwargs) -> go.Figure:
@@ -23,12 +34,15 @@ def _layout(fig: go.Figure, title: str = "", height: int | None = None, **kwargs
 
 
 def grid(values: np.ndarray, *, text: np.ndarray | None = None, title: str = "", highlight=None,
-         origin: tuple[int, int] = (0, 0), colorscale: str = "Blues", zrange=None, height: int | None = None,
-         show_text: bool | None = None) -> go.Figure:
-    """A 2-D map as a heatmap with its numbers written in.
+         origin: tuple[int, int] = (0, 0), colorscale: str | None = None, zrange=None, height: int | None = None,
+         show_text: bool | None = None, legend: bool = True, legend_title: str = "",
+         title_wrap: int | None = TITLE_WRAP) -> go.Figure:
+    """A 2-D map as a heatmap with its numbers written in (by visual.number) and its colour bar as legend.
 
-    `values` may hold NaN (drawn blank, e.g. padding). `origin` is the index of values[0, 0]
-    (negative for a padded border), so `highlight=(r0, r1, c0, c1)` (half-open) is in the same indices.
+    `colorscale` names a scale of visual.py ("diverging", "sequential", "pixels"); by default signed data is
+    diverging (symmetric about 0), the rest sequential. `values` may hold NaN (drawn blank, e.g. padding).
+    `origin` is the index of values[0, 0] (negative for a padded border), so `highlight=(r0, r1, c0, c1)`
+    (half-open) is in the same indices. `legend=False` leaves the colour bar out.
     """
     values = np.asarray(values, dtype=float)
     h, w = values.shape
@@ -36,13 +50,16 @@ def grid(values: np.ndarray, *, text: np.ndarray | None = None, title: str = "",
     if show_text is None:
         show_text = max(h, w) <= 12
     if text is None:
-        text = np.vectorize(_cell_text)(values) if values.size else values.astype(str)
-    finite = values[np.isfinite(values)]
-    lo, hi = zrange if zrange is not None else ((finite.min(), finite.max()) if finite.size else (0.0, 1.0))
+        text = np.vectorize(_cell_text, otypes=[object])(values) if values.size else values.astype(str)
+    if colorscale is None or colorscale in visual.SCALES:
+        colors = visual.heatmap_colors(values, colorscale, zrange, legend_title, legend)
+    else:  # a scale given as a Plotly list (or an old name): passed on as it is
+        finite = values[np.isfinite(values)]
+        lo, hi = zrange if zrange is not None else ((finite.min(), finite.max()) if finite.size else (0.0, 1.0))
+        colors = dict(colorscale=colorscale, zmin=lo, zmax=hi if hi > lo else lo + 1, showscale=False)
     fig = go.Figure(go.Heatmap(
-        z=values, x=xs, y=ys, text=text, texttemplate="%{text}" if show_text else None,
-        colorscale=colorscale, zmin=lo, zmax=hi if hi > lo else lo + 1, showscale=False, xgap=2, ygap=2,
-        hovertemplate="row %{y}, col %{x}: %{text}<extra></extra>",
+        z=values, x=xs, y=ys, text=text, texttemplate="%{text}" if show_text else None, xgap=2, ygap=2,
+        hovertemplate="row %{y}, col %{x}: %{text}<extra></extra>", **colors,
     ))
     if highlight is not None:
         r0, r1, c0, c1 = highlight
@@ -51,15 +68,15 @@ def grid(values: np.ndarray, *, text: np.ndarray | None = None, title: str = "",
     fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", showgrid=False, zeroline=False,
                      dtick=1 if h <= 12 else None)
     fig.update_xaxes(showgrid=False, zeroline=False, side="top", constrain="domain", dtick=1 if w <= 12 else None)
-    fig = _layout(fig, title, height, plot_bgcolor="#e9ecf1")  # blank (NaN) cells show as grey
-    fig.update_layout(margin_t=70 if title else 30, title_y=0.98, title_yanchor="top")
+    shown = wrap_title(title, title_wrap) if title and title_wrap else title
+    fig = _layout(fig, shown, height, plot_bgcolor=visual.BLANK)  # blank (NaN) cells show as grey
+    fig.update_layout(margin_t=(50 + 20 * shown.count("<br>")) + 20 if title else 30, title_y=0.98,
+                      title_yanchor="top")
     return fig
 
 
 def _cell_text(v: float) -> str:
-    if not np.isfinite(v):
-        return ""
-    return str(int(v)) if float(v).is_integer() and abs(v) < 1e6 else f"{v:.2f}"
+    return visual.number(v) if np.isfinite(v) else ""
 
 
 def activation_curves(x: np.ndarray, curves: dict, at_x: float | None = None, title: str = "",
@@ -71,7 +88,7 @@ def activation_curves(x: np.ndarray, curves: dict, at_x: float | None = None, ti
         fig.add_trace(go.Scatter(x=x, y=f, name=f"{label}(x)", line=dict(color=color, width=3)))
         fig.add_trace(go.Scatter(x=x, y=df, name=f"{label}′(x)", line=dict(color=color, width=2, dash="dash")))
     if at_x is not None:
-        fig.add_vline(x=at_x, line=dict(color="#444", width=1, dash="dot"))
+        fig.add_vline(x=at_x, line=dict(color=visual.MUTED, width=1, dash="dot"))
     fig.update_xaxes(title="x (pre-activation)", zeroline=True)
     fig.update_yaxes(zeroline=True, range=y_range)
     return _layout(fig, title, height, legend=dict(orientation="h", y=-0.2))
@@ -87,7 +104,7 @@ def relu_and_leaky(x: np.ndarray, relu: np.ndarray, leaky: np.ndarray, slope: fl
     below = x <= 0
     reach = slope * float(x.min())  # Leaky ReLU's value at the left edge (negative)
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=(
-        "Full view", "Zoom on x < 0 (y-axis magnified)"))
+        "Full view", "Zoom on x < 0 <br>(y-axis magnified)"))  # two short lines: fits its half in lecture mode
     for col, xs, r, lk in ((1, x, relu, leaky), (2, x[below], relu[below], leaky[below])):
         fig.add_trace(go.Scatter(x=xs, y=r, name="ReLU(x)", legendgroup="relu", showlegend=col == 1,
                                  line=dict(color=ACTIVATION_COLORS["relu"], width=5)), row=1, col=col)
@@ -104,7 +121,7 @@ def relu_and_leaky(x: np.ndarray, relu: np.ndarray, leaky: np.ndarray, slope: fl
     fig.update_yaxes(zeroline=True, row=1, col=1)
     fig.update_yaxes(range=[1.25 * reach, -0.5 * reach], zeroline=True, row=1, col=2)
     fig = _layout(fig, title, height, legend=dict(orientation="h", y=-0.25))
-    fig.update_layout(margin_t=70 if title else 40)  # room for the panel titles
+    fig.update_layout(margin_t=95 if title else 65)  # room for the two-line panel title
     return fig
 
 
@@ -128,7 +145,7 @@ def parameter_share(names: list[str], params: list[int], title: str = "", height
     kept = [(n, p) for n, p in zip(names, params) if p > 0]
     labels = [f"{p:,} ({p / total:.1%})" for _, p in kept]
     fig = go.Figure(go.Bar(x=[p for _, p in kept], y=[n for n, _ in kept], orientation="h", text=labels,
-                           textposition="auto", marker_color="#9467bd", cliponaxis=False))
+                           textposition="auto", marker_color=visual.KIND_COLORS["Linear"], cliponaxis=False))
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title="parameters", range=[0, total * 1.05] if total else None)
     return _layout(fig, title or f"{total:,} parameters", height)
@@ -143,13 +160,13 @@ def shape_flow(names: list[str], kinds: list[str], shapes: list[tuple], selected
             half_h, half_w = 0.12 + 0.33 * shape[1] / 28, 0.08 + 0.3 * math.log2(shape[0] + 1) / 6
         else:                 # a vector: a thin bar, height from its length
             half_h, half_w = 0.1 + 0.35 * min(math.log10(max(shape[0], 1)) / 3.5, 1.0), 0.06
-        color = KIND_COLORS.get(kind, "#999")
+        color = KIND_COLORS.get(kind, visual.MUTED)
         chosen = name == selected
         fig.add_shape(type="rect", x0=i - half_w, x1=i + half_w, y0=-half_h, y1=half_h, fillcolor=color,
                       opacity=1.0 if chosen or selected is None else 0.45,
                       line=dict(color=HIGHLIGHT if chosen else color, width=4 if chosen else 1))
         if i:
-            fig.add_annotation(x=i - 0.5, y=0, text="→", showarrow=False, font=dict(size=16, color="#666"))
+            fig.add_annotation(x=i - 0.5, y=0, text="→", showarrow=False, font=dict(size=16, color=visual.MUTED))
     fig.add_trace(go.Scatter(x=list(range(len(names))), y=[0.62] * len(names), mode="text", text=names,
                              textfont=dict(size=12), hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=list(range(len(names))), y=[-0.62] * len(names), mode="text",
@@ -163,9 +180,10 @@ def shape_flow(names: list[str], kinds: list[str], shapes: list[tuple], selected
 def image_with_boxes(image: np.ndarray, boxes: list[tuple], title: str = "", height: int | None = 420) -> go.Figure:
     """A grayscale image with labelled boxes; each box is (label, y0, y1, x0, x1) in pixels, half-open."""
     image = np.asarray(image, dtype=float)
-    fig = go.Figure(go.Heatmap(z=image, colorscale="gray", showscale=False,  # white ink on black, as MNIST
+    fig = go.Figure(go.Heatmap(z=image, colorscale=visual.PIXELS, zmin=0.0, zmax=max(1.0, float(image.max())),
+                               showscale=False,  # white ink on black, as MNIST
                                hovertemplate="row %{y}, col %{x}<extra></extra>"))
-    palette = ["#ff4d4d", "#ffa600", "#4cd964", "#4da6ff", "#c77dff", "#ffd166", "#ff66c4", "#2ee6d6"]  # on black
+    palette = visual.CATEGORICAL
     for n, (label, y0, y1, x0, x1) in enumerate(boxes):  # each box a closed outline, named in the legend
         ys, xs = [y0 - 0.5, y0 - 0.5, y1 - 0.5, y1 - 0.5, y0 - 0.5], [x0 - 0.5, x1 - 0.5, x1 - 0.5, x0 - 0.5, x0 - 0.5]
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=label, hoverinfo="name",

@@ -12,20 +12,11 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-# Anchor colours of two standard scales; the rest is linear interpolation between them.
-_VIRIDIS = [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)]
-_DIVERGING = [(33, 102, 172), (146, 197, 222), (247, 247, 247), (244, 165, 130), (178, 24, 43)]
-BACKGROUND = (255, 255, 255)
-TEXT = (40, 40, 40)
+from cnnviz_ui import visual
+from cnnviz_ui.visual import legend_html  # noqa: F401  (kept here for the pages that import it from images)
 
-
-@lru_cache(maxsize=4)
-def _lut(name: str) -> np.ndarray:
-    anchors = np.array(_DIVERGING if name == "diverging" else _VIRIDIS, dtype=np.float32)  # [A, 3]
-    t = np.linspace(0, len(anchors) - 1, 256)
-    lo = np.floor(t).astype(int).clip(0, len(anchors) - 2)
-    frac = (t - lo)[:, None]
-    return (anchors[lo] * (1 - frac) + anchors[lo + 1] * frac).astype(np.uint8)  # [256, 3]
+BACKGROUND = visual.BACKGROUND_RGB
+TEXT = visual.TEXT_RGB
 
 
 @lru_cache(maxsize=8)
@@ -34,24 +25,24 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
 
 
 def value_range(values: np.ndarray) -> tuple[float, float, str]:
-    """(vmin, vmax, scale name): a diverging scale centred on 0 for signed data, viridis otherwise."""
-    lo, hi = float(np.min(values)), float(np.max(values))
-    if lo < 0 < hi or (lo < 0 and hi <= 0):
-        m = max(abs(lo), abs(hi), 1e-6)
-        return -m, m, "diverging"
-    return min(lo, 0.0), max(hi, lo + 1e-6), "viridis"
+    """(vmin, vmax, scale name) by visual.scale_for: diverging about 0 for signed data, sequential otherwise."""
+    scale, lo, hi = visual.scale_for(values)
+    return lo, hi, scale
 
 
-def colorize(values: np.ndarray, vmin: float, vmax: float, scale: str = "viridis") -> np.ndarray:
-    """Array [..] -> RGB uint8 [.., 3] through the named colour scale."""
-    idx = np.clip((np.asarray(values, dtype=np.float32) - vmin) / max(vmax - vmin, 1e-12), 0, 1)
-    return _lut(scale)[(idx * 255).astype(np.uint8)]
+def colorize(values: np.ndarray, vmin: float, vmax: float, scale: str = "sequential") -> np.ndarray:
+    """Array [..] -> RGB uint8 [.., 3] through the named scale of visual.py."""
+    return visual.colorize(values, vmin, vmax, scale)
+
+
+def _ink(rgb) -> tuple[int, int, int]:
+    return (0, 0, 0) if visual.ink_for(rgb) == "#000000" else (255, 255, 255)
 
 
 def _colorbar(height: int, vmin: float, vmax: float, scale: str, font_size: int) -> Image.Image:
     bar_w, pad = 14, 4
     font = _font(font_size)
-    labels = [f"{vmax:.3g}", f"{(vmin + vmax) / 2:.3g}", f"{vmin:.3g}"]
+    labels = [visual.number(v) for v in (vmax, (vmin + vmax) / 2, vmin)]
     text_w = max(int(font.getlength(s)) for s in labels)
     img = Image.new("RGB", (bar_w + 2 * pad + text_w + 2, height), BACKGROUND)
     ramp = np.linspace(vmax, vmin, height)[:, None].repeat(bar_w, axis=1)  # [height, bar_w]
@@ -97,7 +88,7 @@ def feature_grid(maps: np.ndarray, cols: int, cell: int, gap: int = 2, labels: b
         i, uy, ux = highlight
         r, c = divmod(i, cols)
         y0, x0 = r * (ch + gap + label_h) + label_h + uy * zoom, c * (cw + gap) + ux * zoom
-        draw.rectangle([x0 - 1, y0 - 1, x0 + zoom, y0 + zoom], outline=(255, 0, 255), width=2)
+        draw.rectangle([x0 - 1, y0 - 1, x0 + zoom, y0 + zoom], outline=visual.HIGHLIGHT_RGB, width=2)
     if not colorbar:
         return img
     bar = _colorbar(grid_h, vmin, vmax, scale, font_size)
@@ -121,17 +112,10 @@ def figure_html(img: Image.Image, width: int, caption: str) -> str:
             f"<figcaption style='font-size:0.85em;opacity:0.7'>{html.escape(caption)}</figcaption></figure>")
 
 
-def legend_html(vmin: float, vmax: float, scale: str) -> str:
-    """A small inline colour bar (CSS gradient) with its end values, for a title line in st.markdown."""
-    stops = ", ".join(f"rgb{tuple(int(v) for v in _lut(scale)[i])}" for i in (0, 64, 128, 192, 255))
-    bar = (f"<span style='display:inline-block;width:90px;height:0.8em;vertical-align:middle;"
-           f"background:linear-gradient(to right, {stops});border-radius:2px'></span>")
-    return f"<span style='font-size:0.85em;white-space:nowrap'>{vmin:.3g} {bar} {vmax:.3g}</span>"
-
-
 def vector_strip(values: np.ndarray, cols: int, cell: int = 18, numbers: bool = False,
-                 font_size: int = 11, colorbar: bool = True) -> Image.Image:
-    """A vector [n] as a grid of coloured cells (FC activations, logits) with its colour bar; optional numbers."""
+                 font_size: int = 11, colorbar: bool = True, digits: int = 1) -> Image.Image:
+    """A vector [n] as a grid of coloured cells (FC activations, logits) with its colour bar; optional numbers
+    (`digits` decimals, `font_size` px: raise both with `cell` in lecture mode)."""
     values = np.asarray(values, dtype=np.float32).ravel()
     n = values.size
     rows = -(-n // cols)
@@ -146,9 +130,9 @@ def vector_strip(values: np.ndarray, cols: int, cell: int = 18, numbers: bool = 
         draw, font = ImageDraw.Draw(img), _font(font_size)
         for i, v in enumerate(values):
             r, c = divmod(i, cols)
-            shade = colorize(np.array(v), vmin, vmax, scale)
-            ink = (0, 0, 0) if int(shade.astype(int).sum()) > 380 else (255, 255, 255)
-            draw.text((c * cell + cell / 2, r * cell + cell / 2), f"{v:.1f}", fill=ink, font=font, anchor="mm")
+            ink = _ink(colorize(np.array(v), vmin, vmax, scale))
+            draw.text((c * cell + cell / 2, r * cell + cell / 2), visual.number(v, digits), fill=ink, font=font,
+                      anchor="mm")
     if not colorbar:
         return img
     bar = _colorbar(max(img.height, 3 * font_size + 6), vmin, vmax, scale, font_size)
@@ -166,24 +150,35 @@ def digit_image(image28: np.ndarray, size: int = 168, box: tuple[int, int, int, 
     rgb = np.stack([g] * 3, axis=-1)                                          # [28, 28, 3]
     if overlay is not None:
         lo, hi = float(overlay.min()), float(overlay.max())
-        heat = colorize(overlay, lo, max(hi, lo + 1e-6), "viridis").astype(np.float32)
+        heat = colorize(overlay, lo, max(hi, lo + 1e-6), "sequential").astype(np.float32)
         rgb = (rgb * (1 - alpha) + heat * alpha).astype(np.uint8)
     zoom = max(1, size // g.shape[0])
     img = Image.fromarray(rgb.repeat(zoom, axis=0).repeat(zoom, axis=1))
     if box is not None:
         y0, y1, x0, x1 = box
         ImageDraw.Draw(img).rectangle([x0 * zoom, y0 * zoom, x1 * zoom - 1, y1 * zoom - 1],
-                                      outline=(255, 0, 255), width=3)
+                                      outline=visual.HIGHLIGHT_RGB, width=3)
     return img
 
 
-def kernel_image(kernel: np.ndarray, cell: int = 36, font_size: int = 12) -> Image.Image:
-    """A small k x k kernel as a diverging heatmap with its numbers written in the cells."""
+def kernel_image(kernel: np.ndarray, cell: int = 36, font_size: int = 12, digits: int = 2) -> Image.Image:
+    """A small k x k kernel on the diverging scale (red = positive) with its numbers written in the cells;
+    in lecture mode pass a larger `cell` and `font_size` (the font is capped so a number fits its cell)."""
     k = np.asarray(kernel, dtype=np.float32)
-    m = max(float(np.abs(k).max()), 1e-6)
-    rgb = colorize(k, -m, m, "diverging").repeat(cell, axis=0).repeat(cell, axis=1)
-    img = Image.fromarray(rgb)
-    draw, font = ImageDraw.Draw(img), _font(font_size)
+    lo, hi = visual.signed_range(k)
+    colours = colorize(k, lo, hi, "diverging")                                  # [k, k, 3]
+    img = Image.fromarray(colours.repeat(cell, axis=0).repeat(cell, axis=1))
+    draw = ImageDraw.Draw(img)
     for (r, c), v in np.ndenumerate(k):
-        draw.text((c * cell + cell / 2, r * cell + cell / 2), f"{v:.2f}", fill=TEXT, font=font, anchor="mm")
+        text = visual.number(v, digits)
+        font = _fitting_font(text, font_size, cell)
+        draw.text((c * cell + cell / 2, r * cell + cell / 2), text, fill=_ink(colours[r, c]), font=font,
+                  anchor="mm")
     return img
+
+
+def _fitting_font(text: str, size: int, width: int) -> ImageFont.FreeTypeFont:
+    """The font at `size`, or smaller until `text` fits in `width` px with a small margin."""
+    while size > 6 and _font(size).getlength(text) > width - 4:
+        size -= 1
+    return _font(size)

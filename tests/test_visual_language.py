@@ -1,0 +1,479 @@
+"""One visual language (issue 18, point 2): every chart and picture takes its colours from cnnviz_ui/visual.py.
+
+Two walks over the code, so a new builder or a new colour cannot slip past:
+- dynamically: every figure/picture builder in cnnviz_ui (found by inspect: a public function whose return
+  annotation is a Plotly Figure or a PIL Image, or, unannotated, whose name says figure/chart/image/picture)
+  is called with small sample data; every colour scale of a Plotly trace is one of visual.SCALES (diverging
+  ones centred on 0), every other colour is one of visual's colours or a neutral grey, and every pixel of a
+  PIL picture lies on one of visual's scales (probes check that red is positive, yellow is high);
+- statically: no colour-scale name ("RdBu", "Viridis", "Greys", ...) and no chromatic colour literal
+  ("#1f77b4", "rgba(214,39,40,0.15)", (255, 0, 255), "orange") in cnnviz_ui/*.py or pages/*.py outside
+  visual.py (Python's tokenize and ast find them).
+And no builder writes a negative zero ("−0.00"), in a chart or in a picture.
+"""
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import io
+import pkgutil
+import re
+import tokenize
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+from PIL import Image, ImageColor, ImageDraw
+
+import cnnviz_ui
+from cnnviz_ui import visual
+
+ROOT = Path(__file__).resolve().parents[1]
+NEGATIVE_ZERO = re.compile(r"(?<![\d.])[-\u2212]0(\.0+)?(?![\d.])")
+NOT_BUILDERS = {  # names that look like builders but return data, not a figure or a picture
+    "cnnviz_ui.convolution_view.digit_image": "the chosen MNIST digit as an array",
+    "cnnviz_ui.convolution_view.first_conv": "the shipped model's first layer",
+}
+SKIPPED_MODULES = {"cnnviz_ui.visual"}  # the language itself
+
+
+# ---- discovery ----------------------------------------------------------------------------------------------
+def _modules():
+    for info in pkgutil.iter_modules(cnnviz_ui.__path__):
+        name = f"cnnviz_ui.{info.name}"
+        if name not in SKIPPED_MODULES:
+            yield importlib.import_module(name)
+
+
+def _returns_picture(fn) -> bool:
+    annotation = inspect.signature(fn).return_annotation
+    if annotation is inspect.Signature.empty:
+        return bool(re.search(r"(figure|chart|image|picture)", fn.__name__))
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
+    return bool(re.search(r"\b(Figure|Image)\b", text)) and not text.startswith(("list[str", "str"))
+
+
+def builders() -> dict[str, object]:
+    """Every public figure/picture builder defined in a cnnviz_ui module: qualified name -> function."""
+    found = {}
+    for module in _modules():
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            qualified = f"{module.__name__}.{name}"
+            if (fn.__module__ == module.__name__ and not name.startswith("_") and qualified not in NOT_BUILDERS
+                    and _returns_picture(fn)):
+                found[qualified] = fn
+    return found
+
+
+# ---- sample arguments ---------------------------------------------------------------------------------------
+@dataclass
+class Case:
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    scale: str | None = None           # the scale every colour-scaled trace must use (None: any of visual's)
+    probes: list = field(default_factory=list)  # PIL: ((x, y), rgb) pixels that must have that colour
+
+
+# Signed data whose largest value is positive and larger than the most negative one, with a tiny negative
+# value that a careless format writes as "-0.00".
+SIGNED = np.array([[1.0, -0.5, 0.25], [-0.001, 0.0, 0.5], [0.75, -0.25, 0.125]])
+POSITIVE = np.array([[1.0, 0.2, 0.0], [0.5, 0.75, 0.3], [0.1, 0.9, 0.4]])
+RED = tuple(int(c) for c in visual.colorize(np.array(1.0), -1, 1, "diverging"))
+YELLOW = tuple(int(c) for c in visual.colorize(np.array(1.0), 0, 1, "sequential"))
+
+
+def _conv_fixtures():
+    from cnnviz import convolution
+
+    x = np.arange(25, dtype=float).reshape(5, 5) / 24 - 0.3
+    kernel = np.array([[1.0, 0.0, -1.0], [2.0, -0.001, -2.0], [1.0, 0.0, -1.0]])
+    steps = convolution.conv_steps(x, kernel, 0.1, 1, 1, 1)
+    multi = convolution.conv_step(np.stack([x, -x]), np.stack([[kernel, kernel.T]]), np.array([-0.2]), (1, 1))
+    return x, kernel, steps, multi
+
+
+def _unit():
+    import torch
+
+    from cnnviz.model import DigitCNN
+    from cnnviz.trace import trace
+    from cnnviz.unit import open_unit
+
+    torch.manual_seed(0)
+    model = DigitCNN().eval()
+    acts = trace(model, torch.randn(1, 1, 28, 28))
+    return open_unit(model, acts, "conv2", (0, 3, 3)), acts
+
+
+def _draw_views():
+    from cnnviz_ui.draw_view import LayerView
+
+    rng = np.random.default_rng(0)
+    return [LayerView("relu1", "conv1 + relu1", np.abs(rng.normal(size=(4, 6, 6))).astype(np.float32)),
+            LayerView("fc1", "fc1", rng.normal(size=12).astype(np.float32)),
+            LayerView("logits", "logits", np.array([2.0, -1.0, 0.5, -0.001, 0, 1, 3, -2, 0.2, 0.1],
+                                                   dtype=np.float32))]
+
+
+def samples() -> dict[str, list[Case]]:
+    """Qualified builder name -> the calls to make (a new builder needs a line here: the test says so)."""
+    x, kernel, steps, multi = _conv_fixtures()
+    xs = np.linspace(-3, 1, 21)
+    unit, acts = _unit()
+    views = _draw_views()
+    picture = Image.new("RGB", (10, 10), visual.BACKGROUND_RGB)
+    return {
+        # charts
+        "cnnviz_ui.charts.grid": [Case((SIGNED,), scale="diverging"), Case((POSITIVE,), scale="sequential"),
+                                  Case((POSITIVE,), dict(colorscale="pixels"), scale="pixels")],
+        "cnnviz_ui.charts.activation_curves": [Case((xs, {"relu": (np.maximum(xs, 0), (xs > 0) * 1.0),
+                                                          "tanh": (np.tanh(xs), 1 - np.tanh(xs) ** 2)}),
+                                                    {"at_x": 0.5})],
+        "cnnviz_ui.charts.relu_and_leaky": [Case((xs, np.maximum(xs, 0), np.where(xs > 0, xs, 0.01 * xs), 0.01))],
+        "cnnviz_ui.charts.gradient_decay": [Case(({"relu": [1.0, 1.0, 0.0], "sigmoid": [1.0, 0.25, 0.06]},))],
+        "cnnviz_ui.charts.parameter_share": [Case((["conv1", "relu1", "fc1"], [160, 0, 840]))],
+        "cnnviz_ui.charts.shape_flow": [Case((["input", "conv1", "pool1", "fc1"], ["Input", "Conv2d", "MaxPool2d",
+                                              "Linear"], [(1, 28, 28), (16, 28, 28), (16, 14, 14), (128,)]),
+                                             {"selected": "conv1"})],
+        "cnnviz_ui.charts.image_with_boxes": [Case((np.eye(28), [("conv1", 3, 6, 3, 6), ("pool1", 2, 6, 2, 6)]))],
+        # model charts
+        "cnnviz_ui.model_charts.training_curves": [Case(([1, 2, 3], [2.3, 1.0, 0.5], [0.1, 0.5, 0.8], [3], [0.9]))],
+        "cnnviz_ui.model_charts.confusion": [Case((np.array([[50, 2], [0, 48]]),), {"selected": (0, 1)},
+                                                  scale="sequential")],
+        "cnnviz_ui.model_charts.per_class": [Case((np.array([0.99, 0.97, 0.985]),))],
+        "cnnviz_ui.model_charts.parameter_split": [Case(({"FC head": {"conv1": 160, "fc1": 800},
+                                                          "GAP head": {"conv1": 160, "fc": 330}},))],
+        "cnnviz_ui.model_charts.filter_norms": [Case((np.array([0.5, 1.25, 0.75]),))],
+        "cnnviz_ui.model_charts.channel_weights": [Case((np.abs(SIGNED),), scale="sequential")],
+        # unit inspector
+        "cnnviz_ui.unit_view.partial_sums_figure": [Case((unit,))],
+        "cnnviz_ui.unit_view.map_picker_figure": [Case((acts["relu1"][0, 0].numpy(), (2, 3)), scale="sequential")],
+        # convolution page
+        "cnnviz_ui.convolution_view.input_figures": [Case((x, 1, steps[6])), Case((np.abs(np.eye(30)), 0, steps[0]))],
+        "cnnviz_ui.convolution_view.kernel_figure": [Case((kernel,), scale="diverging")],
+        "cnnviz_ui.convolution_view.products_figure": [Case((steps[6],), scale="diverging")],
+        "cnnviz_ui.convolution_view.output_figure": [Case((steps, 7, (-2.0, 2.0)), scale="diverging")],
+        "cnnviz_ui.convolution_view.partial_sums_chart": [Case((multi, "relu1"))],
+        # pictures
+        "cnnviz_ui.images.feature_grid": [
+            Case((np.stack([SIGNED, -SIGNED / 2]),), {"cols": 2, "cell": 3, "gap": 1, "labels": False},
+                 probes=[((0, 0), RED)]),
+            Case((np.stack([POSITIVE, POSITIVE]),), {"cols": 2, "cell": 30, "highlight": (1, 1, 1)},
+                 probes=[((2, 15), YELLOW)])],
+        "cnnviz_ui.images.vector_strip": [
+            Case((SIGNED.ravel(),), {"cols": 9, "cell": 20, "numbers": True}, probes=[((1, 1), RED)]),
+            Case((POSITIVE.ravel(),), {"cols": 9, "cell": 20, "numbers": True, "font_size": 16},
+                 probes=[((1, 1), YELLOW)])],
+        "cnnviz_ui.images.digit_image": [Case((POSITIVE,), {"size": 30}, probes=[((1, 1), (255, 255, 255))]),
+                                         Case((POSITIVE,), {"size": 30, "box": (0, 2, 0, 2)})],
+        "cnnviz_ui.images.kernel_image": [Case((kernel,), probes=[((2, 38), RED)]),
+                                          Case((kernel,), {"cell": 60, "font_size": 22})],
+        "cnnviz_ui.export.tile": [Case(([picture, picture],), {"cols": 2}),
+                                  Case(([picture],), {"cols": 1, "captions": ["conv1"]})],
+        # draw page
+        "cnnviz_ui.draw_view.layer_image": [Case((v,)) for v in views],
+        "cnnviz_ui.draw_view.layers_picture": [Case((views,))],
+    }
+
+
+# ---- colours ------------------------------------------------------------------------------------------------
+def _rgb(color: str) -> tuple[int, int, int] | None:
+    rgb = re.match(r"\s*rgba?\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)", color)
+    if rgb:  # also "rgba(214,39,40,{alpha})" in an f-string
+        return tuple(min(int(v), 255) for v in rgb.groups())
+    try:
+        return ImageColor.getrgb(color.replace(" ", ""))[:3]
+    except ValueError:
+        return None
+
+
+def _chroma(rgb) -> int:
+    return max(rgb) - min(rgb)
+
+
+_NAMED = [visual.NEGATIVE_COLOR, visual.POSITIVE_COLOR, visual.HIGHLIGHT, *visual.CATEGORICAL,
+          *visual.KIND_COLORS.values()]
+PALETTE = np.array(sorted({_rgb(c) for c in _NAMED} | {tuple(int(v) for v in row) for s in visual.ANCHORS
+                                                        for row in visual.lut(s)}), dtype=float)  # [P, 3]
+
+
+def _is_visual(rgb, tolerance: float = 4.0) -> bool:
+    """A neutral grey (chrome, text, pixels), or a colour of visual.py (a scale's colour, a named one)."""
+    if _chroma(rgb) < 30:
+        return True
+    return float(np.min(np.linalg.norm(PALETTE - np.asarray(rgb, dtype=float), axis=1))) <= tolerance
+
+
+def _scale_key(scale) -> list | None:
+    if scale is None:
+        return None
+    return [[float(a), str(b).replace(" ", "")] for a, b in scale]
+
+
+VISUAL_SCALES = {name: _scale_key(s) for name, s in visual.SCALES.items()}
+
+
+def _colours_in(node, path=""):
+    """(path, value) of every colour-like string in a Plotly JSON tree (layout.template left out)."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if path == "layout" and k == "template":
+                continue
+            if "color" in k.lower() and k.lower() not in ("colorscale", "colorbar", "coloraxis"):
+                values = v if isinstance(v, (list, tuple)) else [v]
+                for item in values:
+                    if isinstance(item, str):
+                        yield f"{path}.{k}", item
+            yield from _colours_in(v, f"{path}.{k}" if path else k)
+    elif isinstance(node, (list, tuple)):
+        for i, v in enumerate(node):
+            yield from _colours_in(v, f"{path}[{i}]")
+
+
+def _strings_in(node):
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for k, v in node.items():
+            if k != "template":
+                yield from _strings_in(v)
+    elif isinstance(node, (list, tuple, np.ndarray)):
+        for v in node:
+            yield from _strings_in(v)
+
+
+def _figures_and_pictures(result):
+    if isinstance(result, (go.Figure, Image.Image)):
+        yield result
+    elif isinstance(result, (list, tuple)):
+        for item in result:
+            yield from _figures_and_pictures(item)
+
+
+def _check_figure(fig: go.Figure, case: Case) -> list[str]:
+    problems = []
+    scaled = 0
+    for i, trace in enumerate(fig.data):
+        for where, owner in (("", trace), ("marker.", getattr(trace, "marker", None))):
+            scale = getattr(owner, "colorscale", None) if owner is not None else None
+            if scale is None:
+                continue
+            scaled += 1
+            key = _scale_key(scale)
+            names = [n for n, s in VISUAL_SCALES.items() if s == key]
+            if not names:
+                problems.append(f"trace {i} {where}colorscale is not one of visual.SCALES: {scale}")
+            elif case.scale and names[0] != case.scale:
+                problems.append(f"trace {i} {where}colorscale is {names[0]}, expected {case.scale} for this data")
+            if names == ["diverging"]:
+                lo = owner.zmin if where == "" else owner.cmin
+                hi = owner.zmax if where == "" else owner.cmax
+                if lo is None or hi is None or abs(lo + hi) > 1e-9 * max(1.0, abs(hi)):
+                    problems.append(f"trace {i}: a diverging scale must be centred on 0 (got {lo}, {hi})")
+    if case.scale and not scaled:
+        problems.append(f"no trace has a colour scale ({case.scale} expected)")
+    problems += [f"trace {i} ({t.type}) {what}" for i, t in enumerate(fig.data) for what in _default_colours(t)]
+    for path, colour in _colours_in(fig.to_plotly_json()):
+        rgb = _rgb(colour)
+        if rgb is not None and not _is_visual(rgb):
+            problems.append(f"{path} = {colour!r} is not a colour of visual.py")
+    return problems
+
+
+def _default_colours(trace) -> list[str]:
+    """What a trace leaves to Plotly's (or Streamlit's) default colours, which are not visual.py's."""
+    if trace.type in ("heatmap", "contour", "histogram2d") and trace.colorscale is None:
+        return ["has no colorscale: Plotly's default one would be used"]
+    if trace.type == "bar" and trace.marker.color is None:
+        return ["has no marker colour: the default colour cycle would be used"]
+    if trace.type == "waterfall" and None in (trace.increasing.marker.color, trace.decreasing.marker.color):
+        return ["has no increasing/decreasing colours: the default green/red would be used"]
+    if trace.type == "scatter":
+        mode = trace.mode or "lines+markers"
+        if "lines" in mode and trace.line.color is None:
+            return ["has no line colour: the default colour cycle would be used"]
+        if "markers" in mode and "lines" not in mode and trace.marker.color is None:
+            return ["has no marker colour: the default colour cycle would be used"]
+    return []
+
+
+def _check_picture(img: Image.Image, case: Case) -> list[str]:
+    rgb = np.asarray(img.convert("RGB")).reshape(-1, 3)
+    colours, counts = np.unique(rgb, axis=0, return_counts=True)
+    off = [(tuple(int(v) for v in c), n) for c, n in zip(colours, counts) if not _is_visual(c)]
+    share = sum(n for _, n in off) / rgb.shape[0]
+    problems = []
+    if share > 0.1:  # anti-aliased text over coloured cells blends colours: a little of that is fine
+        problems.append(f"{share:.0%} of the pixels are off visual.py's scales, e.g. {off[:3]}")
+    for (px, py), want in case.probes:
+        got = img.convert("RGB").getpixel((px, py))
+        if np.abs(np.subtract(got, want)).max() > 3:
+            problems.append(f"pixel {(px, py)} is {got}, expected {want}")
+    return problems
+
+
+# ---- the dynamic walk ---------------------------------------------------------------------------------------
+FOUND = builders()
+
+
+def test_discovery_finds_the_builders_of_every_kind():
+    """The walk is not empty: figure builders, picture builders and unannotated ones are all found."""
+    for name in ("cnnviz_ui.charts.grid", "cnnviz_ui.model_charts.confusion", "cnnviz_ui.images.feature_grid",
+                 "cnnviz_ui.images.kernel_image", "cnnviz_ui.draw_view.layer_image",
+                 "cnnviz_ui.convolution_view.kernel_figure", "cnnviz_ui.unit_view.map_picker_figure"):
+        assert name in FOUND, f"{name} was not discovered as a builder"
+    assert "cnnviz_ui.images.png_data_url" not in FOUND  # a str, not a picture
+
+
+@pytest.fixture(scope="module")
+def sample_table():
+    return samples()
+
+
+@pytest.fixture
+def drawn_text(monkeypatch):
+    """Every string a builder writes into a PIL picture."""
+    written = []
+    original = ImageDraw.ImageDraw.text
+
+    def spy(self, xy, text, *args, **kwargs):
+        written.append(str(text))
+        return original(self, xy, text, *args, **kwargs)
+
+    monkeypatch.setattr(ImageDraw.ImageDraw, "text", spy)
+    return written
+
+
+@pytest.mark.parametrize("name", sorted(FOUND))
+def test_every_builder_takes_its_colours_from_visual(name, sample_table, drawn_text):
+    assert name in sample_table, (f"{name} is a new figure/picture builder: add sample arguments for it to "
+                                  "samples() in tests/test_visual_language.py (or to NOT_BUILDERS if it is not one)")
+    problems = []
+    for n, case in enumerate(sample_table[name]):
+        made = list(_figures_and_pictures(FOUND[name](*case.args, **case.kwargs)))
+        assert made, f"{name} returned neither a Plotly figure nor a PIL picture"
+        for thing in made:
+            check = _check_figure if isinstance(thing, go.Figure) else _check_picture
+            problems += [f"case {n}: {p}" for p in check(thing, case)]
+    assert not problems, f"{name}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("name", sorted(FOUND))
+def test_no_builder_writes_a_negative_zero(name, sample_table, drawn_text):
+    assert name in sample_table, f"{name}: add sample arguments for it to samples()"
+    written = []
+    for case in sample_table[name]:
+        for thing in _figures_and_pictures(FOUND[name](*case.args, **case.kwargs)):
+            if isinstance(thing, go.Figure):
+                written += list(_strings_in(thing.to_plotly_json()))
+    written += drawn_text
+    bad = sorted({s for s in written if NEGATIVE_ZERO.search(re.sub(r"<[^>]*>", " ", s))})
+    assert not bad, f"{name} writes a negative zero: {bad[:5]}"
+
+
+def test_every_sample_names_a_discovered_builder(sample_table):
+    """A sample for a renamed or removed builder is a stale line: the table follows the code."""
+    assert not set(sample_table) - set(FOUND)
+
+
+# ---- the checks themselves can fail -------------------------------------------------------------------------
+def test_the_figure_check_catches_a_foreign_scale_an_off_centre_range_and_a_foreign_colour():
+    fig = go.Figure(go.Heatmap(z=SIGNED, colorscale="RdBu"))
+    assert any("not one of visual.SCALES" in p for p in _check_figure(fig, Case()))
+    fig = go.Figure(go.Heatmap(z=SIGNED, colorscale=visual.DIVERGING, zmin=-1, zmax=2))
+    assert any("centred on 0" in p for p in _check_figure(fig, Case()))
+    fig = go.Figure(go.Bar(y=[1, 2], marker_color="#1f77b4"))
+    assert any("not a colour of visual.py" in p for p in _check_figure(fig, Case()))
+    fig = go.Figure(go.Heatmap(z=POSITIVE, colorscale=visual.SEQUENTIAL))
+    assert any("expected diverging" in p for p in _check_figure(fig, Case(scale="diverging")))
+    fig = go.Figure([go.Bar(y=[1, 2]), go.Heatmap(z=POSITIVE), go.Scatter(y=[1, 2])])
+    assert len([p for p in _check_figure(fig, Case()) if "default" in p]) == 3
+
+
+def test_the_picture_check_catches_a_reversed_scale_and_foreign_colours():
+    reversed_red = Image.fromarray(visual.colorize(-SIGNED, -1, 1, "diverging").repeat(4, 0).repeat(4, 1))
+    assert _check_picture(reversed_red, Case(probes=[((0, 0), RED)]))
+    foreign = Image.new("RGB", (8, 8), (31, 119, 180))
+    assert _check_picture(foreign, Case())
+    assert NEGATIVE_ZERO.search("−0.00") and NEGATIVE_ZERO.search("-0.0") and NEGATIVE_ZERO.search("x = -0")
+    assert not any(NEGATIVE_ZERO.search(s) for s in ("0.00", "−0.01", "10.0", "-0.5", "3-0", "1e-05"))
+
+
+# ---- the static walk ----------------------------------------------------------------------------------------
+SOURCES = sorted(p.relative_to(ROOT).as_posix() for p in [*ROOT.glob("cnnviz_ui/*.py"), *ROOT.glob("pages/*.py")]
+                 if p.name != "visual.py")
+SCALE_NAMES = {"rdbu", "viridis", "blues", "greys", "grays", "gray", "grey", "oranges", "reds", "greens", "purples",
+               "plasma", "inferno", "magma", "cividis", "jet", "hot", "rdylbu", "rdylgn", "spectral", "bwr",
+               "seismic", "coolwarm", "piyg", "prgn", "brbg", "puor", "rdgy", "ylorrd", "ylgnbu", "rainbow",
+               "turbo", "bluered", "picnic", "portland", "electric", "blackbody", "earth", "ice", "thermal"}
+SCALE_KEYWORDS = {"colorscale", "colormap", "cmap"}
+COLOUR_TEXT = re.compile(r"(?<![\w&])#(?:[0-9a-fA-F]{8}|[0-9a-fA-F]{6}|[0-9a-fA-F]{3})\b|rgba?\([^)]*\)")
+
+
+def _literal_text(token: str) -> str:
+    try:
+        value = ast.literal_eval(token)
+        return value if isinstance(value, str) else ""
+    except (ValueError, SyntaxError):
+        return token  # an f-string: search its raw text
+
+
+def _string_findings(source: str) -> list[str]:
+    found = []
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type != tokenize.STRING:
+            continue
+        text = _literal_text(tok.string)
+        line = tok.start[0]
+        bare = text.strip().lower()
+        if bare.removesuffix("_r") in SCALE_NAMES:
+            found.append(f"line {line}: colour-scale name {text!r}")
+        elif bare in ImageColor.colormap and _chroma(ImageColor.getrgb(bare)[:3]) >= 30:
+            found.append(f"line {line}: colour name {text!r}")
+        for match in COLOUR_TEXT.finditer(text):
+            rgb = _rgb(match.group(0))
+            if rgb is not None and _chroma(rgb) >= 30:
+                found.append(f"line {line}: colour literal {match.group(0)!r}")
+    return found
+
+
+def _tuple_findings(source: str) -> list[str]:
+    """(r, g, b) literals of a chromatic colour, as PIL draws them."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Tuple) and len(node.elts) in (3, 4):
+            values = [e.value for e in node.elts if isinstance(e, ast.Constant) and type(e.value) is int]
+            if len(values) == len(node.elts) and all(0 <= v <= 255 for v in values[:3]) \
+                    and max(values[:3]) >= 128 and _chroma(values[:3]) >= 60:
+                found.append(f"line {node.lineno}: colour tuple {tuple(values)}")
+        if isinstance(node, ast.keyword) and node.arg in SCALE_KEYWORDS and isinstance(node.value, ast.Constant) \
+                and isinstance(node.value.value, str) and node.value.value not in visual.SCALES \
+                and node.value.value.lower().removesuffix("_r") not in SCALE_NAMES:  # (those are found above)
+            found.append(f"line {node.lineno}: {node.arg}={node.value.value!r} (use a scale of visual.py)")
+    return found
+
+
+def colour_findings(source: str) -> list[str]:
+    return sorted(set(_string_findings(source) + _tuple_findings(source)), key=lambda s: int(s.split()[1][:-1]))
+
+
+@pytest.mark.parametrize("path", SOURCES)
+def test_no_colour_is_written_outside_visual(path):
+    """Colours live in visual.py: a file that names a scale or a chromatic colour itself is listed here."""
+    findings = colour_findings((ROOT / path).read_text(encoding="utf-8"))
+    assert not findings, f"{path}: take these from cnnviz_ui/visual.py instead:\n" + "\n".join(findings)
+
+
+def test_the_static_check_finds_names_literals_and_tuples_but_not_greys_or_prose():
+    code = ('a = dict(colorscale="RdBu")\nb = "#1f77b4"\nc = f"background:rgba(214,39,40,{x})"\n'
+            'd = (255, 0, 255)\ne = "orange"\nf = go.Heatmap(colorscale="Viridis_r")\n')
+    lines = {int(f.split()[1][:-1]) for f in colour_findings(code)}
+    assert lines == {1, 2, 3, 4, 5, 6}
+    neutral = ('a = "#e9ecf1"\nb = "rgba(0,0,0,0)"\nc = (1, 28, 28)\nd = "a grey square, in viridis"\n'
+               'e = dict(colorscale="diverging")\nf = "see #12 of the list"\n')
+    assert colour_findings('g = go.Heatmap(colorscale="Tealgrn")\n') == [
+        "line 1: colorscale='Tealgrn' (use a scale of visual.py)"]
+    assert colour_findings(neutral) == []

@@ -118,3 +118,126 @@ def test_lecture_mode_can_leave_the_numbers_in_cells_at_their_size():
     before = fig.data[0].textfont.size
     _enlarge(fig, CHART_FONT[True] / CHART_FONT[False], scale_text=False)
     assert fig.data[0].textfont.size == before and fig.layout.xaxis.tickfont.size == CHART_FONT[True]
+
+
+# ---- the one visual language (issue 18) -------------------------------------------------------------------
+def test_grid_colours_signed_values_on_the_diverging_scale_centred_on_zero():
+    from cnnviz_ui import visual
+
+    heat = charts.grid(np.array([[-0.5, 2.0], [0.0, 1.0]])).data[0]
+    assert [list(s) for s in heat.colorscale] == visual.DIVERGING
+    assert (heat.zmin, heat.zmax) == (-2.0, 2.0)  # white is 0, and red is positive
+
+
+def test_grid_colours_non_negative_values_on_the_sequential_scale_from_zero():
+    from cnnviz_ui import visual
+
+    heat = charts.grid(np.array([[0.5, 2.0], [0.25, 1.0]])).data[0]
+    assert [list(s) for s in heat.colorscale] == visual.SEQUENTIAL and heat.zmin == 0.0
+
+
+def test_grid_carries_a_slim_colour_bar_as_its_legend_unless_told_not_to():
+    heat = charts.grid(np.array([[-1.0, 3.0]])).data[0]
+    assert heat.showscale is True and heat.colorbar.thickness <= 12
+    assert list(heat.colorbar.ticktext) == ["−3", "0", "3"]  # the ends and white's 0, as visual.number writes
+    assert charts.grid(np.array([[1.0]]), legend=False).data[0].showscale is False
+
+
+def test_grid_writes_cell_numbers_without_a_negative_zero_and_with_a_true_minus():
+    fig = charts.grid(np.array([[-0.001, -1.5], [0.004, 2.0]]))
+    assert fig.data[0].text.tolist() == [["0.00", "−1.50"], ["0.00", "2"]]
+
+
+def test_grid_takes_a_named_scale_of_visual_and_keeps_a_diverging_range_symmetric():
+    from cnnviz_ui import visual
+
+    heat = charts.grid(np.array([[0.2, 0.9]]), colorscale="pixels").data[0]
+    assert [list(s) for s in heat.colorscale] == visual.PIXELS and (heat.zmin, heat.zmax) == (0.0, 1.0)
+    heat = charts.grid(np.array([[0.0, 1.0]]), colorscale="diverging", zrange=(-1.0, 3.0)).data[0]
+    assert (heat.zmin, heat.zmax) == (-3.0, 3.0)
+
+
+def test_a_long_grid_title_is_broken_into_lines_that_read_the_same_without_tags():
+    import re
+
+    fig = charts.grid(np.zeros((2, 2)), title="Max pooled, moved (✓ unchanged)")
+    text = fig.layout.title.text
+    assert "<br>" in text and all(len(line.strip()) <= charts.TITLE_WRAP for line in text.split("<br>"))
+    assert re.sub(r"<[^>]*>", "", text) == "Max pooled, moved (✓ unchanged)"  # what a browser test reads
+    assert fig.layout.margin.t > charts.grid(np.zeros((2, 2)), title="Input").layout.margin.t
+    assert charts.wrap_title("Input") == "Input"
+
+
+def test_relu_and_leaky_panel_titles_are_short_lines_that_fit_half_a_lecture_chart():
+    x = np.linspace(-3, 1, 41)
+    fig = charts.relu_and_leaky(x, np.maximum(x, 0), np.where(x > 0, x, 0.01 * x), 0.01)
+    titles = [a.text for a in fig.layout.annotations if a.yref == "paper"]
+    assert "Full view" in titles
+    # 1280x720 lecture mode: the chart's column is ~0.6 of ~1230 px, each panel ~0.44 of that (~320 px);
+    # at 20 px type a character is ~11 px wide, so a line of at most 20 characters (~220 px) fits
+    assert all(len(line.strip()) <= 20 for t in titles for line in t.split("<br>")), titles
+
+
+def test_image_with_boxes_takes_its_grey_and_its_box_colours_from_visual():
+    from cnnviz_ui import visual
+
+    fig = charts.image_with_boxes(np.zeros((28, 28)), [("a", 0, 3, 0, 3), ("b", 1, 4, 1, 4)])
+    assert [list(s) for s in fig.data[0].colorscale] == visual.PIXELS
+    assert [t.line.color for t in fig.data[1:]] == visual.CATEGORICAL[:2]
+
+
+def test_kernel_image_numbers_grow_with_font_size_and_never_read_minus_zero(monkeypatch):
+    from PIL import ImageDraw
+
+    from cnnviz_ui import images
+
+    drawn = []
+    original = ImageDraw.ImageDraw.text
+    monkeypatch.setattr(ImageDraw.ImageDraw, "text",
+                        lambda self, xy, text, *a, **k: drawn.append((text, k["font"].size)) or original(
+                            self, xy, text, *a, **k))
+    kernel = np.array([[1.0, -0.001], [-1.5, 0.25]])
+    images.kernel_image(kernel)
+    small = dict(drawn)
+    drawn.clear()
+    images.kernel_image(kernel, cell=64, font_size=24)
+    large = dict(drawn)
+    assert set(small) == {"1", "0.00", "−1.50", "0.25"}
+    assert all(large[t] == 24 > small[t] for t in large)
+
+
+def test_kernel_image_shrinks_a_number_that_would_overflow_its_cell(monkeypatch):
+    from PIL import ImageDraw
+
+    from cnnviz_ui import images
+
+    sizes = []
+    original = ImageDraw.ImageDraw.text
+    monkeypatch.setattr(ImageDraw.ImageDraw, "text",
+                        lambda self, xy, text, *a, **k: sizes.append(k["font"].getlength(text)) or original(
+                            self, xy, text, *a, **k))
+    images.kernel_image(np.array([[-12.345]]), cell=30, font_size=30)
+    assert sizes and sizes[0] <= 26
+
+
+def test_vector_strip_numbers_take_a_font_size_and_digits(monkeypatch):
+    from PIL import ImageDraw
+
+    from cnnviz_ui import images
+
+    drawn = []
+    original = ImageDraw.ImageDraw.text
+    monkeypatch.setattr(ImageDraw.ImageDraw, "text",
+                        lambda self, xy, text, *a, **k: drawn.append((text, k["font"].size)) or original(
+                            self, xy, text, *a, **k))
+    images.vector_strip(np.array([2.0, -0.04, 0.5]), cols=3, cell=40, numbers=True, font_size=20, digits=2,
+                        colorbar=False)
+    assert drawn == [("2", 20), ("−0.04", 20), ("0.50", 20)]
+
+
+def test_feature_grid_highlight_is_visuals_highlight_colour():
+    from cnnviz_ui import images, visual
+
+    img = images.feature_grid(np.zeros((1, 4, 4)), cols=1, cell=40, labels=False, colorbar=False,
+                              highlight=(0, 1, 1))
+    assert img.getpixel((9, 9)) == visual.HIGHLIGHT_RGB

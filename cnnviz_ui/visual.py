@@ -39,6 +39,7 @@ KIND_COLORS = {  # one colour per kind of layer, shared by every chart that show
     "AvgPool2d": CATEGORICAL[2], "AdaptiveAvgPool2d": CATEGORICAL[2], "Flatten": "#8c8c8c",
     "Linear": CATEGORICAL[6], "Dropout": CATEGORICAL[1],
 }
+MAGNITUDE_COLOR = "rgb(33,145,140)"  # one plain bar or curve of a non-negative quantity: the sequential middle
 # Neutral greys for the chrome around data (not data colours themselves).
 BLANK = "#e9ecf1"    # an empty cell (padding, not computed yet)
 GRIDLINE = "#eeeeee"
@@ -97,6 +98,18 @@ def ink_for(rgb) -> str:
     """Black or white text, whichever reads better on a cell of colour `rgb` (a 3-tuple)."""
     r, g, b = (float(c) for c in rgb)
     return "#000000" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "#ffffff"
+
+
+def cell_css(value: float, vmin: float, vmax: float, scale: str) -> str:
+    """CSS for one cell of an HTML number grid: its scale colour as background, readable ink on it."""
+    r, g, b = (int(c) for c in colorize(np.array(value), vmin, vmax, scale))
+    return f"background:rgb({r},{g},{b});color:{ink_for((r, g, b))}"
+
+
+def waterfall_colors() -> dict:
+    """go.Waterfall keyword arguments: a step up is positive (red), a step down negative (blue), totals grey."""
+    return dict(increasing=dict(marker_color=POSITIVE_COLOR), decreasing=dict(marker_color=NEGATIVE_COLOR),
+                totals=dict(marker_color=MUTED))
 
 
 def signed_range(values) -> tuple[float, float]:

@@ -1,9 +1,12 @@
 """Compare learned 3x3 filters with classic hand-designed image-processing kernels.
 
-Similarity is the cosine of the two kernels after removing each one's mean, so it ignores
-scale and a constant offset (a learned filter rarely sums to exactly zero). A match may also
-flip the sign (a dark-to-light edge detector is a light-to-dark one, negated) and rotate the
-classic kernel by a multiple of 90 degrees.
+One score everywhere: the cosine similarity of the two kernels' nine weights, as they are (1 = the same
+pattern up to scale, 0 = unrelated, -1 = the same pattern with its sign flipped). It ignores scale but
+not the sign of any weight and not the kernel's average, so a blur (all weights positive) is only close
+to a filter whose weights mostly share one sign, and an edge detector only to a filter whose weights
+roughly cancel. A match may flip the sign (a dark-to-light edge detector is a light-to-dark one,
+negated) and turn the classic kernel by a multiple of 90 degrees. Below `CLOSE` no classic kernel is
+close, and `label` says so.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ CLASSIC_KERNELS: dict[str, np.ndarray] = {
         "Diagonal edge ↗": [[0, 1, 2], [-1, 0, 1], [-2, -1, 0]],
         "Diagonal edge ↘": [[-2, -1, 0], [-1, 0, 1], [0, 1, 2]],
         "Laplacian": [[0, 1, 0], [1, -4, 1], [0, 1, 0]],               # blobs and corners
+        "Centre-surround": [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]],  # a bright dot on a dark ground
         "Gaussian blur": [[1 / 16, 2 / 16, 1 / 16], [2 / 16, 4 / 16, 2 / 16], [1 / 16, 2 / 16, 1 / 16]],
         "Box blur": [[1 / 9] * 3] * 3,
         "Sharpen": [[0, -1, 0], [-1, 5, -1], [0, -1, 0]],
@@ -27,6 +31,8 @@ CLASSIC_KERNELS: dict[str, np.ndarray] = {
     }.items()
 }
 ROTATIONS = (0, 90, 180, 270)  # counter-clockwise, applied to the classic kernel (np.rot90)
+CLOSE = 0.7  # the least score called a match: an angle under about 45 degrees between the two kernels
+NO_MATCH = "no close classic kernel"
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,11 @@ class FilterMatch:
     sign: int                 # +1 or -1
     rotation: int             # 0, 90, 180 or 270 degrees counter-clockwise
     signed_similarity: float  # in [-1, 1]
+
+    @property
+    def close(self) -> bool:
+        """True when the score reaches `CLOSE`: only then does the page name the kernel."""
+        return self.score >= CLOSE
 
     @property
     def kernel(self) -> np.ndarray:
@@ -60,26 +71,25 @@ def _vector(k) -> np.ndarray:
     return np.asarray(k, dtype=float).ravel()
 
 
-def _is_constant(raw: np.ndarray, centred: np.ndarray) -> bool:
-    return np.linalg.norm(centred) <= 1e-9 * np.linalg.norm(raw)
-
-
 def similarity(a, b) -> float:
-    """Cosine similarity of two same-shape kernels after subtracting each one's mean, in [-1, 1].
+    """Cosine similarity of two same-shape kernels' weights as they are, in [-1, 1] (0 for an all-zero one).
 
-    A constant kernel (e.g. a box blur) has nothing left after removing its mean, so when either
-    kernel is constant the raw (uncentred) cosine is used instead. An all-zero kernel scores 0.
-    """
+    Sign-aware: the average is kept, so an all-positive blur and a zero-sum edge detector are far apart."""
     a, b = _vector(a), _vector(b)
     if a.shape != b.shape:
         raise ValueError(f"kernels must have the same number of weights, got {a.size} and {b.size}")
-    ca, cb = a - a.mean(), b - b.mean()
-    if _is_constant(a, ca) or _is_constant(b, cb):
-        ca, cb = a, b
-    norm = np.linalg.norm(ca) * np.linalg.norm(cb)
+    norm = np.linalg.norm(a) * np.linalg.norm(b)
     if norm == 0.0:
         return 0.0
-    return float(np.clip(ca @ cb / norm, -1.0, 1.0))
+    return float(np.clip(a @ b / norm, -1.0, 1.0))
+
+
+def label(match: FilterMatch) -> str:
+    """What a match is called: "−Sobel Y, turned 90°" (sign and turn included), or `NO_MATCH` below `CLOSE`."""
+    if not match.close:
+        return NO_MATCH
+    turn = f", turned {match.rotation}°" if match.rotation else ""
+    return f"{'−' if match.sign < 0 else ''}{match.kernel_name}{turn}"
 
 
 def _filters(weights) -> np.ndarray:
@@ -141,8 +151,8 @@ def edge_direction(match: FilterMatch) -> str | None:
 
 
 def best_edge_filter(matches: list[FilterMatch], direction: str) -> FilterMatch | None:
-    """Of the filters `match_filters` classifies as `direction` edge detectors, the closest match; None if none is."""
+    """Of the filters `match_filters` closely matches to a `direction` edge kernel, the closest; None if none is."""
     if direction not in EDGE_KERNELS:
         raise ValueError(f"direction must be one of {list(EDGE_KERNELS)}, got {direction!r}")
-    found = [m for m in matches if edge_direction(m) == direction]
+    found = [m for m in matches if m.close and edge_direction(m) == direction]
     return max(found, key=lambda m: m.score, default=None)

@@ -1,9 +1,9 @@
 """The 3x3 filters the network learned, next to the classic kernels people designed by hand."""
 import streamlit as st
 
-from cnnviz.filters import best_edge_filter, match_filters
+from cnnviz.filters import CLOSE, NO_MATCH, best_edge_filter, label, match_filters
 from cnnviz.responses import conv2_summary, kernel_responses
-from cnnviz_ui import model_charts
+from cnnviz_ui import model_charts, visual
 from cnnviz_ui.export import image_download, tile
 from cnnviz_ui.current_digit import current_digit
 from cnnviz_ui.images import digit_image, feature_grid, kernel_image
@@ -13,7 +13,9 @@ from cnnviz_ui.shell import lecture_mode, prose, show_chart
 st.title("Learned filters")
 prose("Nobody told the network about edges. It was only shown digits and their labels, and gradient descent "
       "chose the nine weights of each 3×3 first-layer filter. Many of them end up looking like the edge "
-      "detectors image processing has used for decades. Red cells are positive weights, blue ones negative.")
+      "detectors image processing has used for decades. Red cells are positive weights, blue ones negative, "
+      "white is zero. The classic kernels they are compared with (Sobel, Prewitt, blurs...) were written by "
+      "hand long before neural networks: nothing trained them.")
 
 loaded = active_model()
 convs = conv_layers(loaded.model)
@@ -31,14 +33,19 @@ st.caption(f"Model: {loaded.source}")
 
 
 def _described(m) -> str:
-    turn = f", turned {m.rotation}°" if m.rotation else ""
-    sign = "−" if m.sign < 0 else ""
-    return f"{sign}{m.kernel_name}{turn} · {m.score:.2f}"
+    """"−Sobel Y · 0.92", or "no close classic kernel (nearest: Box blur, 0.55)": one score, the cosine."""
+    if m.close:
+        return f"{label(m)} · {visual.number(m.score)}"
+    return f"{NO_MATCH} (nearest: {m.kernel_name}, {visual.number(m.score)})"
+
+
+big = lecture_mode()
 
 
 st.subheader(f"The {len(matches)} {conv1_name} filters and their closest classic kernel")
 cols_per_row = 8
-gallery = [kernel_image(weights[m.index].numpy(), cell=36) for m in matches]
+gallery = [kernel_image(weights[m.index].numpy(), cell=48 if big else 36, font_size=15 if big else 12)
+           for m in matches]
 for start in range(0, len(matches), cols_per_row):
     row = st.columns(cols_per_row)
     for col, m in zip(row, matches[start:start + cols_per_row]):
@@ -46,28 +53,33 @@ for start in range(0, len(matches), cols_per_row):
             st.image(gallery[m.index], width="stretch")
             st.caption(f"**#{m.index}** ≈ {_described(m)}")
 image_download(tile(gallery, cols_per_row), f"{conv1_name} filters", key="filters_gallery_png")
-prose("The score is the cosine similarity after removing each kernel's average (1 = same pattern, 0 = unrelated); "
-      "a minus sign means the filter is the kernel with its sign flipped, which finds the same edges in the "
-      "opposite direction (dark-to-light instead of light-to-dark).")
+prose("**The score** is the cosine similarity of the two kernels' nine weights, taken as they are: 1 means the "
+      "same pattern (up to scale), 0 means unrelated. Signs count: a blur, whose weights are all positive, is "
+      "only close to a filter whose weights mostly share one sign, and an edge kernel, whose weights cancel, "
+      "only to a filter that roughly cancels too. A minus sign means the filter is the kernel with every sign "
+      "flipped, which finds the same edges in the opposite direction (dark-to-light instead of light-to-dark). "
+      f"Below {visual.number(CLOSE)} the page names no kernel: *{NO_MATCH}*, with the nearest one in brackets.")
 
 st.subheader("Edge detectors the network found by itself")
 prose("Of the filters the gallery above calls edge detectors, the closest to a vertical and to a horizontal edge "
-      "kernel. Each is shown next to the classic kernel as it matched: where the match has a minus sign, that "
-      "kernel is drawn with its sign flipped, so the colours line up with the learned filter's.")
+      "kernel. Each learned filter is shown next to the hand-designed kernel it resembles: where the match has a "
+      "minus sign, that kernel is drawn with its sign flipped, so the colours line up with the learned filter's.")
 sobel = st.columns(2, gap="large")
 for col, what in zip(sobel, ("vertical", "horizontal")):
     m = best_edge_filter(matches, what)
     with col:
         if m is None:
-            st.markdown(f"**No {what}-edge filter**: none of the {len(matches)} filters is closest to a {what} "
-                        "edge kernel in the gallery.")
+            st.markdown(f"**No {what}-edge filter**: none of the {len(matches)} filters is close (score "
+                        f"{visual.number(CLOSE)} or more) to a {what} edge kernel.")
             continue
         st.markdown(f"**Best {what}-edge filter: #{m.index}** ≈ {_described(m)}")
         flipped = " (its sign flipped)" if m.sign < 0 else ""
-        pair = [kernel_image(weights[m.index].numpy(), cell=44), kernel_image(m.kernel, cell=44)]
+        cell = 56 if big else 44
+        pair = [kernel_image(weights[m.index].numpy(), cell=cell, font_size=16 if big else 13),
+                kernel_image(m.kernel, cell=cell, font_size=16 if big else 13)]
         a, b = st.columns(2)
-        a.image(pair[0], caption=f"learned #{m.index}", width=132)
-        b.image(pair[1], caption=f"{_described(m).rsplit(' · ', 1)[0]}{flipped}", width=132)
+        a.image(pair[0], caption=f"learned #{m.index} (trained)", width=3 * cell)
+        b.image(pair[1], caption=f"{label(m)}{flipped}: hand-designed, not learned", width=3 * cell)
         image_download(tile(pair, 2), f"{what} edge filter {m.index}", key=f"filters_{what}_png")
 
 st.subheader("What a filter does to your digit")
@@ -83,8 +95,8 @@ responses = [digit_image(digit.image28, size=cell), feature_grid(learned_map[Non
              feature_grid(classic_map[None], cols=1, cell=cell, labels=False)]
 show[0].image(responses[0], caption=f"input: {digit.source}", width=cell)
 show[1].image(responses[1], caption=f"learned filter #{pick} (before bias and ReLU)", width="stretch")
-show[2].image(responses[2], caption=f"the closest classic kernel: {_described(m).rsplit(' · ', 1)[0]}",
-              width="stretch")
+nearest = label(m) if m.close else f"{'−' if m.sign < 0 else ''}{m.kernel_name} (not close: {visual.number(m.score)})"
+show[2].image(responses[2], caption=f"the nearest hand-designed kernel: {nearest}", width="stretch")
 image_download(tile(responses, 3), f"filter {pick} responses", key="filters_responses_png")
 prose("Both maps light up on the same strokes when the filter and the kernel share a pattern. Draw a digit on "
       "the *Draw a digit* page and come back: this section uses your drawing.")

@@ -133,13 +133,7 @@ def vector_strip(values: np.ndarray, cols: int, cell: int = 18, numbers: bool = 
             ink = _ink(colorize(np.array(v), vmin, vmax, scale))
             draw.text((c * cell + cell / 2, r * cell + cell / 2), visual.number(v, digits), fill=ink, font=font,
                       anchor="mm")
-    if not colorbar:
-        return img
-    bar = _colorbar(max(img.height, 3 * font_size + 6), vmin, vmax, scale, font_size)
-    out = Image.new("RGB", (img.width + 8 + bar.width, max(img.height, bar.height)), BACKGROUND)
-    out.paste(img, (0, 0))
-    out.paste(bar, (img.width + 8, 0))
-    return out
+    return _with_colorbar(img, vmin, vmax, scale, font_size) if colorbar else img
 
 
 def digit_image(image28: np.ndarray, size: int = 168, box: tuple[int, int, int, int] | None = None,
@@ -161,9 +155,11 @@ def digit_image(image28: np.ndarray, size: int = 168, box: tuple[int, int, int, 
     return img
 
 
-def kernel_image(kernel: np.ndarray, cell: int = 36, font_size: int = 12, digits: int = 2) -> Image.Image:
+def kernel_image(kernel: np.ndarray, cell: int = 36, font_size: int = 12, digits: int = 2,
+                 colorbar: bool = False) -> Image.Image:
     """A small k x k kernel on the diverging scale (red = positive) with its numbers written in the cells;
-    in lecture mode pass a larger `cell` and `font_size` (the font is capped so a number fits its cell)."""
+    in lecture mode pass a larger `cell` and `font_size` (the font is capped so a number fits its cell).
+    `colorbar=True` adds the scale on the right (one kernel alone; a gallery shows one `legend_html`)."""
     k = np.asarray(kernel, dtype=np.float32)
     lo, hi = visual.signed_range(k)
     colours = colorize(k, lo, hi, "diverging")                                  # [k, k, 3]
@@ -174,7 +170,15 @@ def kernel_image(kernel: np.ndarray, cell: int = 36, font_size: int = 12, digits
         font = _fitting_font(text, font_size, cell)
         draw.text((c * cell + cell / 2, r * cell + cell / 2), text, fill=_ink(colours[r, c]), font=font,
                   anchor="mm")
-    return img
+    return _with_colorbar(img, lo, hi, "diverging", font_size) if colorbar else img
+
+
+def _with_colorbar(img: Image.Image, vmin: float, vmax: float, scale: str, font_size: int) -> Image.Image:
+    bar = _colorbar(max(img.height, 3 * font_size + 6), vmin, vmax, scale, font_size)
+    out = Image.new("RGB", (img.width + 8 + bar.width, max(img.height, bar.height)), BACKGROUND)
+    out.paste(img, (0, 0))
+    out.paste(bar, (img.width + 8, 0))
+    return out
 
 
 def _fitting_font(text: str, size: int, width: int) -> ImageFont.FreeTypeFont:

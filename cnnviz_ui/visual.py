@@ -70,7 +70,9 @@ def lut(scale: str) -> np.ndarray:
     t = np.linspace(0, len(anchors) - 1, 256)
     lo = np.floor(t).astype(int).clip(0, len(anchors) - 2)
     frac = (t - lo)[:, None]
-    return np.rint(anchors[lo] * (1 - frac) + anchors[lo + 1] * frac).astype(np.uint8)  # [256, 3]
+    table = np.rint(anchors[lo] * (1 - frac) + anchors[lo + 1] * frac).astype(np.uint8)  # [256, 3]
+    table.flags.writeable = False  # shared by every caller (cached)
+    return table
 
 
 def colorize(values, vmin: float, vmax: float, scale: str = "sequential") -> np.ndarray:

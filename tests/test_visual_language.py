@@ -170,7 +170,7 @@ def samples() -> dict[str, list[Case]]:
         "cnnviz_ui.images.digit_image": [Case((POSITIVE,), {"size": 30}, probes=[((1, 1), (255, 255, 255))]),
                                          Case((POSITIVE,), {"size": 30, "box": (0, 2, 0, 2)})],
         "cnnviz_ui.images.kernel_image": [Case((kernel,), probes=[((2, 38), RED)]),
-                                          Case((kernel,), {"cell": 60, "font_size": 22})],
+                                          Case((kernel,), {"cell": 60, "font_size": 22, "colorbar": True})],
         "cnnviz_ui.export.tile": [Case(([picture, picture],), {"cols": 2}),
                                   Case(([picture],), {"cols": 1, "captions": ["conv1"]})],
         # draw page

@@ -14,6 +14,7 @@ And no builder writes a negative zero ("−0.00"), in a chart or in a picture.
 from __future__ import annotations
 
 import ast
+import base64
 import importlib
 import inspect
 import io
@@ -176,6 +177,7 @@ def samples() -> dict[str, list[Case]]:
         # draw page
         "cnnviz_ui.draw_view.layer_image": [Case((v,)) for v in views],
         "cnnviz_ui.draw_view.layers_picture": [Case((views,))],
+        "cnnviz_ui.network_view.network_figure": [Case((np.eye(28), views, np.full(10, 0.1)))],
     }
 
 
@@ -276,6 +278,11 @@ def _check_figure(fig: go.Figure, case: Case) -> list[str]:
     if case.scale and not scaled:
         problems.append(f"no trace has a colour scale ({case.scale} expected)")
     problems += [f"trace {i} ({t.type}) {what}" for i, t in enumerate(fig.data) for what in _default_colours(t)]
+    for i, picture in enumerate(fig.layout.images):  # pictures inside the figure (data: URLs) are checked too
+        source = picture.source if isinstance(picture.source, str) else ""
+        if source.startswith("data:image/png;base64,"):
+            inner = Image.open(io.BytesIO(base64.b64decode(source.split(",", 1)[1])))
+            problems += [f"layout image {i}: {p}" for p in _check_picture(inner, Case())]
     for path, colour in _colours_in(fig.to_plotly_json()):
         rgb = _rgb(colour)
         if rgb is not None and not _is_visual(rgb):
@@ -391,6 +398,10 @@ def test_the_figure_check_catches_a_foreign_scale_an_off_centre_range_and_a_fore
     assert any("expected diverging" in p for p in _check_figure(fig, Case(scale="diverging")))
     fig = go.Figure([go.Bar(y=[1, 2]), go.Heatmap(z=POSITIVE), go.Scatter(y=[1, 2])])
     assert len([p for p in _check_figure(fig, Case()) if "default" in p]) == 3
+    from cnnviz_ui.images import png_data_url
+
+    fig = go.Figure(layout=dict(images=[dict(source=png_data_url(Image.new("RGB", (4, 4), (31, 119, 180))))]))
+    assert any("layout image 0" in p for p in _check_figure(fig, Case()))
 
 
 def test_the_picture_check_catches_a_reversed_scale_and_foreign_colours():

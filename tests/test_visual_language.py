@@ -96,16 +96,23 @@ def _conv_fixtures():
     return x, kernel, steps, multi
 
 
-def _unit():
+def _model():
     import torch
 
     from cnnviz.model import DigitCNN
+
+    torch.manual_seed(0)
+    return DigitCNN().eval()
+
+
+def _unit():
+    import torch
+
     from cnnviz.trace import trace
     from cnnviz.unit import open_unit
 
-    torch.manual_seed(0)
-    model = DigitCNN().eval()
-    acts = trace(model, torch.randn(1, 1, 28, 28))
+    model = _model()
+    acts = trace(model, torch.randn(1, 1, 28, 28, generator=torch.Generator().manual_seed(1)))
     return open_unit(model, acts, "conv2", (0, 3, 3)), acts
 
 
@@ -386,6 +393,78 @@ def test_every_sample_names_a_discovered_builder(sample_table):
     assert not set(sample_table) - set(FOUND)
 
 
+# ---- HTML builders (number grids, bars): the same colours, the same numbers --------------------------------
+def html_builders() -> dict[str, object]:
+    found = {}
+    for module in _modules():
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if fn.__module__ == module.__name__ and not name.startswith("_") and name.endswith("_html"):
+                found[f"{module.__name__}.{name}"] = fn
+    return found
+
+
+HTML_FOUND = html_builders()
+CELL = re.compile(r"<td[^>]*?background:\s*([^;'\"]+)[^>]*>")
+
+
+def html_samples() -> dict[str, list[Case]]:
+    """Qualified name -> calls; Case.probes here are (n-th <td> with a background, "red" or "blue")."""
+    import torch
+
+    from cnnviz.unit import open_unit
+
+    unit, acts = _unit()
+    model = _model()
+    pool = open_unit(model, acts, "pool1", (0, 3, 3))
+    linear = open_unit(model, acts, "fc1", (5,))
+    probabilities = torch.softmax(torch.tensor([2.0, -1.0, 0.5, 0, 0, 1, 3, -2, 0.2, 0.1]), 0).numpy()
+    return {
+        "cnnviz_ui.unit_view.grid_html": [Case((SIGNED, "weights"), probes=[(0, "red"), (1, "blue")])],
+        "cnnviz_ui.unit_view.conv_html": [Case((unit,))],
+        "cnnviz_ui.unit_view.pool_html": [Case((pool,))],
+        "cnnviz_ui.unit_view.linear_html": [Case((linear,))],
+        "cnnviz_ui.unit_view.unit_html": [Case((unit,)), Case((linear,))],
+        "cnnviz_ui.model_charts.probability_bars_html": [Case((probabilities, "d"))],
+        "cnnviz_ui.draw_view.prediction_html": [Case(("data:image/png;base64,", probabilities, "d"))],
+        "cnnviz_ui.images.figure_html": [Case((Image.new("RGB", (4, 4)), 40, "a caption"))],
+    }
+
+
+def _check_html(text: str, case: Case) -> list[str]:
+    problems = []
+    text = re.sub(r"data:image/[a-z]+;base64,[A-Za-z0-9+/=]*", "", text)
+    foreign = {_rgb(m.group(0)) for m in COLOUR_TEXT.finditer(text)} - {None}
+    problems += [f"colour rgb{rgb} is not a colour of visual.py" for rgb in sorted(foreign) if not _is_visual(rgb)]
+    shown = re.sub(r"<[^>]*>", " ", text)
+    problems += [f"writes a negative zero: {z!r}" for z in sorted({m.group(0) for m in NEGATIVE_ZERO.finditer(shown)})]
+    cells = CELL.findall(text)
+    for index, hue in case.probes:
+        rgb = _rgb(cells[index]) if index < len(cells) else None
+        if rgb is None:
+            problems.append(f"cell {index} has no colour")
+        elif (rgb[0] > rgb[2]) != (hue == "red"):
+            problems.append(f"cell {index} is {cells[index]}, expected {hue} (red = positive, blue = negative)")
+    return problems
+
+
+@pytest.fixture(scope="module")
+def html_sample_table():
+    return html_samples()
+
+
+@pytest.mark.parametrize("name", sorted(HTML_FOUND))
+def test_every_html_builder_takes_its_colours_and_numbers_from_visual(name, html_sample_table):
+    assert name in html_sample_table, f"{name} is a new HTML builder: add sample arguments to html_samples()"
+    problems = []
+    for n, case in enumerate(html_sample_table[name]):
+        problems += [f"case {n}: {p}" for p in _check_html(HTML_FOUND[name](*case.args, **case.kwargs), case)]
+    assert not problems, f"{name}:\n" + "\n".join(problems)
+
+
+def test_every_html_sample_names_a_discovered_builder(html_sample_table):
+    assert not set(html_sample_table) - set(HTML_FOUND)
+
+
 # ---- the checks themselves can fail -------------------------------------------------------------------------
 def test_the_figure_check_catches_a_foreign_scale_an_off_centre_range_and_a_foreign_colour():
     fig = go.Figure(go.Heatmap(z=SIGNED, colorscale="RdBu"))
@@ -402,6 +481,14 @@ def test_the_figure_check_catches_a_foreign_scale_an_off_centre_range_and_a_fore
 
     fig = go.Figure(layout=dict(images=[dict(source=png_data_url(Image.new("RGB", (4, 4), (31, 119, 180))))]))
     assert any("layout image 0" in p for p in _check_figure(fig, Case()))
+
+
+def test_the_html_check_catches_blue_positive_cells_foreign_colours_and_negative_zeros():
+    html = ("<table><tr><td style='background:rgba(31,119,180,0.5)'>1</td>"
+            "<td style='background:rgba(214,39,40,0.3)'>-0.00</td></tr></table>")
+    problems = _check_html(html, Case(probes=[(0, "red"), (1, "blue")]))
+    assert sum("not a colour of visual.py" in p for p in problems) == 2, problems
+    assert sum("expected" in p for p in problems) == 2 and any("negative zero" in p for p in problems)
 
 
 def test_the_picture_check_catches_a_reversed_scale_and_foreign_colours():

@@ -18,7 +18,7 @@ from cnnviz import receptive_field
 from cnnviz.trace import trace
 from cnnviz.model import leaf_layers
 from cnnviz_ui.export import tile
-from cnnviz_ui.images import feature_grid, legend_html, png_data_url, value_range, vector_strip
+from cnnviz_ui.images import feature_grid, vector_strip
 
 _ACTIVATIONS = (nn.ReLU, nn.Tanh, nn.Sigmoid)
 _POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d)
@@ -36,7 +36,6 @@ class LayerView:
 class Analysis:
     probabilities: np.ndarray   # [num_classes]
     layers: list                # [LayerView] in execution order, ending with the logits
-    layers_html: str            # all of them drawn as one HTML block (see layers_html)
     acts: dict                  # the whole trace (cnnviz.trace.trace), for opening one unit
 
 
@@ -76,53 +75,39 @@ def analyse(model: nn.Module, x: torch.Tensor, key: str) -> Analysis:
         return cache[1]
     acts = trace(model, x)
     views = _views(model, acts)
-    result = Analysis(acts["probabilities"][0].numpy(), views, layers_html(views, key), acts)
+    result = Analysis(acts["probabilities"][0].numpy(), views, acts)
     st.session_state[CACHE_KEY] = (full_key, result)
     return result
 
 
-def layer_image(view: LayerView):
-    """One picture per layer: maps as a tiny grid (the browser scales it up), the logits with their numbers."""
+def layer_image(view: LayerView, big: bool = False):
+    """One layer as a picture: maps as a grid (8 to a row) with their colour bar, a vector as a strip of cells,
+    the logits with their numbers. `big`: large enough for a slide, maps numbered."""
     v = view.values
     if v.ndim == 3:
-        return feature_grid(v, cols=min(8, v.shape[0]), cell=v.shape[1], gap=1, labels=False,
-                            colorbar=False)
+        return feature_grid(v, cols=min(8, v.shape[0]), cell=56 if big else v.shape[1], gap=2 if big else 1,
+                            labels=big, colorbar=True)
     if view.name == "logits":
         return vector_strip(v, cols=v.size, cell=44, numbers=True)
-    return vector_strip(v, cols=min(v.size, 32), cell=1, colorbar=False)
+    return vector_strip(v, cols=min(v.size, 32), cell=14 if big else 4, colorbar=True)
 
 
-def layers_picture(views: list) -> Image.Image:
-    """Every feature-map layer as one labelled picture, large enough for a slide (maps numbered, one row of
-    8 per line, each layer's own colour scale)."""
-    grids = [feature_grid(v.values, cols=min(8, v.values.shape[0]), cell=56, gap=2, labels=True)
-             for v in views if v.values.ndim == 3]
-    return tile(grids, cols=1, gap=16)
+def layer_titles(views: list) -> list[str]:
+    """What each layer's picture is called on a slide: "conv1 + relu1: 16 maps of 28×28", "logits: 10 scores"."""
+    titles = []
+    for v in views:
+        shape = v.values.shape
+        what = (f"{shape[0]} maps of {shape[1]}×{shape[2]}" if v.values.ndim == 3
+                else f"{v.values.size} scores" if v.name == "logits" else f"{v.values.size} values")
+        titles.append(f"{v.title}: {what}")
+    return titles
 
 
-def _block(view: LayerView) -> str:
-    v = view.values
-    if v.ndim == 3:
-        what = f"{v.shape[0]} maps of {v.shape[1]}×{v.shape[2]}"
-    elif view.name == "logits":
-        what = f"{v.size} scores, the largest wins"
-    else:
-        what = f"{v.size} values"
-    legend = "" if view.name == "logits" else legend_html(*value_range(v))
-    pixelated = "" if view.name == "logits" else "image-rendering:pixelated;"
-    width = "max-width:100%" if view.name == "logits" else "width:100%"
-    return (f"<div class='cnnviz-layer' data-layer='{view.name}'><div style='margin:0.4em 0 0.2em'>"
-            f"<b>{view.title}</b> · {what} &nbsp; {legend}</div>"
-            f"<img alt='{view.title}' src='{png_data_url(layer_image(view))}' style='{width};{pixelated}'></div>")
-
-
-def layers_html(views: list, digest: str) -> str:
-    """Every layer, in execution order, as one HTML block with inline pictures (one element, no extra requests):
-    the feature maps two to a row, then the vectors full width."""
-    maps = "".join(_block(v) for v in views if v.values.ndim == 3)
-    vectors = "".join(_block(v) for v in views if v.values.ndim != 3)
-    return (f"<div class='cnnviz-layers' data-digest='{digest}'>"
-            f"<div style='display:grid;grid-template-columns:1fr 1fr;gap:0.3em 1.5em'>{maps}</div>{vectors}</div>")
+def layers_picture(views: list, titles: list[str] | None = None) -> Image.Image:
+    """Every layer as one picture for a slide, each under its name (`titles`, default `layer_titles`): maps
+    numbered, 8 to a row, each layer on its own colour scale with its colour bar."""
+    titles = layer_titles(views) if titles is None else titles
+    return tile([layer_image(v, big=True) for v in views], cols=1, gap=16, captions=titles, font_size=18)
 
 
 def prediction_html(image_url: str, probabilities: np.ndarray, digest: str) -> str:
@@ -143,3 +128,63 @@ def field_widths(model) -> str:
         return "the whole image for every unit"
     first, *rest = parts
     return ", ".join([first.replace(" after", " pixels wide after", 1), *rest])
+
+
+# -- the page's state: which map or unit the student is looking at ----------------------------------------------
+
+FROM_EVALUATION = "draw_open_inspector"   # set by the Evaluation page with draw_source and draw_mnist_index
+SCROLL_KEY = "_draw_scroll_to_inspector"
+
+
+def arrive_from_evaluation() -> bool:
+    """A click on a mistake on the Evaluation page brought the student here: open the inspector on the logits
+    (on the digit the model chose, so the student sees what pushed it there) and scroll to it. Once only."""
+    if not st.session_state.pop(FROM_EVALUATION, False):
+        return False
+    st.session_state["rf_layer"] = "logits"
+    st.session_state.pop("rf_i_logits", None)   # start on this digit's own prediction
+    st.session_state[SCROLL_KEY] = True
+    return True
+
+
+def strongest_map(values: np.ndarray) -> int:
+    """The map [C, h, w] this input excites most (the inspector starts there)."""
+    return int(values.reshape(values.shape[0], -1).max(1).argmax())
+
+
+def current_pick(views: list) -> tuple[str, int, tuple[int, int] | None]:
+    """(layer, map or unit index, (row, column) in the map or None) the inspector shows now, read from its
+    widgets' state, with the defaults they start on."""
+    names = [v.name for v in views]
+    layer = st.session_state.get("rf_layer")
+    layer = layer if layer in names else names[0]
+    values = views[names.index(layer)].values
+    if values.ndim == 3:
+        c, h, w = values.shape
+        channel = min(int(st.session_state.get(f"rf_ch_{layer}", strongest_map(values))), c - 1)
+        return layer, channel, (int(st.session_state.get(f"rf_y_{layer}", h // 2)),
+                                int(st.session_state.get(f"rf_x_{layer}", w // 2)))
+    return layer, min(int(st.session_state.get(f"rf_i_{layer}", int(values.argmax()))), values.size - 1), None
+
+
+def open_pick(layer: str, index: int, views: list) -> None:
+    """Point the inspector at map (or unit) `index` of `layer`: what a click on the network picture does."""
+    values = next(v.values for v in views if v.name == layer)
+    st.session_state["rf_layer"] = layer
+    st.session_state[f"rf_ch_{layer}" if values.ndim == 3 else f"rf_i_{layer}"] = int(index)
+
+
+def caution_markdown(judged) -> str:
+    """The caution for a prediction that deserves less trust (cnnviz.confidence.Confidence), in our words."""
+    reasons = "; ".join(judged.reasons)
+    return (f"**Take this answer with care:** {reasons}. The network has to name one of the ten digits for "
+            "anything it is shown, so a high percentage here is not a promise that it is right.")
+
+
+SCROLL_JS = """<script>
+(function find(tries) {
+  const box = window.parent.document.querySelector('.st-key-inspector') || document.querySelector('.st-key-inspector');
+  if (box) { box.scrollIntoView({behavior: 'instant', block: 'start'}); return; }
+  if (tries > 0) setTimeout(() => find(tries - 1), 100);
+})(50);
+</script>"""

@@ -10,19 +10,19 @@ import numpy as np
 import plotly.graph_objects as go
 
 from cnnviz.unit import UnitComputation, WeightedSum
+from cnnviz_ui import visual
 
 TOP = 10  # contributions listed for a Linear unit
 
 
 def num(v: float) -> str:
-    """A value as the page writes it (4 decimals; '−' for minus)."""
-    return f"{v:.4f}".replace("-", "−")
+    """A value as the page writes it: 4 decimals, a true minus sign, never "−0.0000" (visual.number)."""
+    return visual.number(v, 4)
 
 
 def _tint(v: float, scale: float) -> str:
-    """Blue for positive, red for negative, stronger for larger |v|."""
-    a = 0.0 if scale <= 0 else min(abs(v) / scale, 1.0) * 0.55
-    return f"rgba(31,119,180,{a:.2f})" if v >= 0 else f"rgba(214,39,40,{a:.2f})"
+    """A cell's CSS on the one diverging scale (red = positive, blue = negative, white = 0), readable ink."""
+    return visual.cell_css(v, -max(scale, 1e-12), max(scale, 1e-12), "diverging")
 
 
 def grid_html(values: np.ndarray, title: str, padded: np.ndarray | None = None, mark: tuple | None = None,
@@ -37,9 +37,9 @@ def grid_html(values: np.ndarray, title: str, padded: np.ndarray | None = None, 
         for b in range(values.shape[1]):
             v = values[a, b]
             pad = padded is not None and bool(padded[a, b])
-            style = "background:#e9ecf1;color:#888" if pad else f"background:{_tint(v, scale)}"
+            style = f"background:{visual.BLANK};color:{visual.MUTED}" if pad else _tint(v, scale)
             if mark == (a, b):
-                style += ";outline:3px solid #d62728;outline-offset:-3px;font-weight:700"
+                style += f";outline:3px solid {visual.HIGHLIGHT};outline-offset:-3px;font-weight:700"
             text = "0 pad" if pad else num(v)
             cells.append(f"<td style='{style};padding:0.1em 0.25em;text-align:right'>{text}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
@@ -48,7 +48,9 @@ def grid_html(values: np.ndarray, title: str, padded: np.ndarray | None = None, 
             f"<div class='cnnviz-grid' data-kind='{kind}' style='width:min-content'>"
             f"<div style='font-size:0.8em;opacity:0.8'>{html.escape(title)}</div>"
             "<table style='border-collapse:collapse;font-family:monospace;font-size:0.78em'>"
-            + "".join(rows) + "</table></div></div>")
+            + "".join(rows) + "</table>"
+            f"<div style='font-size:0.7em;margin-top:0.15em'>{visual.legend_html(-scale, scale, 'diverging')}</div>"
+            "</div></div>")
 
 
 def _line(label: str, expression: str) -> str:
@@ -124,7 +126,7 @@ def linear_html(rec: UnitComputation, top: int = TOP) -> str:
     rows = "".join(
         f"<tr><td>{r + 1}</td><td>{html.escape(input_name(rec.source, ws, int(i)))}</td>"
         f"<td style='text-align:right'>{num(ws.inputs[i])}</td><td style='text-align:right'>{num(ws.weights[i])}</td>"
-        f"<td style='text-align:right;background:{_tint(ws.products[i], np.abs(ws.products[order]).max())}'>"
+        f"<td style='text-align:right;{_tint(ws.products[i], np.abs(ws.products[order]).max())}'>"
         f"{num(ws.products[i])}</td></tr>" for r, i in enumerate(order))
     table = ("<table class='cnnviz-contributions' style='border-collapse:collapse;font-size:0.85em'>"
              "<tr><th>#</th><th>input</th><th>activation</th><th>× weight</th><th>= contribution</th></tr>"
@@ -155,8 +157,7 @@ def partial_sums_figure(rec: UnitComputation, height: int = 260) -> go.Figure:
     labels = [str(c) for c in range(sums.size)] + ["bias", "total"]
     fig = go.Figure(go.Waterfall(
         x=labels, y=list(sums) + [step.bias, 0.0], measure=["relative"] * (sums.size + 1) + ["total"],
-        increasing=dict(marker_color="#1f77b4"), decreasing=dict(marker_color="#d62728"),
-        totals=dict(marker_color="#7f7f7f"), connector=dict(visible=False),
+        **visual.waterfall_colors(), connector=dict(visible=False),
         hovertemplate="%{x}: %{y:.4f}<extra></extra>"))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), showlegend=False,
                       title=dict(text=f"{sums.size} partial sums (one per {rec.source} map) + bias = "
@@ -172,10 +173,11 @@ def map_picker_figure(values: np.ndarray, unit: tuple[int, int], height: int = 3
     is drawn on every Draw-page rerun (bench/NOTES.md section 8)."""
     h, w = values.shape
     ys, xs = np.mgrid[0:h, 0:w]  # [h, w] each
-    lo, hi = float(values.min()), float(values.max())
     cell = (height - 40) / max(h, w)  # pixels per cell: the plot is as tall as the frame allows
-    marker = dict(symbol="square", size=max(3.0, cell + 0.5), color=values.ravel(), colorscale="Viridis",
-                  cmin=lo, cmax=hi if hi > lo else lo + 1, line=dict(width=0))
+    colors = visual.heatmap_colors(values, title="value")
+    marker = dict(symbol="square", size=max(3.0, cell + 0.5), color=values.ravel(), colorscale=colors["colorscale"],
+                  cmin=colors["zmin"], cmax=colors["zmax"], showscale=True, colorbar=colors["colorbar"],
+                  line=dict(width=0))
     uy, ux = unit
     axis = dict(constrain="domain", showgrid=False, zeroline=False)
     return go.Figure(
@@ -185,6 +187,6 @@ def map_picker_figure(values: np.ndarray, unit: tuple[int, int], height: int = 3
         layout=dict(height=height, margin=dict(l=10, r=10, t=30, b=10), clickmode="event+select", dragmode=False,
                     plot_bgcolor="rgba(0,0,0,0)",
                     shapes=[dict(type="rect", x0=ux - 0.5, x1=ux + 0.5, y0=uy - 0.5, y1=uy + 0.5,
-                                 line=dict(color="#ff00ff", width=3))],
+                                 line=dict(color=visual.HIGHLIGHT, width=3))],
                     xaxis=dict(axis, range=[-0.5, w - 0.5], side="top"),
                     yaxis=dict(axis, scaleanchor="x", range=[h - 0.5, -0.5])))

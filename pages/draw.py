@@ -1,10 +1,13 @@
 """Draw a digit and watch it flow through the network, layer by layer."""
+from functools import partial
+
 import streamlit as st
 
+from cnnviz.confidence import judge
 from cnnviz.preprocess import is_blank, preprocess, read_upload
 from cnnviz.receptive_field import unit_window
 from cnnviz.unit import open_unit
-from cnnviz_ui import links, model_charts
+from cnnviz_ui import draw_view, links, model_charts, visual
 from cnnviz_ui.canvas import draw_canvas, drawing_key
 from cnnviz_ui.current_digit import Digit, example_digit, mnist_digit, set_current_digit
 from cnnviz_ui.digits import missing_reason
@@ -13,6 +16,7 @@ from cnnviz_ui.export import image_download
 from cnnviz_ui.images import digit_image, figure_html, png_data_url
 from cnnviz_ui.mnist_gate import require_mnist
 from cnnviz_ui.models import active_model
+from cnnviz_ui.network_view import clicked, network_figure
 from cnnviz_ui.shell import prose, show_chart
 from cnnviz_ui.unit_view import map_picker_figure, partial_sums_figure, unit_html
 
@@ -24,16 +28,19 @@ prose("Draw a digit with the mouse (or a finger). Before the network sees it, th
 
 loaded = active_model()
 model = loaded.model
-st.caption(f"Model: {loaded.source}")
 SOURCES = ["Draw", "MNIST test digit", "Upload an image"]
 INITIAL = "_draw_initial"  # the drawing the canvas was mounted with; kept while the canvas stays on screen
+PROMPT = "Draw a digit on the black square."
 st.session_state.pop(INITIAL, None)  # this page was just opened: the canvas mounts again, with the last drawing
+draw_view.arrive_from_evaluation()   # a mistake clicked on the Evaluation page: that digit, in the inspector
 
 
 @st.fragment  # drawing reruns only this part of the page: the answer comes back sooner
 def draw_and_look() -> None:
     digit: Digit | None = None
-    left, middle, right = st.columns([1.25, 0.7, 1.05], gap="medium")
+    lesson = st.container(key="lesson")  # the canvas, its controls and the answer: one screen in lecture mode
+    left, middle, right = lesson.columns([1.25, 0.7, 1.05], gap="medium")
+    dot = False
     with left:
         source = st.radio("Input", SOURCES, horizontal=True, key="draw_source", label_visibility="collapsed",
                           bind=links.BIND)
@@ -63,6 +70,7 @@ def draw_and_look() -> None:
                 cached = st.session_state.get("_draw_input")  # the canvas came back with the last drawing on it
                 digit = cached[1] if cached is not None else None
             elif pixels is not None:  # strokes on the canvas, but nothing a digit could be made of
+                dot = True
                 middle.warning("There is nothing digit-like to read yet: a dot, a few stray pixels, or ink over "
                                "the whole square. Press Clear and draw one digit with a few strokes.")
         elif source == "MNIST test digit":
@@ -87,33 +95,47 @@ def draw_and_look() -> None:
                     st.error(f"Cannot use this file: {exc}")
 
     example = digit is None and source == "Draw"
-    if example:  # nothing drawn yet: a built-in digit flows through the network until the student draws
-        digit = example_digit()
-        with middle:
-            st.info("Draw a digit on the black square. Until then, a built-in example 7.")
-    if digit is None:
+    if digit is None and not example:
         st.stop()
+    if example:  # nothing (digit-like) drawn yet: no answer beside the canvas; the example flows below, apart
+        set_current_digit(None)  # the other pages show their default digit
+        if not dot:
+            middle.info(f"{PROMPT} The answer will appear here.")
+        digit = example_digit()
+        result = analyse(model, digit.x, input_hash(digit.image28))
+    else:
+        set_current_digit(digit)
+        digest = input_hash(digit.image28)
+        result = analyse(model, digit.x, digest)
+        show_answer(digit, result, digest, middle, right)
+    st.caption(f"Model: {loaded.source}")
+    open_one_unit(digit, result, example)
 
-    set_current_digit(None if example else digit)  # the other pages show the student's own digit, or their default
-    digest = input_hash(digit.image28)
-    result = analyse(model, digit.x, digest)
+
+def show_answer(digit: Digit, result: Analysis, digest: str, middle, right) -> None:
+    """The student's digit as the model sees it, its prediction and the ten probabilities, with a caution when
+    the answer deserves less trust (cnnviz.confidence)."""
+    judged = judge(result.probabilities, digit.image28)
     with middle:
         st.html(prediction_html(png_data_url(digit_image(digit.image28, size=28)), result.probabilities, digest))
+        if digit.source != "your drawing":
+            st.caption(digit.source)
         image_download(lambda: digit_image(digit.image28, size=280), "the input as the model sees it",
                        key="draw_input_png")
-        best = int(result.probabilities.argmax())
-        st.metric("Prediction for the example" if example else "Prediction", str(best),
-                  f"{result.probabilities[best]:.1%} sure", delta_color="off", delta_arrow="off")
+        st.metric("Prediction", str(judged.predicted), f"{visual.percent(judged.probability)} probability",
+                  delta_color="off", delta_arrow="off")
     with right:
         st.html(model_charts.probability_bars_html(result.probabilities, digest))
+        if judged.caution:
+            st.warning(draw_view.caution_markdown(judged), icon=":material/warning:")
 
-    st.subheader("Inside the network")
-    prose("Each picture is one layer's output, in the order the network computes them. Every small square is one "
-          "feature map (numbered from 0, left to right, then down); one colour scale per layer, so bright maps are "
-          "the ones this digit switches on. Filters that find nothing to match stay dark.")
-    st.html(result.layers_html)
-    image_download(lambda: layers_picture(result.layers), "every layer", key="draw_layers_png")
-    open_one_unit(digit, result)
+
+def _open_clicked(chart: str, views: list) -> None:
+    """A click on the network picture: open that map (or unit) in the inspector."""
+    hit = clicked(st.session_state.get(chart))
+    if hit is not None:
+        draw_view.open_pick(*hit, views)
+
 
 def _pick_from_map(chart: str, layer: str) -> None:
     """A click on the map picks that unit: move the row and column pickers there."""
@@ -123,8 +145,34 @@ def _pick_from_map(chart: str, layer: str) -> None:
         st.session_state[f"rf_x_{layer}"] = int(points[0]["x"])
 
 
-@st.fragment  # picking a unit reruns only this part: the canvas and the prediction are left alone
-def open_one_unit(digit: Digit, result: Analysis) -> None:
+@st.fragment  # picking a map or a unit reruns only this part: the canvas and the prediction are left alone
+def open_one_unit(digit: Digit, result: Analysis, example: bool) -> None:
+    st.subheader("Inside the network")
+    if example:
+        best = int(result.probabilities.argmax())
+        st.html(f"<div class='cnnviz-example' data-prediction='{best}' style='padding:0.3em 0.6em;"
+                f"border-left:4px solid {visual.MUTED}'><b>The built-in example 7, not your drawing.</b> Until you "
+                f"draw a digit, the network below reads this example (it reads it as {best}).</div>")
+    prose("The whole network in one picture, left to right, in the order it computes: the 28×28 input, each "
+          "layer's feature maps (numbered; each layer on its own colour scale, dark = 0, yellow = its largest "
+          "value), the logits (red = positive, blue = negative) and the probabilities. **Click any map** to open "
+          "it below; the magenta box on the input is the patch of pixels the unit you open can see.")
+    layer, index, where = draw_view.current_pick(result.layers)
+    box = unit_window(model, layer, *where, digit.image28.shape[0]) if where is not None else None
+    chart = f"network_{layer}_{index}"  # a new chart after each pick: a click on any map is a new selection
+    with st.container(key="network"):
+        show_chart(network_figure(digit.image28, result.layers, result.probabilities, (layer, index), box,
+                                  input_hash(digit.image28)),
+                   key=chart, name="network", on_select=partial(_open_clicked, chart, result.layers),
+                   selection_mode="points")
+    image_download(lambda: layers_picture(result.layers), "every layer", key="draw_layers_png")
+    with st.container(key="inspector"):
+        one_unit(digit, result)
+    if st.session_state.pop(draw_view.SCROLL_KEY, False):
+        st.html(draw_view.SCROLL_JS, unsafe_allow_javascript=True)
+
+
+def one_unit(digit: Digit, result: Analysis) -> None:
     st.subheader("One unit, opened")
     prose("Pick a unit in any layer (or click a square of the map) to see how its value was computed from this "
           "digit with the model's own weights. For a unit in a feature map, the magenta box on the input is the "
@@ -135,7 +183,7 @@ def open_one_unit(digit: Digit, result: Analysis) -> None:
     values = next(v.values for v in result.layers if v.name == layer)
     if values.ndim == 3:
         c, h, w = values.shape
-        strongest = int(values.reshape(c, -1).max(1).argmax())  # start on the map this digit excites most
+        strongest = draw_view.strongest_map(values)  # start on the map this digit excites most
         channel = int(pick[1].number_input("Map", 0, c - 1, strongest, key=f"rf_ch_{layer}"))
         uy = pick[2].slider("Row", 0, h - 1, h // 2, key=f"rf_y_{layer}")
         ux = pick[3].slider("Column", 0, w - 1, w // 2, key=f"rf_x_{layer}")

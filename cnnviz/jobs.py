@@ -264,17 +264,6 @@ class JobManager:
             self._reap()
             return self._jobs.get(owner)
 
-    def release(self, owner: str) -> None:
-        """Stop (if needed) and forget the owner's job."""
-        with self._lock:
-            job = self._jobs.pop(owner, None)
-        if job is not None:
-            job.stop()
-
-    def active_count(self) -> int:
-        with self._lock:
-            return sum(job.active for job in self._jobs.values())
-
     def shutdown(self) -> None:
         """End every worker now (what happens to all workers when the server exits)."""
         with self._lock:

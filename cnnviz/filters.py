@@ -156,3 +156,11 @@ def best_edge_filter(matches: list[FilterMatch], direction: str) -> FilterMatch 
         raise ValueError(f"direction must be one of {list(EDGE_KERNELS)}, got {direction!r}")
     found = [m for m in matches if m.close and edge_direction(m) == direction]
     return max(found, key=lambda m: m.score, default=None)
+
+
+def nearest_edge_filter(weights, direction: str) -> FilterMatch:
+    """The filter closest to a `direction` edge kernel (Sobel or Prewitt, either sign), close or not: what the
+    page shows when `best_edge_filter` finds none."""
+    if direction not in EDGE_KERNELS:
+        raise ValueError(f"direction must be one of {list(EDGE_KERNELS)}, got {direction!r}")
+    return max((best_match_for(weights, name) for name in EDGE_KERNELS[direction]), key=lambda m: m.score)

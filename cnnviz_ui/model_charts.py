@@ -5,12 +5,17 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-BLUE, ORANGE, GREEN, GREY = "#1f77b4", "#ff7f0e", "#2ca02c", "#9e9e9e"
+from cnnviz_ui import visual
+
+# Curves are different things, not values: categorical colours of the visual language.
+LOSS_COLOR, TRAIN_COLOR, TEST_COLOR = visual.CATEGORICAL[4], visual.CATEGORICAL[0], visual.CATEGORICAL[2]
 
 
 def _layout(fig: go.Figure, height: int, title: str = "", **kwargs) -> go.Figure:
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
                       title=title or None, plot_bgcolor="white", **kwargs)
+    fig.update_xaxes(gridcolor=visual.GRIDLINE)
+    fig.update_yaxes(gridcolor=visual.GRIDLINE)
     return fig
 
 
@@ -20,13 +25,13 @@ def probability_bars_html(probs: np.ndarray, digest: str = "") -> str:
     best = int(probs.argmax())
     rows = []
     for i, p in enumerate(probs):
-        color = ORANGE if i == best else BLUE
+        color = visual.CATEGORICAL[0] if i == best else visual.MAGNITUDE_COLOR
         rows.append(f"<div style='display:flex;align-items:center;gap:6px;height:1.45em'>"
                     f"<span style='width:1em;text-align:right;font-weight:{700 if i == best else 400}'>{i}</span>"
-                    f"<span style='flex:1;background:#f0f2f6;border-radius:3px;height:70%'>"
+                    f"<span style='flex:1;background:{visual.BLANK};border-radius:3px;height:70%'>"
                     f"<span style='display:block;width:{100 * p:.1f}%;min-width:1px;height:100%;background:{color};"
                     f"border-radius:3px'></span></span>"
-                    f"<span style='width:3.2em;text-align:right;font-size:0.85em'>{p:.1%}</span></div>")
+                    f"<span style='width:3.2em;text-align:right;font-size:0.85em'>{visual.percent(p)}</span></div>")
     return (f"<div class='cnnviz-probabilities' data-digest='{digest}'>"
             f"<div style='font-weight:600;margin-bottom:4px'>Probability of each digit</div>{''.join(rows)}</div>")
 
@@ -47,47 +52,63 @@ def training_curves(steps, batch_loss, train_acc, test_steps=(), test_acc=(), to
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Batch loss", "Accuracy"), horizontal_spacing=0.1)
     steps = np.asarray(steps)
     fig.add_trace(go.Scatter(x=steps, y=batch_loss, mode="lines", name="batch loss",
-                             line=dict(color=BLUE, width=1), opacity=0.25), 1, 1)
+                             line=dict(color=LOSS_COLOR, width=1), opacity=0.25), 1, 1)
     fig.add_trace(go.Scatter(x=steps, y=smooth(batch_loss), mode="lines", name="smoothed loss",
-                             line=dict(color=BLUE, width=2.5)), 1, 1)
+                             line=dict(color=LOSS_COLOR, width=2.5)), 1, 1)
     fig.add_trace(go.Scatter(x=steps, y=train_acc, mode="lines", name="train accuracy (running)",
-                             line=dict(color=ORANGE, width=2)), 1, 2)
+                             line=dict(color=TRAIN_COLOR, width=2)), 1, 2)
     if test_steps is not None and len(test_steps):
         fig.add_trace(go.Scatter(x=test_steps, y=test_acc, mode="lines+markers+text", name="test accuracy",
-                                 line=dict(color=GREEN, width=1.5, dash="dot"), marker=dict(size=10, symbol="diamond"),
-                                 text=[f"{a:.1%}" for a in test_acc], textposition="bottom left"), 1, 2)
+                                 line=dict(color=TEST_COLOR, width=1.5, dash="dot"),
+                                 marker=dict(size=10, symbol="diamond"),
+                                 text=[visual.percent(a) for a in test_acc], textposition="bottom left"), 1, 2)
     if total_steps:
         fig.update_xaxes(range=[0, total_steps])
-    fig.update_xaxes(title="step", gridcolor="#eee")
-    fig.update_yaxes(gridcolor="#eee")
+    fig.update_xaxes(title="step")
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02], row=1, col=2)
     fig.update_layout(legend=dict(orientation="h", y=-0.25), uirevision="keep")
     return _layout(fig, height, margin_t=40)  # room for the panel titles
 
 
 def confusion(cm: np.ndarray, height: int = 420, selected: tuple[int, int] | None = None) -> go.Figure:
-    """Confusion matrix (rows: true digit, columns: predicted), log-ish colour so the errors show."""
+    """Confusion matrix (rows: true digit, columns: predicted) on the sequential scale, coloured by log10(1 + count)
+    so that a handful of mistakes shows beside a thousand correct answers; the colour bar is labelled in counts."""
     cm = np.asarray(cm)
     z = np.log10(cm + 1)
+    colors = visual.heatmap_colors(z, "sequential", title="count")
+    top = float(colors["zmax"])
+    ticks = [t for t in (0, 1, 10, 100, 1000, 10000) if np.log10(t + 1) <= top + 1e-9]
+    colors["colorbar"].update(tickvals=[float(np.log10(t + 1)) for t in ticks],
+                              ticktext=[visual.number(t) for t in ticks])
     fig = go.Figure(go.Heatmap(z=z, x=[str(i) for i in range(cm.shape[1])], y=[str(i) for i in range(cm.shape[0])],
-                               text=cm, texttemplate="%{text}", colorscale="Blues", showscale=False,
+                               text=[[visual.number(n) for n in row] for row in cm], texttemplate="%{text}",
+                               textfont=dict(size=12), xgap=1, ygap=1, **colors,
                                hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", title="true digit", type="category")
     fig.update_xaxes(title="predicted digit", type="category", side="top")
     if selected is not None:
         t, p = selected
-        fig.add_shape(type="rect", x0=p - 0.5, x1=p + 0.5, y0=t - 0.5, y1=t + 0.5, line=dict(color=ORANGE, width=3))
+        fig.add_shape(type="rect", x0=p - 0.5, x1=p + 0.5, y0=t - 0.5, y1=t + 0.5,
+                      line=dict(color=visual.HIGHLIGHT, width=3))
     return _layout(fig, height)
 
 
-def per_class(accuracy: np.ndarray, height: int = 260) -> go.Figure:
+def per_class(accuracy: np.ndarray, height: int = 260, overall: float | None = None) -> go.Figure:
+    """Accuracy per true digit, the axis zoomed to the data (every bar would look full on 0-100%), with the
+    overall accuracy drawn across as the baseline to compare each digit with."""
     acc = np.asarray(accuracy, dtype=float)
-    fig = go.Figure(go.Bar(x=[str(i) for i in range(acc.size)], y=acc, marker_color=BLUE,
-                           text=[f"{a:.1%}" for a in acc], textposition="outside",
-                           hovertemplate="digit %{x}: %{y:.2%}<extra></extra>"))
-    # the axis starts at 0: a zoomed axis would make a 1-point gap between digits look like a chasm
-    fig.update_yaxes(range=[0, 1.12], tickvals=[0, 0.25, 0.5, 0.75, 1], tickformat=".0%", gridcolor="#eee",
-                     title="accuracy")
+    low = float(min(acc.min(), overall if overall is not None else 1.0))
+    bottom = max(0.0, np.floor((low - 0.01) * 100) / 100)  # a whole percent below the lowest bar
+    fig = go.Figure(go.Bar(x=[str(i) for i in range(acc.size)], y=acc - bottom, base=bottom,
+                           marker_color=visual.MAGNITUDE_COLOR, text=[visual.percent(a) for a in acc],
+                           textposition="outside", cliponaxis=False, textfont=dict(size=11),
+                           customdata=acc, hovertemplate="digit %{x}: %{customdata:.2%}<extra></extra>"))
+    if overall is not None:
+        fig.add_hline(y=overall, line=dict(color=visual.TEXT, width=1.5, dash="dash"),
+                      annotation_text=f"all digits: {visual.percent(overall, 2)}", annotation_position="top left",
+                      annotation_font_size=12)
+    top = 1.0 + (1.0 - bottom) * 0.12  # room for the labels above the bars
+    fig.update_yaxes(range=[bottom, top], tickformat=".0%", title=f"accuracy (axis from {visual.percent(bottom, 0)})")
     fig.update_xaxes(title="true digit", type="category")
     return _layout(fig, height)
 
@@ -96,26 +117,27 @@ def parameter_split(heads: dict[str, dict[str, int]], height: int = 300) -> go.F
     """Stacked bars: for each head (e.g. "FC head", "GAP head") its parameters per layer."""
     fig = go.Figure()
     layers = list(dict.fromkeys(name for per_layer in heads.values() for name in per_layer))
-    for layer in layers:
+    for i, layer in enumerate(layers):
         fig.add_trace(go.Bar(name=layer, y=list(heads), x=[heads[h].get(layer, 0) for h in heads], orientation="h",
+                             marker_color=visual.CATEGORICAL[i % len(visual.CATEGORICAL)],
                              hovertemplate=layer + ": %{x:,}<extra></extra>"))
     fig.update_layout(barmode="stack", legend=dict(orientation="h", y=-0.3))
-    fig.update_xaxes(title="parameters", gridcolor="#eee")
+    fig.update_xaxes(title="parameters")
     return _layout(fig, height)
 
 
 def filter_norms(norms: np.ndarray, height: int = 240) -> go.Figure:
-    fig = go.Figure(go.Bar(x=[str(i) for i in range(len(norms))], y=norms, marker_color=BLUE,
+    fig = go.Figure(go.Bar(x=[str(i) for i in range(len(norms))], y=norms, marker_color=visual.MAGNITUDE_COLOR,
                            hovertemplate="conv2 filter %{x}: norm %{y:.3f}<extra></extra>"))
     fig.update_xaxes(title="conv2 filter", type="category")
-    fig.update_yaxes(title="L2 norm", gridcolor="#eee")
+    fig.update_yaxes(title="L2 norm")
     return _layout(fig, height)
 
 
 def channel_weights(channel_norms: np.ndarray, height: int = 320) -> go.Figure:
     """[C_out, C_in] norms: which conv1 maps each conv2 filter listens to."""
     cn = np.asarray(channel_norms)
-    fig = go.Figure(go.Heatmap(z=cn, colorscale="Viridis", colorbar=dict(title="norm", thickness=12),
+    fig = go.Figure(go.Heatmap(z=cn, **visual.heatmap_colors(cn, "sequential", title="norm"),
                                hovertemplate="conv2 filter %{y} ← conv1 map %{x}: %{z:.3f}<extra></extra>"))
     fig.update_xaxes(title="input channel (conv1 map)", dtick=3)  # room for lecture-mode type
     fig.update_yaxes(title="conv2 filter", autorange="reversed", dtick=4)

@@ -1,7 +1,7 @@
 """The 3x3 filters the network learned, next to the classic kernels people designed by hand."""
 import streamlit as st
 
-from cnnviz.filters import CLOSE, NO_MATCH, best_edge_filter, label, match_filters
+from cnnviz.filters import CLOSE, NO_MATCH, best_edge_filter, label, match_filters, nearest_edge_filter
 from cnnviz.responses import conv2_summary, kernel_responses
 from cnnviz_ui import model_charts, visual
 from cnnviz_ui.export import image_download, tile
@@ -44,6 +44,8 @@ big = lecture_mode()
 
 st.subheader(f"The {len(matches)} {conv1_name} filters and their closest classic kernel")
 cols_per_row = 8
+st.markdown(f"Colour: {visual.legend_html(-1, 1, 'diverging')} × each filter's largest weight (red = positive); "
+            "the numbers are the weights themselves.", unsafe_allow_html=True)
 gallery = [kernel_image(weights[m.index].numpy(), cell=48 if big else 36, font_size=15 if big else 12)
            for m in matches]
 for start in range(0, len(matches), cols_per_row):
@@ -69,17 +71,19 @@ for col, what in zip(sobel, ("vertical", "horizontal")):
     m = best_edge_filter(matches, what)
     with col:
         if m is None:
-            st.markdown(f"**No {what}-edge filter**: none of the {len(matches)} filters is close (score "
-                        f"{visual.number(CLOSE)} or more) to a {what} edge kernel.")
-            continue
-        st.markdown(f"**Best {what}-edge filter: #{m.index}** ≈ {_described(m)}")
+            m = nearest_edge_filter(weights, what)
+            st.markdown(f"**No {what}-edge filter is close** (score {visual.number(CLOSE)} or more). The nearest: "
+                        f"**#{m.index}**, {'−' if m.sign < 0 else ''}{m.kernel_name} at {visual.number(m.score)}.")
+        else:
+            st.markdown(f"**Best {what}-edge filter: #{m.index}** ≈ {_described(m)}")
         flipped = " (its sign flipped)" if m.sign < 0 else ""
         cell = 56 if big else 44
         pair = [kernel_image(weights[m.index].numpy(), cell=cell, font_size=16 if big else 13),
                 kernel_image(m.kernel, cell=cell, font_size=16 if big else 13)]
         a, b = st.columns(2)
         a.image(pair[0], caption=f"learned #{m.index} (trained)", width=3 * cell)
-        b.image(pair[1], caption=f"{label(m)}{flipped}: hand-designed, not learned", width=3 * cell)
+        name = f"{'−' if m.sign < 0 else ''}{m.kernel_name}"
+        b.image(pair[1], caption=f"{name}{flipped}: hand-designed, not learned", width=3 * cell)
         image_download(tile(pair, 2), f"{what} edge filter {m.index}", key=f"filters_{what}_png")
 
 st.subheader("What a filter does to your digit")

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from cnnviz.filters import (CLASSIC_KERNELS, CLOSE, NO_MATCH, FilterMatch, best_edge_filter, best_match_for,
-                            edge_direction, label, match_filters, oriented_kernel, similarity)
+                            edge_direction, label, match_filters, nearest_edge_filter, oriented_kernel, similarity)
 
 SOBEL_X = CLASSIC_KERNELS["Sobel X"]
 RNG = np.random.default_rng(0)
@@ -201,3 +201,13 @@ def test_best_edge_filter_picks_only_what_the_gallery_calls_that_direction():
 def test_best_edge_filter_rejects_an_unknown_direction():
     with pytest.raises(ValueError, match="direction"):
         best_edge_filter([], "sideways")
+
+
+def test_the_nearest_edge_filter_is_offered_even_when_none_is_close():
+    weak = np.stack([CLASSIC_KERNELS["Box blur"], 0.3 * SOBEL_X + 0.4, CLASSIC_KERNELS["Sobel Y"]])
+    matches = match_filters(weak)
+    assert best_edge_filter(matches, "vertical") is None  # #1 is too offset to be called Sobel X
+    m = nearest_edge_filter(weak, "vertical")
+    assert (m.index, m.kernel_name, m.rotation) == (1, "Sobel X", 0) and not m.close
+    with pytest.raises(ValueError, match="direction"):
+        nearest_edge_filter(weak, "sideways")

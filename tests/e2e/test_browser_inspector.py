@@ -13,7 +13,8 @@ UNIT_JS = """() => { const u = document.querySelector('.cnnviz-unit');
 
 # Page coordinates of cell (row, col) of the clickable map (the Plotly chart drawn in the inspector).
 CELL_JS = """([row, col]) => {
-  const gd = [...document.querySelectorAll('.js-plotly-plot')].find(g => g.layout && g.layout.clickmode);
+  const gd = [...document.querySelectorAll('.st-key-inspector .js-plotly-plot')]
+    .find(g => g.layout && g.layout.clickmode);
   if (!gd || !gd._fullLayout) return null;
   const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
   return [box.left + xa._offset + xa.l2p(col), box.top + ya._offset + ya.l2p(row)];
@@ -53,10 +54,11 @@ def _choose_layer(page, name: str) -> None:
 
 def test_the_page_opens_on_the_built_in_example(page, base_url):
     open_page(page, base_url, "draw")
-    page.get_by_text("Prediction for the example").wait_for()
-    wait_until(lambda: page.locator(".cnnviz-prediction").get_attribute("data-prediction") == "7", 30,
-               "the example's prediction")
-    wait_until(lambda: page.locator(".cnnviz-layers img").count() == 6, 30, "six layer pictures")
+    page.get_by_text("The built-in example 7, not your drawing").wait_for()
+    wait_until(lambda: page.locator(".cnnviz-example").get_attribute("data-prediction") == "7", 30,
+               "the example's prediction, below, labelled as the example")
+    assert page.locator(".cnnviz-prediction").count() == 0      # nothing beside the empty canvas
+    wait_until(lambda: page.locator(".st-key-network .js-plotly-plot").count() == 1, 30, "the network picture")
     assert exceptions_on(page) == []
 
 
@@ -66,7 +68,7 @@ def test_clicking_a_square_of_the_map_opens_that_unit(page, base_url, console):
     layer, unit, _ = _unit(page)
     channel = unit.split(",")[0]
     page.wait_for_function(f"() => ({CELL_JS})([0, 0]) !== null", timeout=30_000, polling=100)
-    page.locator(".js-plotly-plot").last.scroll_into_view_if_needed()
+    page.locator(".st-key-inspector .js-plotly-plot").last.scroll_into_view_if_needed()
     x, y = page.evaluate(CELL_JS, [9, 11])
     page.mouse.click(x, y)
     layer, unit, text = wait_until(lambda: (u := _unit(page)) and u[1] == f"{channel},9,11"

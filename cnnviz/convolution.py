@@ -169,10 +169,49 @@ def torch_conv2d(x, weight, bias=None, stride: int = 1, padding: int = 0, dilati
     return out[0] if single else out
 
 
-def first_step_with_input(steps: list[ConvStep]) -> int:
-    """The 1-based number of the first step whose window reads a non-zero input (1 if none does): on a digit,
-    the first window that touches ink."""
-    return next((n for n, step in enumerate(steps, start=1) if np.any(step.values)), 1)
+def first_step_with_input(steps: list[ConvStep], background: float = 0.0) -> int:
+    """The 1-based number of the first step whose window reads an input other than `background` (padding
+    aside; 1 if none does): on a digit, the first window that touches ink (on a normalised digit the
+    background is (0 - mean) / std)."""
+    return next((n for n, step in enumerate(steps, start=1)
+                 if np.any(~np.isclose(step.values[:, ~step.padded], background))), 1)
+
+
+@dataclass(frozen=True, eq=False)
+class ShownSum:
+    """A step's arithmetic as it is written on the page, where the numbers shown add up exactly.
+
+    Each product is rounded to `digits` decimals (`rounded` says whether any needed it); the sum is the sum
+    of those rounded products, and the result that sum plus the bias rounded the same way, so a reader who
+    adds the written numbers gets the written totals. `result` differs from the step's exact result by at
+    most half a unit in the last place per term.
+    """
+    products: np.ndarray  # [C_in, k, k] each product rounded to `digits`
+    total: float          # sum of the rounded products
+    bias: float           # the bias rounded to `digits`
+    result: float         # total + bias
+    digits: int
+    rounded: bool         # True when some product or the bias is not exact at `digits`
+
+
+def decimals_needed(values, most: int = 4) -> int:
+    """The fewest decimals (0..most) that write every value exactly; `most` when none is enough."""
+    a = np.asarray(values, dtype=float)
+    for d in range(most + 1):
+        if np.allclose(a, np.round(a, d), rtol=0, atol=1e-9):
+            return d
+    return most
+
+
+def shown_sum(step: ConvStep, most_digits: int = 4) -> ShownSum:
+    """The step's products, sum, bias and result as the page writes them (see ShownSum)."""
+    digits = decimals_needed(np.append(step.products.ravel(), step.bias), most_digits)
+    unit = 10 ** digits
+    products = np.rint(step.products * unit)  # [C_in, k, k] whole units of the last decimal
+    bias = float(np.rint(step.bias * unit))
+    total = float(products.sum())             # whole numbers: exact in float64
+    exact = np.allclose(products / unit, step.products, rtol=0, atol=1e-9) and abs(bias / unit - step.bias) < 1e-9
+    return ShownSum(products / unit, total / unit, bias / unit, (total + bias) / unit, digits, not exact)
 
 
 def compare_with_torch(x, weight, bias=None, stride: int = 1, padding: int = 0,

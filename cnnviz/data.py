@@ -80,6 +80,11 @@ def scale_pixels(pixels) -> np.ndarray:
     return x
 
 
+def normalize_pixels(pixels, mean: float = MEAN, std: float = STD) -> np.ndarray:
+    """Pixels in [0, 1] (array, any shape) -> a new float64 array (pixel - mean) / std: the model's own input."""
+    return (np.asarray(pixels, dtype=float) - mean) / std
+
+
 def standardize_(x: torch.Tensor, mean: float = MEAN, std: float = STD) -> torch.Tensor:
     """(x - mean) / std in place, for pixels already in [0, 1]: what the model was trained on."""
     return x.sub_(mean).div_(std)

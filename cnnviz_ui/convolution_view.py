@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from cnnviz import convolution
 from cnnviz.filters import CLASSIC_KERNELS
 from cnnviz.pooling import output_size, padded
-from cnnviz_ui import charts
+from cnnviz_ui import charts, visual
 
 INPUTS = ("grid", "current", "example", "mnist")
 INPUT_LABELS = {"grid": "A small grid you can edit", "current": "The current digit (your drawing, else MNIST #0)",
@@ -21,6 +21,7 @@ KERNEL_LABELS = {"classic": "A classic kernel", "model": "One of the model's con
 CLASSIC_NAMES = ("Sobel X", "Sobel Y", "Prewitt X", "Prewitt Y", "Laplacian", "Box blur", "Identity")
 SMALL = 12        # a padded input up to this side is drawn whole, every number written in
 ZOOM = 7          # otherwise: a ZOOM x ZOOM neighbourhood of the window, enlarged
+LECTURE_ZOOM = 5  # in lecture mode: fewer, larger cells
 
 
 def default_grid(size: int) -> np.ndarray:
@@ -92,7 +93,7 @@ def size_formula(size: int, kernel_size: int, stride: int, padding: int, dilatio
 
 def _padded(x: np.ndarray, padding: int) -> tuple[np.ndarray, np.ndarray]:
     values = padded(x, padding)  # [H + 2P, W + 2P], NaN in the border
-    return values, np.vectorize(lambda v: "0" if np.isnan(v) else num(v))(values)
+    return values, np.vectorize(lambda v: "0" if np.isnan(v) else num(v), otypes=[object])(values)
 
 
 def _mark_taps(fig: go.Figure, step: convolution.ConvStep) -> None:
@@ -103,98 +104,144 @@ def _mark_taps(fig: go.Figure, step: convolution.ConvStep) -> None:
     for r in rows:
         for c in cols:
             fig.add_shape(type="rect", x0=c - 0.45, x1=c + 0.45, y0=r - 0.45, y1=r + 0.45,
-                          line={"color": charts.HIGHLIGHT, "width": 2}, fillcolor="rgba(214,39,40,0.15)")
+                          line={"color": visual.HIGHLIGHT, "width": 2},
+                          fillcolor=visual.with_alpha(visual.HIGHLIGHT, 0.15))
 
 
 def is_small(x: np.ndarray, padding: int) -> bool:
     return max(x.shape) + 2 * padding <= SMALL
 
 
-def input_figures(x: np.ndarray, padding: int, step: convolution.ConvStep) -> list[tuple[str, go.Figure]]:
-    """(key, figure) to draw for the input: the whole padded grid when small, else an enlarged
-    neighbourhood of the window and a small overview of the whole input with the window's box."""
+def input_figures(x: np.ndarray, padding: int, step: convolution.ConvStep, title: str = "Input",
+                  zoom: int = ZOOM) -> list[tuple[str, go.Figure]]:
+    """(key, figure) to draw for the input, in grey (the pixel scale): the whole padded grid when small,
+    else an enlarged zoom x zoom neighbourhood of the window and a small overview of the whole input."""
     values, text = _padded(x, padding)
     box = (*step.rows, *step.cols)
-    zrange = (float(np.min(x)), float(np.max(x)))
+    zrange = (min(float(np.min(x)), 0.0), max(float(np.max(x)), 1.0))
     if is_small(x, padding):
-        fig = charts.grid(values, text=text, highlight=box, origin=(-padding, -padding), title="Input",
-                          colorscale="Greys", zrange=zrange)
+        fig = charts.grid(values, text=text, highlight=box, origin=(-padding, -padding), title=title,
+                          colorscale="pixels", zrange=zrange)
         _mark_taps(fig, step)
         return [("conv_in", fig)]
-    side = max(ZOOM, step.rows[1] - step.rows[0] + 2)
+    side = max(zoom, step.rows[1] - step.rows[0] + 2)
     n = values.shape[0]
     top = int(np.clip((step.rows[0] + step.rows[1]) // 2 - side // 2 + padding, 0, max(n - side, 0)))
     left = int(np.clip((step.cols[0] + step.cols[1]) // 2 - side // 2 + padding, 0, max(n - side, 0)))
     crop = (slice(top, top + side), slice(left, left + side))
     origin = (top - padding, left - padding)
-    zoom = charts.grid(values[crop], text=text[crop], highlight=box, origin=origin, colorscale="Greys",
-                       zrange=zrange, show_text=True,
-                       title=f"Input, rows {origin[0]}–{origin[0] + side - 1}, cols {origin[1]}–{origin[1] + side - 1}")
-    _mark_taps(zoom, step)
-    overview = charts.grid(values, highlight=box, origin=(-padding, -padding), colorscale="Greys", zrange=zrange,
-                           show_text=False, title="Whole input")
+    zoomed = charts.grid(values[crop], text=text[crop], highlight=box, origin=origin, colorscale="pixels",
+                         zrange=zrange, show_text=True,
+                         title=f"{title}, rows {origin[0]}–{origin[0] + side - 1}, "
+                               f"cols {origin[1]}–{origin[1] + side - 1}")
+    _mark_taps(zoomed, step)
+    overview = charts.grid(values, highlight=box, origin=(-padding, -padding), colorscale="pixels", zrange=zrange,
+                           show_text=False, title="Whole input", legend=False)
     overview.add_shape(type="rect", x0=origin[1] - 0.5, x1=origin[1] + side - 0.5, y0=origin[0] - 0.5,
-                       y1=origin[0] + side - 0.5, line={"color": "#1f77b4", "width": 2, "dash": "dot"})
+                       y1=origin[0] + side - 0.5, line={"color": visual.HIGHLIGHT, "width": 2, "dash": "dot"})
     overview.update_xaxes(showticklabels=False)
     overview.update_yaxes(showticklabels=False)
-    return [("conv_in", zoom), ("conv_overview", overview)]
+    return [("conv_in", zoomed), ("conv_overview", overview)]
 
 
 def symmetric_range(values: np.ndarray) -> tuple[float, float]:
-    finite = np.abs(values[np.isfinite(values)])
-    m = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
-    return -m, m
+    return visual.signed_range(values)
 
 
 def kernel_figure(kernel: np.ndarray) -> go.Figure:
-    return charts.grid(kernel, title="Kernel", colorscale="RdBu", zrange=symmetric_range(kernel), show_text=True)
+    """The kernel's weights on the diverging scale (red +, blue −), with its colour bar."""
+    return charts.grid(kernel, title="Kernel", colorscale="diverging", show_text=True)
 
 
 def products_figure(step: convolution.ConvStep) -> go.Figure:
+    """The window's products, each written as the arithmetic below writes it (convolution.shown_sum)."""
+    shown = convolution.shown_sum(step)
     products = step.products[0]  # [k, k]
-    return charts.grid(products, title="Window × kernel", colorscale="RdBu", zrange=symmetric_range(products),
-                       text=np.vectorize(num)(products), show_text=True)
+    text = np.vectorize(lambda v: visual.number(v, min(shown.digits, 2)), otypes=[object])(shown.products[0])
+    return charts.grid(products, title="Window × kernel", colorscale="diverging", text=text, show_text=True)
 
 
 def output_figure(steps: list, upto: int, zrange) -> go.Figure:
     """The output with the first `upto` cells filled in ("?" for the rest), the current cell boxed."""
     values = convolution.output_grid(steps, upto)[0]  # [H_out, W_out]
-    text = np.vectorize(lambda v: "?" if np.isnan(v) else num(v))(values)
+    text = np.vectorize(lambda v: "?" if np.isnan(v) else num(v), otypes=[object])(values)
     i, j = steps[upto - 1].out_pos
     return charts.grid(values, text=text, highlight=(i, i + 1, j, j + 1), title="Output (before ReLU)",
-                       colorscale="RdBu", zrange=zrange)
+                       colorscale="diverging", zrange=zrange)
 
 
-def num(v: float) -> str:
-    """A number as the page writes it: integers plain, others to 2 decimals (tiny ones to 1 significant digit)."""
-    v = float(v)
-    if np.isinf(v):
-        return "−∞" if v < 0 else "∞"
-    if v.is_integer() and abs(v) < 1e6:
-        return str(int(v))
-    return f"{v:.1g}" if abs(v) < 0.005 else f"{v:.2f}"
+def num(v: float, digits: int = 2) -> str:
+    """A number as the app writes it (visual.number: no negative zero, a true minus sign)."""
+    return visual.number(v, digits)
 
 
-def _factor(v: float) -> str:
-    s = num(v)
-    return f"({s})" if v < 0 else s
+def _factor(v: float, digits: int = 2) -> str:
+    s = num(v, digits)
+    return f"({s})" if s.startswith(visual.MINUS) else s
 
 
-def dot_lines(step: convolution.ConvStep, channel: int = 0) -> list[str]:
-    """One input channel's window·kernel products, one line per kernel row."""
+def dot_lines(step: convolution.ConvStep, channel: int = 0, digits: int = 2) -> list[str]:
+    """One input channel's window·kernel pairs (value·weight), one line per kernel row."""
     values, weights = step.values[channel], step.weights[channel]
-    return [("  " if a == 0 else "+ ") + " + ".join(f"{_factor(v)}·{_factor(w)}" for v, w in zip(values[a], weights[a]))
+    return [("  " if a == 0 else "+ ") + " + ".join(f"{_factor(v, digits)}·{_factor(w, digits)}"
+                                                    for v, w in zip(values[a], weights[a]))
             for a in range(values.shape[0])]
 
 
-def arithmetic(step: convolution.ConvStep) -> str:
-    """The k*k products written out row by row, their sum, the bias, the output and the ReLU after it."""
-    lines = dot_lines(step)
-    lines += [f"= {num(step.partial_sums.sum())}  (sum)",
-              f"+ {_factor(step.bias)}  (bias)",
-              f"= {num(step.result)}  → cell {step.out_pos}",
-              f"ReLU: max(0, {num(step.result)}) = {num(max(step.result, 0.0))}"]
+def channel_sum_text(step: convolution.ConvStep, channel: int) -> str:
+    """One input map's share of a multi-map unit: value·weight pairs, then their products rounded to 4
+    decimals and the sum of those products as written (so the written numbers add up)."""
+    products = np.rint(step.products[channel] * 1e4)  # [k, k] in units of 0.0001
+    lines = dot_lines(step, channel)
+    lines.append("products, rounded to 4 decimals:")
+    lines += [("  " if a == 0 else "+ ") + " + ".join(_factor(p / 1e4, 4) for p in products[a])
+              for a in range(products.shape[0])]
+    lines.append(f"= {num(products.sum() / 1e4, 4)}")
     return "\n".join(lines)
+
+
+def product_lines(step: convolution.ConvStep) -> list[str]:
+    """The products as they are added up (convolution.shown_sum), one line per kernel row."""
+    shown = convolution.shown_sum(step)
+    products = shown.products[0]  # [k, k]
+    return [("  " if a == 0 else "+ ") + " + ".join(_factor(p, shown.digits) for p in products[a])
+            for a in range(products.shape[0])]
+
+
+def arithmetic(step: convolution.ConvStep) -> str:
+    """The products written out row by row, their sum, the bias, the output and the ReLU after it; every total
+    is the sum of the numbers written above it (convolution.shown_sum)."""
+    shown = convolution.shown_sum(step)
+    d = shown.digits
+    lines = [] if not shown.rounded else [f"products rounded to {d} decimals; totals add the numbers as written"]
+    if shown.rounded:
+        lines += product_lines(step)
+    else:  # every product is exact: write the pairs, each factor with the decimals it needs
+        lines += dot_lines(step, digits=convolution.decimals_needed(np.append(step.values, step.weights)))
+    lines += [f"= {num(shown.total, d)}  (sum)",
+              f"+ {_factor(shown.bias, d)}  (bias)",
+              f"= {num(shown.result, d)}  → cell {step.out_pos}",
+              f"ReLU: max(0, {num(shown.result, d)}) = {num(max(shown.result, 0.0), d)}"]
+    return "\n".join(lines)
+
+
+def taps_table(step: convolution.ConvStep, pixels: np.ndarray | None, padding: int) -> list[dict]:
+    """One row per tap: where it reads, the raw pixel and the value the kernel multiplies (normalised when
+    `pixels` is the raw image), the weight and the product as the arithmetic writes it."""
+    shown = convolution.shown_sum(step)
+    rows, cols = step.taps
+    records = []
+    for a, r in enumerate(rows):
+        for b, c in enumerate(cols):
+            inside = not step.padded[a, b]
+            record = {"Tap": f"({r}, {c})"}
+            if pixels is not None:
+                record["Pixel (0-1)"] = num(pixels[r, c]) if inside else "padding"
+            record["Input to the kernel" if pixels is None else "Normalised"] = num(step.values[0, a, b], 4)
+            record["Weight"] = num(step.weights[0, a, b], 4)
+            record["Product"] = num(shown.products[0, a, b], shown.digits)
+            records.append(record)
+    return records
 
 
 def window_max_text(step: convolution.ConvStep) -> str:
@@ -243,11 +290,11 @@ def partial_sums_chart(step: convolution.ConvStep, input_name: str) -> go.Figure
     fig = go.Figure(go.Waterfall(
         x=labels, y=[*step.partial_sums, step.bias, step.result], measure=["relative"] * (n + 1) + ["total"],
         text=[num(v) for v in (*step.partial_sums, step.bias, step.result)], textposition="outside",
-        increasing={"marker_color": "#1f77b4"}, decreasing={"marker_color": "#d62728"},
-        totals={"marker_color": "#2ca02c"}, connector={"line": {"color": "#999", "width": 1}},
+        **visual.waterfall_colors(), connector={"line": {"color": visual.MUTED, "width": 1}},
         cliponaxis=False))
     fig.update_yaxes(title="running sum", zeroline=True)
     fig.update_xaxes(tickangle=-45)
-    fig.update_layout(title={"text": f"{n} partial sums + bias = {num(step.result)}", "x": 0.0}, height=380,
+    fig.update_layout(title={"text": f"{n} partial sums + bias = {num(step.result)} (bar labels rounded)", "x": 0.0},
+                      height=380,
                       showlegend=False, margin={"l": 10, "r": 10, "t": 50, "b": 10})
     return fig

@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 
 from cnnviz import convolution
+from cnnviz.data import MEAN, STD, normalize_pixels
 from cnnviz.unit import agrees as unit_agrees
 from cnnviz_ui import convolution_view as view, links, stepper
 from cnnviz_ui.shell import error_box, lecture_mode, prose, show_chart
@@ -17,8 +18,17 @@ prose(
     "negative ones to 0. Step through it below, on numbers you type or on a real digit."
 )
 
+lecture = lecture_mode()
+top, middle, below = st.container(), st.container(), st.container()  # controls, the lesson, the rest
+
 # ---- controls ---------------------------------------------------------------------------------------------
-c_input, c_size, c_digit, c_kind, c_which = st.columns([2.4, 1, 1.2, 2.2, 2])
+# Lecture mode: one row of controls beside the picture; the rest fold into "More settings" under it.
+row = top.columns([2.4, 2.2, 1.8, 1, 1, 1.5] if lecture else [2.4, 2.2, 2, 1, 1, 1.4],
+                     vertical_alignment="bottom")
+c_input, c_kind, c_which, c_stride, c_pad, c_play = row
+more = (below.expander("More settings", icon=":material/tune:").columns(5) if lecture
+        else top.columns(5))
+c_size, c_digit, c_k, c_bias, c_dil = more
 source = c_input.selectbox("Input", view.INPUTS, key="conv_input", bind=links.BIND,
                           format_func=links.labelled("conv_input", view.INPUT_LABELS))
 size = c_size.number_input("Grid size", 3, 10, 6, key="conv_size", disabled=source != "grid",
@@ -33,7 +43,6 @@ elif kind == "model":
     n_filters = view.first_conv()[1].out_channels
     filter_index = c_which.number_input("Filter #", 0, n_filters - 1, 0, key="conv_filter", bind=links.BIND)
 
-c_k, c_bias, c_stride, c_pad, c_dil, c_play = st.columns([1, 1, 1, 1, 1, 1.4])
 kernel_size = c_k.number_input("Kernel size", 1, 7, 3, key="conv_k", disabled=kind != "typed", bind=links.BIND,
                                help="The classic kernels and the model's filters are 3×3; type your own to change it.")
 bias = c_bias.number_input("Bias", -50.0, 50.0, 0.0, 0.5, key="conv_bias", disabled=kind == "model", bind=links.BIND,
@@ -44,7 +53,8 @@ dilation = c_dil.number_input("Dilation", 1, 4, 1, key="conv_dilation", bind=lin
 playing, interval = stepper.play_controls(c_play, "conv")
 
 # ---- the input and the kernel -------------------------------------------------------------------------------
-editors = st.columns(2)
+editors = below.columns(2)
+pixels = None  # the raw digit, when the kernel reads its normalised values
 if source == "grid":
     with editors[0].expander("Edit the input grid", icon=":material/edit:"):
         x = view.from_table(st.data_editor(view.table(view.default_grid(size)), key=f"conv_grid_{size}",
@@ -57,6 +67,10 @@ else:
         st.stop()
     x, caption = found
     caption += " Pixel values from 0 (background) to 1 (ink)."
+    if kind == "model":  # the model's filters were learned on normalised pixels: give them what they know
+        pixels, x = x, normalize_pixels(x)
+        caption += (f" The filter reads them normalised, (pixel − {MEAN}) / {STD}: background "
+                    f"{view.num(normalize_pixels(0.0))}, full ink {view.num(normalize_pixels(1.0))}.")
 
 if kind == "classic":
     kernel, kernel_note = view.classic_kernel(classic), f"{classic}, a hand-designed kernel."
@@ -82,47 +96,91 @@ outputs = convolution.output_grid(steps)[0]  # [H_out, W_out]
 out_range = view.symmetric_range(outputs)
 
 # ---- the stepper (reruns on its own while playing) ------------------------------------------------------------
-st.markdown(f"**Output size:** {formula}  (per side)")
+below.markdown(f"**Output size:** {formula}  (per side)")
+if pixels is not None:
+    with below:
+        prose(
+            "**Why the numbers under the kernel are not 0 to 1.** The network was never shown raw pixels. "
+            f"Every image it trained on was first shifted and stretched: MNIST's average pixel ({MEAN}) was "
+            f"taken away and the result divided by the pixels' typical spread ({STD}). The blank background "
+            f"then reads {view.num(normalize_pixels(0.0))} and the brightest ink "
+            f"{view.num(normalize_pixels(1.0))}. Its filters learned their weights on those numbers, so this "
+            "page feeds them the same: the table under the arithmetic lists each raw pixel beside the value "
+            "the kernel multiplies. (Padding adds zeros after this step.)")
 
-config = (source, digit_index, x.shape, k, stride, padding, dilation)
+config = (source, digit_index, x.shape, k, stride, padding, dilation, pixels is not None)
 # a new geometry starts at window 1 (on a digit, at the first window with ink)
-stepper.start("conv", config, n_steps, 1 if source == "grid" else convolution.first_step_with_input(steps))
+background = float(normalize_pixels(0.0)) if pixels is not None else 0.0
+stepper.start("conv", config, n_steps,
+              1 if source == "grid" else convolution.first_step_with_input(steps, background))
 if (linked_step := links.restore("conv_step", links.integer(1, n_steps))) is not None:
     st.session_state.conv_step = linked_step
 if playing:
     c_play.caption(f"One window every {interval:g} s")
+input_title = "Input, normalised" if pixels is not None else "Input"
 
 
 @st.fragment(run_every=interval)
 def stepper_view() -> None:
-    n = stepper.controls("conv", n_steps, playing)
+    lesson = st.container(key="lesson")  # the stepper and the picture: on the first screen in lecture mode
+    step_text = None if lecture else lesson.empty()
+    with lesson:
+        n = stepper.controls("conv", n_steps, playing)
     links.write("conv_step", str(n))
     step = steps[n - 1]
-    st.markdown(f"**Step {n}/{n_steps}**: window rows {step.rows[0]}:{step.rows[1]}, "
-                f"columns {step.cols[0]}:{step.cols[1]} → output cell {step.out_pos}")
-    c_in, c_kernel, c_out = st.columns([3, 2, 3])
-    with c_in:
-        for key, fig in view.input_figures(x, padding, step):
-            show_chart(fig, key=key, height=360 if key == "conv_in" else 230)
-    with c_kernel:
-        show_chart(view.kernel_figure(kernel), key="conv_kernel", height=220)
-        show_chart(view.products_figure(step), key="conv_products", height=220)
-    with c_out:
-        show_chart(view.output_figure(steps, n, out_range), key="conv_out", height=300)
+    shown = convolution.shown_sum(step)
+    where = (f"**Step {n}/{n_steps}**: window rows {step.rows[0]}:{step.rows[1]}, "
+             f"columns {step.cols[0]}:{step.cols[1]} → output cell {step.out_pos}")
+    figures = dict(view.input_figures(x, padding, step, input_title,
+                                      zoom=view.LECTURE_ZOOM if lecture else view.ZOOM))
+    if lecture:  # one row: window, kernel, products, output (and the whole input, small)
+        lesson.markdown(where)
+        wide = "conv_overview" in figures
+        cols = lesson.columns([2.6, 1.9, 1.9, 2.4, 1.6] if wide else [3, 2, 2, 3])
+        with cols[0]:
+            show_chart(figures["conv_in"], key="conv_in", height=300)
+        for col, key, fig in ((cols[1], "conv_kernel", view.kernel_figure(kernel)),
+                              (cols[2], "conv_products", view.products_figure(step)),
+                              (cols[3], "conv_out", view.output_figure(steps, n, out_range))):
+            with col:
+                show_chart(fig, key=key, height=300)
+        if wide:
+            with cols[4]:
+                show_chart(figures["conv_overview"], key="conv_overview", height=220)
         st.code(view.arithmetic(step), language=None, wrap_lines=True)
+    else:
+        step_text.markdown(where)
+        with lesson:
+            c_in, c_kernel, c_out = st.columns([3, 2, 3])
+            with c_in:
+                for key, fig in figures.items():
+                    show_chart(fig, key=key, height=360 if key == "conv_in" else 230)
+            with c_kernel:
+                show_chart(view.kernel_figure(kernel), key="conv_kernel", height=220)
+                show_chart(view.products_figure(step), key="conv_products", height=220)
+            with c_out:
+                show_chart(view.output_figure(steps, n, out_range), key="conv_out", height=300)
+                st.code(view.arithmetic(step), language=None, wrap_lines=True)
+    if pixels is not None or shown.rounded:
+        with st.expander("Every tap: " + ("raw pixel, normalised value, weight, product" if pixels is not None
+                                          else "value, weight, product"), expanded=not lecture):
+            st.table(view.taps_table(step, pixels, padding), hide_index=True)
 
     st.subheader("The same window, pooled instead")
     c_conv, c_pool = st.columns(2)
     n_params = convolution.parameter_count(kernel)
-    c_conv.markdown(f"**Convolution**: a weighted sum with learned weights → **{view.num(step.result)}**  \n"
-                    f"{k}×{k} weights + 1 bias = **{n_params} parameters**, trained by gradient descent.")
+    c_conv.markdown(f"**Convolution**: a weighted sum with learned weights → **{view.num(shown.result, shown.digits)}**"
+                    f"  \n{k}×{k} weights + 1 bias = **{n_params} parameters**"
+                    + (", trained by gradient descent." if kind == "model" else
+                       " in a network, where training would set them."))
     c_pool.markdown(f"**Max pooling** ({k}×{k} window): the largest value → **{view.num(step.window_max)}**  \n"
                     f"**0 parameters**: nothing to learn, it only picks.")
     c_pool.code(view.window_max_text(step), language=None, wrap_lines=True)
 
 
-stepper_view()
-st.caption(f"{caption} {kernel_note}")
+with middle:
+    stepper_view()
+below.caption(f"{caption} {kernel_note}")
 
 # ---- beneath the stepper ----------------------------------------------------------------------------------
 tab_check, tab_conv2 = st.tabs(["From-scratch code vs PyTorch", "conv2: many maps into one value"])
@@ -162,8 +220,7 @@ with tab_conv2:
         f"{out_channel}, row {row}, column {col} = {own:.5f} (difference {abs(unit.result - own):.1g}). "
         f"After ReLU: {max(unit.result, 0.0):.5f}.")
     st.markdown(f"Map {opened}'s share: its {layer.kernel_size[0]}×{layer.kernel_size[1]} patch × its kernel slice")
-    st.code("\n".join(view.dot_lines(unit, opened)) + f"\n= {unit.partial_sums[opened]:.4f}", language=None,
-            wrap_lines=True)
+    st.code(view.channel_sum_text(unit, opened), language=None, wrap_lines=True)
     st.caption(f"This one kernel has {c_in_maps}·{layer.kernel_size[0] * layer.kernel_size[1]} weights + 1 bias = "
                f"{convolution.parameter_count(layer.weight[out_channel:out_channel + 1])} parameters; {name} has "
                f"{c_out_maps} such kernels.")

@@ -46,7 +46,7 @@ def test_starts_on_the_editable_grid_with_sobel_x_at_window_one():
     np.testing.assert_array_equal(z(at, "conv_kernel"), SOBEL_X)
     assert window(at) == (0, 3, 0, 3)
     assert "Step 1/16" in texts(at.markdown)
-    assert "  0·(-1) + 0·0 + 5·1\n+ 0·(-2) + 0·0 + 6·2" in texts(at.code)
+    assert "  0·(−1) + 0·0 + 5·1\n+ 0·(−2) + 0·0 + 6·2" in texts(at.code)
     assert "= 24  → cell (0, 0)\nReLU: max(0, 24) = 24" in texts(at.code)
 
 
@@ -111,7 +111,7 @@ def test_dilation_spreads_the_taps_and_marks_each_one():
 def test_bias_is_added_after_the_sum_and_relu_follows():
     at = open_page()
     at.number_input(key="conv_bias").set_value(-30.0).run()
-    assert "= 24  (sum)\n+ (-30)  (bias)\n= -6  → cell (0, 0)\nReLU: max(0, -6) = 0" in texts(at.code)
+    assert "= 24  (sum)\n+ (−30)  (bias)\n= −6  → cell (0, 0)\nReLU: max(0, −6) = 0" in texts(at.code)
 
 
 def test_classic_kernel_choice_changes_the_kernel():

@@ -70,9 +70,12 @@ def per_class_accuracy(cm) -> list[float]:
     return [float(cm[i, i] / rows[i]) if rows[i] else 0.0 for i in range(len(cm))]
 
 
-def _ranked(probs: np.ndarray, labels: np.ndarray, hits: np.ndarray, limit: int) -> list[dict]:
-    """The examples at `hits`, most confident first (ties in test-set order), each with its top 3 classes."""
-    hits = hits[np.argsort(-probs[hits].max(1), kind="stable")][:limit]
+def _ranked(probs: np.ndarray, labels: np.ndarray, hits: np.ndarray, limit: int,
+            least_sure_first: bool = False) -> list[dict]:
+    """The examples at `hits`, most confident first (least confident first if asked; ties in test-set order),
+    each with its top 3 classes."""
+    confidence = probs[hits].max(1)
+    hits = hits[np.argsort(confidence if least_sure_first else -confidence, kind="stable")][:limit]
     top = np.argsort(-probs[hits], axis=1, kind="stable")[:, :3]  # [n, 3]
     return [{"index": int(i), "true": int(labels[i]), "predicted": int(t[0]),
              "top3": [[int(c), round(float(probs[i, c]), 5)] for c in t]} for i, t in zip(hits, top)]
@@ -129,6 +132,16 @@ def cell_examples(probs, labels, true: int, predicted: int, limit: int = 12) -> 
     """Examples of class `true` that the model called `predicted`, most confident first, with their top 3."""
     probs, labels = np.asarray(probs), np.asarray(labels, dtype=np.int64)
     return _ranked(probs, labels, np.flatnonzero((labels == true) & (probs.argmax(1) == predicted)), limit)
+
+
+def least_confident_correct(probs, labels, digit: int, limit: int = 12) -> list[dict]:
+    """Examples of class `digit` that the model got right, least confident first: the hard cases behind a
+    diagonal cell of the confusion matrix, with their top 3."""
+    probs, labels = np.asarray(probs), np.asarray(labels, dtype=np.int64)
+    if not 0 <= digit < probs.shape[1]:
+        raise ValueError(f"digit must be a class from 0 to {probs.shape[1] - 1}, got {digit}")
+    hits = np.flatnonzero((labels == digit) & (probs.argmax(1) == digit))
+    return _ranked(probs, labels, hits, limit, least_sure_first=True)
 
 
 def largest_mistake(cm) -> tuple[int, int]:

@@ -14,6 +14,7 @@ from cnnviz.evaluate import (
     confusion_matrix,
     evaluation_report,
     largest_mistake,
+    least_confident_correct,
     main,
     per_class_accuracy,
     pixels_from_text,
@@ -178,3 +179,26 @@ def test_shipped_checkpoints_record_every_mistake_with_its_picture_and_no_paths(
     assert all(pixels_from_text(m["pixels"]).shape == (28, 28) for m in report["misclassified"])
     text = json.dumps(metadata)
     assert not re.search(r'"(/|~|[A-Za-z]:\\\\)[^"]*"', text) and "/home/" not in text and "/work/" not in text
+
+
+def test_least_confident_correct_digits_come_least_sure_first_and_are_all_right():
+    probs = np.array([[0.9, 0.1, 0], [0.55, 0.45, 0], [0.4, 0.6, 0], [0.7, 0.3, 0], [0.51, 0.0, 0.49],
+                      [0.2, 0.8, 0]])
+    labels = np.array([0, 0, 0, 0, 0, 1])
+    found = least_confident_correct(probs, labels, 0, limit=3)
+    assert [m["index"] for m in found] == [4, 1, 3]  # #2 is a mistake (answered 1), #5 another digit
+    assert all(m["true"] == m["predicted"] == 0 for m in found)
+    assert found[0]["top3"][0] == [0, 0.51] and found[0]["top3"][1] == [2, 0.49]
+    assert least_confident_correct(probs, labels, 2) == []
+    with pytest.raises(ValueError, match="digit"):
+        least_confident_correct(probs, labels, 3)
+
+
+def test_least_confident_correct_on_the_test_set_are_the_mirror_of_the_cell_examples(shipped, test_split):
+    part = test_split.subset(2000)
+    probs = predict(shipped[0], part.images).numpy()
+    hard = least_confident_correct(probs, part.labels, 8, limit=5)
+    sure = cell_examples(probs, part.labels, 8, 8, limit=10_000)
+    assert [m["index"] for m in hard] == [m["index"] for m in sure[::-1][:5]] or \
+        [probs[m["index"]].max() for m in hard] == sorted(probs[m["index"]].max() for m in sure)[:5]
+    assert probs[hard[0]["index"]].max() <= probs[sure[0]["index"]].max()

@@ -226,12 +226,6 @@ def test_evaluation_page_offline_shows_the_recorded_mistakes_themselves(offline)
     assert any(f"{count:,} mistakes" in m for m in _markdown(at))
 
 
-def test_per_digit_accuracy_axis_starts_at_zero(online):
-    from app_helpers import figure
-    at = _app("evaluation")
-    assert figure(at, "ev_per_class")["layout"]["yaxis"]["range"][0] == 0
-
-
 # -- training ------------------------------------------------------------------------------------
 
 def _progress(at) -> str:

@@ -13,6 +13,7 @@ ACTIVATION_COLORS = {"relu": visual.CATEGORICAL[0], "tanh": visual.CATEGORICAL[4
                      "leaky_relu": visual.CATEGORICAL[6]}
 HIGHLIGHT = visual.HIGHLIGHT
 TITLE_WRAP = 24  # characters: a longer grid title is broken onto lines, so a narrow column never cuts it
+SMALL_GRID = 5   # columns: a grid this narrow (a kernel, a pooled map) sits in a narrow column: legend below
 
 
 def wrap_title(title: str, width: int = TITLE_WRAP) -> str:
@@ -42,7 +43,8 @@ def grid(values: np.ndarray, *, text: np.ndarray | None = None, title: str = "",
     `colorscale` names a scale of visual.py ("diverging", "sequential", "pixels"); by default signed data is
     diverging (symmetric about 0), the rest sequential. `values` may hold NaN (drawn blank, e.g. padding).
     `origin` is the index of values[0, 0] (negative for a padded border), so `highlight=(r0, r1, c0, c1)`
-    (half-open) is in the same indices. `legend=False` leaves the colour bar out.
+    (half-open) is in the same indices. The colour bar sits under a small grid (at most SMALL_GRID columns)
+    and right of a larger one; `legend=False` leaves it out. The title is wrapped at `title_wrap` characters.
     """
     values = np.asarray(values, dtype=float)
     h, w = values.shape
@@ -52,7 +54,8 @@ def grid(values: np.ndarray, *, text: np.ndarray | None = None, title: str = "",
     if text is None:
         text = np.vectorize(_cell_text, otypes=[object])(values) if values.size else values.astype(str)
     if colorscale is None or colorscale in visual.SCALES:
-        colors = visual.heatmap_colors(values, colorscale, zrange, legend_title, legend)
+        colors = visual.heatmap_colors(values, colorscale, zrange, legend_title, legend,
+                                       orientation="h" if w <= SMALL_GRID else "v")
     else:  # a scale given as a Plotly list (or an old name): passed on as it is
         finite = values[np.isfinite(values)]
         lo, hi = zrange if zrange is not None else ((finite.min(), finite.max()) if finite.size else (0.0, 1.0))
@@ -66,12 +69,15 @@ def grid(values: np.ndarray, *, text: np.ndarray | None = None, title: str = "",
         fig.add_shape(type="rect", x0=c0 - 0.5, x1=c1 - 0.5, y0=r0 - 0.5, y1=r1 - 0.5,
                       line=dict(color=HIGHLIGHT, width=4), name="highlight")
     fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", showgrid=False, zeroline=False,
-                     dtick=1 if h <= 12 else None)
-    fig.update_xaxes(showgrid=False, zeroline=False, side="top", constrain="domain", dtick=1 if w <= 12 else None)
+                     dtick=1 if h <= 12 else None, automargin=True)
+    fig.update_xaxes(showgrid=False, zeroline=False, side="top", constrain="domain", dtick=1 if w <= 12 else None,
+                     automargin=True)
     shown = wrap_title(title, title_wrap) if title and title_wrap else title
     fig = _layout(fig, shown, height, plot_bgcolor=visual.BLANK)  # blank (NaN) cells show as grey
-    fig.update_layout(margin_t=(50 + 20 * shown.count("<br>")) + 20 if title else 30, title_y=0.98,
-                      title_yanchor="top")
+    # The title sits on the plot's top edge and pushes the margin until it clears the tick labels above the
+    # grid, however many lines it has and however large lecture mode makes the type.
+    fig.update_layout(margin_t=10, title=dict(yref="paper", y=1.0, yanchor="bottom", automargin=True,
+                                              pad=dict(b=32)))  # b: the tick labels above the grid
     return fig
 
 

@@ -169,27 +169,33 @@ def scale_range(values, scale: str | None = None) -> tuple[str, float, float]:
     return "sequential", min(lo, 0.0), max(hi, min(lo, 0.0) + 1e-6)
 
 
-def colorbar(vmin: float, vmax: float, scale: str, title: str = "", thickness: int = 10) -> dict:
+def colorbar(vmin: float, vmax: float, scale: str, title: str = "", thickness: int = 10,
+             orientation: str = "v") -> dict:
     """A slim Plotly colour bar (the grid's legend): ticks at the ends (and at 0 on a diverging scale),
-    written by `number`, so it explains the colours without squeezing a small grid."""
+    written by `number`. orientation "v": on the right; "h": under the plot, where a small grid in a narrow
+    column has room to spare (a bar on the right would take its width)."""
     ticks = [vmin, 0.0, vmax] if scale == "diverging" else [vmin, vmax]
     digits = 2 if max(abs(vmin), abs(vmax)) < 100 else 0
-    return dict(thickness=thickness, len=0.9, lenmode="fraction", outlinewidth=0, xpad=4,
-                tickvals=ticks, ticktext=[number(t, digits) for t in ticks], ticks="",
-                title=dict(text=title, side="right") if title else None)
+    bar = dict(thickness=thickness, len=0.9, lenmode="fraction", outlinewidth=0, tickvals=ticks,
+               ticktext=[number(t, digits) for t in ticks], ticks="",
+               title=dict(text=title, side="right" if orientation == "v" else "top") if title else None)
+    if orientation == "h":
+        return dict(bar, orientation="h", x=0.5, xanchor="center", y=-0.04, yanchor="top", ypad=0)
+    return dict(bar, xpad=4)
 
 
-def heatmap_colors(values, scale: str | None = None, zrange=None, title: str = "", legend: bool = True) -> dict:
+def heatmap_colors(values, scale: str | None = None, zrange=None, title: str = "", legend: bool = True,
+                   orientation: str = "v") -> dict:
     """Keyword arguments for a go.Heatmap (or a marker) that colour `values` in the visual language:
-    colorscale, zmin, zmax, and the colour bar as legend (showscale, colorbar). `zrange` overrides the
-    range (a diverging one is made symmetric about 0)."""
+    colorscale, zmin, zmax, and the colour bar as legend (showscale, colorbar; see `colorbar`). `zrange`
+    overrides the range (a diverging one is made symmetric about 0)."""
     name, lo, hi = scale_range(values if zrange is None else np.asarray(zrange, dtype=float), scale)
     if name == "diverging":
         lo, hi = signed_range([lo, hi])
     hi = hi if hi > lo else lo + 1.0
     kwargs = dict(colorscale=SCALES[name], zmin=lo, zmax=hi, showscale=legend)
     if legend:
-        kwargs["colorbar"] = colorbar(lo, hi, name, title)
+        kwargs["colorbar"] = colorbar(lo, hi, name, title, orientation=orientation)
     return kwargs
 
 

@@ -164,7 +164,7 @@ def test_a_long_grid_title_is_broken_into_lines_that_read_the_same_without_tags(
     text = fig.layout.title.text
     assert "<br>" in text and all(len(line.strip()) <= charts.TITLE_WRAP for line in text.split("<br>"))
     assert re.sub(r"<[^>]*>", "", text) == "Max pooled, moved (✓ unchanged)"  # what a browser test reads
-    assert fig.layout.margin.t > charts.grid(np.zeros((2, 2)), title="Input").layout.margin.t
+    assert fig.layout.title.automargin and fig.layout.title.yanchor == "bottom"  # pushes the margin, never cut
     assert charts.wrap_title("Input") == "Input"
 
 
@@ -241,3 +241,9 @@ def test_feature_grid_highlight_is_visuals_highlight_colour():
     img = images.feature_grid(np.zeros((1, 4, 4)), cols=1, cell=40, labels=False, colorbar=False,
                               highlight=(0, 1, 1))
     assert img.getpixel((9, 9)) == visual.HIGHLIGHT_RGB
+
+
+def test_a_small_grid_carries_its_colour_bar_below_and_a_larger_one_on_the_right():
+    small, large = charts.grid(np.ones((3, 3))).data[0], charts.grid(np.ones((6, 6))).data[0]
+    assert small.colorbar.orientation == "h" and small.colorbar.y < 0  # a kernel keeps its column's width
+    assert large.colorbar.orientation in (None, "v")

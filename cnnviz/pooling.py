@@ -219,6 +219,57 @@ def shift_invariance(x, dy: int, dx: int, kernel_size: int = 2, stride: int | No
     return before, after, before == after
 
 
+@dataclass(frozen=True)
+class ShiftedWindow:
+    """What a shift of the input did to one max-pooled output cell."""
+    out_pos: tuple        # (i, j) in the output
+    before: float         # the pooled value before the shift
+    after: float          # ... and after it
+    argmax: tuple         # input (row, col) of the window's maximum before the shift
+    moved_to: tuple       # where that maximum sits after the shift (may be off the map)
+    crossed: bool         # True when the shift carried that maximum out of this window (across its edge)
+
+    @property
+    def same(self) -> bool:
+        return self.before == self.after
+
+    @property
+    def reason(self) -> str:
+        """Why the value stayed or changed, in a few words."""
+        if self.same:
+            return "its maximum crossed an edge, but an equal value took its place" if self.crossed else \
+                "its maximum stayed inside the window"
+        if self.crossed:
+            return "its maximum crossed the window's edge"
+        return "a larger value moved in from next door"
+
+
+def shift_windows(x, dy: int, dx: int, kernel_size: int = 2, stride: int | None = None,
+                  padding: int = 0) -> list[ShiftedWindow]:
+    """For each max-pooled output cell (row-major), whether a shift of the input by (dy, dx) changed it, and
+    whether the window's maximum crossed the window's edge."""
+    before = pool_steps(x, kernel_size, stride, padding, "max")
+    after = pool_steps(shift(x, dy, dx), kernel_size, stride, padding, "max")
+    records = []
+    for b, a in zip(before, after):
+        r, c = b.argmax
+        moved = (r + dy, c + dx)
+        inside = b.rows[0] <= moved[0] < b.rows[1] and b.cols[0] <= moved[1] < b.cols[1]
+        records.append(ShiftedWindow(b.out_pos, b.result, a.result, b.argmax, moved, not inside))
+    return records
+
+
+ONE_PIXEL_SHIFTS = ((0, -1), (-1, 0), (1, 0), (0, 1))  # left, up, down, right
+
+
+def kindest_shift(x, kernel_size: int = 2, stride: int | None = None, padding: int = 0) -> tuple[int, int]:
+    """Of the four one-pixel shifts, the one that leaves the most max-pooled values unchanged (the first of
+    left, up, down, right on a tie): a shift that shows invariance at work."""
+    def kept(move):
+        return sum(w.same for w in shift_windows(x, *move, kernel_size, stride, padding))
+    return max(ONE_PIXEL_SHIFTS, key=kept)
+
+
 def random_feature_map(size: int, seed: int) -> np.ndarray:
     """A size x size map of small integers 0-9 (easy to pool by eye)."""
     return np.random.default_rng(seed).integers(0, 10, size=(size, size)).astype(float)

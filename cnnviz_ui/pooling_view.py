@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 
 from cnnviz import pooling
+from cnnviz_ui import visual
 
 INPUTS = ("chapter", "random", "real")
 INPUT_LABELS = {"chapter": "The chapter's 4×4 map", "random": "A random map", "real": "A real conv1 map (MNIST)"}
@@ -31,15 +32,15 @@ def real_feature_map(digit_index: int, channel: int):
 def padded_input(x: np.ndarray, padding: int, mode: str) -> tuple[np.ndarray, np.ndarray]:
     """The input with its padding border: values (NaN in the border) and the text each cell shows."""
     values = pooling.padded(x, padding)
-    pad_text = "-inf" if mode == "max" else "0"
-    text = np.vectorize(lambda v: pad_text if np.isnan(v) else _num(v))(values)
+    pad_text = "-inf" if mode == "max" else "0"  # as the formula writes it (PoolStep.formula)
+    text = np.vectorize(lambda v: pad_text if np.isnan(v) else _num(v), otypes=[object])(values)
     return values, text
 
 
 def output_so_far(steps: list, upto: int) -> tuple[np.ndarray, np.ndarray]:
     """The output grid with the first `upto` cells filled in and "?" for the rest."""
     values = pooling.output_grid(steps, upto)
-    text = np.vectorize(lambda v: "?" if np.isnan(v) else _num(v))(values)
+    text = np.vectorize(lambda v: "?" if np.isnan(v) else _num(v), otypes=[object])(values)
     return values, text
 
 
@@ -62,11 +63,47 @@ def shift_summary(dy: int, dx: int, same: np.ndarray) -> str:
 
 def marked(values: np.ndarray, same: np.ndarray) -> np.ndarray:
     """Each pooled value's text, with ✓ where the shift left it unchanged."""
-    return np.vectorize(lambda v, s: f"{_num(v)} ✓" if s else _num(v))(values, same)
+    return np.vectorize(lambda v, s: f"{_num(v)} ✓" if s else _num(v), otypes=[object])(values, same)
+
+
+def shifted_text(moved: np.ndarray, windows: list) -> np.ndarray:
+    """The moved input's text: each window's old maximum marked where it now sits, ✓ when it stayed inside
+    its window, ✗ when it crossed the window's edge."""
+    text = np.vectorize(_num, otypes=[object])(moved)
+    for w in windows:
+        r, c = w.moved_to
+        if 0 <= r < moved.shape[0] and 0 <= c < moved.shape[1]:
+            text[r, c] = f"{text[r, c]} {'✗' if w.crossed else '✓'}"
+    return text
+
+
+def shift_lines(windows: list) -> str:
+    """One markdown line per pooled value: before → after, and why (its maximum stayed, crossed an edge, or a
+    larger value came in)."""
+    lines = []
+    for w in windows:
+        mark = "✓" if w.same else "✗"
+        lines.append(f"- {mark} window {w.out_pos}: {_num(w.before)} → {_num(w.after)}: {w.reason}")
+    return "\n".join(lines)
+
+
+def shift_text(dy: int, dx: int) -> str:
+    """A shift as URL text: "dy,dx"."""
+    return f"{dy},{dx}"
+
+
+def shift_parser(limit: int):
+    """A parser for links.restore: "dy,dx" with each part within ±limit."""
+    def parse(text: str) -> tuple[int, int]:
+        dy, dx = (int(part) for part in text.split(","))
+        if max(abs(dy), abs(dx)) > limit:
+            raise ValueError(f"a shift of ({dy}, {dx}) moves the map out of view")
+        return dy, dx
+    return parse
 
 
 def _num(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() else f"{v:.2f}"
+    return visual.number(v)
 
 
 def size_formula(input_size: int, kernel_size: int, stride: int, padding: int) -> str:

@@ -14,13 +14,16 @@ prose(
     "pixel often still lands in the same window."
 )
 
-# ---- controls ---------------------------------------------------------------------------------------------
-c_input, c_size, c_kernel, c_stride, c_pad, c_play = st.columns([2.2, 1.2, 1.2, 1.2, 1.2, 1.6])
+lecture = lecture_mode()
+
+# ---- controls: one row -------------------------------------------------------------------------------------
+c_input, c_one, c_two, c_kernel, c_stride, c_pad, c_play = st.columns([2.3, 1.1, 1.2, 1, 1, 1, 1.5],
+                                                                      vertical_alignment="bottom")
 source = c_input.selectbox("Input", view.INPUTS, key="pool_input", bind=links.BIND,
                           format_func=links.labelled("pool_input", view.INPUT_LABELS))
 if source == "random":  # the chapter's map is 4×4 and a conv1 map 28×28: only a random map has a size to pick
-    size = c_size.number_input("Size", 2, 16, 6, key="pool_size", help="Side of the random map.",
-                             bind=links.BIND)
+    size = c_one.number_input("Size", 2, 16, 6, key="pool_size", help="Side of the random map.",
+                              bind=links.BIND)
 kernel_size = c_kernel.number_input("Kernel size", 1, 8, 2, key="pool_kernel", bind=links.BIND)
 stride = c_stride.number_input("Stride", 1, 8, 2, key="pool_stride", bind=links.BIND)
 padding = c_pad.number_input("Padding", 0, 4, 0, key="pool_padding", bind=links.BIND)
@@ -35,13 +38,12 @@ elif source == "random":
     seed = st.session_state.setdefault("pool_seed", 0)
     links.write("pool_seed", str(seed) if seed else None)
     x, caption = pooling.random_feature_map(size, seed), f"A random {size}×{size} map of digits 0-9."
-    if st.button("New random map", icon=":material/casino:"):
+    if c_two.button("New map", icon=":material/casino:", help="A new random map"):
         st.session_state.pool_seed = seed + 1
         st.rerun()
 else:
-    c_digit, c_channel = st.columns(2)
-    digit_index = c_digit.number_input("MNIST test digit #", 0, 9999, 0, key="pool_digit", bind=links.BIND)
-    channel = c_channel.number_input("conv1 channel", 0, 15, 0, key="pool_channel", bind=links.BIND)
+    digit_index = c_one.number_input("Test digit #", 0, 9999, 0, key="pool_digit", bind=links.BIND)
+    channel = c_two.number_input("conv1 channel", 0, 15, 0, key="pool_channel", bind=links.BIND)
     real = view.real_feature_map(digit_index, channel)
     if real is None:
         st.warning("MNIST is not available on this server, so there is no real digit to show. "
@@ -59,6 +61,7 @@ except ValueError as exc:
     st.stop()
 
 n_steps = len(steps["max"])
+value_range = (min(float(x.min()), 0.0), float(x.max()))  # one sequential scale for the input and both outputs
 
 # ---- the stepper (reruns on its own while playing) ------------------------------------------------------------
 stepper.start("pool", (source, x.shape, kernel_size, stride, padding), n_steps)  # new geometry: window 1
@@ -68,25 +71,32 @@ if (linked_step := links.restore("pool_step", links.integer(1, n_steps))) is not
 
 @st.fragment(run_every=interval)
 def stepper_view() -> None:
-    k = stepper.controls("pool", n_steps, playing)
+    lesson = st.container(key="lesson")  # the stepper and the picture: on the first screen in lecture mode
+    with lesson:
+        k = stepper.controls("pool", n_steps, playing)
     links.write("pool_step", str(k) if k > 1 else None)
     current = steps["max"][k - 1]
     window = (*current.rows, *current.cols)
-    c_in, c_max, c_avg = st.columns([3, 2, 2])
+    where = (f"**Step {k}/{n_steps}**: window rows {current.rows[0]}:{current.rows[1]}, "
+             f"columns {current.cols[0]}:{current.cols[1]} → output cell {current.out_pos}")
+    c_in, c_max, c_avg = lesson.columns([3, 2, 2])
     with c_in:
         values, text = view.padded_input(x, padding, "max")
-        show_chart(charts.grid(values, text=text, highlight=window, origin=(-padding, -padding),
-                               title="Input"), key="pool_in", height=360)
-        st.markdown(f"**Step {k}/{n_steps}**: window rows {current.rows[0]}:{current.rows[1]}, "
-                    f"columns {current.cols[0]}:{current.cols[1]} → output cell {current.out_pos}")
+        show_chart(charts.grid(values, text=text, highlight=window, origin=(-padding, -padding), title="Input",
+                               colorscale="sequential", zrange=value_range),
+                   key="pool_in", height=320 if lecture else 360)
+        if not lecture:
+            st.markdown(where)
     for col, mode, title in ((c_max, "max", "Max pooling"), (c_avg, "avg", "Average pooling")):
         with col:
             step = steps[mode][k - 1]
             values, text = view.output_so_far(steps[mode], k)
             cell = (step.out_pos[0], step.out_pos[0] + 1, step.out_pos[1], step.out_pos[1] + 1)
-            show_chart(charts.grid(values, text=text, highlight=cell, title=title, colorscale="Oranges",
-                                   zrange=(x.min(), x.max())), key=f"pool_out_{mode}", height=260)
+            show_chart(charts.grid(values, text=text, highlight=cell, title=title, colorscale="sequential",
+                                   zrange=value_range), key=f"pool_out_{mode}", height=230 if lecture else 260)
             st.code(step.formula, language=None, wrap_lines=True)
+    if lecture:
+        lesson.markdown(where)
 
 
 stepper_view()
@@ -95,12 +105,19 @@ st.caption(caption)
 
 # ---- translation invariance: the same input, one pixel over ---------------------------------------------------
 st.subheader("Move the input by one pixel")
-prose("Max pooling reports *what* was found in a window, not exactly *where*. Nudge the input with the arrows: "
-      "where the strongest value stays inside its window, the pooled value does not change.")
-shape_key = (source, x.shape)
-if st.session_state.get("pool_shift_for") != shape_key:  # a new input starts unshifted
-    st.session_state.pool_shift_for, st.session_state.pool_shift = shape_key, (0, 0)
+prose("Max pooling reports *what* a window found, not exactly *where*. The arrows move the whole input one "
+      "pixel. A pooled value stays the same as long as its window's largest value is still inside that "
+      "window after the move, and nothing larger has slid in from the window next door. It changes when the "
+      "largest value sat on the edge it moved towards and so crossed into the neighbouring window (marked ✗). "
+      "So the invariance is partial: it holds for small moves that keep each maximum inside its window, and "
+      "it breaks at window edges. Stacking several pool layers makes the network tolerant of larger moves.")
 limit = x.shape[0] - 1
+shape_key = (source, x.shape, kernel_size, stride, padding)
+if st.session_state.get("pool_shift_for") != shape_key:  # a new input starts with a move that keeps the maxima
+    st.session_state.pool_shift_for = shape_key
+    st.session_state.pool_shift = pooling.kindest_shift(x, kernel_size, stride, padding)
+if (linked_shift := links.restore("pool_shift", view.shift_parser(limit))) is not None:
+    st.session_state.pool_shift = linked_shift
 
 
 def _nudge(dy: int, dx: int) -> None:
@@ -115,18 +132,25 @@ for col, (label, dy, dx) in zip(arrows, view.ARROWS):
 arrows[4].button("Reset", on_click=lambda: st.session_state.update(pool_shift=(0, 0)), key="pool_shift_reset",
                  width="stretch")
 dy, dx = st.session_state.pool_shift
+links.write("pool_shift", view.shift_text(dy, dx))
 before, after, same = pooling.shift_invariance(x, dy, dx, kernel_size, stride, padding, "max")
+windows = pooling.shift_windows(x, dy, dx, kernel_size, stride, padding)
 arrows[5].markdown(view.shift_summary(dy, dx, same))
 c_shifted, c_before, c_after = st.columns([3, 2, 2])
+moved = pooling.shift(x, dy, dx)
 with c_shifted:
-    show_chart(charts.grid(pooling.shift(x, dy, dx), title=f"Input moved {view.direction(dy, dx)}"),
-               key="pool_shifted", height=330)
+    show_chart(charts.grid(moved, text=view.shifted_text(moved, windows), title=f"Input moved {view.direction(dy, dx)}",
+                           colorscale="sequential", zrange=value_range), key="pool_shifted", height=330)
 with c_before:
-    show_chart(charts.grid(before, title="Max pooled, as it was", colorscale="Oranges"), key="pool_before",
-               height=260)
+    show_chart(charts.grid(before, title="Max pooled, before", colorscale="sequential", zrange=value_range),
+               key="pool_before", height=260)
 with c_after:
-    show_chart(charts.grid(after, text=view.marked(after, same), title="Max pooled, moved (✓ unchanged)",
-                           colorscale="Oranges"), key="pool_after", height=260)
+    show_chart(charts.grid(after, text=view.marked(after, same), title="Max pooled, after",
+                           colorscale="sequential", zrange=value_range), key="pool_after", height=260)
+if (dy, dx) != (0, 0):
+    st.markdown(view.shift_lines(windows))
+    st.caption("On the moved input, ✓ marks a window's old maximum that stayed inside its window and ✗ one that "
+               "crossed the window's edge; on the pooled map, ✓ marks a value the move left unchanged.")
 
 # ---- beneath the stepper ----------------------------------------------------------------------------------
 tab_code, tab_shape = st.tabs(["From-scratch code vs PyTorch", "Shape calculator"])

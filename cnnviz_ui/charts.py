@@ -13,7 +13,6 @@ ACTIVATION_COLORS = {"relu": visual.CATEGORICAL[0], "tanh": visual.CATEGORICAL[4
                      "leaky_relu": visual.CATEGORICAL[6]}
 HIGHLIGHT = visual.HIGHLIGHT
 TITLE_WRAP = 24  # characters: a longer grid title is broken onto lines, so a narrow column never cuts it
-SMALL_GRID = 5   # columns: a grid this narrow (a kernel, a pooled map) sits in a narrow column: legend below
 
 
 def wrap_title(title: str, width: int = TITLE_WRAP) -> str:
@@ -36,15 +35,16 @@ def _layout(fig: go.Figure, title: str = "", height: int | None = None, **kwargs
 
 def grid(values: np.ndarray, *, text: np.ndarray | None = None, title: str = "", highlight=None,
          origin: tuple[int, int] = (0, 0), colorscale: str | None = None, zrange=None, height: int | None = None,
-         show_text: bool | None = None, legend: bool = True, legend_title: str = "",
+         show_text: bool | None = None, legend: bool | str = True, legend_title: str = "",
          title_wrap: int | None = TITLE_WRAP) -> go.Figure:
     """A 2-D map as a heatmap with its numbers written in (by visual.number) and its colour bar as legend.
 
     `colorscale` names a scale of visual.py ("diverging", "sequential", "pixels"); by default signed data is
     diverging (symmetric about 0), the rest sequential. `values` may hold NaN (drawn blank, e.g. padding).
     `origin` is the index of values[0, 0] (negative for a padded border), so `highlight=(r0, r1, c0, c1)`
-    (half-open) is in the same indices. The colour bar sits under a small grid (at most SMALL_GRID columns)
-    and right of a larger one; `legend=False` leaves it out. The title is wrapped at `title_wrap` characters.
+    (half-open) is in the same indices. The colour bar is slim and on the right (it takes width, which a
+    grid in a wide column has to spare, never height); `legend="h"` puts it under the grid, `legend=False`
+    leaves it out. The title is wrapped at `title_wrap` characters.
     """
     values = np.asarray(values, dtype=float)
     h, w = values.shape
@@ -54,8 +54,8 @@ def grid(values: np.ndarray, *, text: np.ndarray | None = None, title: str = "",
     if text is None:
         text = np.vectorize(_cell_text, otypes=[object])(values) if values.size else values.astype(str)
     if colorscale is None or colorscale in visual.SCALES:
-        colors = visual.heatmap_colors(values, colorscale, zrange, legend_title, legend,
-                                       orientation="h" if w <= SMALL_GRID else "v")
+        colors = visual.heatmap_colors(values, colorscale, zrange, legend_title, bool(legend),
+                                       orientation="h" if legend == "h" else "v")
     else:  # a scale given as a Plotly list (or an old name): passed on as it is
         finite = values[np.isfinite(values)]
         lo, hi = zrange if zrange is not None else ((finite.min(), finite.max()) if finite.size else (0.0, 1.0))
@@ -77,7 +77,7 @@ def grid(values: np.ndarray, *, text: np.ndarray | None = None, title: str = "",
     # The title sits on the plot's top edge and pushes the margin until it clears the tick labels above the
     # grid, however many lines it has and however large lecture mode makes the type.
     fig.update_layout(margin_t=10, title=dict(yref="paper", y=1.0, yanchor="bottom", automargin=True,
-                                              pad=dict(b=32)))  # b: the tick labels above the grid
+                                              pad=dict(b=34)))  # b: the tick labels above the grid
     return fig
 
 

@@ -169,19 +169,19 @@ def scale_range(values, scale: str | None = None) -> tuple[str, float, float]:
     return "sequential", min(lo, 0.0), max(hi, min(lo, 0.0) + 1e-6)
 
 
-def colorbar(vmin: float, vmax: float, scale: str, title: str = "", thickness: int = 10,
+def colorbar(vmin: float, vmax: float, scale: str, title: str = "", thickness: int = 8,
              orientation: str = "v") -> dict:
     """A slim Plotly colour bar (the grid's legend): ticks at the ends (and at 0 on a diverging scale),
     written by `number`. orientation "v": on the right; "h": under the plot, where a small grid in a narrow
     column has room to spare (a bar on the right would take its width)."""
     ticks = [vmin, 0.0, vmax] if scale == "diverging" else [vmin, vmax]
     digits = 2 if max(abs(vmin), abs(vmax)) < 100 else 0
-    bar = dict(thickness=thickness, len=0.9, lenmode="fraction", outlinewidth=0, tickvals=ticks,
+    bar = dict(thickness=thickness, len=0.8, lenmode="fraction", outlinewidth=0, tickvals=ticks,
                ticktext=[number(t, digits) for t in ticks], ticks="",
                title=dict(text=title, side="right" if orientation == "v" else "top") if title else None)
     if orientation == "h":
         return dict(bar, orientation="h", x=0.5, xanchor="center", y=-0.04, yanchor="top", ypad=0)
-    return dict(bar, xpad=4)
+    return dict(bar, xpad=2)
 
 
 def heatmap_colors(values, scale: str | None = None, zrange=None, title: str = "", legend: bool = True,

@@ -243,7 +243,7 @@ def test_feature_grid_highlight_is_visuals_highlight_colour():
     assert img.getpixel((9, 9)) == visual.HIGHLIGHT_RGB
 
 
-def test_a_small_grid_carries_its_colour_bar_below_and_a_larger_one_on_the_right():
-    small, large = charts.grid(np.ones((3, 3))).data[0], charts.grid(np.ones((6, 6))).data[0]
-    assert small.colorbar.orientation == "h" and small.colorbar.y < 0  # a kernel keeps its column's width
-    assert large.colorbar.orientation in (None, "v")
+def test_the_colour_bar_stands_on_the_right_and_can_be_put_under_the_grid():
+    right, under = charts.grid(np.ones((3, 3))).data[0], charts.grid(np.ones((3, 3)), legend="h").data[0]
+    assert right.colorbar.orientation in (None, "v")  # takes width, not the height lecture mode lacks
+    assert under.colorbar.orientation == "h" and under.colorbar.y < 0

@@ -7,11 +7,15 @@ import streamlit as st
 
 from cnnviz_ui import links
 from cnnviz_ui.memory import tune_malloc
-from cnnviz_ui.shell import apply_style, freeze_new_imports
+from cnnviz_ui.shell import apply_style, freeze_new_imports, lecture_bar, lecture_mode_asked, lecture_toggle
 
 tune_malloc()  # freed memory goes back to the OS: sessions that leave leave nothing behind
 
-st.set_page_config(page_title="cnnviz: a CNN, step by step", page_icon="🔢", layout="wide")
+# In lecture mode the sidebar folds away (the whole 1280 px width for the lesson); the lecture switch then
+# sits in a thin bar at the top of the page, with the link for students beside it.
+lecture = lecture_mode_asked()
+st.set_page_config(page_title="cnnviz: a CNN, step by step", page_icon="🔢", layout="wide",
+                   initial_sidebar_state="collapsed" if lecture else "expanded")
 
 PAGES = {
     "Start": [
@@ -37,9 +41,9 @@ PAGES = {
 
 link_check = links.LinkCheck()  # what the opening link asked for, read before any widget takes its part
 
-with st.sidebar:
-    st.toggle("Lecture mode", key="lecture_mode", bind=links.BIND,
-              help="Larger type, prose folded away: for a projector.")
+bar = lecture_bar() if lecture else st.sidebar
+with bar:
+    lecture_toggle()
 
 page = st.navigation(PAGES)
 apply_style()
@@ -48,3 +52,6 @@ try:
     page.run()
 finally:
     link_check.report()
+    if lecture:  # after the page: its settings are in the URL by now
+        with bar:
+            links.student_link(page.url_path)

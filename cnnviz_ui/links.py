@@ -8,10 +8,12 @@ what a newly opened link asked for and, where the page could not use part of it,
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
 BIND = "query-params"
+LECTURE = "lecture_mode"      # the one parameter a link for students leaves out
 _SEEN = "_link_seen"          # the query string as it stood at the end of the last run
 _WRITTEN = "_link_written"    # custom parameters this session wrote (or restored): key -> text
 _USED = "_link_used"          # custom parameters used this run
@@ -156,3 +158,25 @@ def boolean(text: str) -> bool:
     if text not in ("true", "false"):
         raise ValueError(f"{text!r} is neither true nor false")
     return text == "true"
+
+
+def student_url(base: str, url_path: str, params: dict[str, str]) -> str:
+    """The same view for students: `base` + page path + every parameter except lecture mode."""
+    query = urlencode({k: v for k, v in params.items() if k != LECTURE})
+    return f"{base.rstrip('/')}/{url_path}" + (f"?{query}" if query else "")
+
+
+def _base_url() -> str:
+    """This server's address as the browser reached it (scheme, host and any base path)."""
+    parts = urlsplit(st.context.url or "")
+    root = st.get_option("server.baseUrlPath").strip("/")
+    return f"{parts.scheme}://{parts.netloc}" + (f"/{root}" if root else "") if parts.netloc else ""
+
+
+def student_link(url_path: str) -> None:
+    """A compact "Link for students" button (beside the lecture switch): this view, opened in normal mode."""
+    url = student_url(_base_url(), url_path, _params())
+    with st.popover("Link for students", icon=":material/link:"):
+        st.caption("This view in normal mode (explanations open, sidebar shown). "
+                   "The address bar keeps the lecture link.")
+        st.code(url, language=None, wrap_lines=True)

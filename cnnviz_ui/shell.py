@@ -8,6 +8,7 @@ import threading
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
+from cnnviz_ui import links
 from cnnviz_ui.export import chart_config
 
 # Streamlit sees our pages/ folder and, until some run has called st.navigation, serves a URL such as
@@ -21,23 +22,41 @@ if PagesManager.uses_pages_directory:
 
 LECTURE_KEY = "lecture_mode"
 
-# Always on: keep wide content inside the page (no sideways scrolling on a 1280x720 projector).
+# Always on: keep wide content inside the page (no sideways scrolling on a 1280x720 projector), and let
+# text wrap rather than be cut: headings, widget labels, table cells, a table's last column.
 _BASE_CSS = """
 <style>
 .stMainBlockContainer { padding-top: 2.5rem; padding-bottom: 2rem; }
 .stMainBlockContainer pre, .stMainBlockContainer code { white-space: pre-wrap; word-break: break-word; }
+.stMainBlockContainer h1, .stMainBlockContainer h2, .stMainBlockContainer h3 {
+  overflow-wrap: anywhere; white-space: normal; }
+[data-testid="stWidgetLabel"], [data-testid="stWidgetLabel"] p, [data-testid="stWidgetLabel"] label {
+  white-space: normal !important; overflow-wrap: anywhere; text-overflow: clip; overflow: visible; }
+[data-testid="stTable"] { max-width: 100%; overflow-x: auto; }
+[data-testid="stTable"] table { width: 100%; table-layout: auto; }
+[data-testid="stTable"] th, [data-testid="stTable"] td, .stMainBlockContainer .stHtml td,
+.stMainBlockContainer .stHtml th { white-space: normal; overflow-wrap: anywhere; }
+[data-testid="stDataFrame"], [data-testid="stTable"] { width: 100% !important; }
 </style>
 """
 
-# Lecture mode: everything measured in rem grows with the root font; tighter margins win back the room.
+# Lecture mode: everything measured in rem grows with the root font; a short header, tight margins and
+# a modest title leave a 1280x720 projector ~600 px for the lesson. The sidebar is collapsed (app.py), and
+# the lecture switch with the link for students sits in a thin fixed bar at the top (`lecture_bar`).
 _LECTURE_CSS = """
 <style>
-html { font-size: 21px; }
-.stMainBlockContainer { padding-left: 1.5rem; padding-right: 1.5rem; padding-top: 2rem; max-width: 100%; }
-.stMainBlockContainer h1 { font-size: 2.1rem; }
-.stMainBlockContainer h2 { font-size: 1.6rem; }
-.stMainBlockContainer h3 { font-size: 1.3rem; }
-[data-testid="stSidebar"] { min-width: 220px !important; max-width: 260px !important; }
+html { font-size: 20px; }
+header[data-testid="stHeader"] { height: 2.2rem; min-height: 2.2rem; }
+[data-testid="stToolbar"] { top: 0; }
+.stMainBlockContainer { padding: 2.3rem 1.2rem 1.5rem 1.2rem; max-width: 100%; }
+.stMainBlockContainer h1 { font-size: 1.6rem; padding: 0 0 0.3rem 0; line-height: 1.2; }
+.stMainBlockContainer h2 { font-size: 1.35rem; padding: 0.3rem 0 0.2rem 0; }
+.stMainBlockContainer h3 { font-size: 1.15rem; padding: 0.2rem 0 0.1rem 0; }
+.st-key-lecture_bar { position: fixed; top: 0.2rem; left: 3.4rem; z-index: 999991; width: auto !important;
+  flex-direction: row !important; align-items: center; gap: 0.8rem; }
+.st-key-lecture_bar > div { width: auto !important; }
+.st-key-lecture_bar [data-testid="stWidgetLabel"] p, .st-key-lecture_bar button p { font-size: 0.8rem; }
+.st-key-lecture_bar button { min-height: 1.6rem; padding: 0 0.6rem; }
 </style>
 """
 
@@ -68,6 +87,24 @@ def freeze_new_imports() -> bool:
         gc.freeze()
         _modules_when_frozen = len(sys.modules)
         return True
+
+
+def lecture_mode_asked() -> bool:
+    """Lecture mode as asked before the switch is drawn: the switch's state, or on a first visit the link's."""
+    if LECTURE_KEY in st.session_state:
+        return bool(st.session_state[LECTURE_KEY])
+    return st.query_params.get(LECTURE_KEY) == "true"
+
+
+def lecture_bar():
+    """The thin bar at the top of the page that holds the lecture switch while the sidebar is folded."""
+    return st.container(key="lecture_bar", horizontal=True)
+
+
+def lecture_toggle() -> bool:
+    """The lecture switch (one widget, in the sidebar or the lecture bar; its state lives in the URL too)."""
+    return st.toggle("Lecture mode", key=LECTURE_KEY, bind=links.BIND,
+                     help="Larger type, prose folded away, the sidebar folded: for a projector.")
 
 
 def lecture_mode() -> bool:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from PIL import Image
@@ -10,7 +11,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from app_helpers import APP
-from cnnviz_ui import export
+from cnnviz_ui import export, links
 
 
 def test_chart_config_saves_a_png_named_after_the_chart():
@@ -50,14 +51,14 @@ def _link_notes(at: AppTest) -> list[str]:
 def test_lecture_mode_link_opens_in_lecture_mode():
     at = _app(lecture_mode="true")
     assert not at.exception
-    assert at.sidebar.toggle(key="lecture_mode").value is True
+    assert at.toggle(key="lecture_mode").value is True  # in the lecture bar: the sidebar is folded
     assert _link_notes(at) == []
 
 
 def test_link_with_a_bad_value_opens_with_defaults_and_a_note():
     at = _app(lecture_mode="maybe")
     assert not at.exception
-    assert at.sidebar.toggle(key="lecture_mode").value is False
+    assert at.toggle(key="lecture_mode").value is False
     assert len(_link_notes(at)) == 1 and "lecture_mode=maybe" in _link_notes(at)[0]
 
 
@@ -70,6 +71,42 @@ def test_link_with_an_unknown_setting_gets_a_note_and_loses_it():
 
 def test_plain_link_has_no_note():
     assert _link_notes(_app()) == []
+
+
+# ---- a link for students beside the lecture link ------------------------------------------------------------------
+
+def test_student_url_keeps_the_view_and_drops_lecture_mode():
+    url = links.student_url("http://host:8501", "pooling",
+                            {"lecture_mode": "true", "pool_kernel": "3", "pool_shift": "0,-1"})
+    assert url == "http://host:8501/pooling?pool_kernel=3&pool_shift=0%2C-1"
+    assert links.student_url("http://host:8501/", "", {"lecture_mode": "true"}) == "http://host:8501/"
+
+
+def _student_link(at: AppTest) -> str:
+    (popover,) = [p for p in at.get("popover") if p.proto.popover.label == "Link for students"]
+    (code,) = [c for c in at.get("code") if "://" in c.value or c.value.startswith("/")]
+    return code.value
+
+
+def test_lecture_mode_offers_a_link_for_students_with_the_same_view():
+    at = _app(lecture_mode="true")  # the instructor's session, in lecture mode from its first run
+    for key, value in dict(conv_kernel_source="A classic kernel", conv_classic="Sobel X", conv_stride="2",
+                           conv_step="3").items():
+        at.query_params[key] = value
+    at.switch_page("pages/convolution.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.toggle(key="lecture_mode").value is True
+    query = parse_qs(urlsplit(_student_link(at)).query)
+    assert urlsplit(_student_link(at)).path.endswith("/convolution")
+    assert "lecture_mode" not in query
+    shared = {k: [v] for k, v in at.query_params.items() if k != "lecture_mode"}
+    assert query == shared
+    assert query["conv_stride"] == ["2"] and query["conv_step"] == ["3"]  # (a default value leaves the URL)
+
+
+def test_normal_mode_needs_no_link_for_students():
+    at = _page("pooling")
+    assert [p for p in at.get("popover") if p.proto.popover.label == "Link for students"] == []
 
 
 # ---- each page's main state in the URL ---------------------------------------------------------------------------

@@ -54,13 +54,24 @@ def test_lecture_mode_toggle_is_in_the_sidebar():
     assert at.sidebar.toggle(key="lecture_mode").label == "Lecture mode"
 
 
+def test_lecture_mode_moves_its_switch_to_the_top_bar_and_folds_the_sidebar():
+    """The sidebar folds in lecture mode, so the switch (the same widget) sits in the lecture bar instead."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["lecture_mode"] = "true"
+    at.run()
+    assert not at.exception
+    assert [t.key for t in at.sidebar.toggle] == []
+    assert at.toggle(key="lecture_mode").value is True
+    assert at.main.toggle(key="lecture_mode").value is True
+
+
 def test_lecture_mode_folds_prose_and_enlarges_type():
     """(AppTest drops the entry script's sidebar after a rerun, so the mode is set through session state;
     that it survives page changes is checked in a real browser.)"""
     at = AppTest.from_file(APP, default_timeout=120)
     at.session_state["lecture_mode"] = True
     at.run()
-    assert any("font-size: 21px" in h.proto.body for h in at.get("html"))
+    assert any("font-size: 20px" in h.proto.body for h in at.get("html"))
     at.switch_page("pages/pooling.py").run()
     folded = [e for e in at.expander if e.label == "Explanation"]
     assert folded and "slides a small window" in texts(folded[0].markdown)

@@ -144,6 +144,18 @@ def input_figures(x: np.ndarray, padding: int, step: convolution.ConvStep, title
     return [("conv_in", zoomed), ("conv_overview", overview)]
 
 
+def step_note(steps: list, n: int) -> str:
+    """Where window n is and the cell it fills, short enough to sit beside the stepper's buttons."""
+    step = steps[n - 1]
+    return f"**Step {n}/{len(steps)}** → output cell {step.out_pos}"
+
+
+def lecture_margins(fig: go.Figure) -> go.Figure:
+    """Room above a grid for its title and its column numbers once lecture mode enlarges both."""
+    fig.update_layout(margin_t=(fig.layout.margin.t or 40) + 18)
+    return fig
+
+
 def symmetric_range(values: np.ndarray) -> tuple[float, float]:
     return visual.signed_range(values)
 

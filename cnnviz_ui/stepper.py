@@ -23,9 +23,10 @@ def start(prefix: str, config: tuple, n_steps: int, first: int = 1) -> None:
     st.session_state[key] = min(max(st.session_state.get(key, 1), 1), n_steps)
 
 
-def controls(prefix: str, n_steps: int, playing: bool) -> int:
+def controls(prefix: str, n_steps: int, playing: bool, note=None) -> int:
     """Inside the page's fragment: advance one window per rerun while playing, draw the buttons and the
-    scrubber, and return the current step (1-based)."""
+    scrubber, and return the current step (1-based). `note(step)`, when given, returns markdown written at
+    the end of the same row (lecture mode: where the window is, without a line of its own)."""
     key = f"{prefix}_step"
 
     def move(delta: int) -> None:
@@ -34,10 +35,13 @@ def controls(prefix: str, n_steps: int, playing: bool) -> int:
     if playing and st.session_state.get(f"{prefix}_tick") is not None:
         st.session_state[key] = st.session_state[key] % n_steps + 1
     st.session_state[f"{prefix}_tick"] = 1 if playing else None
-    b_prev, b_next, b_scrub = st.columns([1.5, 1.2, 5], vertical_alignment="center")
+    widths = [1.5, 1.2, 5] if note is None else [1.3, 1.1, 3.2, 3.4]
+    b_prev, b_next, b_scrub, *b_note = st.columns(widths, vertical_alignment="center")
     b_prev.button("◀ Previous", on_click=move, args=(-1,), disabled=playing, width="stretch",
                   key=f"{prefix}_previous")
     b_next.button("Next ▶", on_click=move, args=(1,), disabled=playing, width="stretch", key=f"{prefix}_next")
     if n_steps > 1:
         b_scrub.slider("Window", 1, n_steps, key=key, disabled=playing, label_visibility="collapsed")
+    if note is not None:
+        b_note[0].markdown(note(st.session_state[key]))
     return st.session_state[key]

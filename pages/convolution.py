@@ -125,7 +125,8 @@ def stepper_view() -> None:
     lesson = st.container(key="lesson")  # the stepper and the picture: on the first screen in lecture mode
     step_text = None if lecture else lesson.empty()
     with lesson:
-        n = stepper.controls("conv", n_steps, playing)
+        n = stepper.controls("conv", n_steps, playing, note=(lambda m: view.step_note(steps, m)) if lecture
+                             else None)
     links.write("conv_step", str(n))
     step = steps[n - 1]
     shown = convolution.shown_sum(step)
@@ -134,19 +135,18 @@ def stepper_view() -> None:
     figures = dict(view.input_figures(x, padding, step, input_title,
                                       zoom=view.LECTURE_ZOOM if lecture else view.ZOOM))
     if lecture:  # one row: window, kernel, products, output (and the whole input, small)
-        lesson.markdown(where)
         wide = "conv_overview" in figures
         cols = lesson.columns([2.6, 1.9, 1.9, 2.4, 1.6] if wide else [3, 2, 2, 3])
         with cols[0]:
-            show_chart(figures["conv_in"], key="conv_in", height=300)
+            show_chart(view.lecture_margins(figures["conv_in"]), key="conv_in", height=285)
         for col, key, fig in ((cols[1], "conv_kernel", view.kernel_figure(kernel)),
                               (cols[2], "conv_products", view.products_figure(step)),
                               (cols[3], "conv_out", view.output_figure(steps, n, out_range))):
             with col:
-                show_chart(fig, key=key, height=300)
+                show_chart(view.lecture_margins(fig), key=key, height=285)
         if wide:
             with cols[4]:
-                show_chart(figures["conv_overview"], key="conv_overview", height=220)
+                show_chart(view.lecture_margins(figures["conv_overview"]), key="conv_overview", height=220)
         st.code(view.arithmetic(step), language=None, wrap_lines=True)
     else:
         step_text.markdown(where)

@@ -73,7 +73,8 @@ if (linked_step := links.restore("pool_step", links.integer(1, n_steps))) is not
 def stepper_view() -> None:
     lesson = st.container(key="lesson")  # the stepper and the picture: on the first screen in lecture mode
     with lesson:
-        k = stepper.controls("pool", n_steps, playing)
+        k = stepper.controls("pool", n_steps, playing, note=(lambda n: view.step_note(steps["max"], n))
+                             if lecture else None)
     links.write("pool_step", str(k) if k > 1 else None)
     current = steps["max"][k - 1]
     window = (*current.rows, *current.cols)
@@ -82,9 +83,10 @@ def stepper_view() -> None:
     c_in, c_max, c_avg = lesson.columns([3, 2, 2])
     with c_in:
         values, text = view.padded_input(x, padding, "max")
-        show_chart(charts.grid(values, text=text, highlight=window, origin=(-padding, -padding), title="Input",
-                               colorscale="sequential", zrange=value_range),
-                   key="pool_in", height=320 if lecture else 360)
+        fig = charts.grid(values, text=text, highlight=window, origin=(-padding, -padding), title="Input",
+                          colorscale="sequential", zrange=value_range)
+        show_chart(view.lecture_margins(fig) if lecture else fig,
+                   key="pool_in", height=285 if lecture else 360)
         if not lecture:
             st.markdown(where)
     for col, mode, title in ((c_max, "max", "Max pooling"), (c_avg, "avg", "Average pooling")):
@@ -92,11 +94,11 @@ def stepper_view() -> None:
             step = steps[mode][k - 1]
             values, text = view.output_so_far(steps[mode], k)
             cell = (step.out_pos[0], step.out_pos[0] + 1, step.out_pos[1], step.out_pos[1] + 1)
-            show_chart(charts.grid(values, text=text, highlight=cell, title=title, colorscale="sequential",
-                                   zrange=value_range), key=f"pool_out_{mode}", height=230 if lecture else 260)
+            fig = charts.grid(values, text=text, highlight=cell, title=title, colorscale="sequential",
+                              zrange=value_range)
+            show_chart(view.lecture_margins(fig) if lecture else fig, key=f"pool_out_{mode}",
+                       height=200 if lecture else 260)
             st.code(step.formula, language=None, wrap_lines=True)
-    if lecture:
-        lesson.markdown(where)
 
 
 stepper_view()

@@ -19,8 +19,12 @@ prose(
     "(Distill, 2019): **r = r_prev + (k − 1) · jump_prev**, with jump the product of all strides so far."
 )
 
+# Lecture mode puts the picture of one unit's field right under the controls, the table after it.
+lecture = lecture_mode()
+top, first, rest, last = st.container(), st.container(), st.container(), st.container()
+
 # ---- the stack: a preset, then edits ------------------------------------------------------------------------
-c_preset, c_size = st.columns([3, 1])
+c_preset, c_size = top.columns([3, 1])
 chosen = c_preset.segmented_control("Preset", view.PRESETS, default=view.PRESETS[0], required=True, key="rf_preset",
                                     bind=links.BIND)
 input_size = c_size.number_input("Input size", 1, 512, 28, key="rf_input_size", bind=links.BIND)
@@ -45,7 +49,7 @@ def _add(kind: str) -> None:
                                                1 if kind == "conv" else 0))
 
 
-with st.expander(f"Edit the layer stack ({len(stack)} layers)", expanded=not lecture_mode()):
+with rest.expander(f"Edit the layer stack ({len(stack)} layers)", expanded=not lecture):
     widths = [1.3, 1, 1, 1, 1, 0.8]
     for col, head in zip(st.columns(widths), ("kind", "kernel k", "stride s", "padding p", "dilation d", "")):
         col.caption(head)
@@ -77,16 +81,19 @@ except ValueError as exc:
 
 links.write("rf_stack", view.stack_text(stack))
 records = view.table_records(rows)
-st.table(records, hide_index=True)
-table_download(records, "receptive field table", key="rf_csv")
-last = rows[-1]
-st.markdown(f"After **{last.name}** each unit sees a **{last.size}×{last.size}** patch of the "
-            f"{input_size}×{input_size} input, and neighbouring units are {last.jump} pixels apart. "
-            "*Start* is the centre of the first unit's field, in input pixels.")
+with rest:
+    st.table(records, hide_index=True)
+    table_download(records, "receptive field table", key="rf_csv")
+    final = rows[-1]
+    st.markdown(f"After **{final.name}** each unit sees a **{final.size}×{final.size}** patch of the "
+                f"{input_size}×{input_size} input, and neighbouring units are {final.jump} pixels apart. "
+                "*Start* is the centre of the first unit's field, in input pixels.")
 
 # ---- one unit's field, drawn on a digit -------------------------------------------------------------------------
-st.subheader("Where one unit looks")
-c_controls, c_image = st.columns([2, 3])
+lesson = (first if lecture else last).container(key="lesson")  # on the first screen in lecture mode
+if not lecture:
+    lesson.subheader("Where one unit looks")
+c_controls, c_image = lesson.columns([2, 3])
 names = [r.name for r in rows]
 linked_unit = links.restore("rf_unit", lambda text: view.unit_from_text(text, {r.name: r.output_size for r in rows}))
 if linked_unit is not None:
@@ -97,14 +104,17 @@ with c_controls:
     # keyed by preset: a new preset starts at its last layer
     if st.session_state.get(f"rf_layer_{chosen}") not in names:
         st.session_state[f"rf_layer_{chosen}"] = names[-1]
-    layer_name = st.selectbox("Layer", names, key=f"rf_layer_{chosen}")
+    # lecture mode: two controls a row, so the picture and every control fit the first screen
+    c_layer, c_digit = st.columns(2) if lecture else (st.container(), None)
+    layer_name = c_layer.selectbox("Layer", names, key=f"rf_layer_{chosen}")
     upto = names.index(layer_name)
     side = rows[upto].output_size
     for axis in "yx":  # the middle unit, unless a link or an earlier visit chose another
         st.session_state.setdefault(f"rf_{axis}_{side}", side // 2)
-    y = st.slider("Unit row", 0, side - 1, key=f"rf_y_{side}") if side > 1 else 0
-    x = st.slider("Unit column", 0, side - 1, key=f"rf_x_{side}") if side > 1 else 0
-    digit_index = st.number_input("Test digit #", 0, 9999, 0, key="rf_digit", bind=links.BIND)
+    c_y, c_x = st.columns(2) if lecture else (st.container(), st.container())
+    y = c_y.slider("Unit row", 0, side - 1, key=f"rf_y_{side}") if side > 1 else 0
+    x = c_x.slider("Unit column", 0, side - 1, key=f"rf_x_{side}") if side > 1 else 0
+    digit_index = (c_digit or st).number_input("Test digit #", 0, 9999, 0, key="rf_digit", bind=links.BIND)
     digit = test_digit(digit_index)
     if digit is None:
         st.caption("MNIST is not available on this server, so a drawn 7 stands in for a test digit.")
@@ -113,7 +123,11 @@ with c_controls:
 image = scale_pixels(digit[1]) if digit is not None else default_digit().image28
 links.write("rf_unit", view.unit_text(layer_name, y, x))
 boxes = nested_boxes(rows, upto, y, x, input_size)
-title = f"{layer_name} unit ({y}, {x}), and the nearest unit of each earlier layer"
+title = f"Where {layer_name} unit ({y}, {x}) looks"
 with c_image:
-    show_chart(charts.image_with_boxes(resize_nearest(image, input_size), boxes, title=title), key="rf_boxes",
-               height=420)
+    fig = charts.image_with_boxes(resize_nearest(image, input_size), boxes, title=title)
+    if lecture:  # the legend beside the picture, clear of the enlarged axis numbers
+        fig.update_layout(legend=dict(orientation="v", x=1.02, y=1.0, yanchor="top"))
+    show_chart(fig, key="rf_boxes", height=370 if lecture else 420)
+(c_controls if lecture else c_image).caption("Each box is the field of the nearest unit of one layer, up to the "
+                                             "chosen one.")

@@ -117,7 +117,10 @@ def test_evaluation_charts_have_a_camera_and_the_cells_digits_a_png(downloads):
 
 
 def test_draw_page_offers_the_input_and_every_layer_as_png(downloads):
-    open_app_page("draw")
+    from cnnviz.sketch import draw_digit
+    from cnnviz_ui.canvas import stub_key
+
+    open_app_page("draw", **{stub_key("draw_canvas_0"): draw_digit(7)})  # a drawing: the page answers it
     assert downloads["draw_input_png"][0] == "cnnviz-the-input-as-the-model-sees-it.png"
     assert downloads["draw_layers_png"][0] == "cnnviz-every-layer.png"
     assert _is_png(downloads["draw_input_png"][1]) and _is_png(downloads["draw_layers_png"][1])

@@ -83,8 +83,8 @@ def test_a_smoothed_run_says_its_loss_cannot_reach_the_chapters(online):
 
 def test_the_chapters_published_table_is_shown_beside_a_recorded_run(offline):
     at = open_app_page("training")
-    table = next(d.value for d in at.dataframe if "images" not in d.value.columns)  # the run's own has images
-    assert table["training loss"].tolist() == [0.1842, 0.0571, 0.0392]
+    table = next(d.value for d in at.table if "images" not in d.value.columns)  # the run's own has images
+    assert table["training loss"].tolist() == ["0.1842", "0.0571", "0.0392"]
     assert table["test accuracy"].tolist() == ["98.2%", "98.8%", "99.0%"]
 
 
@@ -100,7 +100,7 @@ def test_the_shipped_models_run_can_be_chosen_and_shows_its_own_recipe(offline):
     at = open_app_page("training")
     at.radio(key="tr_recorded").set_value("shipped").run()
     assert any("one-cycle" in c.value and "--epochs 4" in c.value for c in at.caption)
-    assert [len(d.value) for d in at.dataframe if "images" in d.value.columns] == [4]
+    assert [len(d.value) for d in at.table if "images" in d.value.columns] == [4]
 
 
 def test_the_two_questions_students_ask_are_answered_under_the_run(offline):
@@ -135,3 +135,35 @@ def test_a_finished_run_downloads_as_a_checkpoint_that_loads_back(online, monkey
     trained = job_manager().get(at.session_state["owner_id"]).copy_model()
     x = torch.randn(2, 1, 28, 28)
     assert torch.equal(model(x), trained.eval()(x)) and meta["config"]["max_steps"] == 2
+
+
+def test_the_epoch_tables_download_as_csvs_of_numbers(offline, monkeypatch):
+    """The tables show "98.2%" and "60,000"; their CSVs hold 98.2 and 60000, numbers a spreadsheet can add."""
+    import csv
+    import io
+
+    import streamlit as st
+
+    made = {}
+    original = st.download_button
+
+    def spy(label, data, file_name=None, *args, **kwargs):  # table_download calls st.download_button
+        made[file_name] = data() if callable(data) else data
+        return original(label, data, file_name, *args, **kwargs)
+
+    monkeypatch.setattr(st, "download_button", spy)
+    at = open_app_page("training")
+    at.radio(key="tr_recorded").set_value("fast").run()
+    rows = list(csv.DictReader(io.StringIO(made["cnnviz-epochs-replay.csv"].decode())))
+    assert len(rows) == 3 and float(rows[-1]["test accuracy (%)"]) > 99 and int(rows[1]["images"]) == 18000
+    chapter = list(csv.DictReader(io.StringIO(made["cnnviz-chapter-epochs.csv"].decode())))
+    assert [float(r["test accuracy (%)"]) for r in chapter] == [98.2, 98.8, 99.0]
+
+
+def test_in_lecture_mode_the_curves_come_before_the_folded_form(offline):
+    at = open_app_page("training", lecture_mode=True)
+    assert at.radio(key="tr_recorded").value == "chapter"  # the replay and its curves are drawn
+    folded = [e for e in at.expander if e.label == "A new run: recipe and settings"]
+    assert len(folded) == 1 and any(b.label == "Start training" for b in folded[0].button)
+    normal = open_app_page("training")
+    assert not [e for e in normal.expander if e.label == "A new run: recipe and settings"]

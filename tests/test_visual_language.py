@@ -13,27 +13,23 @@ And no builder writes a negative zero ("−0.00"), in a chart or in a picture.
 """
 from __future__ import annotations
 
-import ast
-import base64
 import importlib
 import inspect
-import io
 import pkgutil
 import re
-import tokenize
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
 import pytest
-from PIL import Image, ImageColor, ImageDraw
+from PIL import Image, ImageDraw
 
 import cnnviz_ui
 from cnnviz_ui import charts, visual
+from visual_checks import (NEGATIVE_ZERO, Case, check_figure, check_html, check_picture, colour_findings,
+                           figures_and_pictures, strings_in)
 
 ROOT = Path(__file__).resolve().parents[1]
-NEGATIVE_ZERO = re.compile(r"(?<![\d.])[-\u2212]0(\.0+)?(?![\d.])")
 NOT_BUILDERS = {  # names that look like builders but return data, not a figure or a picture
     "cnnviz_ui.convolution_view.digit_image": "the chosen MNIST digit as an array",
     "cnnviz_ui.convolution_view.first_conv": "the shipped model's first layer",
@@ -70,12 +66,6 @@ def builders() -> dict[str, object]:
 
 
 # ---- sample arguments ---------------------------------------------------------------------------------------
-@dataclass
-class Case:
-    args: tuple = ()
-    kwargs: dict = field(default_factory=dict)
-    scale: str | None = None           # the scale every colour-scaled trace must use (None: any of visual's)
-    probes: list = field(default_factory=list)  # PIL: ((x, y), rgb) pixels that must have that colour
 
 
 # Signed data whose largest value is positive and larger than the most negative one, with a tiny negative
@@ -190,147 +180,6 @@ def samples() -> dict[str, list[Case]]:
     }
 
 
-# ---- colours ------------------------------------------------------------------------------------------------
-def _rgb(color: str) -> tuple[int, int, int] | None:
-    rgb = re.match(r"\s*rgba?\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)", color)
-    if rgb:  # also "rgba(214,39,40,{alpha})" in an f-string
-        return tuple(min(int(v), 255) for v in rgb.groups())
-    try:
-        return ImageColor.getrgb(color.replace(" ", ""))[:3]
-    except ValueError:
-        return None
-
-
-def _chroma(rgb) -> int:
-    return max(rgb) - min(rgb)
-
-
-_NAMED = [visual.NEGATIVE_COLOR, visual.POSITIVE_COLOR, visual.HIGHLIGHT, *visual.CATEGORICAL,
-          *visual.KIND_COLORS.values()]
-PALETTE = np.array(sorted({_rgb(c) for c in _NAMED} | {tuple(int(v) for v in row) for s in visual.ANCHORS
-                                                        for row in visual.lut(s)}), dtype=float)  # [P, 3]
-
-
-def _is_visual(rgb, tolerance: float = 4.0) -> bool:
-    """A neutral grey (chrome, text, pixels), or a colour of visual.py (a scale's colour, a named one)."""
-    if _chroma(rgb) < 30:
-        return True
-    return float(np.min(np.linalg.norm(PALETTE - np.asarray(rgb, dtype=float), axis=1))) <= tolerance
-
-
-def _scale_key(scale) -> list | None:
-    if scale is None:
-        return None
-    return [[float(a), str(b).replace(" ", "")] for a, b in scale]
-
-
-VISUAL_SCALES = {name: _scale_key(s) for name, s in visual.SCALES.items()}
-
-
-def _colours_in(node, path=""):
-    """(path, value) of every colour-like string in a Plotly JSON tree (layout.template left out)."""
-    if isinstance(node, dict):
-        for k, v in node.items():
-            if path == "layout" and k == "template":
-                continue
-            if "color" in k.lower() and k.lower() not in ("colorscale", "colorbar", "coloraxis"):
-                values = v if isinstance(v, (list, tuple)) else [v]
-                for item in values:
-                    if isinstance(item, str):
-                        yield f"{path}.{k}", item
-            yield from _colours_in(v, f"{path}.{k}" if path else k)
-    elif isinstance(node, (list, tuple)):
-        for i, v in enumerate(node):
-            yield from _colours_in(v, f"{path}[{i}]")
-
-
-def _strings_in(node):
-    if isinstance(node, str):
-        yield node
-    elif isinstance(node, dict):
-        for k, v in node.items():
-            if k != "template":
-                yield from _strings_in(v)
-    elif isinstance(node, (list, tuple, np.ndarray)):
-        for v in node:
-            yield from _strings_in(v)
-
-
-def _figures_and_pictures(result):
-    if isinstance(result, (go.Figure, Image.Image)):
-        yield result
-    elif isinstance(result, (list, tuple)):
-        for item in result:
-            yield from _figures_and_pictures(item)
-
-
-def _check_figure(fig: go.Figure, case: Case) -> list[str]:
-    problems = []
-    scaled = 0
-    for i, trace in enumerate(fig.data):
-        for where, owner in (("", trace), ("marker.", getattr(trace, "marker", None))):
-            scale = getattr(owner, "colorscale", None) if owner is not None else None
-            if scale is None:
-                continue
-            scaled += 1
-            key = _scale_key(scale)
-            names = [n for n, s in VISUAL_SCALES.items() if s == key]
-            if not names:
-                problems.append(f"trace {i} {where}colorscale is not one of visual.SCALES: {scale}")
-            elif case.scale and names[0] != case.scale:
-                problems.append(f"trace {i} {where}colorscale is {names[0]}, expected {case.scale} for this data")
-            if names == ["diverging"]:
-                lo = owner.zmin if where == "" else owner.cmin
-                hi = owner.zmax if where == "" else owner.cmax
-                if lo is None or hi is None or abs(lo + hi) > 1e-9 * max(1.0, abs(hi)):
-                    problems.append(f"trace {i}: a diverging scale must be centred on 0 (got {lo}, {hi})")
-    if case.scale and not scaled:
-        problems.append(f"no trace has a colour scale ({case.scale} expected)")
-    problems += [f"trace {i} ({t.type}) {what}" for i, t in enumerate(fig.data) for what in _default_colours(t)]
-    for i, picture in enumerate(fig.layout.images):  # pictures inside the figure (data: URLs) are checked too
-        source = picture.source if isinstance(picture.source, str) else ""
-        if source.startswith("data:image/png;base64,"):
-            inner = Image.open(io.BytesIO(base64.b64decode(source.split(",", 1)[1])))
-            problems += [f"layout image {i}: {p}" for p in _check_picture(inner, Case())]
-    for path, colour in _colours_in(fig.to_plotly_json()):
-        rgb = _rgb(colour)
-        if rgb is not None and not _is_visual(rgb):
-            problems.append(f"{path} = {colour!r} is not a colour of visual.py")
-    return problems
-
-
-def _default_colours(trace) -> list[str]:
-    """What a trace leaves to Plotly's (or Streamlit's) default colours, which are not visual.py's."""
-    if trace.type in ("heatmap", "contour", "histogram2d") and trace.colorscale is None:
-        return ["has no colorscale: Plotly's default one would be used"]
-    if trace.type == "bar" and trace.marker.color is None:
-        return ["has no marker colour: the default colour cycle would be used"]
-    if trace.type == "waterfall" and None in (trace.increasing.marker.color, trace.decreasing.marker.color):
-        return ["has no increasing/decreasing colours: the default green/red would be used"]
-    if trace.type == "scatter":
-        mode = trace.mode or "lines+markers"
-        if "lines" in mode and trace.line.color is None:
-            return ["has no line colour: the default colour cycle would be used"]
-        if "markers" in mode and "lines" not in mode and trace.marker.color is None:
-            return ["has no marker colour: the default colour cycle would be used"]
-    return []
-
-
-def _check_picture(img: Image.Image, case: Case) -> list[str]:
-    rgb = np.asarray(img.convert("RGB")).reshape(-1, 3)
-    colours, counts = np.unique(rgb, axis=0, return_counts=True)
-    off = [(tuple(int(v) for v in c), n) for c, n in zip(colours, counts) if not _is_visual(c)]
-    share = sum(n for _, n in off) / rgb.shape[0]
-    problems = []
-    if share > 0.1:  # anti-aliased text over coloured cells blends colours: a little of that is fine
-        problems.append(f"{share:.0%} of the pixels are off visual.py's scales, e.g. {off[:3]}")
-    for (px, py), want in case.probes:
-        got = img.convert("RGB").getpixel((px, py))
-        if np.abs(np.subtract(got, want)).max() > 3:
-            problems.append(f"pixel {(px, py)} is {got}, expected {want}")
-    return problems
-
-
 # ---- the dynamic walk ---------------------------------------------------------------------------------------
 FOUND = builders()
 
@@ -369,10 +218,10 @@ def test_every_builder_takes_its_colours_from_visual(name, sample_table, drawn_t
                                   "samples() in tests/test_visual_language.py (or to NOT_BUILDERS if it is not one)")
     problems = []
     for n, case in enumerate(sample_table[name]):
-        made = list(_figures_and_pictures(FOUND[name](*case.args, **case.kwargs)))
+        made = list(figures_and_pictures(FOUND[name](*case.args, **case.kwargs)))
         assert made, f"{name} returned neither a Plotly figure nor a PIL picture"
         for thing in made:
-            check = _check_figure if isinstance(thing, go.Figure) else _check_picture
+            check = check_figure if isinstance(thing, go.Figure) else check_picture
             problems += [f"case {n}: {p}" for p in check(thing, case)]
     assert not problems, f"{name}:\n" + "\n".join(problems)
 
@@ -382,9 +231,9 @@ def test_no_builder_writes_a_negative_zero(name, sample_table, drawn_text):
     assert name in sample_table, f"{name}: add sample arguments for it to samples()"
     written = []
     for case in sample_table[name]:
-        for thing in _figures_and_pictures(FOUND[name](*case.args, **case.kwargs)):
+        for thing in figures_and_pictures(FOUND[name](*case.args, **case.kwargs)):
             if isinstance(thing, go.Figure):
-                written += list(_strings_in(thing.to_plotly_json()))
+                written += list(strings_in(thing.to_plotly_json()))
     written += drawn_text
     bad = sorted({s for s in written if NEGATIVE_ZERO.search(re.sub(r"<[^>]*>", " ", s))})
     assert not bad, f"{name} writes a negative zero: {bad[:5]}"
@@ -406,7 +255,6 @@ def html_builders() -> dict[str, object]:
 
 
 HTML_FOUND = html_builders()
-CELL = re.compile(r"<td[^>]*?background:\s*([^;'\"]+)[^>]*>")
 
 
 def html_samples() -> dict[str, list[Case]]:
@@ -432,23 +280,6 @@ def html_samples() -> dict[str, list[Case]]:
     }
 
 
-def _check_html(text: str, case: Case) -> list[str]:
-    problems = []
-    text = re.sub(r"data:image/[a-z]+;base64,[A-Za-z0-9+/=]*", "", text)
-    foreign = {_rgb(m.group(0)) for m in COLOUR_TEXT.finditer(text)} - {None}
-    problems += [f"colour rgb{rgb} is not a colour of visual.py" for rgb in sorted(foreign) if not _is_visual(rgb)]
-    shown = re.sub(r"<[^>]*>", " ", text)
-    problems += [f"writes a negative zero: {z!r}" for z in sorted({m.group(0) for m in NEGATIVE_ZERO.finditer(shown)})]
-    cells = CELL.findall(text)
-    for index, hue in case.probes:
-        rgb = _rgb(cells[index]) if index < len(cells) else None
-        if rgb is None:
-            problems.append(f"cell {index} has no colour")
-        elif (rgb[0] > rgb[2]) != (hue == "red"):
-            problems.append(f"cell {index} is {cells[index]}, expected {hue} (red = positive, blue = negative)")
-    return problems
-
-
 @pytest.fixture(scope="module")
 def html_sample_table():
     return html_samples()
@@ -459,7 +290,7 @@ def test_every_html_builder_takes_its_colours_and_numbers_from_visual(name, html
     assert name in html_sample_table, f"{name} is a new HTML builder: add sample arguments to html_samples()"
     problems = []
     for n, case in enumerate(html_sample_table[name]):
-        problems += [f"case {n}: {p}" for p in _check_html(HTML_FOUND[name](*case.args, **case.kwargs), case)]
+        problems += [f"case {n}: {p}" for p in check_html(HTML_FOUND[name](*case.args, **case.kwargs), case)]
     assert not problems, f"{name}:\n" + "\n".join(problems)
 
 
@@ -470,34 +301,34 @@ def test_every_html_sample_names_a_discovered_builder(html_sample_table):
 # ---- the checks themselves can fail -------------------------------------------------------------------------
 def test_the_figure_check_catches_a_foreign_scale_an_off_centre_range_and_a_foreign_colour():
     fig = go.Figure(go.Heatmap(z=SIGNED, colorscale="RdBu"))
-    assert any("not one of visual.SCALES" in p for p in _check_figure(fig, Case()))
+    assert any("not one of visual.SCALES" in p for p in check_figure(fig, Case()))
     fig = go.Figure(go.Heatmap(z=SIGNED, colorscale=visual.DIVERGING, zmin=-1, zmax=2))
-    assert any("centred on 0" in p for p in _check_figure(fig, Case()))
+    assert any("centred on 0" in p for p in check_figure(fig, Case()))
     fig = go.Figure(go.Bar(y=[1, 2], marker_color="#1f77b4"))
-    assert any("not a colour of visual.py" in p for p in _check_figure(fig, Case()))
+    assert any("not a colour of visual.py" in p for p in check_figure(fig, Case()))
     fig = go.Figure(go.Heatmap(z=POSITIVE, colorscale=visual.SEQUENTIAL))
-    assert any("expected diverging" in p for p in _check_figure(fig, Case(scale="diverging")))
+    assert any("expected diverging" in p for p in check_figure(fig, Case(scale="diverging")))
     fig = go.Figure([go.Bar(y=[1, 2]), go.Heatmap(z=POSITIVE), go.Scatter(y=[1, 2])])
-    assert len([p for p in _check_figure(fig, Case()) if "default" in p]) == 3
+    assert len([p for p in check_figure(fig, Case()) if "default" in p]) == 3
     from cnnviz_ui.images import png_data_url
 
     fig = go.Figure(layout=dict(images=[dict(source=png_data_url(Image.new("RGB", (4, 4), (31, 119, 180))))]))
-    assert any("layout image 0" in p for p in _check_figure(fig, Case()))
+    assert any("layout image 0" in p for p in check_figure(fig, Case()))
 
 
 def test_the_html_check_catches_blue_positive_cells_foreign_colours_and_negative_zeros():
     html = ("<table><tr><td style='background:rgba(31,119,180,0.5)'>1</td>"
             "<td style='background:rgba(214,39,40,0.3)'>-0.00</td></tr></table>")
-    problems = _check_html(html, Case(probes=[(0, "red"), (1, "blue")]))
+    problems = check_html(html, Case(probes=[(0, "red"), (1, "blue")]))
     assert sum("not a colour of visual.py" in p for p in problems) == 2, problems
     assert sum("expected" in p for p in problems) == 2 and any("negative zero" in p for p in problems)
 
 
 def test_the_picture_check_catches_a_reversed_scale_and_foreign_colours():
     reversed_red = Image.fromarray(visual.colorize(-SIGNED, -1, 1, "diverging").repeat(4, 0).repeat(4, 1))
-    assert _check_picture(reversed_red, Case(probes=[((0, 0), RED)]))
+    assert check_picture(reversed_red, Case(probes=[((0, 0), RED)]))
     foreign = Image.new("RGB", (8, 8), (31, 119, 180))
-    assert _check_picture(foreign, Case())
+    assert check_picture(foreign, Case())
     assert NEGATIVE_ZERO.search("−0.00") and NEGATIVE_ZERO.search("-0.0") and NEGATIVE_ZERO.search("x = -0")
     assert not any(NEGATIVE_ZERO.search(s) for s in ("0.00", "−0.01", "10.0", "-0.5", "3-0", "1e-05"))
 
@@ -505,59 +336,6 @@ def test_the_picture_check_catches_a_reversed_scale_and_foreign_colours():
 # ---- the static walk ----------------------------------------------------------------------------------------
 SOURCES = sorted(p.relative_to(ROOT).as_posix() for p in [*ROOT.glob("cnnviz_ui/*.py"), *ROOT.glob("pages/*.py")]
                  if p.name != "visual.py")
-SCALE_NAMES = {"rdbu", "viridis", "blues", "greys", "grays", "gray", "grey", "oranges", "reds", "greens", "purples",
-               "plasma", "inferno", "magma", "cividis", "jet", "hot", "rdylbu", "rdylgn", "spectral", "bwr",
-               "seismic", "coolwarm", "piyg", "prgn", "brbg", "puor", "rdgy", "ylorrd", "ylgnbu", "rainbow",
-               "turbo", "bluered", "picnic", "portland", "electric", "blackbody", "earth", "ice", "thermal"}
-SCALE_KEYWORDS = {"colorscale", "colormap", "cmap"}
-COLOUR_TEXT = re.compile(r"(?<![\w&])#(?:[0-9a-fA-F]{8}|[0-9a-fA-F]{6}|[0-9a-fA-F]{3})\b|rgba?\([^)]*\)")
-
-
-def _literal_text(token: str) -> str:
-    try:
-        value = ast.literal_eval(token)
-        return value if isinstance(value, str) else ""
-    except (ValueError, SyntaxError):
-        return token  # an f-string: search its raw text
-
-
-def _string_findings(source: str) -> list[str]:
-    found = []
-    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-        if tok.type != tokenize.STRING:
-            continue
-        text = _literal_text(tok.string)
-        line = tok.start[0]
-        bare = text.strip().lower()
-        if bare.removesuffix("_r") in SCALE_NAMES:
-            found.append(f"line {line}: colour-scale name {text!r}")
-        elif bare in ImageColor.colormap and _chroma(ImageColor.getrgb(bare)[:3]) >= 30:
-            found.append(f"line {line}: colour name {text!r}")
-        for match in COLOUR_TEXT.finditer(text):
-            rgb = _rgb(match.group(0))
-            if rgb is not None and _chroma(rgb) >= 30:
-                found.append(f"line {line}: colour literal {match.group(0)!r}")
-    return found
-
-
-def _tuple_findings(source: str) -> list[str]:
-    """(r, g, b) literals of a chromatic colour, as PIL draws them."""
-    found = []
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Tuple) and len(node.elts) in (3, 4):
-            values = [e.value for e in node.elts if isinstance(e, ast.Constant) and type(e.value) is int]
-            if len(values) == len(node.elts) and all(0 <= v <= 255 for v in values[:3]) \
-                    and max(values[:3]) >= 128 and _chroma(values[:3]) >= 60:
-                found.append(f"line {node.lineno}: colour tuple {tuple(values)}")
-        if isinstance(node, ast.keyword) and node.arg in SCALE_KEYWORDS and isinstance(node.value, ast.Constant) \
-                and isinstance(node.value.value, str) and node.value.value not in visual.SCALES \
-                and node.value.value.lower().removesuffix("_r") not in SCALE_NAMES:  # (those are found above)
-            found.append(f"line {node.lineno}: {node.arg}={node.value.value!r} (use a scale of visual.py)")
-    return found
-
-
-def colour_findings(source: str) -> list[str]:
-    return sorted(set(_string_findings(source) + _tuple_findings(source)), key=lambda s: int(s.split()[1][:-1]))
 
 
 @pytest.mark.parametrize("path", SOURCES)
@@ -577,51 +355,3 @@ def test_the_static_check_finds_names_literals_and_tuples_but_not_greys_or_prose
     assert colour_findings('g = go.Heatmap(colorscale="Tealgrn")\n') == [
         "line 1: colorscale='Tealgrn' (use a scale of visual.py)"]
     assert colour_findings(neutral) == []
-
-
-# ---- the language itself ------------------------------------------------------------------------------------
-def test_number_never_writes_a_negative_zero_and_uses_a_true_minus():
-    assert [visual.number(v) for v in (-0.001, -0.004, 0.0, -1.5, 2.0, 1234.5)] == [
-        "0.00", "0.00", "0", "−1.50", "2", "1234.50"]
-    assert visual.number(-0.04, 1) == "0.0" and visual.number(float("nan")) == ""
-
-
-def test_scales_interpolate_their_anchors_end_to_end():
-    for name, anchors in visual.ANCHORS.items():
-        table = visual.lut(name)
-        assert tuple(table[0]) == anchors[0] and tuple(table[-1]) == anchors[-1]
-        assert visual.SCALES[name][0][1] == "rgb({},{},{})".format(*anchors[0])
-
-
-def test_red_is_positive_and_blue_negative_on_every_diverging_output():
-    assert visual.css_color(1.0, -1, 1, "diverging") == visual.POSITIVE_COLOR
-    assert visual.css_color(-1.0, -1, 1, "diverging") == visual.NEGATIVE_COLOR
-    assert visual.waterfall_colors()["increasing"]["marker_color"] == visual.POSITIVE_COLOR
-    assert visual.SCALES["diverging"][-1][1] == visual.POSITIVE_COLOR
-
-
-def test_scale_for_picks_diverging_for_signed_data_and_sequential_otherwise():
-    assert visual.scale_for([[-1.0, 2.0]]) == ("diverging", -2.0, 2.0)
-    assert visual.scale_for([[0.5, 2.0]]) == ("sequential", 0.0, 2.0)
-
-
-def test_heatmap_colors_give_a_symmetric_diverging_range_and_a_colour_bar():
-    kwargs = visual.heatmap_colors(np.array([[-0.5, 2.0]]), zrange=(-1.0, 3.0))
-    assert kwargs["colorscale"] == visual.DIVERGING and (kwargs["zmin"], kwargs["zmax"]) == (-3.0, 3.0)
-    assert kwargs["showscale"] and kwargs["colorbar"]["ticktext"] == ["−3", "0", "3"]
-    assert "colorbar" not in visual.heatmap_colors([[1.0]], legend=False)
-    with pytest.raises(ValueError, match="unknown colour scale"):
-        visual.heatmap_colors([[1.0]], "Blues")
-
-
-def test_legend_html_draws_the_scale_with_its_ends_written_by_number():
-    html = visual.legend_html(-0.001, 2.5, "diverging")
-    assert "0.00" in html and "2.50" in html and "−0.00" not in html
-    assert "rgb(33,102,172)" in html and "rgb(178,24,43)" in html
-
-
-def test_helpers_for_html_and_fills_stay_on_the_scale():
-    assert visual.with_alpha(visual.HIGHLIGHT, 0.15) == "rgba(255,0,255,0.15)"
-    assert visual.with_alpha(visual.POSITIVE_COLOR, 0.5) == "rgba(178,24,43,0.5)"
-    assert visual.cell_css(1.0, 0, 1, "sequential") == "background:rgb(253,231,37);color:#000000"
-    assert visual.cell_css(0.0, 0, 1, "sequential").endswith("color:#ffffff")

@@ -4,9 +4,11 @@
     python bench/draw_latency.py --no-browser     # server-side only
     python bench/draw_latency.py --gc-lever       # also run the browser part with gc.freeze() disabled
 
-Server side: preprocess + forward trace + every activation grid as one composite PNG (what a rerun of the
-draw page computes). End to end: Chromium draws digits with the mouse on the real canvas; the clock runs
-from the last mouse-up to the moment the prediction and all activation images are loaded on screen.
+Server side: preprocess + forward trace + the network picture (every layer's maps as one PNG each, in one
+Plotly figure, serialised as st.plotly_chart does) + the confidence check + the prediction and probability
+blocks (what a rerun of the draw page computes). End to end: Chromium draws digits with the mouse on the real
+canvas; the clock runs from the last mouse-up to the moment the prediction, the probabilities and the network
+picture of that drawing are on screen.
 Targets: server p95 <= 20 ms; end to end p50 <= 200 ms and p95 <= 400 ms.
 
 streamlit-drawable-canvas 0.13 waits 200 ms after the last change before it sends the drawing (a debounce in
@@ -43,13 +45,17 @@ def percentiles(ms: list[float]) -> tuple[float, float]:
 def server_side(n: int) -> list[float]:
     import torch
 
-    from cnnviz.trace import trace
+    import plotly.io
+
     from cnnviz.checkpoint import load, shipped_path
+    from cnnviz.confidence import judge
+    from cnnviz.trace import trace
     from cnnviz.model import DigitCNN
     from cnnviz.preprocess import is_blank, preprocess
     from cnnviz.receptive_field import unit_window
     from cnnviz.sketch import draw_digit
-    from cnnviz_ui.draw_view import _views, input_hash, layers_html, prediction_html
+    from cnnviz_ui.draw_view import _views, input_hash, prediction_html
+    from cnnviz_ui.network_view import network_figure
     from cnnviz_ui.images import digit_image, feature_grid, png_data_url
     from cnnviz_ui.model_charts import probability_bars_html
 
@@ -70,9 +76,12 @@ def server_side(n: int) -> list[float]:
         acts = trace(model, x)
         views = _views(model, acts)
         probs = acts["probabilities"][0].numpy()
-        html = [layers_html(views, digest), probability_bars_html(probs, digest),
-                prediction_html(png_data_url(digit_image(image28, size=28)), probs, digest)]
-        box = unit_window(model, views[0].name, 14, 14)                # and the receptive-field pictures
+        box = unit_window(model, views[0].name, 14, 14)
+        network = network_figure(image28, views, probs, (views[0].name, 0), box, digest)
+        html = [plotly.io.to_json(network, validate=False), probability_bars_html(probs, digest),
+                prediction_html(png_data_url(digit_image(image28, size=28)), probs, digest),
+                judge(probs, image28).reasons is not None]
+        # and the inspector's receptive-field pictures
         for img in (digit_image(image28, size=140, box=box), feature_grid(views[0].values[:1], cols=1, cell=140)):
             img.save(io.BytesIO(), format="PNG")                       # st.image encodes them as PNG
         assert all(html)
@@ -93,15 +102,21 @@ def _start_server(port: int, freeze: bool):
     return start_server(port, env, name="bench-draw", options=("--browser.gatherUsageStats", "false"), log=False)
 
 
-# The draw page tags its prediction, probability bars and layer pictures with a digest of the input. Settled: all
-# three show the same digest, it is not the one on screen at the last mouse-up, and every picture is decoded.
-_BLOCKS = "'.cnnviz-prediction, .cnnviz-probabilities, .cnnviz-layers'"
-_DIGESTS = f"() => [...document.querySelectorAll({_BLOCKS})].map(e => e.dataset.digest)"
+# The draw page tags its prediction and probability bars with a digest of the input, and the network picture
+# carries it in its layout's meta. Settled: all three show the same digest, it is not the one on screen at the
+# last mouse-up, every picture is decoded and the network's layer pictures are drawn.
+_DIGESTS = """() => {
+  const tags = [...document.querySelectorAll('.cnnviz-prediction, .cnnviz-probabilities')].map(e => e.dataset.digest);
+  const gd = document.querySelector('.st-key-network .js-plotly-plot');
+  return tags.concat(gd && gd.layout && gd.layout.meta ? [gd.layout.meta.digest] : []);
+}"""
 _SETTLED = """(before) => {
-  const blocks = [...document.querySelectorAll('.cnnviz-prediction, .cnnviz-probabilities, .cnnviz-layers')];
-  if (blocks.length !== 3) return false;
-  const digests = blocks.map(e => e.dataset.digest);
+  const blocks = [...document.querySelectorAll('.cnnviz-prediction, .cnnviz-probabilities')];
+  const gd = document.querySelector('.st-key-network .js-plotly-plot');
+  if (blocks.length !== 2 || !gd || !gd.layout || !gd.layout.meta || !gd._fullLayout) return false;
+  const digests = blocks.map(e => e.dataset.digest).concat([gd.layout.meta.digest]);
   if (digests.some(d => d !== digests[0]) || before.includes(digests[0])) return false;
+  if (gd.querySelectorAll('image').length < gd.layout.images.length) return false;
   const imgs = blocks.flatMap(b => [...b.querySelectorAll('img')]);
   if (imgs.length === 0 || imgs.some(img => !img.complete || img.naturalWidth === 0)) return false;
   const now = performance.now();
@@ -159,7 +174,7 @@ def browser(url: str, n: int) -> tuple[list[float], list[float]]:
                 times.append(float(elapsed))
                 sends.append(float(sent))
             page.get_by_role("button", name="Clear").click()
-            page.wait_for_selector("text=Draw a digit on the black square", timeout=30000)
+            page.wait_for_selector("text=Draw a digit on the black square", timeout=30000)  # the prompt is back
             page.wait_for_timeout(600)  # the fresh canvas mounts; a person also takes a moment
         browser.close()
     return times, sends
@@ -177,7 +192,7 @@ def main(argv=None) -> int:
     load = os.getloadavg()[0]
     rows = []
     server_ms = server_side(args.n_server)
-    rows.append(("server: drawing -> prediction + activation PNGs", server_ms, "p95 <= 20 ms"))
+    rows.append(("server: drawing -> prediction + network picture", server_ms, "p95 <= 20 ms"))
     if not args.no_browser:
         for freeze in (True, False) if args.gc_lever else (True,):
             server = _start_server(args.port, freeze)
@@ -185,7 +200,7 @@ def main(argv=None) -> int:
                 ms, sends = browser(server.url, args.n_browser)
             finally:
                 server.stop()
-            label = "Chromium: mouse-up -> prediction + activations on screen"
+            label = "Chromium: mouse-up -> prediction + network picture on screen"
             off = "" if freeze else " (gc.freeze off)"
             rows.append((label + off, ms, "p50 <= 200, p95 <= 400 ms"))
             rows.append(("  of which: mouse-up -> canvas sends its drawing" + off, sends,

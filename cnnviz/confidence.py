@@ -121,10 +121,11 @@ def judge(probabilities, image28: np.ndarray) -> Confidence:
     h, m = entropy(p), margin(p)
     reasons = []
     if h > MAX_ENTROPY or m < MIN_MARGIN:
-        reasons.append(f"the model is torn: its top two answers are only {100 * m:.0f} points apart")
+        first, second = np.argsort(p)[::-1][:2]
+        reasons.append(f"the model is torn between {first} and {second}")
     if s.loops > MAX_LOOPS:
-        reasons.append(f"the strokes close {s.loops} loops; almost no MNIST digit has more than {MAX_LOOPS}")
+        reasons.append(f"{s.loops} closed loops, where a digit has at most {MAX_LOOPS}")
     if s.distance > MAX_DISTANCE:
-        reasons.append(f"its ink ({100 * s.ink_fraction:.0f}% of the pixels, {s.crossings:.1f} strokes met per "
-                       "line across it) is further from a typical MNIST digit than 99 in 100 of them")
+        reasons.append("more ink or more crossings than 99 in 100 MNIST digits" if s.ink_fraction > MNIST_MEAN[0]
+                       else "less ink than 99 in 100 MNIST digits")
     return Confidence(int(p.argmax()), float(p.max()), h, m, s, tuple(reasons))

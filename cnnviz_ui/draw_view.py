@@ -174,11 +174,20 @@ def open_pick(layer: str, index: int, views: list) -> None:
     st.session_state[f"rf_ch_{layer}" if values.ndim == 3 else f"rf_i_{layer}"] = int(index)
 
 
-def caution_markdown(judged) -> str:
-    """The caution for a prediction that deserves less trust (cnnviz.confidence.Confidence), in our words."""
-    reasons = "; ".join(judged.reasons)
-    return (f"**Take this answer with care:** {reasons}. The network has to name one of the ten digits for "
-            "anything it is shown, so a high percentage here is not a promise that it is right.")
+def caution_markdown(judged, most: int | None = None) -> str:
+    """The caution for a prediction that deserves less trust (cnnviz.confidence.Confidence), in our words; at
+    most `most` reasons (lecture mode keeps the lesson box on one screen)."""
+    reasons = judged.reasons[:most] if most else judged.reasons
+    return f"**Take this answer with care:** {'; '.join(reasons)}."
+
+
+CONFIDENCE_LESSON = (
+    "**Sure is not the same as right.** The ten probabilities always add up to 100%, whatever the network is "
+    "shown: it has no way to answer \"this is not a digit\". A scribble, a letter or a digit written unlike "
+    "anything in MNIST can still push one score far above the others, and the softmax turns that gap into a "
+    "number close to 100%. So the caution above looks for trouble in two other places as well: how spread out "
+    "the network's own belief is, and how far the drawing's ink is from the digits the network learned from. "
+    "Neither can prove an answer right; a missing caution is not a promise either.")
 
 
 SCROLL_JS = """<script>

@@ -16,7 +16,7 @@ from cnnviz_ui.images import digit_image, feature_grid, png_data_url, vector_str
 
 ROWS = 8             # at most this many maps stacked in one column of a layer's block
 GAP = 0.25           # space between two maps, in map widths
-ARROW = 1.5          # room between two layers for the arrow
+ARROW = 1.7          # room between two layers for the arrow
 INPUT_SIZE = 6.0     # the input picture's side, in map widths
 VECTOR_WIDTH = 0.8   # a vector layer (fc, gap) drawn as one column
 BAR_WIDTH = 3.0      # the longest probability bar
@@ -74,20 +74,10 @@ def _vector_block(view, x0: float, width: float) -> tuple[dict, list[Spot]]:
     return image, spots
 
 
-def _title(x: float, text: str) -> dict:
-    return dict(x=x, y=-0.25, xref="x", yref="y", text=text, showarrow=False, yanchor="bottom",
-                font=dict(color=visual.TEXT, size=12))
-
-
-def _arrow(x0: float, x1: float) -> dict:
-    return dict(x=x1 - 0.2, y=HEIGHT / 2, ax=x0 + 0.2, ay=HEIGHT / 2, xref="x", yref="y", axref="x", ayref="y",
-                text="", showarrow=True, arrowhead=2, arrowsize=1.2, arrowwidth=1.5, arrowcolor=visual.MUTED)
-
-
 def _describe(view) -> str:
     v = view.values
     if v.ndim == 3:
-        return f"<b>{view.title}</b><br>{v.shape[0]} maps {v.shape[1]}×{v.shape[2]}"
+        return f"<b>{view.title}</b><br>{v.shape[0]} × {v.shape[1]}×{v.shape[2]}"
     return f"<b>{view.title}</b><br>{v.size} {'scores' if view.name == 'logits' else 'values'}"
 
 
@@ -95,21 +85,25 @@ def network_figure(image28: np.ndarray, views: list, probabilities: np.ndarray, 
                    box: tuple | None = None, digest: str = "", height: int = 340) -> go.Figure:
     """The network as one connected picture. `views`: the draw page's layer views in execution order (maps
     [C, h, w] or vectors [n], the logits last); `selected` = (layer, index) is outlined in the highlight
-    colour; `box` = (y0, y1, x0, x1) is the selected unit's receptive field, outlined on the input."""
-    images, spots, notes, shapes = [], [], [], []
-    side = INPUT_SIZE
+    colour; `box` = (y0, y1, x0, x1) is the selected unit's receptive field, outlined on the input.
+
+    Few Plotly objects (texts, arrows and bars are one trace each): Streamlit validates the figure again on
+    every rerun, and each annotation or shape costs about as much as a trace."""
+    names = [v.name for v in views]
+    side, n_px = INPUT_SIZE, image28.shape[0]
     top = (HEIGHT - side) / 2
-    images.append(dict(source=png_data_url(digit_image(image28, size=image28.shape[0])), xref="x", yref="y",
-                       x=0, y=top, sizex=side, sizey=side, sizing="stretch", layer="below"))
-    notes.append(_title(side / 2, f"<b>input</b><br>{image28.shape[0]}×{image28.shape[1]} pixels"))
+    images = [dict(source=png_data_url(digit_image(image28, size=n_px)), xref="x", yref="y", x=0, y=top,
+                   sizex=side, sizey=side, sizing="stretch", layer="below")]
+    titles = [(side / 2, f"<b>input</b><br>{n_px}×{image28.shape[1]} pixels")]
+    arrows, spots, shapes = [], [], []
     if box is not None:
         y0, y1, x0, x1 = box
-        px = side / image28.shape[0]
+        px = side / n_px
         shapes.append(dict(type="rect", x0=x0 * px, x1=x1 * px, y0=top + y0 * px, y1=top + y1 * px,
                            line=dict(color=visual.HIGHLIGHT, width=2.5)))
     x = side
     for view in views:
-        notes.append(_arrow(x, x + ARROW))
+        arrows.append((x, x + ARROW))
         x += ARROW
         if view.values.ndim == 3:
             image, block, width = _maps_block(view, x)
@@ -118,72 +112,77 @@ def network_figure(image28: np.ndarray, views: list, probabilities: np.ndarray, 
             image, block = _vector_block(view, x, width)
         images.append(image)
         spots += block
-        notes.append(_title(x + width / 2, _describe(view)))
+        titles.append((x + width / 2, _describe(view)))
         x += width
     logits = views[-1]
     digits = [s for s in spots if s.layer == logits.name]
-    text_x = [s.x for s in digits]
-    text_y = [s.y for s in digits]
+    digit_y = np.array([s.y for s in digits])
     lo, hi = visual.signed_range(logits.values)
-    values_text = [visual.number(v, 1) for v in logits.values]
     inks = [visual.ink_for(visual.colorize(np.array(v), lo, hi, "diverging")) for v in logits.values]
-    # the probabilities: one bar per digit, level with its logit
-    notes.append(_arrow(x, x + ARROW * 0.8))
+    arrows.append((x, x + ARROW * 0.8))          # into the probabilities: one bar per digit, level with its logit
     x += ARROW * 0.8
-    best = int(np.argmax(probabilities))
-    for s, p in zip(digits, probabilities):
-        shapes.append(dict(type="rect", x0=x, x1=x + max(float(p), 0.004) * BAR_WIDTH, y0=s.y - 0.35, y1=s.y + 0.35,
-                           line=dict(width=0),
-                           fillcolor=visual.MAGNITUDE_COLOR))
-    notes.append(_title(x + BAR_WIDTH / 2, "<b>probabilities</b><br>softmax"))
-    prob_text = [f"<b>{visual.percent(p, 0)}</b>" if i == best else visual.percent(p, 0)
-                 for i, p in enumerate(probabilities)]
-    right = x + BAR_WIDTH + 1.2
+    titles.append((x + BAR_WIDTH / 2, "<b>probabilities</b><br>softmax"))
+    probabilities = np.asarray(probabilities, dtype=float)
+    best = int(probabilities.argmax())
     if selected is not None:
         for s in spots:
             if (s.layer, s.index) == tuple(selected):
-                shapes.append(dict(type="rect", x0=s.x - s.width / 2 - 0.08, x1=s.x + s.width / 2 + 0.08,
-                                   y0=s.y - s.height / 2 - 0.08, y1=s.y + s.height / 2 + 0.08,
+                pad = 0.08
+                shapes.append(dict(type="rect", x0=s.x - s.width / 2 - pad, x1=s.x + s.width / 2 + pad,
+                                   y0=s.y - s.height / 2 - pad, y1=s.y + s.height / 2 + pad,
                                    line=dict(color=visual.HIGHLIGHT, width=3)))
     maps = [s for s in spots if s.height == 1.0 and s.layer != logits.name]
-    label_size = 9
+    line_x = [v for a, b in arrows for v in (a + 0.2, b - 0.3, None)]
+    text = dict(mode="text", hoverinfo="skip", showlegend=False)
     data = [
+        go.Scatter(x=[t[0] for t in titles], y=[-0.3] * len(titles), text=[t[1] for t in titles],
+                   textposition="top center", textfont=dict(size=12, color=visual.TEXT), **text),
+        # the arrows between layers: shafts, then heads
+        go.Scatter(x=line_x, y=[HEIGHT / 2] * len(line_x), mode="lines", hoverinfo="skip", showlegend=False,
+                   line=dict(color=visual.MUTED, width=1.5)),
+        go.Scatter(x=[b - 0.3 for _, b in arrows], y=[HEIGHT / 2] * len(arrows), mode="markers", hoverinfo="skip",
+                   showlegend=False, marker=dict(symbol="triangle-right", size=9, color=visual.MUTED)),
         # the map numbers, in each map's top-left corner
-        go.Scatter(x=[s.x - 0.45 for s in maps], y=[s.y - 0.45 for s in maps], mode="text",
-                   text=[str(s.index) for s in maps], textposition="bottom right", hoverinfo="skip",
-                   textfont=dict(size=label_size, color="#ffffff"), showlegend=False),
-        # the logits' values in their cells and the digits 0-9 beside them
-        go.Scatter(x=text_x, y=text_y, mode="text", text=values_text, textfont=dict(size=11, color=inks),
-                   hoverinfo="skip", showlegend=False),
-        go.Scatter(x=[s.x - s.width / 2 - 0.15 for s in digits], y=text_y, mode="text",
-                   text=[str(s.index) for s in digits], textposition="middle left", hoverinfo="skip",
-                   textfont=dict(size=12, color=visual.TEXT), showlegend=False),
-        go.Scatter(x=[x + max(float(p), 0.004) * BAR_WIDTH + 0.1 for p in probabilities], y=text_y, mode="text",
-                   text=prob_text, textposition="middle right", hoverinfo="skip",
-                   textfont=dict(size=11, color=visual.TEXT), showlegend=False),
+        go.Scatter(x=np.array([s.x - 0.45 for s in maps]), y=np.array([s.y - 0.45 for s in maps]),
+                   text=[str(s.index) for s in maps], textposition="bottom right",
+                   textfont=dict(size=9, color="#ffffff"), **text),
+        # the logits' values in their cells, the digits 0-9 beside them, the probability bars and their values
+        go.Scatter(x=np.array([s.x for s in digits]), y=digit_y, text=[visual.number(v, 1) for v in logits.values],
+                   textfont=dict(size=11, color=inks), **text),
+        go.Scatter(x=np.array([s.x - s.width / 2 - 0.15 for s in digits]), y=digit_y,
+                   text=[str(s.index) for s in digits], textposition="middle left",
+                   textfont=dict(size=12, color=visual.TEXT), **text),
+        go.Bar(x=np.maximum(probabilities, 0.004) * BAR_WIDTH, y=digit_y, base=x, orientation="h", width=0.7,
+               marker=dict(color=visual.MAGNITUDE_COLOR, line=dict(width=0)), hoverinfo="skip", showlegend=False),
+        go.Scatter(x=x + np.maximum(probabilities, 0.004) * BAR_WIDTH + 0.1, y=digit_y,
+                   text=[f"<b>{visual.percent(p, 0)}</b>" if i == best else visual.percent(p, 0)
+                         for i, p in enumerate(probabilities)],
+                   textposition="middle right", textfont=dict(size=11, color=visual.TEXT), **text),
         # what a click selects: one transparent square over every map and every unit
-        go.Scatter(x=[s.x for s in spots], y=[s.y for s in spots], mode="markers", name="spots",
-                   customdata=[[s.layer, s.index] for s in spots], hovertext=[s.hover for s in spots],
-                   hovertemplate="%{hovertext}<extra></extra>",
-                   marker=dict(symbol="square", size=[max(6.0, 26 * min(s.width, s.height, 1.0)) for s in spots],
+        go.Scatter(x=np.array([s.x for s in spots]), y=np.array([s.y for s in spots]), mode="markers", name="spots",
+                   customdata=np.array([[names.index(s.layer), s.index] for s in spots]),  # [n, 2]: layer, index
+                   hovertext=[s.hover for s in spots], hovertemplate="%{hovertext}<extra></extra>",
+                   marker=dict(symbol="square", size=np.array([max(6.0, 26 * min(s.width, s.height, 1.0))
+                                                               for s in spots]),
                                color="rgba(255,255,255,0.01)", line=dict(width=0)),
                    selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1)),
                    showlegend=False),
     ]
     axis = dict(visible=False, showgrid=False, zeroline=False, fixedrange=True)
     return go.Figure(data=data, layout=dict(
-        height=height, margin=dict(l=4, r=4, t=8, b=4), images=images, shapes=shapes, annotations=notes,
-        xaxis=dict(axis, range=[-0.3, right], constrain="domain"),
+        height=height, margin=dict(l=4, r=4, t=8, b=4), images=images, shapes=shapes, bargap=0,
+        xaxis=dict(axis, range=[-0.3, x + BAR_WIDTH + 1.2], constrain="domain"),
         yaxis=dict(axis, range=[HEIGHT + 0.3, -TITLE_ROOM], scaleanchor="x", constrain="domain"),
         clickmode="event+select", dragmode=False, hovermode="closest", plot_bgcolor="rgba(0,0,0,0)",
-        meta=dict(digest=digest, selected=list(selected) if selected else None)))
+        meta=dict(digest=digest, layers=names, selected=list(selected) if selected else None)))
 
 
-def clicked(selection: dict | None) -> tuple[str, int] | None:
-    """The (layer, index) a click on the network picture chose, read from st.plotly_chart's selection."""
+def clicked(selection: dict | None, views: list) -> tuple[str, int] | None:
+    """The (layer, index) a click on the network picture chose, read from st.plotly_chart's selection (the
+    spots carry [layer number in `views`, index] as customdata)."""
     points = (selection or {}).get("selection", {}).get("points") or []
     for point in points:
         data = point.get("customdata")
-        if data and len(data) == 2:
-            return str(data[0]), int(data[1])
+        if data is not None and len(data) == 2 and 0 <= int(data[0]) < len(views):
+            return views[int(data[0])].name, int(data[1])
     return None

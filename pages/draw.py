@@ -17,7 +17,7 @@ from cnnviz_ui.images import digit_image, figure_html, png_data_url
 from cnnviz_ui.mnist_gate import require_mnist
 from cnnviz_ui.models import active_model
 from cnnviz_ui.network_view import clicked, network_figure
-from cnnviz_ui.shell import prose, show_chart
+from cnnviz_ui.shell import lecture_mode, prose, show_chart
 from cnnviz_ui.unit_view import map_picker_figure, partial_sums_figure, unit_html
 
 st.title("Draw a digit")
@@ -39,20 +39,23 @@ draw_view.arrive_from_evaluation()   # a mistake clicked on the Evaluation page:
 def draw_and_look() -> None:
     digit: Digit | None = None
     lesson = st.container(key="lesson")  # the canvas, its controls and the answer: one screen in lecture mode
-    left, middle, right = lesson.columns([1.25, 0.7, 1.05], gap="medium")
+    source = lesson.radio("Input", SOURCES, horizontal=True, key="draw_source", label_visibility="collapsed",
+                          bind=links.BIND)
+    left, middle, right = lesson.columns([1.1, 0.75, 1.15], gap="medium")
     dot = False
     with left:
-        source = st.radio("Input", SOURCES, horizontal=True, key="draw_source", label_visibility="collapsed",
-                          bind=links.BIND)
         if source != "Draw":
             st.session_state.pop(INITIAL, None)  # the canvas is off screen: it remounts with the last drawing
         if source == "Draw":
-            brush = st.slider("Brush size", 8, 32, 18, key="draw_brush")
+            canvas_box = st.container()          # the canvas above, its two controls side by side below it
+            clear_column, brush_column = st.columns([1, 2.2], vertical_alignment="bottom")
+            brush = brush_column.slider("Brush size", 8, 32, 18, key="draw_brush")
             version = st.session_state.setdefault("draw_canvas_version", 0)
             canvas = f"draw_canvas_{version}"
             initial = st.session_state.setdefault(INITIAL, st.session_state.get(drawing_key(canvas)))
-            pixels = draw_canvas(canvas, stroke_width=brush, initial_drawing=initial)
-            if st.button("Clear", key="draw_clear", help="Empty the canvas (undo is on the canvas toolbar)"):
+            with canvas_box:
+                pixels = draw_canvas(canvas, stroke_width=brush, initial_drawing=initial)
+            if clear_column.button("Clear", key="draw_clear", help="Empty the canvas (undo is on the canvas toolbar)"):
                 st.session_state["draw_canvas_version"] = version + 1
                 for key in (INITIAL, "_draw_input"):
                     st.session_state.pop(key, None)
@@ -127,12 +130,14 @@ def show_answer(digit: Digit, result: Analysis, digest: str, middle, right) -> N
     with right:
         st.html(model_charts.probability_bars_html(result.probabilities, digest))
         if judged.caution:
-            st.warning(draw_view.caution_markdown(judged), icon=":material/warning:")
+            st.warning(draw_view.caution_markdown(judged, most=1 if lecture_mode() else None))
+    if judged.caution:
+        prose(draw_view.CONFIDENCE_LESSON)
 
 
 def _open_clicked(chart: str, views: list) -> None:
     """A click on the network picture: open that map (or unit) in the inspector."""
-    hit = clicked(st.session_state.get(chart))
+    hit = clicked(st.session_state.get(chart), views)
     if hit is not None:
         draw_view.open_pick(*hit, views)
 
@@ -162,7 +167,7 @@ def open_one_unit(digit: Digit, result: Analysis, example: bool) -> None:
     chart = f"network_{layer}_{index}"  # a new chart after each pick: a click on any map is a new selection
     with st.container(key="network"):
         show_chart(network_figure(digit.image28, result.layers, result.probabilities, (layer, index), box,
-                                  input_hash(digit.image28)),
+                                  input_hash(digit.image28), height=470 if lecture_mode() else 340),
                    key=chart, name="network", on_select=partial(_open_clicked, chart, result.layers),
                    selection_mode="points")
     image_download(lambda: layers_picture(result.layers), "every layer", key="draw_layers_png")

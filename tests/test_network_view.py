@@ -20,7 +20,8 @@ def _digit_views(head: str):
 
 
 def _spots(fig) -> list:
-    return [tuple(d) for d in next(t for t in fig.data if t.name == "spots").customdata]
+    layers = fig.layout.meta["layers"]
+    return [(layers[int(a)], int(b)) for a, b in next(t for t in fig.data if t.name == "spots").customdata]
 
 
 @pytest.mark.parametrize("head, layers", [("fc", ["relu1", "pool1", "relu2", "pool2", "relu3", "logits"]),
@@ -39,10 +40,12 @@ def test_every_map_and_unit_of_the_model_is_a_clickable_spot(head, layers):
 def test_the_picture_flows_from_input_to_probabilities_with_logits_labelled():
     image28, views, probs = _digit_views("fc")
     fig = network_figure(image28, views, probs)
-    titles = [a.text for a in fig.layout.annotations if a.text]
+    titles = list(fig.data[0].text)
     assert titles[0].startswith("<b>input</b>") and titles[-1].startswith("<b>probabilities</b>")
-    assert sum(1 for a in fig.layout.annotations if a.showarrow) == len(views) + 1   # one arrow into each stage
-    texts = [list(t.text) for t in fig.data if t.mode == "text"]
+    assert [t.split("</b>")[0][3:] for t in titles[1:-1]] == [v.title for v in views]
+    heads = next(t for t in fig.data if t.type == "scatter" and t.marker.symbol == "triangle-right")
+    assert len(heads.x) == len(views) + 1 and list(heads.x) == sorted(heads.x)    # one arrow into each stage
+    texts = [list(t.text) for t in fig.data if t.type == "scatter" and t.mode == "text"]
     assert [str(d) for d in range(10)] in texts                                    # the digits 0-9
     assert [visual.number(v, 1) for v in views[-1].values] in texts                # each logit's value
 
@@ -59,9 +62,10 @@ def test_the_pick_is_outlined_and_its_receptive_field_boxed_on_the_input():
 
 
 def test_a_click_is_read_back_as_layer_and_index():
-    selection = {"selection": {"points": [{"x": 3.0, "y": 4.0, "customdata": ["relu2", 17]}]}}
-    assert clicked(selection) == ("relu2", 17)
-    assert clicked({"selection": {"points": []}}) is None and clicked(None) is None
+    _, views, _ = _digit_views("fc")
+    selection = {"selection": {"points": [{"x": 3.0, "y": 4.0, "customdata": [2, 17]}]}}
+    assert clicked(selection, views) == ("relu2", 17)
+    assert clicked({"selection": {"points": []}}, views) is None and clicked(None, views) is None
 
 
 def test_the_every_layer_picture_writes_each_layer_name(monkeypatch):

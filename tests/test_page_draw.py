@@ -55,7 +55,8 @@ def test_a_random_scribble_gets_a_caution():
     at = open_app_page("draw", **{CANVAS: scribble()})
     assert [m.label for m in at.metric] == ["Prediction"]
     cautions = [w.value for w in at.warning if CAUTION in w.value]
-    assert cautions and "loops" in cautions[0] and "not a promise" in cautions[0]
+    assert cautions and "loops" in cautions[0]
+    assert any("Sure is not the same as right" in m.value for m in at.markdown)   # and the short lesson
 
 
 def test_a_mistake_clicked_on_the_evaluation_page_opens_here_in_the_inspector():

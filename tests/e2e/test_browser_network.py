@@ -18,7 +18,9 @@ SPOT_JS = """([layer, index]) => {
   const gd = document.querySelector('.st-key-network .js-plotly-plot');
   if (!gd || !gd._fullLayout) return null;
   const trace = gd.data.find(t => t.name === 'spots');
-  const i = trace.customdata.findIndex(d => d[0] === layer && d[1] === index);
+  const l = gd.layout.meta.layers.indexOf(layer);
+  const data = trace.customdata;
+  const i = [...Array(trace.x.length).keys()].findIndex(k => data[k][0] === l && data[k][1] === index);
   if (i < 0) return null;
   const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
   return [box.left + xa._offset + xa.l2p(trace.x[i]), box.top + ya._offset + ya.l2p(trace.y[i])];

@@ -132,8 +132,7 @@ def input_figures(x: np.ndarray, padding: int, step: convolution.ConvStep, title
     origin = (top - padding, left - padding)
     zoomed = charts.grid(values[crop], text=text[crop], highlight=box, origin=origin, colorscale="pixels",
                          zrange=zrange, show_text=True,
-                         title=f"{title}, rows {origin[0]}–{origin[0] + side - 1}, "
-                               f"cols {origin[1]}–{origin[1] + side - 1}")
+                         title=title)  # its axes number the rows and columns of the zoom
     _mark_taps(zoomed, step)
     overview = charts.grid(values, highlight=box, origin=(-padding, -padding), colorscale="pixels", zrange=zrange,
                            show_text=False, title="Whole input", legend=False)
@@ -150,9 +149,12 @@ def step_note(steps: list, n: int) -> str:
     return f"**Step {n}/{len(steps)}** → output cell {step.out_pos}"
 
 
-def lecture_margins(fig: go.Figure) -> go.Figure:
-    """Room above a grid for its title and its column numbers once lecture mode enlarges both."""
+def lecture_margins(fig: go.Figure, text_size: int | None = None) -> go.Figure:
+    """Room above a grid for its title and its column numbers once lecture mode enlarges both; `text_size`
+    sets the in-cell numbers' size before lecture mode's enlargement (a 5x5 zoom has small cells)."""
     fig.update_layout(margin_t=(fig.layout.margin.t or 40) + 18)
+    if text_size is not None:
+        fig.update_traces(textfont_size=text_size, selector=dict(type="heatmap"))
     return fig
 
 

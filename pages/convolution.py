@@ -134,19 +134,15 @@ def stepper_view() -> None:
              f"columns {step.cols[0]}:{step.cols[1]} → output cell {step.out_pos}")
     figures = dict(view.input_figures(x, padding, step, input_title,
                                       zoom=view.LECTURE_ZOOM if lecture else view.ZOOM))
-    if lecture:  # one row: window, kernel, products, output (and the whole input, small)
-        wide = "conv_overview" in figures
-        cols = lesson.columns([2.6, 1.9, 1.9, 2.4, 1.6] if wide else [3, 2, 2, 3])
+    if lecture:  # one row: window, kernel, products, output (the output's box shows where the window is)
+        cols = lesson.columns([2.8, 2.3, 2.3, 2.6])
         with cols[0]:
-            show_chart(view.lecture_margins(figures["conv_in"]), key="conv_in", height=285)
+            show_chart(view.lecture_margins(figures["conv_in"], text_size=12), key="conv_in", height=270)
         for col, key, fig in ((cols[1], "conv_kernel", view.kernel_figure(kernel)),
                               (cols[2], "conv_products", view.products_figure(step)),
                               (cols[3], "conv_out", view.output_figure(steps, n, out_range))):
             with col:
-                show_chart(view.lecture_margins(fig), key=key, height=285)
-        if wide:
-            with cols[4]:
-                show_chart(view.lecture_margins(figures["conv_overview"]), key="conv_overview", height=220)
+                show_chart(view.lecture_margins(fig), key=key, height=270)
         st.code(view.arithmetic(step), language=None, wrap_lines=True)
     else:
         step_text.markdown(where)

@@ -94,21 +94,19 @@ def confusion(cm: np.ndarray, height: int = 420, selected: tuple[int, int] | Non
 
 
 def per_class(accuracy: np.ndarray, height: int = 260, overall: float | None = None) -> go.Figure:
-    """Accuracy per true digit, the axis zoomed to the data (every bar would look full on 0-100%), with the
-    overall accuracy drawn across as the baseline to compare each digit with."""
+    """Accuracy per true digit, the axis zoomed to the data (every bar would look full on 0-100%; the axis starts
+    a whole percent below the lowest bar), with the overall accuracy drawn across as a dashed baseline."""
     acc = np.asarray(accuracy, dtype=float)
     low = float(min(acc.min(), overall if overall is not None else 1.0))
     bottom = max(0.0, np.floor((low - 0.01) * 100) / 100)  # a whole percent below the lowest bar
     fig = go.Figure(go.Bar(x=[str(i) for i in range(acc.size)], y=acc - bottom, base=bottom,
                            marker_color=visual.MAGNITUDE_COLOR, text=[visual.percent(a) for a in acc],
-                           textposition="outside", cliponaxis=False, textfont=dict(size=11),
+                           textposition="outside", cliponaxis=False, textfont=dict(size=11), constraintext="none",
                            customdata=acc, hovertemplate="digit %{x}: %{customdata:.2%}<extra></extra>"))
     if overall is not None:
-        fig.add_hline(y=overall, line=dict(color=visual.TEXT, width=1.5, dash="dash"),
-                      annotation_text=f"all digits: {visual.percent(overall, 2)}", annotation_position="top left",
-                      annotation_font_size=12)
+        fig.add_hline(y=overall, line=dict(color=visual.TEXT, width=1.5, dash="dash"))
     top = 1.0 + (1.0 - bottom) * 0.12  # room for the labels above the bars
-    fig.update_yaxes(range=[bottom, top], tickformat=".0%", title=f"accuracy (axis from {visual.percent(bottom, 0)})")
+    fig.update_yaxes(range=[bottom, top], tickformat=".0%", title="accuracy")
     fig.update_xaxes(title="true digit", type="category")
     return _layout(fig, height)
 

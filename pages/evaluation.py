@@ -59,11 +59,12 @@ with left, st.container(key="lesson"):
     show_chart(model_charts.confusion(cm, height=370 if big else 400, selected=(true, predicted)),
                key=view.CHART_KEY, name="confusion matrix", on_select=view.select_clicked_cell,
                selection_mode="points")
+with left:
     table_download(view.cell_rows(report), "confusion matrix", key="ev_confusion_csv")
 with right:
     if big:
         st.markdown(summary)
-    st.markdown("**Accuracy per digit** (dashed: all digits together)")
+    st.markdown(f"**Accuracy per digit** (dashed line: all digits, {visual.percent(report['accuracy'], 2)})")
     show_chart(model_charts.per_class(report["per_class"], height=240, overall=report["accuracy"]),
                key="ev_per_class", name="accuracy per digit")
     count = int(cm[true][predicted])

@@ -160,7 +160,7 @@ def network_figure(image28: np.ndarray, views: list, probabilities: np.ndarray, 
                    textposition="middle right", textfont=dict(size=11, color=visual.TEXT), **text),
         # what a click selects: one transparent square over every map and every unit
         go.Scatter(x=np.array([s.x for s in spots]), y=np.array([s.y for s in spots]), mode="markers", name="spots",
-                   customdata=np.array([[names.index(s.layer), s.index] for s in spots]),  # [n, 2]: layer, index
+                   customdata=np.arange(len(spots)),  # the spot's number: clicked() reads it back with spot_names
                    hovertext=[s.hover for s in spots], hovertemplate="%{hovertext}<extra></extra>",
                    marker=dict(symbol="square", size=np.array([max(6.0, 26 * min(s.width, s.height, 1.0))
                                                                for s in spots]),
@@ -174,15 +174,24 @@ def network_figure(image28: np.ndarray, views: list, probabilities: np.ndarray, 
         xaxis=dict(axis, range=[-0.3, x + BAR_WIDTH + 1.2], constrain="domain"),
         yaxis=dict(axis, range=[HEIGHT + 0.3, -TITLE_ROOM], scaleanchor="x", constrain="domain"),
         clickmode="event+select", dragmode=False, hovermode="closest", plot_bgcolor="rgba(0,0,0,0)",
-        meta=dict(digest=digest, layers=names, selected=list(selected) if selected else None)))
+        meta=dict(digest=digest, layers=names, counts=[sum(1 for s in spots if s.layer == n) for n in names],
+                  selected=list(selected) if selected else None)))
+
+
+def spot_names(views: list) -> list[tuple[str, int]]:
+    """(layer, map or unit index) of every clickable spot of `network_figure(..., views)`, in its order."""
+    return [(v.name, i) for v in views for i in range(v.values.shape[0] if v.values.ndim == 3 else v.values.size)]
 
 
 def clicked(selection: dict | None, views: list) -> tuple[str, int] | None:
-    """The (layer, index) a click on the network picture chose, read from st.plotly_chart's selection (the
-    spots carry [layer number in `views`, index] as customdata)."""
+    """The (layer, index) a click on the network picture chose, read from st.plotly_chart's selection (each
+    spot carries its number as customdata)."""
     points = (selection or {}).get("selection", {}).get("points") or []
+    names = spot_names(views)
     for point in points:
-        data = point.get("customdata")
-        if data is not None and len(data) == 2 and 0 <= int(data[0]) < len(views):
-            return views[int(data[0])].name, int(data[1])
+        number = point.get("customdata")
+        if isinstance(number, list):   # a one-element list, as some Plotly versions send it
+            number = number[0] if number else None
+        if number is not None and 0 <= int(number) < len(names):
+            return names[int(number)]
     return None

@@ -9,7 +9,7 @@ from cnnviz.sketch import draw_digit
 from cnnviz.trace import trace
 from cnnviz_ui import visual
 from cnnviz_ui.draw_view import _views, layer_titles, layers_picture
-from cnnviz_ui.network_view import clicked, network_figure
+from cnnviz_ui.network_view import clicked, network_figure, spot_names
 
 
 def _digit_views(head: str):
@@ -19,9 +19,9 @@ def _digit_views(head: str):
     return image28, _views(model, acts), acts["probabilities"][0].numpy()
 
 
-def _spots(fig) -> list:
-    layers = fig.layout.meta["layers"]
-    return [(layers[int(a)], int(b)) for a, b in next(t for t in fig.data if t.name == "spots").customdata]
+def _spots(fig, views) -> list:
+    names = spot_names(views)
+    return [names[int(n)] for n in next(t for t in fig.data if t.name == "spots").customdata]
 
 
 @pytest.mark.parametrize("head, layers", [("fc", ["relu1", "pool1", "relu2", "pool2", "relu3", "logits"]),
@@ -29,7 +29,7 @@ def _spots(fig) -> list:
 def test_every_map_and_unit_of_the_model_is_a_clickable_spot(head, layers):
     image28, views, probs = _digit_views(head)
     fig = network_figure(image28, views, probs)
-    spots = _spots(fig)
+    spots = _spots(fig, views)
     assert [name for name in dict.fromkeys(layer for layer, _ in spots)] == layers
     for v in views:
         count = v.values.shape[0] if v.values.ndim == 3 else v.values.size
@@ -55,7 +55,7 @@ def test_the_pick_is_outlined_and_its_receptive_field_boxed_on_the_input():
     fig = network_figure(image28, views, probs, selected=("pool1", 5), box=(10, 14, 12, 16))
     outlines = [s for s in fig.layout.shapes if s.line.color == visual.HIGHLIGHT]
     assert len(outlines) == 2
-    spot = next(i for i, d in enumerate(_spots(fig)) if d == ("pool1", 5))
+    spot = next(i for i, d in enumerate(_spots(fig, views)) if d == ("pool1", 5))
     trace = next(t for t in fig.data if t.name == "spots")
     assert any(s.x0 < trace.x[spot] < s.x1 and s.y0 < trace.y[spot] < s.y1 for s in outlines)
     assert fig.layout.meta["selected"] == ["pool1", 5]
@@ -63,8 +63,8 @@ def test_the_pick_is_outlined_and_its_receptive_field_boxed_on_the_input():
 
 def test_a_click_is_read_back_as_layer_and_index():
     _, views, _ = _digit_views("fc")
-    selection = {"selection": {"points": [{"x": 3.0, "y": 4.0, "customdata": [2, 17]}]}}
-    assert clicked(selection, views) == ("relu2", 17)
+    number = spot_names(views).index(("relu2", 17))
+    assert clicked({"selection": {"points": [{"x": 3.0, "y": 4.0, "customdata": number}]}}, views) == ("relu2", 17)
     assert clicked({"selection": {"points": []}}, views) is None and clicked(None, views) is None
 
 

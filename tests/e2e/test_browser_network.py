@@ -17,10 +17,9 @@ NETWORK_JS = """() => { const gd = document.querySelector('.st-key-network .js-p
 SPOT_JS = """([layer, index]) => {
   const gd = document.querySelector('.st-key-network .js-plotly-plot');
   if (!gd || !gd._fullLayout) return null;
-  const trace = gd.data.find(t => t.name === 'spots');
-  const l = gd.layout.meta.layers.indexOf(layer);
-  const data = trace.customdata;
-  const i = [...Array(trace.x.length).keys()].findIndex(k => data[k][0] === l && data[k][1] === index);
+  const trace = gd._fullData.find(t => t.name === 'spots');
+  const meta = gd.layout.meta, l = meta.layers.indexOf(layer);     // spots run layer by layer, in order
+  const i = l < 0 ? -1 : meta.counts.slice(0, l).reduce((a, b) => a + b, 0) + index;
   if (i < 0) return null;
   const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
   return [box.left + xa._offset + xa.l2p(trace.x[i]), box.top + ya._offset + ya.l2p(trace.y[i])];
@@ -41,8 +40,7 @@ def _click(page, layer: str, index: int) -> None:
 def test_the_network_is_one_picture_from_input_to_probabilities(page, base_url):
     open_page(page, base_url, "draw")
     meta = wait_until(lambda: page.evaluate(NETWORK_JS), 60, "the network picture")
-    titles = page.evaluate("""() => document.querySelector('.st-key-network .js-plotly-plot')
-        .layout.annotations.map(a => a.text).filter(t => t)""")
+    titles = page.evaluate("""() => [...document.querySelector('.st-key-network .js-plotly-plot').data[0].text]""")
     joined = " ".join(titles)
     for name in ("input", "conv1 + relu1", "pool1", "conv2 + relu2", "pool2", "logits", "probabilities"):
         assert name in joined, (name, titles)

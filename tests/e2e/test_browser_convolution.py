@@ -33,7 +33,7 @@ def test_next_steps_the_window_and_writes_out_its_products(page, console, base_u
     rerun(page, page.get_by_role("button", name="Next ▶").click)
     _wait_for_main(page, "Step 2/16")
     # window rows 0-2, columns 1-3 of the starting grid under Sobel X: 9 + 18 + 9
-    _wait_for_text(page, "  0·(-1) + 5·0 + 9·1\n+ 0·(-2) + 6·0 + 9·2")
+    _wait_for_text(page, "  0·(−1) + 5·0 + 9·1\n+ 0·(−2) + 6·0 + 9·2")  # a true minus sign (visual.number)
     _wait_for_text(page, "= 36  → cell (0, 1)")
     wait_until(lambda: plotly_figure(page, "Input")["shapes"] == [_box((0, 3), (1, 4))], 30, "the window moved")
     screenshot(page, "convolution-step-2")
@@ -56,6 +56,6 @@ def test_a_number_typed_into_the_grid_changes_the_computation(page, console, bas
         page.wait_for_timeout(200)
     editor.fill("2")
     editor.press("Enter")
-    _wait_for_text(page, "  2·(-1) + 0·0 + 5·1")
+    _wait_for_text(page, "  2·(−1) + 0·0 + 5·1")
     _wait_for_text(page, "= 22  → cell (0, 0)")
     assert exceptions_on(page) == [] and console.errors == []

@@ -48,7 +48,7 @@ _LECTURE_CSS = """
 html { font-size: 20px; }
 header[data-testid="stHeader"] { height: 2.2rem; min-height: 2.2rem; }
 [data-testid="stToolbar"] { top: 0; }
-.stMainBlockContainer { padding: 2.3rem 1.2rem 1.5rem 1.2rem; max-width: 100%; }
+.stMainBlockContainer { padding: 1.3rem 1.2rem 1.5rem 1.2rem; max-width: 100%; }
 .stMainBlockContainer h1 { font-size: 1.6rem; padding: 0 0 0.3rem 0; line-height: 1.2; }
 .stMainBlockContainer h2 { font-size: 1.35rem; padding: 0.3rem 0 0.2rem 0; }
 .stMainBlockContainer h3 { font-size: 1.15rem; padding: 0.2rem 0 0.1rem 0; }

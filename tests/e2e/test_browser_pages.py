@@ -71,6 +71,9 @@ def test_page_in_lecture_mode_fits_a_1280_projector_without_errors(page, console
 def test_lecture_mode_is_kept_across_pages(page, base_url):
     open_page(page, base_url, "")
     _switch_on_lecture_mode(page)
+    # Lecture mode folds the sidebar: the instructor opens it with its arrow to change page.
+    wait_until(lambda: page.locator('[data-testid="stSidebar"]').bounding_box()["x"] < 0, 30, "the sidebar to fold")
+    page.locator('[data-testid="stExpandSidebarButton"]').click()
     go_to_page_in_session(page, "Pooling")
     page.locator(MAIN_FIGURE["pooling"]).first.wait_for(state="visible")
     wait_until(page.get_by_role("switch", name="Lecture mode").is_checked, 30, "lecture mode still on")

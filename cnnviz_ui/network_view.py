@@ -87,8 +87,8 @@ def network_figure(image28: np.ndarray, views: list, probabilities: np.ndarray, 
     [C, h, w] or vectors [n], the logits last); `selected` = (layer, index) is outlined in the highlight
     colour; `box` = (y0, y1, x0, x1) is the selected unit's receptive field, outlined on the input.
 
-    Few Plotly objects (texts, arrows and bars are one trace each): Streamlit validates the figure again on
-    every rerun, and each annotation or shape costs about as much as a trace."""
+    Built from plain dicts without Plotly's validation, which would cost most of a drawing's time on the
+    server (about 10 ms of 12); tests/test_network_view.py checks that the validated figure is the same."""
     names = [v.name for v in views]
     side, n_px = INPUT_SIZE, image28.shape[0]
     top = (HEIGHT - side) / 2
@@ -133,43 +133,42 @@ def network_figure(image28: np.ndarray, views: list, probabilities: np.ndarray, 
                                    line=dict(color=visual.HIGHLIGHT, width=3)))
     maps = [s for s in spots if s.height == 1.0 and s.layer != logits.name]
     line_x = [v for a, b in arrows for v in (a + 0.2, b - 0.3, None)]
-    text = dict(mode="text", hoverinfo="skip", showlegend=False)
+    text = dict(type="scatter", mode="text", hoverinfo="skip", showlegend=False)
+    still = dict(type="scatter", hoverinfo="skip", showlegend=False)
+    percents = [f"<b>{visual.percent(p, 0)}</b>" if i == best else visual.percent(p, 0)
+                for i, p in enumerate(probabilities)]
+    bars = np.maximum(probabilities, 0.004) * BAR_WIDTH
     data = [
-        go.Scatter(x=[t[0] for t in titles], y=[-0.3] * len(titles), text=[t[1] for t in titles],
-                   textposition="top center", textfont=dict(size=12, color=visual.TEXT), **text),
+        dict(text, x=[t[0] for t in titles], y=[-0.3] * len(titles), text=[t[1] for t in titles],
+             textposition="top center", textfont=dict(size=12, color=visual.TEXT)),
         # the arrows between layers: shafts, then heads
-        go.Scatter(x=line_x, y=[HEIGHT / 2] * len(line_x), mode="lines", hoverinfo="skip", showlegend=False,
-                   line=dict(color=visual.MUTED, width=1.5)),
-        go.Scatter(x=[b - 0.3 for _, b in arrows], y=[HEIGHT / 2] * len(arrows), mode="markers", hoverinfo="skip",
-                   showlegend=False, marker=dict(symbol="triangle-right", size=9, color=visual.MUTED)),
+        dict(still, x=line_x, y=[HEIGHT / 2] * len(line_x), mode="lines", line=dict(color=visual.MUTED, width=1.5)),
+        dict(still, x=[b - 0.3 for _, b in arrows], y=[HEIGHT / 2] * len(arrows), mode="markers",
+             marker=dict(symbol="triangle-right", size=9, color=visual.MUTED)),
         # the map numbers, in each map's top-left corner
-        go.Scatter(x=np.array([s.x - 0.45 for s in maps]), y=np.array([s.y - 0.45 for s in maps]),
-                   text=[str(s.index) for s in maps], textposition="bottom right",
-                   textfont=dict(size=9, color="#ffffff"), **text),
+        dict(text, x=np.array([s.x - 0.45 for s in maps]), y=np.array([s.y - 0.45 for s in maps]),
+             text=[str(s.index) for s in maps], textposition="bottom right", textfont=dict(size=9, color="#ffffff")),
         # the logits' values in their cells, the digits 0-9 beside them, the probability bars and their values
-        go.Scatter(x=np.array([s.x for s in digits]), y=digit_y, text=[visual.number(v, 1) for v in logits.values],
-                   textfont=dict(size=11, color=inks), **text),
-        go.Scatter(x=np.array([s.x - s.width / 2 - 0.15 for s in digits]), y=digit_y,
-                   text=[str(s.index) for s in digits], textposition="middle left",
-                   textfont=dict(size=12, color=visual.TEXT), **text),
-        go.Bar(x=np.maximum(probabilities, 0.004) * BAR_WIDTH, y=digit_y, base=x, orientation="h", width=0.7,
-               marker=dict(color=visual.MAGNITUDE_COLOR, line=dict(width=0)), hoverinfo="skip", showlegend=False),
-        go.Scatter(x=x + np.maximum(probabilities, 0.004) * BAR_WIDTH + 0.1, y=digit_y,
-                   text=[f"<b>{visual.percent(p, 0)}</b>" if i == best else visual.percent(p, 0)
-                         for i, p in enumerate(probabilities)],
-                   textposition="middle right", textfont=dict(size=11, color=visual.TEXT), **text),
+        dict(text, x=np.array([s.x for s in digits]), y=digit_y, text=[visual.number(v, 1) for v in logits.values],
+             textfont=dict(size=11, color=inks)),
+        dict(text, x=np.array([s.x - s.width / 2 - 0.15 for s in digits]), y=digit_y,
+             text=[str(s.index) for s in digits], textposition="middle left",
+             textfont=dict(size=12, color=visual.TEXT)),
+        dict(type="bar", x=bars, y=digit_y, base=x, orientation="h", width=0.7, hoverinfo="skip", showlegend=False,
+             marker=dict(color=visual.MAGNITUDE_COLOR, line=dict(width=0))),
+        dict(text, x=x + bars + 0.1, y=digit_y, text=percents, textposition="middle right",
+             textfont=dict(size=11, color=visual.TEXT)),
         # what a click selects: one transparent square over every map and every unit
-        go.Scatter(x=np.array([s.x for s in spots]), y=np.array([s.y for s in spots]), mode="markers", name="spots",
-                   customdata=np.arange(len(spots)),  # the spot's number: clicked() reads it back with spot_names
-                   hovertext=[s.hover for s in spots], hovertemplate="%{hovertext}<extra></extra>",
-                   marker=dict(symbol="square", size=np.array([max(6.0, 26 * min(s.width, s.height, 1.0))
-                                                               for s in spots]),
-                               color="rgba(255,255,255,0.01)", line=dict(width=0)),
-                   selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1)),
-                   showlegend=False),
+        dict(type="scatter", x=np.array([s.x for s in spots]), y=np.array([s.y for s in spots]), mode="markers",
+             name="spots", showlegend=False,
+             customdata=np.arange(len(spots)),  # the spot's number: clicked() reads it back with spot_names
+             hovertext=[s.hover for s in spots], hovertemplate="%{hovertext}<extra></extra>",
+             marker=dict(symbol="square", size=np.array([max(6.0, 26 * min(s.width, s.height, 1.0)) for s in spots]),
+                         color="rgba(255,255,255,0.01)", line=dict(width=0)),
+             selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1))),
     ]
     axis = dict(visible=False, showgrid=False, zeroline=False, fixedrange=True)
-    return go.Figure(data=data, layout=dict(
+    return go.Figure(data=data, _validate=False, layout=dict(
         height=height, margin=dict(l=4, r=4, t=8, b=4), images=images, shapes=shapes, bargap=0,
         xaxis=dict(axis, range=[-0.3, x + BAR_WIDTH + 1.2], constrain="domain"),
         yaxis=dict(axis, range=[HEIGHT + 0.3, -TITLE_ROOM], scaleanchor="x", constrain="domain"),

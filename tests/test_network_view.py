@@ -86,3 +86,16 @@ def test_the_every_layer_picture_writes_each_layer_name(monkeypatch):
     stacked = sum(max(layer_image(v, big=True).height for v in views) for _ in views) + 16 * (len(views) - 1)
     assert picture.height > stacked
 
+
+
+def test_the_figure_built_without_validation_is_a_valid_plotly_figure():
+    """network_figure skips Plotly's validation for speed: validating its dict must give the same figure."""
+    import json
+
+    import plotly.graph_objects as go
+    import plotly.io
+
+    image28, views, probs = _digit_views("gap")
+    fig = network_figure(image28, views, probs, selected=("relu2", 3), box=(2, 9, 3, 10), digest="abc")
+    checked = go.Figure(fig.to_dict())                       # raises on any invalid property
+    assert json.loads(plotly.io.to_json(checked)) == json.loads(plotly.io.to_json(fig, validate=False))

@@ -5,7 +5,7 @@
 import pandas  # noqa: F401
 import streamlit as st
 
-from cnnviz_ui import links
+from cnnviz_ui import links, pages_list
 from cnnviz_ui.memory import tune_malloc
 from cnnviz_ui.shell import apply_style, freeze_new_imports, lecture_bar, lecture_mode_asked, lecture_toggle
 
@@ -17,27 +17,9 @@ lecture = lecture_mode_asked()
 st.set_page_config(page_title="cnnviz: a CNN, step by step", page_icon="🔢", layout="wide",
                    initial_sidebar_state="collapsed" if lecture else "expanded")
 
-PAGES = {
-    "Start": [
-        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    ],
-    "Foundations": [
-        st.Page("pages/convolution.py", title="Convolution", icon=":material/grid_on:"),
-        st.Page("pages/pooling.py", title="Pooling", icon=":material/grid_view:"),
-        st.Page("pages/activation_functions.py", title="Activation functions", icon=":material/show_chart:"),
-        st.Page("pages/architecture.py", title="Architecture", icon=":material/account_tree:"),
-        st.Page("pages/receptive_field.py", title="Receptive field", icon=":material/center_focus_strong:"),
-    ],
-    "The model": [
-        st.Page("pages/training.py", title="Training", icon=":material/fitness_center:"),
-        st.Page("pages/draw.py", title="Draw a digit", icon=":material/draw:"),
-        st.Page("pages/filters.py", title="Learned filters", icon=":material/filter_alt:"),
-    ],
-    "Explore": [
-        st.Page("pages/gap_cam.py", title="GAP and CAM", icon=":material/thermostat:"),
-        st.Page("pages/evaluation.py", title="Evaluation", icon=":material/bar_chart:"),
-    ],
-}
+PAGES = {section: [st.Page(entry.file, title=entry.title, icon=entry.icon, default=entry is pages_list.HOME)
+                   for entry in entries]
+         for section, entries in pages_list.SECTIONS.items()}
 
 link_check = links.LinkCheck()  # what the opening link asked for, read before any widget takes its part
 

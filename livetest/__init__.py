@@ -23,12 +23,13 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from cnnviz_ui.pages_list import URL_PATHS
+
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "artifacts"   # gitignored: screenshots, server logs, benchmark results
 
 # Every page's URL path, in the sidebar's order ("" is the home page, which must run first in a new server).
-PAGE_PATHS = ("", "convolution", "pooling", "activation_functions", "architecture", "receptive_field", "training",
-              "draw", "filters", "gap_cam", "evaluation")
+PAGE_PATHS = URL_PATHS
 
 # Headless Chromium with nothing that reaches the network or competes for the CPU on its own.
 CHROMIUM_FLAGS = [

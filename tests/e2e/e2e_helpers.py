@@ -9,24 +9,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cnnviz_ui.pages_list import TITLES
 from livetest import ARTIFACTS, console_text, is_benign, wait_idle
 
 SCREENSHOTS = ARTIFACTS / "screenshots"
 
-# url path -> (title in app.py's navigation). Home is the default page at "/".
-PAGES = {
-    "": "Home",
-    "convolution": "Convolution",
-    "pooling": "Pooling",
-    "activation_functions": "Activation functions",
-    "architecture": "Architecture",
-    "receptive_field": "Receptive field",
-    "training": "Training",
-    "draw": "Draw a digit",
-    "filters": "Learned filters",
-    "gap_cam": "GAP and CAM",
-    "evaluation": "Evaluation",
-}
+# url path -> title in app.py's navigation. Home is the default page at "/".
+PAGES = TITLES
 
 
 # ---------------------------------------------------------------- pages

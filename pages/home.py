@@ -24,7 +24,9 @@ st.subheader("Also")
 for page, label, icon in view.ALSO:
     st.page_link(page, label=label, icon=icon)
 prose("**Teaching with a projector?** Switch on *Lecture mode* in the sidebar: larger type and figures, "
-      "explanations folded away, the controls first. It stays on as you move between pages.")
+      "explanations folded away, the sidebar folded so each lesson fits one screen (the switch moves to the top "
+      "of the page). It stays on as you move between pages. Beside the switch, *Link for students* gives the "
+      "same view in normal mode, to share with the class.")
 
 with st.spinner("Loading the model..."):
     try:

@@ -68,7 +68,10 @@ def test_a_single_dot_prompts_instead_of_predicting(draw_page, console):
     # the canvas sends the dot like any stroke: wait for the script run it causes, then read the page
     rerun(draw_page, lambda: draw_page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2))
     assert shown_prediction(draw_page) is None
-    assert PROMPT in _main_text(draw_page)
+    assert any("nothing digit-like" in a for a in alerts(draw_page))
+    # no answer of its own beside the dot: no prediction block, no probabilities, and the example is labelled
+    assert draw_page.locator(".st-key-lesson .cnnviz-prediction, .st-key-lesson .cnnviz-probabilities").count() == 0
+    assert "The built-in example 7, not your drawing" in _main_text(draw_page)
     assert exceptions_on(draw_page) == [] and console.errors == []
 
 

@@ -17,7 +17,7 @@ PIPELINE = [
 # An arrow after every stage but the last, drawn by CSS so the stages keep the whole width.
 _ARROWS_CSS = """<style>
 .st-key-pipeline [data-testid="stHorizontalBlock"] {
-  display: grid !important; grid-template-columns: repeat(auto-fit, minmax(9.5rem, 1fr)); gap: 0.8rem 1.4rem; }
+  display: grid !important; grid-template-columns: repeat(auto-fit, minmax(7rem, 1fr)); gap: 0.8rem 1.4rem; }
 .st-key-pipeline [data-testid="stColumn"] { position: relative; width: auto !important; min-width: 0; }
 .st-key-pipeline [data-testid="stColumn"]:not(:last-child)::after {
   content: "→"; position: absolute; right: -1.1rem; top: 40%; font-size: 1.2rem; color: #888; }

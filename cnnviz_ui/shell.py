@@ -29,13 +29,12 @@ _BASE_CSS = """
 .stMainBlockContainer { padding-top: 2.5rem; padding-bottom: 2rem; }
 .stMainBlockContainer pre, .stMainBlockContainer code { white-space: pre-wrap; word-break: break-word; }
 .stMainBlockContainer h1, .stMainBlockContainer h2, .stMainBlockContainer h3 {
-  overflow-wrap: anywhere; white-space: normal; }
+  overflow-wrap: break-word; white-space: normal; }
 [data-testid="stWidgetLabel"], [data-testid="stWidgetLabel"] p, [data-testid="stWidgetLabel"] label {
-  white-space: normal !important; overflow-wrap: anywhere; text-overflow: clip; overflow: visible; }
+  white-space: normal !important; overflow-wrap: break-word; text-overflow: clip; }
 [data-testid="stTable"] { max-width: 100%; overflow-x: auto; }
 [data-testid="stTable"] table { width: 100%; table-layout: auto; }
-[data-testid="stTable"] th, [data-testid="stTable"] td, .stMainBlockContainer .stHtml td,
-.stMainBlockContainer .stHtml th { white-space: normal; overflow-wrap: anywhere; }
+[data-testid="stTable"] th, [data-testid="stTable"] td { white-space: normal; overflow-wrap: break-word; }
 [data-testid="stDataFrame"], [data-testid="stTable"] { width: 100% !important; }
 </style>
 """

@@ -240,3 +240,34 @@ def test_lecture_switch_stays_reachable_and_turns_lecture_mode_off(page, base_ur
     wait_until(lambda: "lecture_mode=true" not in address(page), 30, "lecture_mode=true to leave the address")
     wait_until(page.locator('[data-testid="stSidebar"]').get_by_text("Lecture mode", exact=True).is_visible, 30,
                "the switch back in the sidebar")
+
+
+def test_link_for_students_opens_the_same_view_in_normal_mode(browser, page, base_url):
+    """The instructor copies the link for students from the lecture bar; a student who opens it gets the same
+    page and settings, with lecture mode off and the sidebar open."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from e2e_helpers import address
+
+    open_page(page, base_url, "pooling?lecture_mode=true&pool_kernel=3&pool_stride=1")
+    bar = page.locator(".st-key-lecture_bar")
+    bar.get_by_role("button", name="Link for students").click()
+    code = page.locator('[data-testid="stPopoverBody"] code, [data-testid="stPopover"] code').first
+    wait_until(lambda: "://" in code.inner_text(), 30, "the link for students")
+    link = code.inner_text().strip()
+    lecture, student = urlsplit(address(page)), urlsplit(link)
+    assert student.path == lecture.path, (link, address(page))
+    asked = {k: v for k, v in parse_qs(lecture.query).items() if k != "lecture_mode"}
+    assert parse_qs(student.query) == asked and asked["pool_kernel"] == ["3"], (link, address(page))
+
+    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        student_page = ctx.new_page()
+        open_page(student_page, f"{student.scheme}://{student.netloc}", f"{student.path.lstrip('/')}?{student.query}")
+        sidebar = student_page.locator('[data-testid="stSidebar"]')
+        wait_until(lambda: sidebar.get_by_text("Lecture mode", exact=True).is_visible(), 30,
+                   "the lecture switch in an open sidebar")
+        assert not sidebar.get_by_role("switch", name="Lecture mode").is_checked()
+        assert "lecture_mode" not in address(student_page)
+    finally:
+        ctx.close()

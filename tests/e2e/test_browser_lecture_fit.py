@@ -44,7 +44,8 @@ DRAWN_JS = """() => {
   if (!main) return false;
   const charts = [...main.querySelectorAll('[data-testid="stPlotlyChart"]')];
   const images = [...main.querySelectorAll('img')];
-  return charts.every(c => c.querySelector('.main-svg')) && images.every(i => i.complete);
+  return charts.every(c => c.querySelector('.main-svg')) && images.every(i => i.complete)
+    && !document.querySelector('[data-testid="stSkeleton"], [data-stale="true"]');
 }"""
 
 # Everything the assertions need, measured in one go (boxes are viewport coordinates).
@@ -132,19 +133,24 @@ MEASURE_JS = """(tol) => {
       }
     }
   }
-  return {lessons: lessons.length, lesson, sidebar, main_left: Math.round(main.getBoundingClientRect().left),
+  // still loading: a widget's code not yet there (skeleton), an element left from the last run, a run going on
+  const app = document.querySelector('[data-testid="stApp"]');
+  const busy = !!document.querySelector('[data-testid="stSkeleton"], [data-stale="true"]')
+    || !app || app.getAttribute('data-test-script-state') !== 'notRunning';
+  return {busy, lessons: lessons.length, lesson, sidebar, main_left: Math.round(main.getBoundingClientRect().left),
           viewport: [window.innerWidth, window.innerHeight], cut};
 }"""
 
 
 def _settled(page, timeout: float = 30.0) -> dict:
-    """Measure until two reads 0.4 s apart agree (charts and images settle after the script ends)."""
+    """Measure until two reads 0.4 s apart agree and nothing is loading (charts and images settle after the
+    script ends; a page that writes its settings into the URL runs a second time)."""
     last: dict = {}
 
     def same_twice():
         nonlocal last
         now = page.evaluate(MEASURE_JS, TOLERANCE)
-        agreed = now == last
+        agreed = now == last and not now["busy"]
         last = now
         if not agreed:
             page.wait_for_timeout(400)
@@ -190,6 +196,7 @@ def _where(path: str, size: tuple[int, int]) -> str:
 def test_lesson_is_on_the_first_screen(measured, path, size):
     m = measured(path, size)
     where = _where(path, size)
+    assert not m["busy"], f"{where}: the page was still loading or running after 30 s"
     assert m["exceptions"] == [], f"{where}: the page shows an exception: {m['exceptions']}"
     assert m["lessons"] == 1, (f"{where}: expected one st.container(key='lesson') holding the main picture and "
                                f"its controls, found {m['lessons']}")

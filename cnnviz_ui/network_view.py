@@ -170,7 +170,7 @@ def network_figure(image28: np.ndarray, views: list, probabilities: np.ndarray, 
     axis = dict(visible=False, showgrid=False, zeroline=False, fixedrange=True)
     return go.Figure(data=data, _validate=False, layout=dict(
         height=height, margin=dict(l=4, r=4, t=8, b=4), images=images, shapes=shapes, bargap=0,
-        xaxis=dict(axis, range=[-0.3, x + BAR_WIDTH + 1.2], constrain="domain"),
+        xaxis=dict(axis, range=[-0.3, x + BAR_WIDTH + 1.9], constrain="domain"),  # room for "100%"
         yaxis=dict(axis, range=[HEIGHT + 0.3, -TITLE_ROOM], scaleanchor="x", constrain="domain"),
         clickmode="event+select", dragmode=False, hovermode="closest", plot_bgcolor="rgba(0,0,0,0)",
         meta=dict(digest=digest, layers=names, counts=[sum(1 for s in spots if s.layer == n) for n in names],

@@ -44,7 +44,7 @@ _BASE_CSS = """
 # the lecture switch with the link for students sits in a thin fixed bar at the top (`lecture_bar`).
 _LECTURE_CSS = """
 <style>
-html { font-size: 20px; }
+html { font-size: clamp(20px, calc(1vw + 7.2px), 27px); }  /* 20 px at 1280 wide, 26 px at 1920 */
 header[data-testid="stHeader"] { height: 2.2rem; min-height: 2.2rem; }
 [data-testid="stToolbar"] { top: 0; }
 .stMainBlockContainer { padding: 1.3rem 1.2rem 1.5rem 1.2rem; max-width: 100%; }

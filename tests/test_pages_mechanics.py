@@ -71,7 +71,7 @@ def test_lecture_mode_folds_prose_and_enlarges_type():
     at = AppTest.from_file(APP, default_timeout=120)
     at.session_state["lecture_mode"] = True
     at.run()
-    assert any("font-size: 20px" in h.proto.body for h in at.get("html"))
+    assert any("font-size: clamp(20px" in h.proto.body for h in at.get("html"))
     at.switch_page("pages/pooling.py").run()
     folded = [e for e in at.expander if e.label == "Explanation"]
     assert folded and "slides a small window" in texts(folded[0].markdown)

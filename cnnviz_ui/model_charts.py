@@ -84,6 +84,12 @@ def confusion(cm: np.ndarray, height: int = 420, selected: tuple[int, int] | Non
                                text=[[visual.number(n) for n in row] for row in cm], texttemplate="%{text}",
                                textfont=dict(size=12), xgap=1, ygap=1, **colors,
                                hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>"))
+    # Plotly cannot select a heatmap's cells, so an invisible marker over each cell takes the click.
+    rows, cols = np.indices(cm.shape)
+    fig.add_trace(go.Scatter(x=[str(c) for c in cols.ravel()], y=[str(r) for r in rows.ravel()], mode="markers",
+                             marker=dict(symbol="square", size=26, color="rgba(0,0,0,0)"), showlegend=False,
+                             customdata=cm.ravel(), name="cells",
+                             hovertemplate="true %{y}, predicted %{x}: %{customdata}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", title="true digit", type="category")
     fig.update_xaxes(title="predicted digit", type="category", side="top")
     if selected is not None:

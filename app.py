@@ -15,7 +15,7 @@ tune_malloc()  # freed memory goes back to the OS: sessions that leave leave not
 # sits in a thin bar at the top of the page, with the link for students beside it.
 lecture = lecture_mode_asked()
 st.set_page_config(page_title="cnnviz: a CNN, step by step", page_icon="🔢", layout="wide",
-                   initial_sidebar_state="collapsed" if lecture else "expanded")
+                   initial_sidebar_state="collapsed" if lecture else "auto")
 
 PAGES = {section: [st.Page(entry.file, title=entry.title, icon=entry.icon, default=entry is pages_list.HOME)
                    for entry in entries]

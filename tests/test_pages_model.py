@@ -49,6 +49,8 @@ def _png(array: np.ndarray) -> bytes:
 
 
 # -- draw ----------------------------------------------------------------------------------------
+# (A blank canvas, a cleared one and the network picture: the draw page's own tests, tests/test_page_draw.py and
+# tests/test_network_view.py; issue 18 changed them: a blank canvas shows no prediction of its own.)
 
 def test_draw_page_predicts_a_drawn_seven(online):
     at = _app("draw", **{CANVAS: draw_digit(7)})
@@ -58,28 +60,6 @@ def test_draw_page_predicts_a_drawn_seven(online):
 def test_draw_page_reads_a_small_four_in_a_corner(online):
     at = _app("draw", **{CANVAS: draw_digit(4, height=70, top=200, left=10)})
     assert _prediction(at) == "4"
-
-
-def test_empty_canvas_shows_the_built_in_example_and_prompts_to_draw(online):
-    at = _app("draw", **{CANVAS: None})
-    assert _prediction(at) == "7"  # the built-in example 7 flows through the network until the student draws
-    assert any("Draw a digit" in i.value and "built-in example" in i.value for i in at.info)
-
-
-def test_clearing_the_canvas_clears_the_prediction(online):
-    at = _app("draw", **{CANVAS: draw_digit(1)})
-    assert _prediction(at) == "1"
-    at.session_state[CANVAS] = np.zeros((280, 280, 4), dtype=np.uint8)  # the canvas toolbar's "clear"
-    at.run()
-    assert any("built-in example" in i.value for i in at.info)  # back to the example, not the 1
-    assert "current_digit" not in at.session_state               # other pages no longer show the drawing
-
-
-def test_draw_page_shows_the_layers_in_the_chapters_order(online):
-    at = _app("draw", **{CANVAS: draw_digit(7)})
-    layers = next(h.value for h in at.html if "cnnviz-layers" in h.value)
-    assert re.findall(r"data-layer='(\w+)'", layers) == ["relu1", "pool1", "relu2", "pool2", "relu3", "logits"]
-    assert layers.count("<img") == 6 and layers.count("linear-gradient") == 5  # a colour legend per picture
 
 
 def test_draw_page_shows_all_ten_probabilities(online):

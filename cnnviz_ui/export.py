@@ -127,7 +127,7 @@ def tile(images: list[Image.Image], cols: int, gap: int = 6, background: str = "
         raise ValueError(f"{len(captions)} captions for {len(images)} pictures: give one caption per picture")
     font = ImageFont.load_default(size=font_size)
     head = font_size + 8 if captions else 0
-    w = max([i.width for i in images] + [int(font.getlength(c)) + 2 for c in captions or []])
+    w = max([i.width for i in images] + [int(font.getlength(visual.picture_text(c))) + 2 for c in captions or []])
     h = max(i.height for i in images) + head
     rows = -(-len(images) // cols)
     out = Image.new("RGB", (cols * w + (cols - 1) * gap, rows * h + (rows - 1) * gap), background)
@@ -135,6 +135,6 @@ def tile(images: list[Image.Image], cols: int, gap: int = 6, background: str = "
     for n, image in enumerate(images):
         x, y = (n % cols) * (w + gap), (n // cols) * (h + gap)
         if captions:
-            draw.text((x, y + 2), captions[n], fill=visual.TEXT_RGB, font=font)
+            draw.text((x, y + 2), visual.picture_text(captions[n]), fill=visual.TEXT_RGB, font=font)
         out.paste(image.convert("RGB"), (x, y + head))
     return out

@@ -42,7 +42,7 @@ def _ink(rgb) -> tuple[int, int, int]:
 def _colorbar(height: int, vmin: float, vmax: float, scale: str, font_size: int) -> Image.Image:
     bar_w, pad = 14, 4
     font = _font(font_size)
-    labels = [visual.number(v) for v in (vmax, (vmin + vmax) / 2, vmin)]
+    labels = [visual.picture_text(visual.number(v)) for v in (vmax, (vmin + vmax) / 2, vmin)]
     text_w = max(int(font.getlength(s)) for s in labels)
     img = Image.new("RGB", (bar_w + 2 * pad + text_w + 2, height), BACKGROUND)
     ramp = np.linspace(vmax, vmin, height)[:, None].repeat(bar_w, axis=1)  # [height, bar_w]
@@ -131,7 +131,8 @@ def vector_strip(values: np.ndarray, cols: int, cell: int = 18, numbers: bool = 
         for i, v in enumerate(values):
             r, c = divmod(i, cols)
             ink = _ink(colorize(np.array(v), vmin, vmax, scale))
-            draw.text((c * cell + cell / 2, r * cell + cell / 2), visual.number(v, digits), fill=ink, font=font,
+            text = visual.picture_text(visual.number(v, digits))
+            draw.text((c * cell + cell / 2, r * cell + cell / 2), text, fill=ink, font=font,
                       anchor="mm")
     return _with_colorbar(img, vmin, vmax, scale, font_size) if colorbar else img
 
@@ -166,7 +167,7 @@ def kernel_image(kernel: np.ndarray, cell: int = 36, font_size: int = 12, digits
     img = Image.fromarray(colours.repeat(cell, axis=0).repeat(cell, axis=1))
     draw = ImageDraw.Draw(img)
     for (r, c), v in np.ndenumerate(k):
-        text = visual.number(v, digits)
+        text = visual.picture_text(visual.number(v, digits))
         font = _fitting_font(text, font_size, cell)
         draw.text((c * cell + cell / 2, r * cell + cell / 2), text, fill=_ink(colours[r, c]), font=font,
                   anchor="mm")

@@ -208,3 +208,13 @@ def legend_html(vmin: float, vmax: float, scale: str) -> str:
            f"background:linear-gradient(to right, {stops});border-radius:2px'></span>")
     return (f"<span class='cnnviz-legend' data-scale='{html.escape(scale)}' style='font-size:0.85em;"
             f"white-space:nowrap'>{number(vmin)} {bar} {number(vmax)}</span>")
+
+
+# Pillow's bundled font (what pictures are drawn with, on any machine) has no glyph for these: it would draw a box.
+_PICTURE_SAFE = str.maketrans({MINUS: "-", "\u2013": "-", "\u2014": "-", "\u00d7": "x"})
+
+
+def picture_text(text: str) -> str:
+    """Text as a PIL picture can draw it with Pillow's bundled font: the true minus (and × and dashes) written
+    with ASCII, which that font has (the same number, never a box)."""
+    return str(text).translate(_PICTURE_SAFE)

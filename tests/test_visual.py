@@ -50,3 +50,17 @@ def test_helpers_for_html_and_fills_stay_on_the_scale():
     assert visual.with_alpha(visual.POSITIVE_COLOR, 0.5) == "rgba(178,24,43,0.5)"
     assert visual.cell_css(1.0, 0, 1, "sequential") == "background:rgb(253,231,37);color:#000000"
     assert visual.cell_css(0.0, 0, 1, "sequential").endswith("color:#ffffff")
+
+
+def test_picture_text_draws_every_character_of_a_signed_number_with_the_bundled_font():
+    """Pictures are drawn with Pillow's bundled font, which has no true minus sign: it would draw a box."""
+    from PIL import ImageFont
+
+    font = ImageFont.load_default(size=20)
+    missing = np.asarray(font.getmask("\ue000"))  # a character no font here has: the box
+    text = visual.picture_text(f"{visual.number(-0.42)} {visual.number(-117.83)} 28×28 – 3")
+    assert text == "-0.42 -117.83 28x28 - 3"
+    for ch in set(text) - {" "}:
+        glyph = np.asarray(font.getmask(ch))
+        assert glyph.shape != missing.shape or not np.array_equal(glyph, missing), f"{ch!r} draws as a box"
+    assert not np.array_equal(np.asarray(font.getmask(visual.MINUS)), np.asarray(font.getmask("-")))

@@ -7,6 +7,7 @@ from cnnviz.pooling import pooled_shape
 from cnnviz_ui import architecture_view as view, charts, links
 from cnnviz_ui.export import table_download
 from cnnviz_ui.models import active_model
+from cnnviz_ui.quiz import quick_check
 from cnnviz_ui.shell import prose, show_chart
 
 loaded = active_model()
@@ -68,16 +69,14 @@ st.subheader("Quick checks")
 c_pool, c_soft = st.columns(2)
 with c_pool:
     shape = (8, 32, 14, 14)
-    right = list(pooled_shape(shape, 2, 2, 0))
-    options = [str([8, 32, 14, 14]), str([4, 16, 7, 7]), str(right), str([8, 16, 7, 7])]
-    answer = st.radio(view.POOL_QUESTION, options, index=None, key="arch_q_pool")
-    if answer is not None:
-        (st.success if answer == str(right) else st.error)(
-            f"{'Right' if answer == str(right) else 'Not quite'}: the answer is `{right}`. Pooling works on each "
-            "channel separately and leaves the batch alone, so only the last two sides change: "
-            "⌊(14 − 2) / 2⌋ + 1 = 7.")
+    right = str(list(pooled_shape(shape, 2, 2, 0)))
+    quick_check(view.POOL_QUESTION, [str([8, 32, 14, 14]), str([4, 16, 7, 7]), right, str([8, 16, 7, 7])], right,
+                "Pooling works on each channel separately and leaves the batch alone, so only the last two sides "
+                "change: ⌊(14 − 2) / 2⌋ + 1 = 7.",
+                "Which of the four numbers does a 2×2 window with stride 2 touch, and which does it leave alone?",
+                key="arch_q_pool")
 with c_soft:
-    answer = st.radio(view.SOFTMAX_QUESTION, list(view.SOFTMAX_OPTIONS), index=None, key="arch_q_softmax")
-    if answer is not None:
-        correct = view.SOFTMAX_OPTIONS[answer]
-        (st.success if correct else st.error)(f"{'Right' if correct else 'Not quite'}. {view.SOFTMAX_EXPLANATION}")
+    right = next(option for option, correct in view.SOFTMAX_OPTIONS.items() if correct)
+    quick_check(view.SOFTMAX_QUESTION, list(view.SOFTMAX_OPTIONS), right, view.SOFTMAX_EXPLANATION,
+                "Think about what the loss function receives, and whether softmax can change which score is largest.",
+                key="arch_q_softmax")

@@ -286,16 +286,30 @@ def test_architecture_shows_the_model_source():
     assert "class DigitCNN(nn.Module)" in texts(at.code)
 
 
-def test_quick_check_on_the_pooled_batch_shape_explains_the_answer():
+def test_quick_check_gives_a_hint_not_the_answer_on_a_wrong_try():
+    """A student who picks a wrong shape can try again: the page hints, and keeps the answer to itself."""
     at = open_page("pages/architecture.py")
     at.radio(key="arch_q_pool").set_value("[8, 32, 14, 14]").run()
-    assert "Not quite" in texts(at.error) and "[8, 32, 7, 7]" in texts(at.error)
+    assert "Not quite" in texts(at.error) and "Try another answer" in texts(at.error)
+    assert "[8, 32, 7, 7]" not in texts(at.error) + texts(at.success) + texts(at.info)
+    at.radio(key="arch_q_pool").set_value("[4, 16, 7, 7]").run()  # a second wrong try: still no answer
+    assert "[8, 32, 7, 7]" not in texts(at.error) + texts(at.success) + texts(at.info)
     at.radio(key="arch_q_pool").set_value("[8, 32, 7, 7]").run()
-    assert "Right" in texts(at.success)
+    assert "Right" in texts(at.success) and "[8, 32, 7, 7]" in texts(at.success) and not at.error
+
+
+def test_quick_check_reveals_the_answer_only_when_asked():
+    at = open_page("pages/architecture.py")
+    at.radio(key="arch_q_pool").set_value("[8, 16, 7, 7]").run()
+    assert "[8, 32, 7, 7]" not in texts(at.error) + texts(at.info)
+    at.button(key="arch_q_pool_reveal").click().run()
+    assert "The answer: [8, 32, 7, 7]" in texts(at.info) and not at.error
 
 
 def test_quick_check_on_softmax_explains_the_answer():
     at = open_page("pages/architecture.py")
+    at.radio(key="arch_q_softmax").set_value("Softmax only works on the GPU").run()
+    assert "Not quite" in texts(at.error) and "CrossEntropyLoss" not in texts(at.error)
     at.radio(key="arch_q_softmax").set_value(
         "CrossEntropyLoss applies (log-)softmax itself, in a numerically stable way").run()
     assert "Right" in texts(at.success) and "logits" in texts(at.success)

@@ -90,8 +90,10 @@ def confusion(cm: np.ndarray, height: int = 420, selected: tuple[int, int] | Non
                              marker=dict(symbol="square", size=26, color="rgba(0,0,0,0)"), showlegend=False,
                              customdata=cm.ravel(), name="cells",
                              hovertemplate="true %{y}, predicted %{x}: %{customdata}<extra></extra>"))
-    fig.update_yaxes(autorange="reversed", title="true digit", type="category")
-    fig.update_xaxes(title="predicted digit", type="category", side="top")
+    digits = [str(i) for i in range(cm.shape[0])]  # every digit labelled, however large the type
+    fig.update_yaxes(autorange="reversed", title="true digit", type="category", tickmode="array", tickvals=digits)
+    fig.update_xaxes(title="predicted digit", type="category", side="top", tickmode="array",
+                     tickvals=[str(i) for i in range(cm.shape[1])])
     if selected is not None:
         t, p = selected
         fig.add_shape(type="rect", x0=p - 0.5, x1=p + 0.5, y0=t - 0.5, y1=t + 0.5,
@@ -107,12 +109,13 @@ def per_class(accuracy: np.ndarray, height: int = 260, overall: float | None = N
     bottom = max(0.0, np.floor((low - 0.01) * 100) / 100)  # a whole percent below the lowest bar
     fig = go.Figure(go.Bar(x=[str(i) for i in range(acc.size)], y=acc - bottom, base=bottom,
                            marker_color=visual.MAGNITUDE_COLOR, text=[visual.percent(a) for a in acc],
-                           textposition="outside", cliponaxis=False, textfont=dict(size=11), constraintext="none",
+                           textposition="inside", insidetextanchor="end", textangle=-90,  # upright labels in
+                           textfont=dict(size=11, color=visual.ink_for(visual.lut("sequential")[128])),  # the bars
+                           constraintext="none",  # never overlap a neighbour or the baseline, whatever the font
                            customdata=acc, hovertemplate="digit %{x}: %{customdata:.2%}<extra></extra>"))
     if overall is not None:
         fig.add_hline(y=overall, line=dict(color=visual.TEXT, width=1.5, dash="dash"))
-    top = 1.0 + (1.0 - bottom) * 0.12  # room for the labels above the bars
-    fig.update_yaxes(range=[bottom, top], tickformat=".0%", title="accuracy")
+    fig.update_yaxes(range=[bottom, 1.0], tickformat=".0%", title="accuracy")
     fig.update_xaxes(title="true digit", type="category")
     return _layout(fig, height)
 

@@ -60,13 +60,13 @@ def training_curves(steps, batch_loss, train_acc, test_steps=(), test_acc=(), to
     if test_steps is not None and len(test_steps):
         fig.add_trace(go.Scatter(x=test_steps, y=test_acc, mode="lines+markers+text", name="test accuracy",
                                  line=dict(color=TEST_COLOR, width=1.5, dash="dot"),
-                                 marker=dict(size=10, symbol="diamond"),
+                                 marker=dict(size=10, symbol="diamond"), cliponaxis=False,  # the last one whole
                                  text=[visual.percent(a) for a in test_acc], textposition="bottom left"), 1, 2)
     if total_steps:
         fig.update_xaxes(range=[0, total_steps])
     fig.update_xaxes(title="step")
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02], row=1, col=2)
-    fig.update_layout(legend=dict(orientation="h", y=-0.25), uirevision="keep")
+    fig.update_layout(legend=dict(orientation="h", y=-0.3, yanchor="top"), uirevision="keep")  # clear of "step"
     return _layout(fig, height, margin_t=40)  # room for the panel titles
 
 

@@ -19,7 +19,7 @@ MAIN_FIGURE = {
     "activation_functions": "[data-testid='stPlotlyChart']",
     "architecture": "[data-testid='stTable']",              # the layer table
     "receptive_field": "[data-testid='stPlotlyChart']",     # the field drawn on a digit
-    "training": "[data-testid='stForm']",
+    "training": "[data-testid='stPlotlyChart']",          # the curves (the form folds away in lecture mode)
     "draw": "canvas.upper-canvas",
     "filters": "[data-testid='stImage']",
     "gap_cam": "[data-testid='stPlotlyChart']",

@@ -20,6 +20,21 @@ def num(v: float) -> str:
     return visual.number(v, 4)
 
 
+DIGITS = 4
+ROUNDED = "(each number rounded to 4 decimals as written; every total adds the numbers as written)"
+
+
+def shown(v) -> np.ndarray | float:
+    """A value (or array) as written on the page: rounded to the 4 decimals `num` shows."""
+    r = np.round(np.asarray(v, dtype=float), DIGITS)
+    return float(r) if r.ndim == 0 else r
+
+
+def added(*terms) -> float:
+    """The total of numbers as written, itself written exactly (no floating-point crumbs)."""
+    return round(float(np.sum([np.sum(shown(t)) for t in terms])), DIGITS)
+
+
 def _tint(v: float, scale: float) -> str:
     """A cell's CSS on the one diverging scale (red = positive, blue = negative, white = 0), readable ink."""
     return visual.cell_css(v, -max(scale, 1e-12), max(scale, 1e-12), "diverging")
@@ -57,13 +72,15 @@ def _line(label: str, expression: str) -> str:
     return f"<div><span style='opacity:0.75'>{html.escape(label)}</span> {expression}</div>"
 
 
-def _activation_lines(rec: UnitComputation) -> list[str]:
+def _activation_lines(rec: UnitComputation, pre: float | None = None) -> list[str]:
+    """The activation applied to the pre-activation `pre` as written above (default: the exact one)."""
     if rec.activation is None:
         return []
+    pre = rec.pre_activation if pre is None else pre
     if rec.activation == "ReLU":
-        why = "a negative sum is cut to 0" if rec.pre_activation < 0 else "a positive sum passes unchanged"
-        return [_line(f"ReLU ({why}):", f"max(0, {num(rec.pre_activation)}) = <b>{num(rec.value)}</b>")]
-    return [_line(f"{rec.activation}:", f"{rec.activation.lower()}({num(rec.pre_activation)}) = "
+        why = "a negative sum is cut to 0" if pre < 0 else "a positive sum passes unchanged"
+        return [_line(f"ReLU ({why}):", f"max(0, {num(pre)}) = <b>{num(max(0.0, pre))}</b>")]
+    return [_line(f"{rec.activation}:", f"{rec.activation.lower()}({num(pre)}) = "
                   f"<b>{num(rec.value)}</b>")]
 
 
@@ -89,17 +106,21 @@ def conv_html(rec: UnitComputation, channel: int = 0) -> str:
                          + ("" if c_in == 1 else f", slice {channel}"), kind="kernel", before="×")
              + grid_html(step.products[channel], "products", step.padded, kind="products", before="=")
              + "</div>")
+    products = shown(step.products)                                   # [C_in, k, k] as the grids write them
+    partial = [added(products[c]) for c in range(c_in)]
+    pre = added(*partial, step.bias)
     if c_in == 1:
-        lines = [_line("Sum of the 9 products:", num(float(step.partial_sums[0]))),
-                 _line("+ bias:", num(step.bias)),
-                 _line("= pre-activation:", f"<b>{num(rec.pre_activation)}</b>")]
+        lines = [_line(f"Sum of the {products[0].size} products:", num(partial[0])),
+                 _line("+ bias:", num(shown(step.bias))),
+                 _line("= pre-activation:", f"<b>{num(pre)}</b>")]
     else:
-        lines = [_line(f"This map's 9 products add up to the partial sum {channel}:",
-                       num(float(step.partial_sums[channel]))),
-                 _line(f"Sum of all {c_in} partial sums:", num(float(step.partial_sums.sum()))),
-                 _line("+ bias:", num(step.bias)),
-                 _line("= pre-activation:", f"<b>{num(rec.pre_activation)}</b>")]
-    return grids + "".join(lines + _activation_lines(rec))
+        lines = [_line(f"This map's {products[channel].size} products add up to the partial sum {channel}:",
+                       num(partial[channel])),
+                 _line(f"Sum of all {c_in} partial sums:", num(added(*partial))),
+                 _line("+ bias:", num(shown(step.bias))),
+                 _line("= pre-activation:", f"<b>{num(pre)}</b>")]
+    note = f"<div style='opacity:0.6;font-size:0.8em'>{ROUNDED}</div>"
+    return grids + "".join(lines + _activation_lines(rec, pre)) + note
 
 
 def pool_html(rec: UnitComputation) -> str:
@@ -131,12 +152,16 @@ def linear_html(rec: UnitComputation, top: int = TOP) -> str:
     table = ("<table class='cnnviz-contributions' style='border-collapse:collapse;font-size:0.85em'>"
              "<tr><th>#</th><th>input</th><th>activation</th><th>× weight</th><th>= contribution</th></tr>"
              f"{rows}</table>")
-    n, shown = ws.inputs.size, float(ws.products[order].sum())
-    lines = [_line(f"These {len(order)} contributions:", num(shown)),
-             _line(f"The other {n - len(order)} inputs together:", num(float(ws.products.sum()) - shown)),
-             _line("+ bias:", num(ws.bias)),
-             _line(f"= sum of all {n} products + bias:", f"<b>{num(rec.pre_activation)}</b>")]
-    return table + "".join(lines + _activation_lines(rec))
+    n = ws.inputs.size
+    listed = added(ws.products[order])                                # the contributions in the table, as written
+    others = added(float(ws.products.sum()) - float(ws.products[order].sum()))
+    pre = added(listed, others, ws.bias)
+    lines = [_line(f"These {len(order)} contributions:", num(listed)),
+             _line(f"The other {n - len(order)} inputs together:", num(others)),
+             _line("+ bias:", num(shown(ws.bias))),
+             _line(f"= sum of all {n} products + bias:", f"<b>{num(pre)}</b>")]
+    note = f"<div style='opacity:0.6;font-size:0.8em'>{ROUNDED}</div>"
+    return table + "".join(lines + _activation_lines(rec, pre)) + note
 
 
 def unit_html(rec: UnitComputation, channel: int = 0) -> str:

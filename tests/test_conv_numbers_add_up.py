@@ -1,7 +1,7 @@
 """Numbers that add up (issue 18, point 4): on the Convolution page every sum written equals the sum of the
 terms written, at the precision written; a model filter reads the network's real (normalised) input.
 
-The strings checked are the page's own (convolution_view.arithmetic, also read back from an AppTest run)."""
+The strings checked are the page's own (conv_arithmetic.arithmetic, also read back from an AppTest run)."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -15,7 +15,7 @@ from cnnviz import convolution
 from cnnviz.data import MEAN, STD, normalize_pixels
 from cnnviz.preprocess import preprocess
 from cnnviz.sketch import draw_digit
-from cnnviz_ui import convolution_view as view
+from cnnviz_ui import conv_arithmetic as written
 from cnnviz_ui.models import shipped_model
 
 
@@ -55,7 +55,7 @@ def test_25_steps_of_a_model_filter_add_up_as_written(filter_index):
     first = convolution.first_step_with_input(steps, float(normalize_pixels(0.0)))
     checked = 0
     for step in steps[first - 1: first - 1 + 25]:
-        text = view.arithmetic(step)
+        text = written.arithmetic(step)
         assert "rounded to 4 decimals" in text  # the reader is told the terms are rounded
         terms, total, bias, result = parse(text)
         assert len(terms) == 9
@@ -75,7 +75,7 @@ def test_the_parse_catches_a_sum_that_does_not_add_up():
 
 def test_integer_grids_keep_their_exact_pairs():
     step = convolution.conv_steps(np.arange(16.0).reshape(4, 4), np.ones((3, 3)), np.array([0.5]))[0]
-    text = view.arithmetic(step)
+    text = written.arithmetic(step)
     assert "rounded" not in text and "0·1 + 1·1 + 2·1" in text
     assert "= 45  (sum)\n+ 0.5  (bias)\n= 45.5" in text
 
@@ -85,7 +85,7 @@ def test_normalisation_is_the_models_own():
 
     pixels = example_pixels()
     np.testing.assert_allclose(normalize_pixels(pixels), (torch.tensor(pixels) - MEAN).div(STD).numpy(), rtol=1e-12)
-    assert view.num(normalize_pixels(0.0)) == "\u22120.42" and view.num(normalize_pixels(1.0)) == "2.82"
+    assert written.num(normalize_pixels(0.0)) == "\u22120.42" and written.num(normalize_pixels(1.0)) == "2.82"
 
 
 def test_model_filter_on_the_example_runs_on_normalised_pixels_and_matches_the_model():
@@ -109,7 +109,7 @@ def test_model_filter_on_the_example_runs_on_normalised_pixels_and_matches_the_m
     assert "(pixel − 0.1307) / 0.3081" in texts(at.caption)
     table = at.table[0].value
     assert {"Pixel (0-1)", "Normalised", "Weight", "Product"} <= set(table.columns)
-    step_text = view.arithmetic(steps[-1])
+    step_text = written.arithmetic(steps[-1])
     assert step_text in texts(at.code)
     terms, total, bias_shown, result = parse(step_text)
     assert sum(terms) == total and total + bias_shown == result

@@ -21,6 +21,16 @@ def open_app_page(page: str, **state) -> AppTest:
     return at
 
 
+def open_from_link(page: str, **params) -> AppTest:
+    """Open pages/<page>.py from a link carrying query `params`, as a fresh browser tab would; check no exception."""
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.switch_page(f"{PAGES_DIR}/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def figure(at: AppTest, key: str) -> dict:
     """The Plotly figure drawn with st.plotly_chart(key=key), as its JSON spec."""
     for element in at.get("plotly_chart"):

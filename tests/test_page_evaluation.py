@@ -1,25 +1,14 @@
 """The evaluation page as a student uses it: a zoomed per-digit chart with its baseline, a diagonal cell that opens
 the hardest correct digits, the chosen cell in the link, a digit opened on the Draw page, CSVs of numbers."""
 import numpy as np
-from streamlit.testing.v1 import AppTest
 
-from app_helpers import APP, array, figure, open_app_page
+from app_helpers import array, figure, open_app_page, open_from_link
 from cnnviz.checkpoint import load, shipped_path
 from cnnviz_ui import eval_view
 
 
 def _captions(at) -> list[str]:
     return [c.value for c in at.caption]
-
-
-def _from_link(**params) -> AppTest:
-    """Open the evaluation page from a link carrying `params`, as a fresh browser tab would."""
-    at = AppTest.from_file(APP, default_timeout=120).run()
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.switch_page("pages/evaluation.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def test_per_digit_accuracy_axis_is_zoomed_to_the_data_with_the_overall_accuracy_as_baseline(online):
@@ -48,11 +37,11 @@ def test_a_diagonal_cell_shows_the_least_confident_correct_digits(online):
 
 
 def test_the_chosen_cell_survives_a_link(online):
-    at = _from_link(ev_true="7", ev_pred="2")
+    at = open_from_link("evaluation", ev_true="7", ev_pred="2")
     assert (at.selectbox(key="ev_true").value, at.selectbox(key="ev_pred").value) == (7, 2)
     assert any(m.value.startswith("**True 7, answered 2:**") for m in at.markdown)
     assert not [i.value for i in at.info if "link could not be used" in i.value]
-    diagonal = _from_link(ev_true="3", ev_pred="3")  # a diagonal cell from a link opens its hardest correct 3s
+    diagonal = open_from_link("evaluation", ev_true="3", ev_pred="3")  # a diagonal cell: its hardest correct 3s
     assert (diagonal.selectbox(key="ev_true").value, diagonal.selectbox(key="ev_pred").value) == (3, 3)
     assert any("least sure about" in c for c in _captions(diagonal))
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from app_helpers import figure, texts, z
+from app_helpers import figure, open_from_link, texts, z
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
@@ -69,21 +69,12 @@ def _app_py_runs_on_every_page(monkeypatch, data_root):
     monkeypatch.setattr(PagesManager, "__init__", init)
 
 
-def _page(**params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120).run()
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.switch_page("pages/pooling.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def _link_notes(at: AppTest) -> list[str]:
     return [i.value for i in at.info if "link could not be used" in i.value]
 
 
 def test_the_shift_is_written_into_the_link():
-    at = _page()
+    at = open_from_link("pooling")
     assert at.query_params["pool_shift"] in ("0,-1", ["0,-1"])
     at = at.button(key="pool_shift_reset").click().run()
     at = at.button(key="pool_shift_→").click().run()
@@ -91,7 +82,7 @@ def test_the_shift_is_written_into_the_link():
 
 
 def test_a_link_with_a_shift_opens_on_that_shift():
-    at = _page(pool_shift="0,1")
+    at = open_from_link("pooling", pool_shift="0,1")
     np.testing.assert_array_equal(z(at, "pool_shifted"), shift(CHAPTER_FEATURE_MAP, 0, 1))
     assert "Moved 1 px right: **0 of 4** pooled values unchanged." in texts(at.markdown)
     assert figure(at, "pool_shifted")["data"][0]["text"][1][2] == "6 ✗"
@@ -99,7 +90,7 @@ def test_a_link_with_a_shift_opens_on_that_shift():
 
 
 def test_a_link_with_a_random_map_and_a_shift_keeps_both():
-    at = _page(pool_input="A random map", pool_size="6", pool_seed="2", pool_shift="1,-1")
+    at = open_from_link("pooling", pool_input="A random map", pool_size="6", pool_seed="2", pool_shift="1,-1")
     x = pooling.random_feature_map(6, 2)
     np.testing.assert_array_equal(z(at, "pool_shifted"), shift(x, 1, -1))
     assert _link_notes(at) == []
@@ -107,6 +98,6 @@ def test_a_link_with_a_random_map_and_a_shift_keeps_both():
 
 @pytest.mark.parametrize("bad", ["0,9", "left", "1"])
 def test_a_link_with_an_impossible_shift_opens_on_the_kindest_move_and_says_so(bad):
-    at = _page(pool_shift=bad)
+    at = open_from_link("pooling", pool_shift=bad)
     np.testing.assert_array_equal(z(at, "pool_shifted"), shift(CHAPTER_FEATURE_MAP, 0, -1))
     assert f"pool_shift={bad}" in _link_notes(at)[0]

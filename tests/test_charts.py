@@ -186,53 +186,45 @@ def test_image_with_boxes_takes_its_grey_and_its_box_colours_from_visual():
     assert [t.line.color for t in fig.data[1:]] == visual.CATEGORICAL[:2]
 
 
-def test_kernel_image_numbers_grow_with_font_size_and_never_read_minus_zero(monkeypatch):
+@pytest.fixture
+def drawn(monkeypatch) -> list:
+    """Every text a PIL picture draws, as (text, font), recorded while it is drawn as usual."""
     from PIL import ImageDraw
 
-    from cnnviz_ui import images
-
-    drawn = []
+    record = []
     original = ImageDraw.ImageDraw.text
     monkeypatch.setattr(ImageDraw.ImageDraw, "text",
-                        lambda self, xy, text, *a, **k: drawn.append((text, k["font"].size)) or original(
+                        lambda self, xy, text, *a, **k: record.append((text, k["font"])) or original(
                             self, xy, text, *a, **k))
+    return record
+
+
+def test_kernel_image_numbers_grow_with_font_size_and_never_read_minus_zero(drawn):
+    from cnnviz_ui import images
+
     kernel = np.array([[1.0, -0.001], [-1.5, 0.25]])
     images.kernel_image(kernel)
-    small = dict(drawn)
+    small = {text: font.size for text, font in drawn}
     drawn.clear()
     images.kernel_image(kernel, cell=64, font_size=24)
-    large = dict(drawn)
+    large = {text: font.size for text, font in drawn}
     assert set(small) == {"1", "0.00", "-1.50", "0.25"}  # drawn with an ASCII minus: the bundled font has no U+2212
     assert all(large[t] == 24 > small[t] for t in large)
 
 
-def test_kernel_image_shrinks_a_number_that_would_overflow_its_cell(monkeypatch):
-    from PIL import ImageDraw
-
+def test_kernel_image_shrinks_a_number_that_would_overflow_its_cell(drawn):
     from cnnviz_ui import images
 
-    sizes = []
-    original = ImageDraw.ImageDraw.text
-    monkeypatch.setattr(ImageDraw.ImageDraw, "text",
-                        lambda self, xy, text, *a, **k: sizes.append(k["font"].getlength(text)) or original(
-                            self, xy, text, *a, **k))
     images.kernel_image(np.array([[-12.345]]), cell=30, font_size=30)
-    assert sizes and sizes[0] <= 26
+    assert drawn and drawn[0][1].getlength(drawn[0][0]) <= 26
 
 
-def test_vector_strip_numbers_take_a_font_size_and_digits(monkeypatch):
-    from PIL import ImageDraw
-
+def test_vector_strip_numbers_take_a_font_size_and_digits(drawn):
     from cnnviz_ui import images
 
-    drawn = []
-    original = ImageDraw.ImageDraw.text
-    monkeypatch.setattr(ImageDraw.ImageDraw, "text",
-                        lambda self, xy, text, *a, **k: drawn.append((text, k["font"].size)) or original(
-                            self, xy, text, *a, **k))
     images.vector_strip(np.array([2.0, -0.04, 0.5]), cols=3, cell=40, numbers=True, font_size=20, digits=2,
                         colorbar=False)
-    assert drawn == [("2", 20), ("-0.04", 20), ("0.50", 20)]  # ASCII minus in pictures (bundled font)
+    assert [(text, font.size) for text, font in drawn] == [("2", 20), ("-0.04", 20), ("0.50", 20)]  # ASCII minus
 
 
 def test_feature_grid_highlight_is_visuals_highlight_colour():

@@ -197,3 +197,12 @@ def image_with_boxes(image: np.ndarray, boxes: list[tuple], title: str = "", hei
     fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", showgrid=False, zeroline=False)
     fig.update_xaxes(showgrid=False, zeroline=False, constrain="domain")
     return _layout(fig, title, height, legend=dict(orientation="h", x=0.0, y=-0.09, yanchor="top"))  # under the ticks
+
+
+def lecture_margins(fig: go.Figure, text_size: int | None = None) -> go.Figure:
+    """Room above a grid for its title and its column numbers once lecture mode enlarges both; `text_size`
+    sets the in-cell numbers' size before lecture mode's enlargement (a 5x5 zoom has small cells)."""
+    fig.update_layout(margin_t=(fig.layout.margin.t or 40) + 18)
+    if text_size is not None:
+        fig.update_traces(textfont_size=text_size, selector=dict(type="heatmap"))
+    return fig

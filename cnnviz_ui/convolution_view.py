@@ -149,15 +149,6 @@ def step_note(steps: list, n: int) -> str:
     return f"**Step {n}/{len(steps)}** → output cell {step.out_pos}"
 
 
-def lecture_margins(fig: go.Figure, text_size: int | None = None) -> go.Figure:
-    """Room above a grid for its title and its column numbers once lecture mode enlarges both; `text_size`
-    sets the in-cell numbers' size before lecture mode's enlargement (a 5x5 zoom has small cells)."""
-    fig.update_layout(margin_t=(fig.layout.margin.t or 40) + 18)
-    if text_size is not None:
-        fig.update_traces(textfont_size=text_size, selector=dict(type="heatmap"))
-    return fig
-
-
 def symmetric_range(values: np.ndarray) -> tuple[float, float]:
     return visual.signed_range(values)
 

@@ -44,12 +44,6 @@ def output_so_far(steps: list, upto: int) -> tuple[np.ndarray, np.ndarray]:
     return values, text
 
 
-def lecture_margins(fig):
-    """Room above a grid for its title and its column numbers once lecture mode enlarges both."""
-    fig.update_layout(margin_t=(fig.layout.margin.t or 40) + 18)
-    return fig
-
-
 def step_note(steps: list, n: int) -> str:
     """Where window n is, short enough to sit beside the stepper's buttons (markdown)."""
     step = steps[n - 1]

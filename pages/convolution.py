@@ -6,7 +6,7 @@ import streamlit as st
 from cnnviz import convolution
 from cnnviz.data import MEAN, STD, normalize_pixels
 from cnnviz.unit import agrees as unit_agrees
-from cnnviz_ui import conv_arithmetic as written, convolution_view as view, links, stepper
+from cnnviz_ui import charts, conv_arithmetic as written, convolution_view as view, links, stepper
 from cnnviz_ui.shell import error_box, lecture_mode, prose, show_chart
 
 st.title("Convolution")
@@ -137,12 +137,12 @@ def stepper_view() -> None:
     if lecture:  # one row: window, kernel, products, output (the output's box shows where the window is)
         cols = lesson.columns([2.8, 2.3, 2.3, 2.6])
         with cols[0]:
-            show_chart(view.lecture_margins(figures["conv_in"], text_size=12), key="conv_in", height=270)
+            show_chart(charts.lecture_margins(figures["conv_in"], text_size=12), key="conv_in", height=270)
         for col, key, fig in ((cols[1], "conv_kernel", view.kernel_figure(kernel)),
                               (cols[2], "conv_products", view.products_figure(step)),
                               (cols[3], "conv_out", view.output_figure(steps, n, out_range))):
             with col:
-                show_chart(view.lecture_margins(fig), key=key, height=270)
+                show_chart(charts.lecture_margins(fig), key=key, height=270)
         st.code(written.arithmetic(step), language=None, wrap_lines=True)
     else:
         step_text.markdown(where)

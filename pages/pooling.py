@@ -85,7 +85,7 @@ def stepper_view() -> None:
         values, text = view.padded_input(x, padding, "max")
         fig = charts.grid(values, text=text, highlight=window, origin=(-padding, -padding), title="Input",
                           colorscale="sequential", zrange=value_range)
-        show_chart(view.lecture_margins(fig) if lecture else fig,
+        show_chart(charts.lecture_margins(fig) if lecture else fig,
                    key="pool_in", height=285 if lecture else 360)
         if not lecture:
             st.markdown(where)
@@ -96,7 +96,7 @@ def stepper_view() -> None:
             cell = (step.out_pos[0], step.out_pos[0] + 1, step.out_pos[1], step.out_pos[1] + 1)
             fig = charts.grid(values, text=text, highlight=cell, title=title, colorscale="sequential",
                               zrange=value_range)
-            show_chart(view.lecture_margins(fig) if lecture else fig, key=f"pool_out_{mode}",
+            show_chart(charts.lecture_margins(fig) if lecture else fig, key=f"pool_out_{mode}",
                        height=200 if lecture else 260)
             st.code(step.formula, language=None, wrap_lines=True)
 

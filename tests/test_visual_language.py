@@ -155,8 +155,7 @@ def samples() -> dict[str, list[Case]]:
         "cnnviz_ui.convolution_view.products_figure": [Case((steps[6],), scale="diverging")],
         "cnnviz_ui.convolution_view.output_figure": [Case((steps, 7, (-2.0, 2.0)), scale="diverging")],
         "cnnviz_ui.convolution_view.partial_sums_chart": [Case((multi, "relu1"))],
-        "cnnviz_ui.convolution_view.lecture_margins": [Case((charts.grid(SIGNED, title="Kernel"),),
-                                                            scale="diverging")],
+        "cnnviz_ui.charts.lecture_margins": [Case((charts.grid(SIGNED, title="Kernel"),), scale="diverging")],
         # pictures
         "cnnviz_ui.images.feature_grid": [
             Case((np.stack([SIGNED, -SIGNED / 2]),), {"cols": 2, "cell": 3, "gap": 1, "labels": False},

@@ -33,10 +33,15 @@ SECTIONS: dict[str, list[PageEntry]] = {
         PageEntry("pages/training.py", "Training", ":material/fitness_center:"),
         PageEntry("pages/draw.py", "Draw a digit", ":material/draw:"),
         PageEntry("pages/filters.py", "Learned filters", ":material/filter_alt:"),
+        PageEntry("pages/design_lab.py", "Design lab", ":material/construction:"),
     ],
     "Explore": [
         PageEntry("pages/gap_cam.py", "GAP and CAM", ":material/thermostat:"),
         PageEntry("pages/evaluation.py", "Evaluation", ":material/bar_chart:"),
+        PageEntry("pages/why.py", "Why this answer?", ":material/psychology_alt:"),
+    ],
+    "Class": [
+        PageEntry("pages/class_session.py", "Class", ":material/groups:"),
     ],
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The README's test command: install what the tests need (Python packages; Debian's Chromium and nginx where
-# missing), make sure MNIST is on disk (downloading it where it is not), lint, then run the whole suite.
+# The README's test command: install what the tests need (Python packages; Debian's Chromium, nginx and
+# redis-server where missing), make sure MNIST is on disk (downloading it where it is not), lint, then run the whole suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python -m pip install -q -r requirements-dev.txt
@@ -8,6 +8,7 @@ python -m pip install -q -r requirements-dev.txt
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)   # the browser tests
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)   # the reverse-proxy test
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)   # the class store's Redis tests
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing ${missing[*]} from Debian for the tests..."
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

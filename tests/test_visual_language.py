@@ -179,6 +179,17 @@ def samples() -> dict[str, list[Case]]:
     }
 
 
+def _own_samples(kind: str) -> dict[str, list[Case]]:
+    """Samples a newer view module keeps beside its own tests: `samples()` / `html_samples()` of every
+    tests/visual_samples_*.py (one file per view module, so parallel work never edits this file)."""
+    found = {}
+    for path in sorted(Path(__file__).parent.glob("visual_samples_*.py")):
+        module = importlib.import_module(path.stem)
+        if hasattr(module, kind):
+            found.update(getattr(module, kind)())
+    return found
+
+
 # ---- the dynamic walk ---------------------------------------------------------------------------------------
 FOUND = builders()
 
@@ -194,7 +205,7 @@ def test_discovery_finds_the_builders_of_every_kind():
 
 @pytest.fixture(scope="module")
 def sample_table():
-    return samples()
+    return {**samples(), **_own_samples("samples")}
 
 
 @pytest.fixture
@@ -214,7 +225,8 @@ def drawn_text(monkeypatch):
 @pytest.mark.parametrize("name", sorted(FOUND))
 def test_every_builder_takes_its_colours_from_visual(name, sample_table, drawn_text):
     assert name in sample_table, (f"{name} is a new figure/picture builder: add sample arguments for it to "
-                                  "samples() in tests/test_visual_language.py (or to NOT_BUILDERS if it is not one)")
+                                  "samples() here or to its module's tests/visual_samples_<module>.py "
+                                  "(or to NOT_BUILDERS if it is not one)")
     problems = []
     for n, case in enumerate(sample_table[name]):
         made = list(figures_and_pictures(FOUND[name](*case.args, **case.kwargs)))
@@ -227,7 +239,8 @@ def test_every_builder_takes_its_colours_from_visual(name, sample_table, drawn_t
 
 @pytest.mark.parametrize("name", sorted(FOUND))
 def test_no_builder_writes_a_negative_zero(name, sample_table, drawn_text):
-    assert name in sample_table, f"{name}: add sample arguments for it to samples()"
+    assert name in sample_table, (f"{name}: add sample arguments for it to samples() "
+                                  "or to its module's tests/visual_samples_<module>.py")
     written = []
     for case in sample_table[name]:
         for thing in figures_and_pictures(FOUND[name](*case.args, **case.kwargs)):
@@ -281,12 +294,13 @@ def html_samples() -> dict[str, list[Case]]:
 
 @pytest.fixture(scope="module")
 def html_sample_table():
-    return html_samples()
+    return {**html_samples(), **_own_samples("html_samples")}
 
 
 @pytest.mark.parametrize("name", sorted(HTML_FOUND))
 def test_every_html_builder_takes_its_colours_and_numbers_from_visual(name, html_sample_table):
-    assert name in html_sample_table, f"{name} is a new HTML builder: add sample arguments to html_samples()"
+    assert name in html_sample_table, (f"{name} is a new HTML builder: add sample arguments to "
+                                       "html_samples() or to its module's tests/visual_samples_<module>.py")
     problems = []
     for n, case in enumerate(html_sample_table[name]):
         problems += [f"case {n}: {p}" for p in check_html(HTML_FOUND[name](*case.args, **case.kwargs), case)]

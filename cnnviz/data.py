@@ -17,6 +17,7 @@ STD = 0.3081    # their standard deviation
 IMAGE_SIZE = 28   # side of every image, and of the model's input
 PIXEL_MAX = 255   # the brightest uint8 pixel
 NUM_CLASSES = 10
+TEST_SIZE = 10_000   # images in the MNIST (and Fashion-MNIST) test split
 
 # dataset name -> (torchvision class name = folder under the root, mean, std)
 DATASETS = {

@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from cnnviz import convolution
-from cnnviz.data import MEAN, STD, normalize_pixels
+from cnnviz.data import MEAN, STD, TEST_SIZE, normalize_pixels
 from cnnviz.unit import agrees as unit_agrees
 from cnnviz_ui import charts, conv_arithmetic as written, convolution_view as view, links, stepper
 from cnnviz_ui.shell import error_box, lecture_mode, prose, show_chart
@@ -33,7 +33,7 @@ source = c_input.selectbox("Input", view.INPUTS, key="conv_input", bind=links.BI
                           format_func=links.labelled("conv_input", view.INPUT_LABELS))
 size = c_size.number_input("Grid size", 3, 10, 6, key="conv_size", disabled=source != "grid",
                            bind=links.BIND)
-digit_index = c_digit.number_input("MNIST digit #", 0, 9999, 0, key="conv_digit", disabled=source != "mnist",
+digit_index = c_digit.number_input("MNIST digit #", 0, TEST_SIZE - 1, 0, key="conv_digit", disabled=source != "mnist",
                                   bind=links.BIND)
 kind = c_kind.selectbox("Kernel", view.KERNEL_SOURCES, key="conv_kernel_source", bind=links.BIND,
                         format_func=links.labelled("conv_kernel_source", view.KERNEL_LABELS))

@@ -2,6 +2,7 @@
 import streamlit as st
 
 from cnnviz import pooling
+from cnnviz.data import TEST_SIZE
 from cnnviz_ui import charts, links, pooling_view as view, stepper
 from cnnviz_ui.shell import error_box, lecture_mode, prose, show_chart
 
@@ -42,7 +43,7 @@ elif source == "random":
         st.session_state.pool_seed = seed + 1
         st.rerun()
 else:
-    digit_index = c_one.number_input("Test digit #", 0, 9999, 0, key="pool_digit", bind=links.BIND)
+    digit_index = c_one.number_input("Test digit #", 0, TEST_SIZE - 1, 0, key="pool_digit", bind=links.BIND)
     channel = c_two.number_input("conv1 channel", 0, 15, 0, key="pool_channel", bind=links.BIND)
     real = view.real_feature_map(digit_index, channel)
     if real is None:

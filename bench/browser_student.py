@@ -7,13 +7,10 @@ student makes on the Draw page, waiting for what a person would wait for (the fr
 from __future__ import annotations
 
 import asyncio
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: make livetest importable
 
-from livetest import console_text, is_benign  # noqa: E402
-from livetest.drawing import CANVAS, HIT_JS, PREDICTION_JS, SIGNATURE_JS  # noqa: E402
+from livetest import console_text, is_benign
+from livetest.drawing import CANVAS, HIT_JS, PREDICTION_JS, SIGNATURE_JS
 
 # Recorded in the page with its own clock: the last mouse-up, and the last time what the prediction area
 # shows (input digest, digit, confidence) changed. Sampled every 20 ms, so latencies are +-20 ms.

@@ -9,8 +9,8 @@ no prediction, counts as wrong), p50/p95 latency from the last mouse-up of a dra
 on screen (measured with the page's own clock), the server's CPU and memory at the start and end, and
 errors (exception blocks, browser-console errors, timeouts).
 
-    python bench/classroom.py --data ../shared/data --sessions 4 8 12 16 --duration 60   # the load table
-    python bench/classroom.py --churn 100                                 # memory after sessions leave
+    python -m bench.classroom --data ../shared/data --sessions 4 8 12 16 --duration 60   # the load table
+    python -m bench.classroom --churn 100                                 # memory after sessions leave
 
 The browser runs on the same cores as the server, so the figures are for server + 2N Chromium pages
 sharing the machine.
@@ -28,13 +28,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # run as a file (or loaded by tests/e2e/test_classroom.py): livetest importable
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # and this folder's student module
+from bench.browser_student import FINAL_JS, clear, draw, open_draw, warm_up
+from livetest import ARTIFACTS, launch_browser, machine, process_stats, streamlit_server
+from livetest.drawing import DIGITS, PREDICTION_JS, place
 
-from browser_student import FINAL_JS, clear, draw, open_draw, warm_up  # noqa: E402
-from livetest import ARTIFACTS, launch_browser, machine, process_stats, streamlit_server  # noqa: E402
-from livetest.drawing import DIGITS, PREDICTION_JS, place  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
+
 
 @dataclass
 class Student:

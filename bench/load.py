@@ -5,10 +5,10 @@ sends a real drawing (the canvas component's value); the clock runs from sending
 prediction, and the rest of the rerun is timed to the run's end. A student who sees another digit than the
 one drawn, no prediction within the timeout, or an exception block, counts an error.
 
-    python bench/load.py --start --sessions 10 20 40 --think 5 --duration 60      # its own server
-    python bench/load.py --url http://127.0.0.1:8501 --server-pid 1234 --sessions 20
-    python bench/load.py --start --sessions 20 --train 1 2     # with 1, then 2 students training meanwhile
-    python bench/load.py --class 2 --sessions 20 40            # 2 app processes behind nginx, through it
+    python -m bench.load --start --sessions 10 20 40 --think 5 --duration 60      # its own server
+    python -m bench.load --url http://127.0.0.1:8501 --server-pid 1234 --sessions 20
+    python -m bench.load --start --sessions 20 --train 1 2     # with 1, then 2 students training meanwhile
+    python -m bench.load --class 2 --sessions 20 40            # 2 app processes behind nginx, through it
 
 A trainer is a further session on the Training page that trains 10 epochs (it outlasts a class).
 The server's CPU and memory are its own process's (with --class K, the K app processes' sum); `workers` is
@@ -23,18 +23,15 @@ import contextlib
 import json
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # run as a file (or loaded by tests/test_load_bench.py): livetest importable
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # and this folder's student module
+from bench.protocol_student import Student, student, trainer
+from livetest import descendants, load_script, machine, process_stats
+from livetest.canvas_value import Drawing, make_drawings
+from livetest.streamlit_session import Session
 
-from livetest import descendants, load_script, machine, process_stats  # noqa: E402
-from livetest.canvas_value import Drawing, make_drawings  # noqa: E402
-from livetest.streamlit_session import Session  # noqa: E402
-from protocol_student import Student, student, trainer  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 
 # ---------------------------------------------------------------- the server's side

@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import random
-import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: make livetest importable
 
-from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
+from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from livetest.canvas_value import Drawing  # noqa: E402
-from livetest.streamlit_session import TIMEOUT_S, Session  # noqa: E402
+from livetest.canvas_value import Drawing
+from livetest.streamlit_session import TIMEOUT_S, Session
 
 
 @dataclass

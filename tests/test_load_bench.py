@@ -1,19 +1,17 @@
 """bench/load.py: simulated students over Streamlit's websocket protocol get a prediction for every drawing."""
 import asyncio
 import concurrent.futures
-from pathlib import Path
 
 import pytest
 
 from cnnviz.sketch import STROKES
-from livetest import load_script, streamlit_server
+from livetest import streamlit_server
 from livetest.canvas_value import make_drawings
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _load_module():
-    return load_script(REPO / "bench" / "load.py", "bench_load")
+    from bench import load  # bench/ is a package: run as `python -m bench.load`
+    return load
 
 
 def test_simulated_drawings_have_their_own_digests():

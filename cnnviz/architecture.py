@@ -112,4 +112,6 @@ def layer_table(model: nn.Module, input_shape: tuple | None = None) -> list[Laye
 
 def head_tables(config: ModelConfig) -> dict[str, list[LayerRow]]:
     """The layer table of the same network with each head ("fc", "gap"): where the parameters live."""
-    return {head: layer_table(DigitCNN(dataclasses.replace(config, head=head))) for head in HEADS}
+    hidden = {"fc": config.hidden if config.head == "fc" else (128,), "gap": ()}
+    return {head: layer_table(DigitCNN(dataclasses.replace(config, head=head, hidden=hidden[head])))
+            for head in HEADS}

@@ -21,8 +21,9 @@ CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
 SHIPPED = {"fc": "digitcnn.safetensors", "gap": "digitcnn_gap.safetensors"}
 FORMAT = "cnnviz-checkpoint"
 VERSION = "1"
-MAX_FILE_BYTES = 64 * 1024 * 1024      # DigitCNN is ~0.8 MB; anything this big is not one of ours
+MAX_FILE_BYTES = 64 * 1024 * 1024      # DigitCNN is ~0.8 MB, a design at most 5 M parameters (20 MB)
 MAX_HEADER_BYTES = 8 * 1024 * 1024
+MAX_SIZE = 4096                         # no channel count, width or image side above this
 PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
 
 
@@ -167,11 +168,10 @@ def _read_model_config(metadata: dict, name: str) -> ModelConfig:
     if not isinstance(raw, dict):
         raise CheckpointError(f"{name}: the metadata has no model_config")
     try:
-        config = ModelConfig.from_dict(raw)
-        sizes = [config.in_channels, config.image_size, config.kernel_size, config.pool_size, config.hidden,
-                 config.num_classes, *config.channels]
-        if not all(isinstance(s, int) and 1 <= s <= 4096 for s in sizes):
-            raise ValueError(f"sizes out of range: {sizes}")
+        config = ModelConfig.from_dict(raw)  # new or old (flat) format; an impossible design raises ValueError
+        sizes = [config.in_channels, config.image_size, config.num_classes, *config.channels, *config.hidden]
+        if not all(1 <= s <= MAX_SIZE for s in sizes):
+            raise ValueError(f"sizes out of range (1 to {MAX_SIZE}): {sizes}")
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"{name}: invalid model_config: {exc}") from None
     return config

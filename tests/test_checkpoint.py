@@ -10,7 +10,7 @@ import torch
 from cnnviz.checkpoint import CheckpointError, load, load_bytes, save, shipped_path, to_bytes
 from cnnviz.data import load_split
 from cnnviz.evaluate import evaluate
-from cnnviz.model import GAP_CONFIG, DigitCNN, ModelConfig
+from cnnviz.model import CHAPTER_CONFIG, GAP_CONFIG, DigitCNN, ModelConfig
 
 META = {"note": "unit test", "final": {"test_acc": 0.5}}
 
@@ -63,6 +63,30 @@ def test_gap_model_round_trips(tmp_path):
     assert loaded.config == GAP_CONFIG and (tmp_path / "gap.safetensors").exists()
     x = torch.randn(2, 1, 28, 28)
     assert torch.equal(loaded(x), model.eval()(x))
+
+
+def test_a_batch_norm_design_round_trips_with_its_running_statistics(tmp_path):
+    config = ModelConfig.uniform(channels=(4, 8, 8), kernel_size=5, batch_norm=True, activation="leaky_relu",
+                                 pool="avg", hidden=(16, 12))
+    model = fresh(config).train()
+    model(torch.randn(8, 1, 28, 28))  # moves the running mean / variance away from their start
+    loaded, meta = load(save(tmp_path / "bn", model, {}))
+    assert loaded.config == config and meta["model_config"] == config.to_dict()
+    assert int(loaded.bn1.num_batches_tracked) == 1
+    x = torch.randn(3, 1, 28, 28)
+    assert torch.equal(loaded(x), model.eval()(x))
+
+
+def test_shipped_checkpoints_read_the_old_flat_config_as_the_chapter_and_gap_designs():
+    assert load(shipped_path("fc"))[0].config == CHAPTER_CONFIG
+    assert load(shipped_path("gap"))[0].config == GAP_CONFIG
+
+
+def test_an_impossible_design_in_a_checkpoint_is_refused_with_the_reason():
+    bad = {"format": "cnnviz-checkpoint", "version": "1",
+           "cnnviz": json.dumps({"model_config": {**ModelConfig().to_dict(), "image_size": 2}})}
+    with pytest.raises(CheckpointError, match="invalid model_config: .*below 1×1"):
+        load_bytes(raw_safetensors(fresh().state_dict(), bad), "tiny.safetensors")
 
 
 def _header(data):
@@ -134,7 +158,7 @@ def test_wrong_architecture_is_refused():
     data = raw_safetensors(fresh(GAP_CONFIG).state_dict(), cnnviz_header(ModelConfig()))
     with pytest.raises(CheckpointError, match="missing .*fc1.weight"):
         load_bytes(data, "swapped.safetensors")
-    narrow = fresh(ModelConfig(hidden=64)).state_dict()
+    narrow = fresh(ModelConfig(hidden=(64,))).state_dict()
     data = raw_safetensors(narrow, cnnviz_header(ModelConfig()))
     with pytest.raises(CheckpointError, match="fc1.weight.*shape"):
         load_bytes(data, "narrow.safetensors")

@@ -5,7 +5,7 @@ from torch import nn
 
 from cnnviz.trace import trace
 from cnnviz.architecture import layer_table
-from cnnviz.model import GAP_CONFIG, DigitCNN, ModelConfig, count_parameters, leaf_layers
+from cnnviz.model import CHAPTER_CONFIG, GAP_CONFIG, ConvBlock, DigitCNN, ModelConfig, count_parameters, leaf_layers
 
 FC_NAMES = ["input", "conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "flatten", "fc1", "relu3", "dropout",
             "logits", "probabilities"]
@@ -34,14 +34,19 @@ def test_gap_variant_has_5130_parameters_far_fewer_than_the_fc_head():
 
 def test_flat_features_is_derived_from_the_config():
     assert ModelConfig().flat_features == 32 * 7 * 7
-    assert ModelConfig(channels=(8, 16), image_size=32).flat_features == 16 * 8 * 8
+    assert ModelConfig.uniform(channels=(8, 16), image_size=32).flat_features == 16 * 8 * 8
+    assert GAP_CONFIG.flat_features == 32
 
 
 @pytest.mark.parametrize("config", [
-    ModelConfig(channels=(8, 16)),
-    ModelConfig(image_size=32, kernel_size=5, hidden=64),
-    ModelConfig(in_channels=3, num_classes=4, activation="sigmoid"),
-    ModelConfig(channels=(4, 12), head="gap", activation="tanh"),
+    ModelConfig.uniform(channels=(8, 16)),
+    ModelConfig.uniform(image_size=32, kernel_size=5, hidden=(64,)),
+    ModelConfig.uniform(in_channels=3, num_classes=4, activation="sigmoid"),
+    ModelConfig.uniform(channels=(4, 12), head="gap", activation="tanh"),
+    ModelConfig.uniform(channels=(4, 8, 8), kernel_size=5, padding=1, batch_norm=True, activation="leaky_relu",
+                        pool="avg", hidden=(32, 16)),
+    ModelConfig(blocks=(ConvBlock(6, 7, "valid", 2, pool="none"), ConvBlock(8, 1, pool_size=3, pool_stride=2)),
+                hidden=()),
 ])
 def test_smaller_or_different_configs_build_and_run(config):
     model = DigitCNN(config).eval()
@@ -52,19 +57,19 @@ def test_smaller_or_different_configs_build_and_run(config):
 def test_parameter_count_follows_the_channels():
     c1, c2 = 8, 16
     expected = (c1 * 9 + c1) + (c2 * c1 * 9 + c2) + (c2 * 49 * 128 + 128) + (128 * 10 + 10)
-    assert count_parameters(DigitCNN(ModelConfig(channels=(c1, c2)))) == expected
+    assert count_parameters(DigitCNN(ModelConfig.uniform(channels=(c1, c2)))) == expected
 
 
 @pytest.mark.parametrize("bad, message", [
-    (dict(channels=(8,)), "channels must name two conv layers"),
+    (dict(channels=(8,) * 5), "1 to 4 conv blocks"),
     (dict(activation="gelu"), "activation must be one of"),
     (dict(head="attention"), "head must be 'fc' or 'gap'"),
     (dict(dropout=1.0), r"dropout must be in \[0, 1\)"),
     (dict(dropout=-0.1), r"dropout must be in \[0, 1\)"),
-    (dict(kernel_size=4), "kernel_size must be odd"),
-    (dict(image_size=3), "too small"),
-    (dict(channels=(0, 16)), "at least 1 channel"),
-    (dict(hidden=0), "hidden must be at least 1"),
+    (dict(kernel_size=4), "'same' needs an odd kernel"),
+    (dict(image_size=3), "would shrink its 1×1 map below 1×1"),
+    (dict(channels=(0, 16)), "channels must be at least 1"),
+    (dict(hidden=(0,)), "hidden layer's width must be at least 1"),
     (dict(num_classes=0), "num_classes must be at least 1"),
     (dict(in_channels=0), "in_channels must be at least 1"),
     (dict(kernel_size=-1), "kernel_size must be at least 1"),
@@ -72,7 +77,7 @@ def test_parameter_count_follows_the_channels():
 ])
 def test_invalid_config_values_raise(bad, message):
     with pytest.raises(ValueError, match=message):
-        ModelConfig(**bad)
+        ModelConfig.uniform(**bad)
 
 
 def test_trace_rejects_an_image_of_the_wrong_size():
@@ -81,9 +86,27 @@ def test_trace_rejects_an_image_of_the_wrong_size():
 
 
 def test_config_round_trips_through_a_dict():
-    config = ModelConfig(channels=(8, 24), head="gap", activation="tanh")
+    config = ModelConfig.uniform(channels=(8, 24), head="gap", activation="tanh", batch_norm=True, padding=0)
     assert ModelConfig.from_dict(config.to_dict()) == config
     assert ModelConfig.from_dict({**config.to_dict(), "unknown": 1}) == config
+
+
+OLD_CHAPTER = {"in_channels": 1, "image_size": 28, "channels": [16, 32], "kernel_size": 3, "pool_size": 2,
+               "hidden": 128, "dropout": 0.25, "activation": "relu", "head": "fc", "num_classes": 10}
+
+
+def test_from_dict_reads_the_old_flat_format():
+    """Checkpoints saved before the design lab wrote one flat dict; they still describe the same networks."""
+    assert ModelConfig.from_dict(OLD_CHAPTER) == CHAPTER_CONFIG
+    assert ModelConfig.from_dict({**OLD_CHAPTER, "head": "gap"}) == GAP_CONFIG
+    old = ModelConfig.from_dict({**OLD_CHAPTER, "channels": [8, 12], "kernel_size": 5, "activation": "tanh"})
+    assert old == ModelConfig.uniform(channels=(8, 12), kernel_size=5, activation="tanh")
+
+
+def test_old_properties_read_the_blocks():
+    config = ModelConfig.uniform(channels=(8, 16, 24), activation="tanh")
+    assert config.channels == (8, 16, 24) and config.activation == "tanh"
+    assert CHAPTER_CONFIG.channels == (16, 32) and CHAPTER_CONFIG.sizes == (14, 7)
 
 
 def test_leaf_layers_are_in_execution_order():
@@ -129,8 +152,8 @@ def test_fc1_holds_97_percent_of_the_parameters():
 @pytest.mark.parametrize("make", [
     lambda: DigitCNN(),
     lambda: DigitCNN(GAP_CONFIG),
-    lambda: DigitCNN(ModelConfig(activation="tanh")),
-    lambda: DigitCNN(ModelConfig(activation="sigmoid", channels=(8, 16))),
+    lambda: DigitCNN(ModelConfig.uniform(activation="tanh")),
+    lambda: DigitCNN(ModelConfig.uniform(activation="sigmoid", channels=(8, 16))),
     nested_sequential,
 ], ids=["fc", "gap", "tanh", "sigmoid", "nested-sequential"])
 def test_layer_table_params_sum_to_the_parameter_count(make):

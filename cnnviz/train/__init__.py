@@ -73,7 +73,7 @@ class TrainConfig:
         self.model_config()  # raises ValueError for a bad dropout / activation / head
 
     def model_config(self) -> ModelConfig:
-        return ModelConfig(dropout=self.dropout, activation=self.activation, head=self.head)
+        return ModelConfig.uniform(dropout=self.dropout, activation=self.activation, head=self.head)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -7,8 +7,8 @@ is spawned. It also reports when the model summary appears (that loads PyTorch a
 the rest of the page is on screen), the server's CPU time, and the machine's load average (the numbers
 are only meaningful on an otherwise idle machine).
 
-    python bench/cold_start.py               # 3 runs
-    python bench/cold_start.py --runs 5 --port 8611
+    python -m bench.cold_start               # 3 runs
+    python -m bench.cold_start --runs 5 --port 8611
 """
 from __future__ import annotations
 
@@ -17,13 +17,10 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: make livetest importable
-
-from livetest import launch_browser, process_stats, start_server  # noqa: E402
+from livetest import launch_browser, process_stats, start_server
 
 TARGET_S = 3.0
 FIRST_CONTENT = '[data-testid="stMain"] h1 >> text=How a CNN reads'

@@ -1,8 +1,8 @@
 """How long from a finished drawing to the prediction and the activation grids, server-side and in a browser.
 
-    python bench/draw_latency.py                  # both, side by side (starts its own server on port 8622)
-    python bench/draw_latency.py --no-browser     # server-side only
-    python bench/draw_latency.py --gc-lever       # also run the browser part with gc.freeze() disabled
+    python -m bench.draw_latency                  # both, side by side (starts its own server on port 8622)
+    python -m bench.draw_latency --no-browser     # server-side only
+    python -m bench.draw_latency --gc-lever       # also run the browser part with gc.freeze() disabled
 
 Server side: preprocess + forward trace + the network picture (every layer's maps as one PNG each, in one
 Plotly figure, serialised as st.plotly_chart does) + the confidence check + the prediction and probability
@@ -20,17 +20,13 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # run as a file: make cnnviz and livetest importable
-
-from livetest import launch_browser, start_server  # noqa: E402
+from livetest import launch_browser, start_server
 
 PLACES = [(200, 40, 70), (80, 20, 30), (120, 140, 150), (240, 20, 40), (90, 170, 20), (150, 60, 110)]  # h, top, left
 DIGITS = [7, 4, 1, 0, 2, 3]

@@ -1,7 +1,7 @@
 """Server-side draw-page latency while training jobs run, against none, in one run.
 
-    CNNVIZ_DATA=... python bench/draw_with_training.py              # 2 jobs, 200 drawings a phase
-    CNNVIZ_DATA=... python bench/draw_with_training.py --jobs 1 --n 100 --threads-too --nice 10
+    CNNVIZ_DATA=... python -m bench.draw_with_training              # 2 jobs, 200 drawings a phase
+    CNNVIZ_DATA=... python -m bench.draw_with_training --jobs 1 --n 100 --threads-too --nice 10
 
 The drawing is timed as in bench/draw_latency.py (its server-side part: preprocess, trace, every activation
 grid as PNG) in this process, which plays the web server. Phases alternate so that drift in the machine's load
@@ -14,14 +14,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import threading
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from draw_latency import percentiles, server_side
-
+from bench.draw_latency import percentiles, server_side
 from cnnviz.jobs import DataFiles, JobManager
 from cnnviz.train import TrainConfig, Trainer
 

@@ -1,7 +1,7 @@
 """The Draw page's clickable feature map (cnnviz_ui.unit_view.map_picker_figure): build time, against its
 baseline, the same figure built with one update call per part (as before 2026-12-04).
 
-    python bench/map_picker.py [--n 300]
+    python -m bench.map_picker [--n 300]
 
 Both figures are checked to be the same before anything is timed. The build is what the page pays per
 rerun; Streamlit then serialises the figure (`to_dict` + JSON), which is timed too, for scale.
@@ -13,15 +13,12 @@ import json
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from cnnviz_ui.unit_view import map_picker_figure  # noqa: E402
+from cnnviz_ui.unit_view import map_picker_figure
 
 
 def baseline(values: np.ndarray, unit: tuple[int, int], height: int = 300) -> go.Figure:

@@ -6,8 +6,8 @@
     evaluation that reaches the target accuracy (evaluation time counted). It is evaluated at each
     epoch end and every quarter epoch during the last epoch (--extra-from / --extra-every).
 
-    python bench/train_speed.py --data ../shared/data            # full run (a few minutes)
-    python bench/train_speed.py --data ../shared/data --quick    # dry run: a few hundred steps each
+    python -m bench.train_speed --data ../shared/data            # full run (a few minutes)
+    python -m bench.train_speed --data ../shared/data --quick    # dry run: a few hundred steps each
 Not a test: timings depend on the machine and on what else runs on it (the load average is printed;
 process CPU seconds are printed too: they move less than wall time when other programs share the cores).
 """
@@ -15,18 +15,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from cnnviz.data import MEAN, STD, data_root, load_split  # noqa: E402
-from cnnviz.model import DigitCNN  # noqa: E402
-from cnnviz.train import TrainConfig, Trainer, evaluate  # noqa: E402
+from cnnviz.data import MEAN, STD, data_root, load_split
+from cnnviz.model import DigitCNN
+from cnnviz.train import TrainConfig, Trainer, evaluate
 
 
 def load_average() -> str:

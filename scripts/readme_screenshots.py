@@ -1,7 +1,7 @@
 """The README's two pictures, made again from the running app: the Draw page with a drawn 7 and the network
 below it, and the Pooling page, both at 1280x720 in normal mode.
 
-    CNNVIZ_DATA=path/to/data python scripts/readme_screenshots.py [--out docs]
+    CNNVIZ_DATA=path/to/data python -m scripts.readme_screenshots [--out docs]
 """
 from __future__ import annotations
 
@@ -10,13 +10,10 @@ import os
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from playwright.sync_api import sync_playwright
 
-from playwright.sync_api import sync_playwright  # noqa: E402
-
-from livetest import launch_browser, streamlit_server, wait_idle  # noqa: E402
-from livetest.drawing import DIGITS, draw_and_predict  # noqa: E402
+from livetest import REPO, launch_browser, streamlit_server, wait_idle
+from livetest.drawing import DIGITS, draw_and_predict
 
 SIZE = {"width": 1280, "height": 720}
 

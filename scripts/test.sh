@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The README's test command: install what the tests need (Python packages; Debian's Chromium, nginx and
-# redis-server where missing), make sure MNIST is on disk (downloading it where it is not), lint, then run the whole suite.
+# The README's test command: install what the tests need (Python packages, this repository itself as an
+# editable package; Debian's Chromium, nginx and redis-server where missing), make sure MNIST is on disk
+# (downloading it where it is not), lint, then run the whole suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python -m pip install -q -r requirements-dev.txt
+python -m pip install -q --no-deps -e .   # cnnviz and its tooling (livetest, bench, deploy, scripts) as packages
 
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)   # the browser tests

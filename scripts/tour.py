@@ -1,6 +1,6 @@
 """A screenshot of every page, at projector and desktop sizes, in normal and lecture mode.
 
-    CNNVIZ_DATA=path/to/data python scripts/tour.py [--sizes 1280x720,1920x1080] [--out artifacts/tour]
+    CNNVIZ_DATA=path/to/data python -m scripts.tour [--sizes 1280x720,1920x1080] [--out artifacts/tour]
 
 Starts its own server, opens each page in a fresh Chromium context (a student's first visit), waits until
 the script is idle and every Plotly chart is drawn, and saves two PNGs per page, size and mode: the first
@@ -14,13 +14,9 @@ import os
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from playwright.sync_api import sync_playwright
 
-from playwright.sync_api import sync_playwright  # noqa: E402
-
-from livetest import (ARTIFACTS, PAGE_PATHS, console_text, is_benign, launch_browser, streamlit_server,  # noqa: E402
-                      wait_idle)
+from livetest import ARTIFACTS, PAGE_PATHS, console_text, is_benign, launch_browser, streamlit_server, wait_idle
 
 PLOTLY_DRAWN_JS = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
     .every(el => el.querySelector('.main-svg'))"""

@@ -57,12 +57,6 @@ def confusion_from_predictions(labels, predicted, num_classes: int = NUM_CLASSES
     return np.bincount(flat, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
 
 
-def confusion_matrix(model: nn.Module, split: Split, batch_size: int = EVAL_BATCH_SIZE) -> np.ndarray:
-    """10x10 int array, rows = true digit, columns = predicted digit."""
-    predicted = predict(model, split.images, batch_size).argmax(1)
-    return confusion_from_predictions(split.labels, predicted)
-
-
 def per_class_accuracy(cm) -> list[float]:
     """Fraction of each true class predicted correctly (the diagonal over the row sums); 0 for empty rows."""
     cm = np.asarray(cm, dtype=np.float64)

@@ -1,4 +1,4 @@
-"""Compare learned 3x3 filters with classic hand-designed image-processing kernels.
+"""Compare learned 3x3 filters with classic hand-designed image-processing kernels; a filter's own response.
 
 One score everywhere: the cosine similarity of the two kernels' nine weights, as they are (1 = the same
 pattern up to scale, 0 = unrelated, -1 = the same pattern with its sign flipped). It ignores scale but
@@ -13,6 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
 
 CLASSIC_KERNELS: dict[str, np.ndarray] = {
     name: np.array(k, dtype=float) for name, k in {
@@ -125,7 +128,7 @@ def match_filters(weights, allow_rotation: bool = True) -> list[FilterMatch]:
     return [_best(i, f, CLASSIC_KERNELS, rotations) for i, f in enumerate(w)]
 
 
-def best_match_for(weights, kernel_name: str, allow_rotation: bool = False) -> FilterMatch:
+def _closest_to(weights, kernel_name: str, allow_rotation: bool = False) -> FilterMatch:
     """The learned filter most like one classic kernel (sign flips allowed; rotations only if asked)."""
     if kernel_name not in CLASSIC_KERNELS:
         raise ValueError(f"unknown kernel {kernel_name!r}; choose one of {list(CLASSIC_KERNELS)}")
@@ -163,4 +166,14 @@ def nearest_edge_filter(weights, direction: str) -> FilterMatch:
     page shows when `best_edge_filter` finds none."""
     if direction not in EDGE_KERNELS:
         raise ValueError(f"direction must be one of {list(EDGE_KERNELS)}, got {direction!r}")
-    return max((best_match_for(weights, name) for name in EDGE_KERNELS[direction]), key=lambda m: m.score)
+    return max((_closest_to(weights, name) for name in EDGE_KERNELS[direction]), key=lambda m: m.score)
+
+
+def learned_response(conv: nn.Conv2d, x: torch.Tensor, index: int) -> torch.Tensor:
+    """What filter `index` of `conv` makes of its input x [1, C_in, H, W], with the layer's own stride, padding and
+    dilation and before the bias: the map [h, w] the filter adds to its channel."""
+    if not 0 <= index < conv.out_channels:
+        raise ValueError(f"filter index must be in 0..{conv.out_channels - 1}, got {index}")
+    with torch.no_grad():
+        w = conv.weight[index:index + 1]                                    # [1, C_in, k, k]
+        return F.conv2d(x, w, None, conv.stride, conv.padding, conv.dilation)[0, 0]   # [h, w]

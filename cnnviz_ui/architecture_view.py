@@ -12,10 +12,14 @@ ROLES = {
               "position, which is why a convolution needs so few parameters.",
     "ReLU": "Keeps positive values and sets negative ones to zero: the non-linearity that lets stacked layers "
             "learn more than one big linear map. No parameters.",
+    "LeakyReLU": "Like ReLU, but a negative value is multiplied by a small slope (0.01) instead of set to zero, so "
+                 "a unit that is off still passes a little gradient back. No parameters.",
+    "BatchNorm2d": "Rescales each channel to mean 0 and variance 1 (with the averages measured in training), then "
+                   "applies a learned scale and shift per channel: two parameters per channel.",
     "Tanh": "Squashes every value into (−1, 1): the non-linearity of the original LeNet. No parameters.",
     "Sigmoid": "Squashes every value into (0, 1). Its slope is at most 0.25, which starves deep stacks of gradient.",
-    "MaxPool2d": "Keeps the largest value of each window: halves height and width and keeps the strongest "
-                 "detections. Nothing to learn.",
+    "MaxPool2d": "Keeps the largest value of each window: a 2×2 window with stride 2 halves height and width and "
+                 "keeps the strongest detections. Nothing to learn.",
     "AvgPool2d": "Replaces each window by its mean. Nothing to learn.",
     "AdaptiveAvgPool2d": "Global average pooling: each channel's whole map becomes one number, its mean. "
                          "It replaces the flatten + big fully-connected layer with zero parameters.",
@@ -26,6 +30,59 @@ ROLES = {
     "Dropout": "During training, zeroes a random share of the values so the network cannot lean on any one "
                "feature; in evaluation it passes everything through.",
 }
+
+
+# The layer table's kind (the module's class name) as the kinds the story below tells apart.
+_KIND = {"Conv2d": "conv", "MaxPool2d": "pool", "AvgPool2d": "pool", "AdaptiveAvgPool2d": "gap", "Linear": "linear",
+         "Flatten": "flatten"}
+
+
+def _arrow(values: list) -> str:
+    return " → ".join(str(v) for v in values)
+
+
+def story(rows: list[LayerRow], input_shape: tuple) -> str:
+    """What this network does, in a few sentences read from its layer table (any stack of conv blocks, either
+    head): how many blocks, what one block does, how the maps shrink while the channels grow, and the head."""
+    kinds = [_KIND.get(r.kind, r.kind) for r in rows]
+    convs = [i for i, k in enumerate(kinds) if k == "conv"]
+    if not convs:
+        return "This network has no convolution layer: every layer is listed below."
+    ends = [i for i, k in enumerate(kinds) if k in ("flatten", "gap", "linear")]
+    block_end = min([i for i in convs[1:]] + ends + [len(rows)])
+    block = " → ".join(r.kind for r in rows[convs[0]:block_end])
+    n = len(convs)
+    text = (f"{'One convolution block finds' if n == 1 else f'{n} convolution blocks find'} patterns "
+            f"(the first: {block}). ")
+    sides = [input_shape[-1]] + [rows[i].output_shape[-1] for i in range(len(rows))
+                                 if len(rows[i].output_shape) == 3 and kinds[i] in ("conv", "pool")]
+    sides = [s for j, s in enumerate(sides) if j == 0 or s != sides[j - 1]]
+    channels = [input_shape[0]] + [rows[i].output_shape[0] for i in convs]
+    if sides[-1] < sides[0]:
+        text += f"While the maps shrink ({_arrow(sides)}) "
+    else:
+        text += f"The maps keep their size ({sides[0]}×{sides[0]}) "
+    text += (f"the number of channels grows ({_arrow(channels)}): the network trades *where* for *what*. "
+             if channels[-1] > channels[0] else f"and the channels go {_arrow(channels)}. ")
+    linears = kinds.count("linear")
+    if "gap" in kinds:
+        text += ("Then global average pooling turns each map into one number, and a linear layer turns those into "
+                 "ten scores, one per digit.")
+    else:
+        text += (f"Then the maps are flattened and {linears} fully connected layer{'s' if linears != 1 else ''} "
+                 "turn them into ten scores, one per digit.")
+    return text
+
+
+def parameters_story(fc_rows: list[LayerRow]) -> str:
+    """Where the weights of this design with the FC head sit: its largest layer and its share."""
+    largest = max(fc_rows, key=lambda r: r.params)
+    text = (f"With the fully connected head, one layer of this design, **{largest.name}** ({largest.op}), holds "
+            f"{largest.share:.0%} of all weights")
+    if _KIND.get(largest.kind, largest.kind) == "linear":
+        text += ": each of its outputs looks at every one of the flattened features"
+    return text + (". Global average pooling averages each channel down to one number instead, so the head "
+                   "shrinks to a single small linear layer.")
 
 
 def table_records(rows: list[LayerRow], input_shape: tuple) -> list[dict]:

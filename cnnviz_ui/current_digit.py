@@ -39,8 +39,25 @@ def mnist_digit(index: int) -> Digit | None:
     if found is None:
         return None
     image, raw, label = found
-    return Digit(scale_pixels(raw), image.reshape(1, 1, 28, 28),
+    return Digit(scale_pixels(raw), image.unsqueeze(0),  # [1, 1, 28, 28]
                  f"MNIST test digit #{index} (label {label})")
+
+
+def uploaded_digit(upload) -> Digit | None:
+    """The digit in an uploaded PNG/JPEG (prepared like MNIST), or None with the reason shown."""
+    from cnnviz.preprocess import is_blank, preprocess, read_upload
+    if upload is None:
+        return None
+    try:
+        pixels = read_upload(upload.getvalue())
+        if is_blank(pixels):
+            st.warning("No digit found in that image: it looks empty.")
+            return None
+        image28, x = preprocess(pixels)
+        return Digit(image28, x, f"uploaded {upload.name}")
+    except ValueError as exc:
+        st.error(f"Cannot use this file: {exc}")
+        return None
 
 
 def default_digit() -> Digit:

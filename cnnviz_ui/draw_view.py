@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import streamlit as st
@@ -15,10 +16,18 @@ from PIL import Image
 from torch import nn
 
 from cnnviz import receptive_field
-from cnnviz.trace import trace
+from cnnviz.confidence import judge
 from cnnviz.model import leaf_layers
-from cnnviz_ui.export import tile
-from cnnviz_ui.images import feature_grid, vector_strip
+from cnnviz.receptive_field import unit_window
+from cnnviz.trace import trace
+from cnnviz.unit import open_unit
+from cnnviz_ui import model_charts, visual
+from cnnviz_ui.current_digit import Digit
+from cnnviz_ui.export import image_download, tile
+from cnnviz_ui.images import digit_image, feature_grid, figure_html, png_data_url, vector_strip
+from cnnviz_ui.network_view import clicked, network_figure
+from cnnviz_ui.shell import lecture_mode, prose, show_chart
+from cnnviz_ui.unit_view import map_picker_figure, partial_sums_figure, unit_html
 
 _ACTIVATIONS = (nn.ReLU, nn.Tanh, nn.Sigmoid)
 _POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d)
@@ -197,3 +206,125 @@ SCROLL_JS = """<script>
   if (tries > 0) setTimeout(() => find(tries - 1), 100);
 })(50);
 </script>"""
+
+
+
+# -- the page's pieces: the digit read from an upload, the answer, the network and one unit opened ---------------
+
+def show_answer(digit: Digit, result: Analysis, digest: str, middle, right) -> None:
+    """The student's digit as the model sees it, its prediction and the ten probabilities, with a caution when
+    the answer deserves less trust (cnnviz.confidence)."""
+    judged = judge(result.probabilities, digit.image28)
+    with middle:
+        st.html(prediction_html(png_data_url(digit_image(digit.image28, size=28)), result.probabilities, digest))
+        if digit.source != "your drawing":
+            st.caption(digit.source)
+        image_download(lambda: digit_image(digit.image28, size=280), "the input as the model sees it",
+                       key="draw_input_png")
+        st.metric("Prediction", str(judged.predicted), f"{visual.percent(judged.probability)} probability",
+                  delta_color="off", delta_arrow="off")
+    with right:
+        st.html(model_charts.probability_bars_html(result.probabilities, digest))
+        if judged.caution:
+            st.warning(caution_markdown(judged, most=1 if lecture_mode() else None))
+    if judged.caution:
+        prose(CONFIDENCE_LESSON)
+
+
+def _open_clicked(chart: str, views: list) -> None:
+    """A click on the network picture: open that map (or unit) in the inspector."""
+    hit = clicked(st.session_state.get(chart), views)
+    if hit is not None:
+        open_pick(*hit, views)
+
+
+def _pick_from_map(chart: str, layer: str) -> None:
+    """A click on the map picks that unit: move the row and column pickers there."""
+    points = st.session_state[chart]["selection"]["points"]
+    if points:
+        st.session_state[f"rf_y_{layer}"] = int(points[0]["y"])
+        st.session_state[f"rf_x_{layer}"] = int(points[0]["x"])
+
+
+def example_html(best: int) -> str:
+    return (f"<div class='cnnviz-example' data-prediction='{best}' style='padding:0.3em 0.6em;"
+            f"border-left:4px solid {visual.MUTED}'><b>The built-in example 7, not your drawing.</b> Until you "
+            f"draw a digit, the network below reads this example (it reads it as {best}).</div>")
+
+
+@st.fragment  # picking a map or a unit reruns only this part: the canvas and the prediction are left alone
+def inside_the_network(model: nn.Module, digit: Digit, result: Analysis, example: bool) -> None:
+    st.subheader("Inside the network")
+    if example:
+        st.html(example_html(int(result.probabilities.argmax())))
+    n_px = digit.image28.shape[0]
+    prose(f"The whole network in one picture, left to right, in the order it computes: the {n_px}×{n_px} input, "
+          "each layer's feature maps (numbered; each layer on its own colour scale, dark = 0, yellow = its largest "
+          "value), the logits (red = positive, blue = negative) and the probabilities. **Click any map** to open "
+          "it below; the magenta box on the input is the patch of pixels the unit you open can see.")
+    layer, index, where = current_pick(result.layers)
+    box = unit_window(model, layer, *where, n_px) if where is not None else None
+    chart = f"network_{layer}_{index}"  # a new chart after each pick: a click on any map is a new selection
+    with st.container(key="network"):
+        show_chart(network_figure(digit.image28, result.layers, result.probabilities, (layer, index), box,
+                                  input_hash(digit.image28), height=470 if lecture_mode() else 340),
+                   key=chart, name="network", on_select=partial(_open_clicked, chart, result.layers),
+                   selection_mode="points")
+    image_download(lambda: layers_picture(result.layers), "every layer", key="draw_layers_png")
+    with st.container(key="inspector"):
+        _one_unit(model, digit, result)
+    if st.session_state.pop(SCROLL_KEY, False):
+        st.html(SCROLL_JS, unsafe_allow_javascript=True)
+
+
+def _pick_unit(values: np.ndarray, layer: str, pick: list) -> tuple:
+    """The unit pickers of one layer (map, row and column of a map layer; the unit of a vector) -> the unit."""
+    if values.ndim != 3:
+        return (int(pick[1].number_input("Unit", 0, values.size - 1, int(values.argmax()), key=f"rf_i_{layer}")),)
+    c, h, w = values.shape
+    channel = int(pick[1].number_input("Map", 0, c - 1, strongest_map(values), key=f"rf_ch_{layer}"))
+    uy = pick[2].slider("Row", 0, h - 1, h // 2, key=f"rf_y_{layer}") if h > 1 else 0   # a 1×1 map has one unit
+    ux = pick[3].slider("Column", 0, w - 1, w // 2, key=f"rf_x_{layer}") if w > 1 else 0
+    return channel, uy, ux
+
+
+def _one_unit(model: nn.Module, digit: Digit, result: Analysis) -> None:
+    st.subheader("One unit, opened")
+    n_px = digit.image28.shape[0]
+    prose("Pick a unit in any layer (or click a square of the map) to see how its value was computed from this "
+          "digit with the model's own weights. For a unit in a feature map, the magenta box on the input is the "
+          f"patch of pixels that can change its value: {field_widths(model)}.")
+    titles = {v.name: v.title for v in result.layers}
+    pick = st.columns([1.3, 1, 1, 1])
+    layer = pick[0].selectbox("Layer", list(titles), key="rf_layer", format_func=titles.get)
+    values = next(v.values for v in result.layers if v.name == layer)
+    unit = _pick_unit(values, layer, pick)
+    try:
+        rec = open_unit(model, result.acts, layer, unit)
+    except ValueError as exc:
+        st.info(f"This unit cannot be opened: {exc}")
+        return
+    left, right = st.columns([1, 2], gap="small")
+    with left:
+        if values.ndim == 3:
+            channel, uy, ux = unit
+            y0, y1, x0, x1 = unit_window(model, layer, uy, ux, n_px)
+            st.html(figure_html(digit_image(digit.image28, size=140, box=(y0, y1, x0, x1)), 168,
+                                f"Input pixels rows {y0}–{y1 - 1}, columns {x0}–{x1 - 1}: a {y1 - y0}×{x1 - x0} patch"))
+            chart = f"unit_map_{layer}"
+            show_chart(map_picker_figure(values[channel], (uy, ux), height=260), key=chart,
+                       name=f"{layer} map {channel}", on_select=partial(_pick_from_map, chart, layer),
+                       selection_mode="points")
+            st.caption(f"{titles[layer]}, map {channel}: click a square to open that unit.")
+        else:
+            st.caption(f"{titles[layer]} is a vector: each of its units reads every value of the layer before it, "
+                       f"so it can be changed by any pixel of the {n_px}×{n_px} input.")
+    with right:
+        inside = 0
+        if rec.kind == "conv" and rec.conv.values.shape[0] > 1:
+            show_chart(partial_sums_figure(rec), key="unit_partial_sums")
+            sums = rec.conv.partial_sums
+            inside = int(st.number_input(f"Look inside one {rec.source} map", 0, sums.size - 1,
+                                         int(abs(sums).argmax()), key=f"unit_inside_{layer}_{'_'.join(map(str, unit))}",
+                                         help="Starts on the map whose partial sum is largest"))
+        st.html(unit_html(rec, inside))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cnnviz.architecture import layer_table
-from cnnviz.cam import class_activation_map
+from cnnviz.cam import class_activation_map, gap_parts
 from cnnviz.evaluate import predict
 from cnnviz.model import count_parameters
 from cnnviz_ui import model_charts, visual
@@ -49,6 +49,40 @@ def heads_section(heads: dict) -> dict:
     return tables
 
 
+def _side(shape: tuple) -> str:
+    return f"{shape[-2]}×{shape[-1]}"
+
+
+def heads_text(fc_model) -> str:
+    """The two heads compared in words, with the numbers of `fc_model` (a model with the flatten + FC head)."""
+    rows = layer_table(fc_model)
+    at = next(i for i, r in enumerate(rows) if r.kind == "Flatten")
+    maps, flat = rows[at - 1].output_shape, rows[at].output_shape[0]     # [C, h, w], C * h * w
+    first = next(r for r in rows[at:] if r.kind == "Linear")
+    return (f"In the fully connected (FC) model almost all parameters sit in one layer: {first.name} connects every "
+            f"one of the {maps[0]}×{_side(maps)} = {flat:,} numbers of the last feature maps to "
+            f"{first.output_shape[0]:,} outputs. Global average pooling (GAP) replaces Flatten and that layer by one "
+            f"step with no parameters at all: it averages each of the {maps[0]} maps into a single number. A small "
+            f"linear layer then turns those {maps[0]} averages into the class scores.")
+
+
+def cam_text(gap_model) -> str:
+    """What a class activation map is, with the numbers of `gap_model` (a model with the GAP head)."""
+    feature, classifier = gap_parts(gap_model)
+    shape = next(r.output_shape for r in layer_table(gap_model) if r.name == feature)   # [C, h, w]
+    return (f"Because the GAP head is linear in the channel averages, each class score is a weighted sum of the "
+            f"{classifier.in_features} last feature maps ({feature}), averaged over space. Doing the weighted sum "
+            f"*before* averaging gives a {_side(shape)} map, the class activation map (CAM): the places in the image "
+            "that add evidence for that class. Its average is exactly the class score minus the bias.")
+
+
+def no_cam_note(active) -> str:
+    """Why the CAM below is not of the model the other pages show."""
+    return (f"The model the other pages show ({active.source}) ends in a fully connected head, so it has no class "
+            "activation map: its scores are not a weighted sum of maps averaged over space. The CAM below is the "
+            "shipped GAP model's. Build a design with the GAP head in the Design lab to see your own.")
+
+
 def cam_lesson(gap, digit) -> None:
     """The class picker and the CAM pictures (input, CAM over the input, the 7×7 CAM with its numbers),
     in the `lesson` box that lecture mode keeps on the first screen."""
@@ -61,7 +95,7 @@ def cam_lesson(gap, digit) -> None:
                                                                                        else ""))
         cam = class_activation_map(gap.model, digit.x, c)
         size = 250 if big else 196
-        cam7 = cam.cam.numpy()                                   # [7, 7]
+        cam7 = cam.cam.numpy()                                   # [h, w] of the last maps (7x7 for DigitCNN)
         pictures = [digit_image(digit.image28, size=size),
                     digit_image(digit.image28, size=size, overlay=cam.upsampled.numpy()),
                     kernel_image(cam7, cell=size // cam7.shape[0], font_size=15 if big else 11, digits=1,
@@ -69,7 +103,7 @@ def cam_lesson(gap, digit) -> None:
         show = st.columns([1, 1, 1.3])
         show[0].image(pictures[0], caption=f"input: {digit.source}", width=size)
         show[1].image(pictures[1], caption=f"CAM for {c} over the input (yellow: most evidence)", width=size)
-        show[2].image(pictures[2], caption=f"the 7×7 CAM (red adds evidence for {c}, blue takes it away): its mean "
-                      f"{signed(float(cam.cam.mean()))} is the logit {signed(cam.logit)} minus the bias "
-                      f"{signed(cam.bias)}", width=pictures[2].width)
+        show[2].image(pictures[2], caption=f"the {_side(cam7.shape)} CAM (red adds evidence for {c}, blue takes it "
+                      f"away): its mean {signed(float(cam.cam.mean()))} is the logit {signed(cam.logit)} minus "
+                      f"the bias {signed(cam.bias)}", width=pictures[2].width)
     image_download(tile(pictures, 3), f"cam for {c}", key="gap_cam_png")

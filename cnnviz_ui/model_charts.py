@@ -133,19 +133,21 @@ def parameter_split(heads: dict[str, dict[str, int]], height: int = 300) -> go.F
     return _layout(fig, height)
 
 
-def filter_norms(norms: np.ndarray, height: int = 240) -> go.Figure:
+def filter_norms(norms: np.ndarray, height: int = 240, layer: str = "conv2") -> go.Figure:
+    """How strong each filter of conv layer `layer` is (its weights' L2 norm)."""
     fig = go.Figure(go.Bar(x=[str(i) for i in range(len(norms))], y=norms, marker_color=visual.MAGNITUDE_COLOR,
-                           hovertemplate="conv2 filter %{x}: norm %{y:.3f}<extra></extra>"))
-    fig.update_xaxes(title="conv2 filter", type="category")
+                           hovertemplate=f"{layer} filter %{{x}}: norm %{{y:.3f}}<extra></extra>"))
+    fig.update_xaxes(title=f"{layer} filter", type="category")
     fig.update_yaxes(title="L2 norm")
     return _layout(fig, height)
 
 
-def channel_weights(channel_norms: np.ndarray, height: int = 320) -> go.Figure:
-    """[C_out, C_in] norms: which conv1 maps each conv2 filter listens to."""
+def channel_weights(channel_norms: np.ndarray, height: int = 320, layer: str = "conv2",
+                    source: str = "conv1") -> go.Figure:
+    """[C_out, C_in] norms: which `source` maps each filter of `layer` listens to."""
     cn = np.asarray(channel_norms)
     fig = go.Figure(go.Heatmap(z=cn, **visual.heatmap_colors(cn, "sequential", title="norm"),
-                               hovertemplate="conv2 filter %{y} ← conv1 map %{x}: %{z:.3f}<extra></extra>"))
-    fig.update_xaxes(title="input channel (conv1 map)", dtick=3)  # room for lecture-mode type
-    fig.update_yaxes(title="conv2 filter", autorange="reversed", dtick=4)
+                               hovertemplate=f"{layer} filter %{{y}} ← {source} map %{{x}}: %{{z:.3f}}<extra></extra>"))
+    fig.update_xaxes(title=f"input channel ({source} map)", dtick=max(1, cn.shape[1] // 5))  # room for lecture type
+    fig.update_yaxes(title=f"{layer} filter", autorange="reversed", dtick=max(1, cn.shape[0] // 8))
     return _layout(fig, height)

@@ -7,7 +7,7 @@ import streamlit as st
 import torch
 from torch import nn
 
-from cnnviz.model import GAP_CONFIG, DigitCNN, ModelConfig, leaf_layers
+from cnnviz.model import GAP_CONFIG, DigitCNN, ModelConfig, count_parameters, leaf_layers
 
 ACTIVE_KEY = "active_model"
 SERVER_THREADS = 1   # torch intra-op threads for the whole server (see use_server_threads)
@@ -16,8 +16,9 @@ SERVER_THREADS = 1   # torch intra-op threads for the whole server (see use_serv
 @dataclass
 class LoadedModel:
     model: torch.nn.Module          # eval mode; never trained in place
-    source: str                     # e.g. "shipped checkpoint", "your training run", "uploaded file.safetensors"
+    source: str                     # e.g. "shipped checkpoint", "your design 'wide'", "uploaded file.safetensors"
     metadata: dict = field(default_factory=dict)
+    shipped: bool = False           # True only for the checkpoints in checkpoints/ (shared by every user)
 
     @property
     def test_accuracy(self) -> float | None:
@@ -56,12 +57,12 @@ def shipped_model(head: str = "fc") -> LoadedModel:
     try:
         from cnnviz.checkpoint import load, shipped_path
         model, meta = load(shipped_path(head))
-        source = f"shipped checkpoint ({head.upper()} head)"
+        source = "the shipped checkpoint"
     except Exception as exc:  # no checkpoint yet: an untrained model, said plainly
         torch.manual_seed(0)
         model, meta = DigitCNN(GAP_CONFIG if head == "gap" else ModelConfig()), {"error": str(exc)}
-        source = "untrained (no shipped checkpoint found)"
-    return LoadedModel(frozen(model), source, meta)
+        source = "an untrained model (no shipped checkpoint found)"
+    return LoadedModel(frozen(model), source, meta, shipped=True)
 
 
 def active_model() -> LoadedModel:
@@ -89,3 +90,33 @@ def load_upload(data: bytes, filename: str) -> LoadedModel:
 def conv_layers(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
     """(name, layer) of every Conv2d, in execution order."""
     return [(name, m) for name, m in leaf_layers(model) if isinstance(m, nn.Conv2d)]
+
+
+# -- which model a page shows -----------------------------------------------------------------------------------
+
+def structure(model: nn.Module) -> str:
+    """The model in a few words, read from the model: "2 conv blocks, FC head, 206,922 parameters"."""
+    convs = len(conv_layers(model))
+    config = getattr(model, "config", None)
+    head = {"fc": "FC head", "gap": "GAP head"}.get(getattr(config, "head", None), "")
+    parts = [f"{convs} conv block{'s' if convs != 1 else ''}", head, f"{count_parameters(model):,} parameters"]
+    return ", ".join(p for p in parts if p)
+
+
+def showing(loaded: LoadedModel) -> str:
+    """What a model page says it shows: "Showing: your design 'wide' (3 conv blocks, FC head, 71,234 parameters)"."""
+    return f"Showing: {loaded.source} ({structure(loaded.model)})"
+
+
+def show_which_model(loaded: LoadedModel, key: str) -> None:
+    """The line every model page starts with: which model it shows, and (for a student's own model) a way back
+    to the shipped one."""
+    if loaded.shipped or loaded is not st.session_state.get(ACTIVE_KEY):
+        st.caption(showing(loaded))
+        return
+    text, back = st.columns([5, 2], vertical_alignment="center")
+    text.caption(showing(loaded) + ". The Design lab and the Training page choose which model the pages show.")
+    if back.button("Back to the shipped model", key=f"{key}_shipped", icon=":material/undo:",
+                   help="Every page shows the checkpoint shipped with the app again (your model stays in the lab)"):
+        set_active_model(None)
+        st.rerun()

@@ -6,7 +6,7 @@ from cnnviz.model import count_parameters
 from cnnviz.pooling import pooled_shape
 from cnnviz_ui import architecture_view as view, charts, links
 from cnnviz_ui.export import table_download
-from cnnviz_ui.models import active_model
+from cnnviz_ui.models import active_model, show_which_model
 from cnnviz_ui.quiz import quick_check
 from cnnviz_ui.shell import prose, show_chart
 
@@ -18,12 +18,8 @@ rows = layer_table(model)
 total = count_parameters(model)
 
 st.title("Architecture")
-st.caption(f"Model: {type(model).__name__}, {loaded.source}, **{total:,} parameters**.")
-prose(
-    "Two convolution blocks find patterns, each followed by ReLU and a 2×2 max pool; then the maps are "
-    "flattened and two fully-connected layers turn them into ten scores, one per digit. While the maps "
-    "shrink (28 → 14 → 7) the number of channels grows (1 → 16 → 32): the network trades *where* for *what*."
-)
+show_which_model(loaded, "arch")
+prose(view.story(rows, input_shape))
 
 # ---- the flow of shapes, and one layer in detail -----------------------------------------------------------
 names, kinds, shapes = view.flow(rows, input_shape)
@@ -45,9 +41,12 @@ st.table(records, hide_index=True)
 table_download(records, f"{type(model).__name__} layers", key="arch_csv")
 
 # ---- where the parameters live: FC head vs GAP head ---------------------------------------------------------
-if config is not None:
+try:
+    variants = head_tables(config) if config is not None else None
+except ValueError:  # a design that cannot take the other head: its own table above says it all
+    variants = None
+if variants is not None:
     st.subheader("Where the parameters live")
-    variants = head_tables(config)
     cols = st.columns(2)
     heads = (("fc", "Flatten + fully connected head"), ("gap", "Global average pooling head"))
     for col, (head, title) in zip(cols, heads):
@@ -56,10 +55,7 @@ if config is not None:
             show_chart(charts.parameter_share([r.name for r in table], [r.params for r in table],
                                               title=f"{title}: {sum(r.params for r in table):,}"),
                        key=f"arch_share_{head}", height=280)
-    fc1 = max(variants["fc"], key=lambda r: r.params)
-    prose(f"In the chapter's network one layer, **{fc1.name}** ({fc1.op}), holds {fc1.share:.0%} of all weights: "
-          "each of its outputs looks at every one of the flattened features. Global average pooling averages each "
-          "channel down to one number instead, so the head shrinks to a single small linear layer.")
+    prose(view.parameters_story(variants["fc"]))
 
 # ---- the code, and two quick checks -------------------------------------------------------------------------
 with st.expander(f"The model's source code ({type(model).__module__})", expanded=False):

@@ -10,7 +10,7 @@ from cnnviz_ui.digits import test_split
 from cnnviz_ui.export import image_download, table_download, tile
 from cnnviz_ui.images import digit_image
 from cnnviz_ui.mnist_gate import require_mnist
-from cnnviz_ui.models import active_model, shipped_model
+from cnnviz_ui.models import active_model, show_which_model
 from cnnviz_ui.shell import lecture_mode, prose, show_chart
 
 big = lecture_mode()
@@ -22,7 +22,8 @@ prose("The test set holds 10,000 digits the network never saw during training. T
       "Any digit opens on the *Draw a digit* page, in the inspector, to see what pushed the model to its answer.")
 
 loaded = active_model()
-is_shipped = loaded is shipped_model(loaded.head)
+show_which_model(loaded, "ev")
+is_shipped = loaded.shipped
 test, missing = test_split()
 size = 84 if big else 70
 
@@ -42,13 +43,12 @@ else:
 
 cm = np.asarray(report["confusion"])
 summary = (f"Test accuracy **{visual.percent(report['accuracy'], 2)}**: {report['correct']:,} of {report['total']:,} "
-           f"correct, {report['total'] - report['correct']:,} mistakes. Model: {loaded.source}")
+           f"correct, {report['total'] - report['correct']:,} mistakes.")
 if not big:
     top = st.columns(3)
     top[0].metric("Test accuracy", visual.percent(report["accuracy"], 2))
     top[1].metric("Correct", f"{report['correct']:,} of {report['total']:,}")
     top[2].metric("Mistakes", f"{report['total'] - report['correct']:,}")
-    st.caption(f"Model: {loaded.source}")
 
 left, right = st.columns([1.1, 1], gap="large")
 with left, st.container(key="lesson"):

@@ -1,13 +1,14 @@
 """Receptive field: how much of the input one unit sees, layer by layer, for the loaded model or your own stack."""
 import streamlit as st
 
+from cnnviz.architecture import model_input_shape
 from cnnviz.data import scale_pixels
 from cnnviz.preprocess import resize_nearest
 from cnnviz.receptive_field import nested_boxes, receptive_fields
 from cnnviz_ui import charts, links, rf_view as view
 from cnnviz_ui.current_digit import default_digit
-from cnnviz_ui.digits import test_digit
-from cnnviz_ui.models import active_model
+from cnnviz_ui.digits import test_digit, test_size
+from cnnviz_ui.models import active_model, show_which_model
 from cnnviz_ui.export import table_download
 from cnnviz_ui.shell import error_box, lecture_mode, prose, show_chart
 
@@ -19,6 +20,9 @@ prose(
     "(Distill, 2019): **r = r_prev + (k − 1) · jump_prev**, with jump the product of all strides so far."
 )
 
+loaded = active_model()
+show_which_model(loaded, "rf")
+
 # Lecture mode puts the picture of one unit's field right under the controls, the table after it.
 lecture = lecture_mode()
 top, first, rest, last = st.container(), st.container(), st.container(), st.container()
@@ -27,10 +31,11 @@ top, first, rest, last = st.container(), st.container(), st.container(), st.cont
 c_preset, c_size = top.columns([3, 1])
 chosen = c_preset.segmented_control("Preset", view.PRESETS, default=view.PRESETS[0], required=True, key="rf_preset",
                                     bind=links.BIND)
-input_size = c_size.number_input("Input size", 1, 512, 28, key="rf_input_size", bind=links.BIND)
+input_size = c_size.number_input("Input size", 1, 512, model_input_shape(loaded.model)[-1], key="rf_input_size",
+                                 bind=links.BIND)
 if st.session_state.get("rf_loaded_preset") != chosen or "rf_stack" not in st.session_state:
     try:
-        st.session_state.rf_stack = view.preset(chosen, active_model().model)
+        st.session_state.rf_stack = view.preset(chosen, loaded.model)
     except ValueError as exc:  # a loaded model the calculator cannot read
         st.session_state.rf_stack = []
         error_box(exc)
@@ -114,7 +119,7 @@ with c_controls:
     c_y, c_x = st.columns(2) if lecture else (st.container(), st.container())
     y = c_y.slider("Unit row", 0, side - 1, key=f"rf_y_{side}") if side > 1 else 0
     x = c_x.slider("Unit column", 0, side - 1, key=f"rf_x_{side}") if side > 1 else 0
-    digit_index = (c_digit or st).number_input("Test digit #", 0, 9999, 0, key="rf_digit", bind=links.BIND)
+    digit_index = (c_digit or st).number_input("Test digit #", 0, test_size() - 1, 0, key="rf_digit", bind=links.BIND)
     digit = test_digit(digit_index)
     if digit is None:
         st.caption("MNIST is not available on this server, so a drawn 7 stands in for a test digit.")

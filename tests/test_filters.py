@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from cnnviz.filters import (CLASSIC_KERNELS, CLOSE, NO_MATCH, FilterMatch, best_edge_filter, best_match_for,
+from cnnviz.filters import (CLASSIC_KERNELS, CLOSE, NO_MATCH, FilterMatch, best_edge_filter, learned_response,
                             edge_direction, label, match_filters, nearest_edge_filter, oriented_kernel, similarity)
 
 SOBEL_X = CLASSIC_KERNELS["Sobel X"]
@@ -158,17 +158,27 @@ def test_match_filters_accepts_conv_weights_as_a_tensor():
     assert [m.index for m in matches] == list(range(16))
 
 
-def test_best_match_for_finds_the_vertical_edge_filter():
+def test_nearest_edge_filter_finds_the_vertical_edge_filter_unturned():
     weights = RNG.normal(scale=0.1, size=(8, 1, 3, 3))
     weights[5, 0] = -0.2 * SOBEL_X + 0.02 * RNG.normal(size=(3, 3))
-    m = best_match_for(weights, "Sobel X")
+    m = nearest_edge_filter(weights, "vertical")
     assert (m.index, m.kernel_name, m.sign, m.rotation) == (5, "Sobel X", -1, 0)
     assert m.score > 0.95
 
 
-def test_best_match_for_rejects_an_unknown_kernel_name():
-    with pytest.raises(ValueError, match="unknown kernel 'Sobel Z'"):
-        best_match_for(np.zeros((1, 3, 3)), "Sobel Z")
+@pytest.mark.parametrize("kernel_size, stride, padding", [(3, 1, 1), (5, 1, "same"), (4, 2, 0), (1, 1, 0)])
+def test_a_learned_response_is_the_layers_own_output_without_its_bias(kernel_size, stride, padding):
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(1, 6, kernel_size, stride=stride, padding=padding)
+    x = torch.randn(1, 1, 28, 28)
+    with torch.no_grad():
+        expected = conv(x)[0, 4] - conv.bias[4]                       # PyTorch's own forward pass is the oracle
+    assert torch.allclose(learned_response(conv, x, 4), expected, atol=1e-5)
+
+
+def test_a_learned_response_of_a_filter_that_does_not_exist_is_refused():
+    with pytest.raises(ValueError, match="filter index must be in 0..5"):
+        learned_response(torch.nn.Conv2d(1, 6, 3), torch.zeros(1, 1, 28, 28), 6)
 
 
 @pytest.mark.parametrize("shape", [(3, 3), (4, 2, 3, 3), (4, 1, 5, 5), (4, 3, 2)])
@@ -193,7 +203,7 @@ def test_best_edge_filter_picks_only_what_the_gallery_calls_that_direction():
     diagonal = CLASSIC_KERNELS["Diagonal edge ↗"] + 0.01
     weak_vertical = CLASSIC_KERNELS["Sobel X"] + np.array([[0.5, 0, 0], [0, 0, 0], [0, 0, -0.4]])
     matches = match_filters(np.stack([diagonal, weak_vertical]))
-    assert best_match_for(np.stack([diagonal, weak_vertical]), "Sobel X").index in (0, 1)
+    assert nearest_edge_filter(np.stack([diagonal, weak_vertical]), "vertical").index in (0, 1)
     assert best_edge_filter(matches, "vertical").index == 1
     assert best_edge_filter(matches, "horizontal") is None
 

@@ -11,21 +11,17 @@ import plotly.graph_objects as go
 
 from cnnviz.unit import UnitComputation, WeightedSum
 from cnnviz_ui import visual
+from cnnviz_ui.visual import number
 
 TOP = 10  # contributions listed for a Linear unit
 
 
-def num(v: float) -> str:
-    """A value as the page writes it: 4 decimals, a true minus sign, never "−0.0000" (visual.number)."""
-    return visual.number(v, 4)
-
-
-DIGITS = 4
+DIGITS = 4  # every number of an opened unit is written with number(v, DIGITS)
 ROUNDED = "(each number rounded to 4 decimals as written; every total adds the numbers as written)"
 
 
 def shown(v) -> np.ndarray | float:
-    """A value (or array) as written on the page: rounded to the 4 decimals `num` shows."""
+    """A value (or array) as written on the page: rounded to the DIGITS decimals the page shows."""
     r = np.round(np.asarray(v, dtype=float), DIGITS)
     return float(r) if r.ndim == 0 else r
 
@@ -55,7 +51,7 @@ def grid_html(values: np.ndarray, title: str, padded: np.ndarray | None = None, 
             style = f"background:{visual.BLANK};color:{visual.MUTED}" if pad else _tint(v, scale)
             if mark == (a, b):
                 style += f";outline:3px solid {visual.HIGHLIGHT};outline-offset:-3px;font-weight:700"
-            text = "0 pad" if pad else num(v)
+            text = "0 pad" if pad else number(v, DIGITS)
             cells.append(f"<td style='{style};padding:0.1em 0.25em;text-align:right'>{text}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     sign = f"<span style='font-size:1.3em;margin:0 0.3em'>{before}</span>" if before else ""
@@ -79,9 +75,10 @@ def _activation_lines(rec: UnitComputation, pre: float | None = None) -> list[st
     pre = rec.pre_activation if pre is None else pre
     if rec.activation == "ReLU":
         why = "a negative sum is cut to 0" if pre < 0 else "a positive sum passes unchanged"
-        return [_line(f"ReLU ({why}):", f"max(0, {num(pre)}) = <b>{num(max(0.0, pre))}</b>")]
-    return [_line(f"{rec.activation}:", f"{rec.activation.lower()}({num(pre)}) = "
-                  f"<b>{num(rec.value)}</b>")]
+        return [_line(f"ReLU ({why}):", f"max(0, {number(pre, DIGITS)}) = "
+                      f"<b>{number(max(0.0, pre), DIGITS)}</b>")]
+    return [_line(f"{rec.activation}:", f"{rec.activation.lower()}({number(pre, DIGITS)}) = "
+                  f"<b>{number(rec.value, DIGITS)}</b>")]
 
 
 def input_name(source: str, ws: WeightedSum, index: int) -> str:
@@ -110,15 +107,15 @@ def conv_html(rec: UnitComputation, channel: int = 0) -> str:
     partial = [added(products[c]) for c in range(c_in)]
     pre = added(*partial, step.bias)
     if c_in == 1:
-        lines = [_line(f"Sum of the {products[0].size} products:", num(partial[0])),
-                 _line("+ bias:", num(shown(step.bias))),
-                 _line("= pre-activation:", f"<b>{num(pre)}</b>")]
+        lines = [_line(f"Sum of the {products[0].size} products:", number(partial[0], DIGITS)),
+                 _line("+ bias:", number(shown(step.bias), DIGITS)),
+                 _line("= pre-activation:", f"<b>{number(pre, DIGITS)}</b>")]
     else:
         lines = [_line(f"This map's {products[channel].size} products add up to the partial sum {channel}:",
-                       num(partial[channel])),
-                 _line(f"Sum of all {c_in} partial sums:", num(added(*partial))),
-                 _line("+ bias:", num(shown(step.bias))),
-                 _line("= pre-activation:", f"<b>{num(pre)}</b>")]
+                       number(partial[channel], DIGITS)),
+                 _line(f"Sum of all {c_in} partial sums:", number(added(*partial), DIGITS)),
+                 _line("+ bias:", number(shown(step.bias), DIGITS)),
+                 _line("= pre-activation:", f"<b>{number(pre, DIGITS)}</b>")]
     note = f"<div style='opacity:0.6;font-size:0.8em'>{ROUNDED}</div>"
     return grids + "".join(lines + _activation_lines(rec, pre)) + note
 
@@ -131,12 +128,12 @@ def pool_html(rec: UnitComputation) -> str:
     if step.mode == "max":
         a, b = step.argmax[0] - step.rows[0], step.argmax[1] - step.cols[0]
         grid = grid_html(step.values, f"{rec.source} map {rec.unit[0]}, {where}", step.padded, (a, b), "window")
-        text = _line(f"The largest of the {k * k} values wins:", f"<b>{num(rec.value)}</b> at row {step.argmax[0]}, "
-                     f"column {step.argmax[1]}; the other {k * k - 1} are dropped")
+        text = _line(f"The largest of the {k * k} values wins:", f"<b>{number(rec.value, DIGITS)}</b> at row "
+                     f"{step.argmax[0]}, column {step.argmax[1]}; the other {k * k - 1} are dropped")
     else:
         grid = grid_html(step.values, f"{rec.source} map {rec.unit[0]}, {where}", step.padded, kind="window")
-        text = _line(f"The mean of the {k * k} values:", f"{num(float(np.nansum(step.values)))} / {k * k} = "
-                     f"<b>{num(rec.value)}</b>")
+        total = number(float(np.nansum(step.values)), DIGITS)
+        text = _line(f"The mean of the {k * k} values:", f"{total} / {k * k} = <b>{number(rec.value, DIGITS)}</b>")
     return grid + text + "".join(_activation_lines(rec))
 
 
@@ -146,9 +143,10 @@ def linear_html(rec: UnitComputation, top: int = TOP) -> str:
     order = ws.ranked(top)
     rows = "".join(
         f"<tr><td>{r + 1}</td><td>{html.escape(input_name(rec.source, ws, int(i)))}</td>"
-        f"<td style='text-align:right'>{num(ws.inputs[i])}</td><td style='text-align:right'>{num(ws.weights[i])}</td>"
+        f"<td style='text-align:right'>{number(ws.inputs[i], DIGITS)}</td>"
+        f"<td style='text-align:right'>{number(ws.weights[i], DIGITS)}</td>"
         f"<td style='text-align:right;{_tint(ws.products[i], np.abs(ws.products[order]).max())}'>"
-        f"{num(ws.products[i])}</td></tr>" for r, i in enumerate(order))
+        f"{number(ws.products[i], DIGITS)}</td></tr>" for r, i in enumerate(order))
     table = ("<table class='cnnviz-contributions' style='border-collapse:collapse;font-size:0.85em'>"
              "<tr><th>#</th><th>input</th><th>activation</th><th>× weight</th><th>= contribution</th></tr>"
              f"{rows}</table>")
@@ -156,10 +154,10 @@ def linear_html(rec: UnitComputation, top: int = TOP) -> str:
     listed = added(ws.products[order])                                # the contributions in the table, as written
     others = added(float(ws.products.sum()) - float(ws.products[order].sum()))
     pre = added(listed, others, ws.bias)
-    lines = [_line(f"These {len(order)} contributions:", num(listed)),
-             _line(f"The other {n - len(order)} inputs together:", num(others)),
-             _line("+ bias:", num(shown(ws.bias))),
-             _line(f"= sum of all {n} products + bias:", f"<b>{num(pre)}</b>")]
+    lines = [_line(f"These {len(order)} contributions:", number(listed, DIGITS)),
+             _line(f"The other {n - len(order)} inputs together:", number(others, DIGITS)),
+             _line("+ bias:", number(shown(ws.bias), DIGITS)),
+             _line(f"= sum of all {n} products + bias:", f"<b>{number(pre, DIGITS)}</b>")]
     note = f"<div style='opacity:0.6;font-size:0.8em'>{ROUNDED}</div>"
     return table + "".join(lines + _activation_lines(rec, pre)) + note
 
@@ -169,7 +167,7 @@ def unit_html(rec: UnitComputation, channel: int = 0) -> str:
     body = {"conv": lambda: conv_html(rec, channel), "pool": lambda: pool_html(rec),
             "linear": lambda: linear_html(rec)}[rec.kind]()
     check = (f"<div style='opacity:0.75;font-size:0.85em;margin-top:0.3em'>The network's own forward pass gives "
-             f"{num(rec.traced)} for this unit (difference {abs(rec.value - rec.traced):.1e}).</div>")
+             f"{number(rec.traced, DIGITS)} for this unit (difference {abs(rec.value - rec.traced):.1e}).</div>")
     unit = ",".join(str(u) for u in rec.unit)
     return (f"<div class='cnnviz-unit' data-layer='{rec.layer}' data-unit='{unit}' data-value='{rec.value:.6f}'>"
             f"{body}{check}</div>")
@@ -186,7 +184,7 @@ def partial_sums_figure(rec: UnitComputation, height: int = 260) -> go.Figure:
         hovertemplate="%{x}: %{y:.4f}<extra></extra>"))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), showlegend=False,
                       title=dict(text=f"{sums.size} partial sums (one per {rec.source} map) + bias = "
-                                 f"{num(rec.pre_activation)}", x=0.0, xanchor="left"),
+                                 f"{number(rec.pre_activation, DIGITS)}", x=0.0, xanchor="left"),
                       xaxis_title=f"{rec.source} map", xaxis_type="category")
     return fig
 

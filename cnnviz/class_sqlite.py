@@ -29,12 +29,15 @@ TABLES = ("classes", "students", "state", "answers", "items")
 
 
 def _reachable(method):
-    """Turn SQLite's own errors (a file it cannot open, a lock held past the timeout) into StoreUnavailable."""
+    """Turn SQLite's own errors (a file it cannot open or read, a lock held past the timeout) into
+    StoreUnavailable; a mistake in our SQL (IntegrityError, ProgrammingError) stays what it is."""
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
-        except sqlite3.OperationalError as exc:
+        except (sqlite3.IntegrityError, sqlite3.ProgrammingError):
+            raise
+        except sqlite3.DatabaseError as exc:
             raise StoreUnavailable(f"The class store (SQLite file {self.path}) cannot be used: {exc}.") from exc
     return wrapper
 

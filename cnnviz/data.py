@@ -1,43 +1,32 @@
 """MNIST (or Fashion-MNIST) loaded once into memory as tensors: raw uint8 pixels and normalized floats."""
 from __future__ import annotations
 
-import math
 import os
-import socket
-import struct
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 import numpy as np
 import torch
 
+from cnnviz import download as fetch
+from cnnviz.download import (FILE_NAMES, IMAGE_SIZE, IMAGES_MAGIC, LABELS_MAGIC, SPLITS, CorruptDataError,
+                             MissingDataError, check_idx, data_root, raw_folder)
+
+__all__ = ["MEAN", "STD", "IMAGE_SIZE", "PIXEL_MAX", "NUM_CLASSES", "TEST_SIZE", "DATASETS", "SPLITS", "FILE_NAMES",
+           "MissingDataError", "CorruptDataError", "Split", "data_root", "raw_folder", "scale_pixels",
+           "normalize_pixels", "standardize_", "normalize_raw", "load_split", "main"]
+
 MEAN = 0.1307   # mean pixel of the MNIST training images, after scaling to [0, 1]
 STD = 0.3081    # their standard deviation
-IMAGE_SIZE = 28   # side of every image, and of the model's input
 PIXEL_MAX = 255   # the brightest uint8 pixel
 NUM_CLASSES = 10
 TEST_SIZE = 10_000   # images in the MNIST (and Fashion-MNIST) test split
 
 # dataset name -> (torchvision class name = folder under the root, mean, std)
 DATASETS = {
-    "mnist": ("MNIST", MEAN, STD),
-    "fashion": ("FashionMNIST", 0.2860, 0.3530),
+    "mnist": (fetch.FOLDERS["mnist"], MEAN, STD),
+    "fashion": (fetch.FOLDERS["fashion"], 0.2860, 0.3530),
 }
-SPLITS = {"train": "train", "test": "t10k"}
-FILE_NAMES = tuple(f"{prefix}-{kind}-idx{dims}-ubyte"
-                   for prefix in SPLITS.values() for kind, dims in (("images", 3), ("labels", 1)))
-IMAGES_MAGIC = 0x00000803   # IDX: unsigned bytes, 3 dimensions
-LABELS_MAGIC = 0x00000801   # IDX: unsigned bytes, 1 dimension
-PROBE_TIMEOUT_S = 5.0       # how long to wait for a download mirror before calling the machine offline
-
-
-class MissingDataError(FileNotFoundError):
-    """The IDX files are not on disk and could not be downloaded."""
-
-
-class CorruptDataError(ValueError):
-    """An IDX file exists but is truncated or is not an MNIST-style file."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,20 +45,6 @@ class Split:
         if isinstance(index, int):
             index = slice(0, index)
         return Split(self.images[index], self.labels[index], self.raw[index], self.dataset, self.split)
-
-
-def data_root(root: str | os.PathLike | None = None) -> Path:
-    """The folder holding <root>/MNIST/raw: the argument, else $CNNVIZ_DATA, else a per-user cache folder."""
-    if root is not None:
-        return Path(root).expanduser()
-    if os.environ.get("CNNVIZ_DATA"):
-        return Path(os.environ["CNNVIZ_DATA"]).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "cnnviz"
-
-
-def raw_folder(root: str | os.PathLike | None = None, dataset: str = "mnist") -> Path:
-    return data_root(root) / _dataset_info(dataset)[0] / "raw"
 
 
 def scale_pixels(pixels) -> np.ndarray:
@@ -114,8 +89,8 @@ def load_split(split: str = "train", root: str | os.PathLike | None = None, data
             missing = ", ".join(name for name in FILE_NAMES if not (folder / name).is_file())
             raise MissingDataError(_missing_message(folder, f"missing: {missing}; downloading is switched off"))
         _download(root, dataset, folder)
-    n_images = _check_idx(images_path, IMAGES_MAGIC, (IMAGE_SIZE, IMAGE_SIZE))
-    n_labels = _check_idx(labels_path, LABELS_MAGIC, ())
+    n_images = check_idx(images_path, IMAGES_MAGIC, (IMAGE_SIZE, IMAGE_SIZE))
+    n_labels = check_idx(labels_path, LABELS_MAGIC, ())
     if n_images != n_labels:
         raise CorruptDataError(f"{images_path.name} holds {n_images} images but {labels_path.name} holds "
                                f"{n_labels} labels in {folder}; delete both files and download them again")
@@ -140,28 +115,6 @@ def _missing_message(folder: Path, why: str) -> str:
             f"{folder.parent.name}/raw/.")
 
 
-def _check_idx(path: Path, magic: int, item_shape: tuple) -> int:
-    """Check an IDX file's magic number, dimensions and exact size; return its item count."""
-    header_len = 4 * (2 + len(item_shape))
-    size = path.stat().st_size
-    if size < header_len:
-        raise CorruptDataError(f"{path} is {size} bytes, too short for an IDX header: the file is truncated; "
-                               "delete it and download again")
-    with open(path, "rb") as f:
-        header = struct.unpack(f">{2 + len(item_shape)}I", f.read(header_len))
-    if header[0] != magic:
-        raise CorruptDataError(f"{path} does not start with the IDX magic number {magic:#010x} "
-                               f"(found {header[0]:#010x}): it is not an uncompressed MNIST file")
-    count, dims = header[1], tuple(header[2:])
-    if dims != item_shape:
-        raise CorruptDataError(f"{path} holds items of shape {dims}, expected {item_shape}")
-    expected = header_len + count * math.prod(item_shape)  # one byte per pixel or label
-    if size != expected:
-        raise CorruptDataError(f"{path} is {size} bytes but its header promises {count} items "
-                               f"({expected} bytes): the file is truncated or padded; delete it and download again")
-    return count
-
-
 def _read(root: Path, dataset: str, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """Read the (already checked) files through torchvision; only its .data/.targets tensors are used."""
     from torchvision import datasets  # slow import (seconds): keep it off the app's start-up path
@@ -177,11 +130,9 @@ def _read(root: Path, dataset: str, train: bool) -> tuple[torch.Tensor, torch.Te
 def _download(root: Path, dataset: str, folder: Path) -> None:
     """Fetch the missing files (cnnviz.download, torchvision's mirrors) with a progress bar on the terminal;
     fail fast, with the message that says how to fill the folder, when no mirror answers."""
-    from cnnviz.download import download
-
     print(f"Downloading {dataset} into {folder} ...", flush=True)
     try:
-        download(root, dataset, progress=_terminal_progress)
+        fetch.download(root, dataset, progress=_terminal_progress)
     except MissingDataError as exc:
         raise MissingDataError(_missing_message(folder, str(exc))) from None
     finally:
@@ -191,16 +142,6 @@ def _download(root: Path, dataset: str, folder: Path) -> None:
 def _terminal_progress(fraction: float, text: str) -> None:
     filled = int(fraction * 30)
     print(f"\r  [{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%} {text:<28}", end="", flush=True)
-
-
-def _reachable(url: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
-    parts = urlparse(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        with socket.create_connection((parts.hostname, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 def main(argv=None) -> int:

@@ -1,24 +1,93 @@
-"""Download MNIST (or Fashion-MNIST) from torchvision's mirrors, reporting progress to a callback.
+"""The MNIST (or Fashion-MNIST) files on disk: where they live, what they are called, how a file is checked, and
+fetching the missing ones from torchvision's mirrors with progress reported to a callback.
 
 The app's download button, `load_split(download=True)` and `python -m cnnviz.data --download` all use it.
-The files land uncompressed in <root>/<MNIST>/raw, where load_split looks for them.
+The files land uncompressed in <root>/<MNIST>/raw, where cnnviz.data.load_split reads them. This module
+imports nothing from cnnviz.data (which imports it).
 """
 from __future__ import annotations
 
 import gzip
+import math
 import os
+import socket
+import struct
 import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlparse
 
-from cnnviz.data import (FILE_NAMES, IMAGE_SIZE, IMAGES_MAGIC, LABELS_MAGIC, MissingDataError, _check_idx,
-                         _dataset_info, _reachable, data_root)
-
+IMAGE_SIZE = 28   # side of every image, and of the model's input
+FOLDERS = {"mnist": "MNIST", "fashion": "FashionMNIST"}   # dataset -> torchvision's class = folder under the root
+SPLITS = {"train": "train", "test": "t10k"}                # split -> the prefix of its file names
+FILE_NAMES = tuple(f"{prefix}-{kind}-idx{dims}-ubyte"
+                   for prefix in SPLITS.values() for kind, dims in (("images", 3), ("labels", 1)))
+IMAGES_MAGIC = 0x00000803   # IDX: unsigned bytes, 3 dimensions
+LABELS_MAGIC = 0x00000801   # IDX: unsigned bytes, 1 dimension
+PROBE_TIMEOUT_S = 5.0       # how long to wait for a download mirror before calling the machine offline
 DOWNLOAD_MB = 11             # the four .gz files of MNIST together
 CHUNK_BYTES = 64 * 1024
 TIMEOUT_S = 30.0             # per network read
+
+class MissingDataError(FileNotFoundError):
+    """The IDX files are not on disk and could not be downloaded."""
+
+
+class CorruptDataError(ValueError):
+    """An IDX file exists but is truncated or is not an MNIST-style file."""
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """The folder holding <root>/MNIST/raw: the argument, else $CNNVIZ_DATA, else a per-user cache folder."""
+    if root is not None:
+        return Path(root).expanduser()
+    if os.environ.get("CNNVIZ_DATA"):
+        return Path(os.environ["CNNVIZ_DATA"]).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "cnnviz"
+
+
+def raw_folder(root: str | os.PathLike | None = None, dataset: str = "mnist") -> Path:
+    """<root>/<MNIST or FashionMNIST>/raw, where the four uncompressed files live."""
+    if dataset not in FOLDERS:
+        raise ValueError(f"dataset must be one of {sorted(FOLDERS)}, got {dataset!r}")
+    return data_root(root) / FOLDERS[dataset] / "raw"
+
+
+def check_idx(path: Path, magic: int, item_shape: tuple) -> int:
+    """Check an IDX file's magic number, dimensions and exact size; return its item count."""
+    header_len = 4 * (2 + len(item_shape))
+    size = path.stat().st_size
+    if size < header_len:
+        raise CorruptDataError(f"{path} is {size} bytes, too short for an IDX header: the file is truncated; "
+                               "delete it and download again")
+    with open(path, "rb") as f:
+        header = struct.unpack(f">{2 + len(item_shape)}I", f.read(header_len))
+    if header[0] != magic:
+        raise CorruptDataError(f"{path} does not start with the IDX magic number {magic:#010x} "
+                               f"(found {header[0]:#010x}): it is not an uncompressed MNIST file")
+    count, dims = header[1], tuple(header[2:])
+    if dims != item_shape:
+        raise CorruptDataError(f"{path} holds items of shape {dims}, expected {item_shape}")
+    expected = header_len + count * math.prod(item_shape)  # one byte per pixel or label
+    if size != expected:
+        raise CorruptDataError(f"{path} is {size} bytes but its header promises {count} items "
+                               f"({expected} bytes): the file is truncated or padded; delete it and download again")
+    return count
+
+
+def reachable(url: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
+    """True when a TCP connection to the URL's host and port opens within `timeout` seconds."""
+    parts = urlparse(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
 
 Progress = Callable[[float, str], None]   # (fraction done in [0, 1], what is happening)
 
@@ -32,15 +101,15 @@ def download(root: str | os.PathLike | None = None, dataset: str = "mnist", prog
     """
     from torchvision import datasets  # slow import: only when a download is asked for
 
-    cls = getattr(datasets, _dataset_info(dataset)[0])
-    folder = data_root(root) / _dataset_info(dataset)[0] / "raw"
+    folder = raw_folder(root, dataset)
+    cls = getattr(datasets, folder.parent.name)
     mirrors = list(mirrors if mirrors is not None else cls.mirrors)
     report = progress or (lambda fraction, text: None)
     todo = [name for name in FILE_NAMES if not (folder / name).is_file()]
     if not todo:
         report(1.0, "already downloaded")
         return folder
-    live = [m for m in mirrors if _reachable(m)]
+    live = [m for m in mirrors if reachable(m)]
     if not live:
         raise MissingDataError(f"no download mirror answered ({', '.join(mirrors)}): the machine looks offline; "
                                f"nothing was written to {folder}")
@@ -66,7 +135,7 @@ def _fetch_one(mirrors: list[str], name: str, folder: Path, part: Callable[[floa
                 while chunk := unpacked.read(CHUNK_BYTES):
                     out.write(chunk)
             images = "images" in name
-            _check_idx(Path(tmp), IMAGES_MAGIC if images else LABELS_MAGIC, (IMAGE_SIZE, IMAGE_SIZE) if images else ())
+            check_idx(Path(tmp), IMAGES_MAGIC if images else LABELS_MAGIC, (IMAGE_SIZE, IMAGE_SIZE) if images else ())
             os.chmod(tmp, 0o644)
             os.replace(tmp, folder / name)
             return

@@ -153,13 +153,6 @@ def integer(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
-def boolean(text: str) -> bool:
-    """A parser for `restore`: "true" or "false"."""
-    if text not in ("true", "false"):
-        raise ValueError(f"{text!r} is neither true nor false")
-    return text == "true"
-
-
 def student_url(base: str, url_path: str, params: dict[str, str]) -> str:
     """The same view for students: `base` + page path + every parameter except lecture mode."""
     query = urlencode({k: v for k, v in params.items() if k != LECTURE})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -21,6 +22,7 @@ from cnnviz.model import leaf_layers
 # Modules that end the spatial part of a network: Grad-CAM's default layer is the last module before one of them.
 _SPATIAL_END = (nn.Flatten, nn.Linear, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
 MODES = ("cascading", "independent")
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "checkpoints" / "explain"  # recorded by scripts/record_explain.py
 
 
 class PixelModel(nn.Module):

@@ -1,0 +1,131 @@
+"""Pictures and charts of the "Why this answer?" page: attribution maps, the honesty check, the attack.
+
+Data in, picture or figure out (no Streamlit here). Every colour comes from visual.py: a signed map on the
+diverging scale centred on 0, a non-negative one on the sequential scale, pixels grey; the digit's outline
+is drawn in a neutral grey so the map keeps its own colours.
+"""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import plotly.graph_objects as go
+from PIL import Image, ImageDraw
+
+from cnnviz_ui import visual
+from cnnviz_ui.images import feature_grid
+
+METHODS = {  # the core's function name -> what the page calls it
+    "saliency": "Saliency",
+    "integrated_gradients": "Integrated gradients",
+    "grad_cam": "Grad-CAM",
+    "occlusion": "Occlusion",
+}
+ATTACKS = {"fgsm": "one step (FGSM)", "pgd": "ten small steps (PGD)"}  # the recorded curves' names
+OUTLINE_RGB = tuple(int(visual.MUTED[i:i + 2], 16) for i in (1, 3, 5))  # the digit's outline: neutral grey
+INK = 0.5  # a pixel brighter than this belongs to the digit's outline
+
+
+def outline_mask(image28: np.ndarray, zoom: int) -> np.ndarray:
+    """[28*zoom, 28*zoom] bool: the border pixels of the digit's ink (pixels above INK), scaled up by `zoom`."""
+    ink = np.asarray(image28, dtype=np.float32) > INK                        # [28, 28]
+    big = ink.repeat(zoom, axis=0).repeat(zoom, axis=1)                      # [28z, 28z]
+    padded = np.pad(big, 1)
+    inner = big & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+    return big & ~inner
+
+
+def attribution_image(values: np.ndarray, image28: np.ndarray | None = None, size: int = 168,
+                      font_size: int = 11) -> Image.Image:
+    """One attribution map [28, 28] scaled up, its colour bar on the right (diverging about 0 when it has a
+    sign, sequential when it has none), with the digit's outline in grey over it when `image28` is given."""
+    values = np.asarray(values, dtype=np.float32)
+    if values.ndim != 2:
+        raise ValueError(f"expected one map shaped [H, W], got {values.shape}")
+    zoom = max(1, size // max(values.shape))
+    img = feature_grid(values[None], cols=1, cell=zoom * max(values.shape), labels=False, font_size=font_size)
+    if image28 is not None:
+        edge = outline_mask(image28, zoom)                                   # [28z, 28z]
+        pixels = np.asarray(img).copy()
+        h, w = edge.shape
+        pixels[:h, :w][edge] = OUTLINE_RGB
+        img = Image.fromarray(pixels)
+    return img
+
+
+def difference_image(difference: np.ndarray, size: int = 168, font_size: int = 11) -> Image.Image:
+    """The attack's change (attacked − original pixels) on the diverging scale, stretched to its own largest
+    change: an invisible ±0.05 becomes full red or blue, so the pattern shows (the colour bar gives the values)."""
+    return attribution_image(difference, None, size, font_size)
+
+
+def figure_block_html(img_url: str, width: int, caption: str, kind: str, **data) -> str:
+    """A picture (a data: URL) with its caption, tagged for tests and tools: class cnnviz-<kind> and one
+    data-<name> attribute per keyword (e.g. method="saliency", target=7)."""
+    attributes = " ".join(f"data-{k.replace('_', '-')}='{html.escape(str(v), quote=True)}'" for k, v in data.items())
+    return (f"<figure class='cnnviz-{html.escape(kind)}' {attributes} style='margin:0'>"
+            f"<img src='{img_url}' width='{int(width)}' style='image-rendering:pixelated;max-width:100%'>"
+            f"<figcaption style='font-size:0.85em;opacity:0.8'>{html.escape(caption)}</figcaption></figure>")
+
+
+def correlation_figure(layers: list[str], correlations: dict[str, list[float]], chosen: int | None = None,
+                       height: int = 260) -> go.Figure:
+    """How much each map still looks like the trained network's as more layers are randomised from the top:
+    one line per method (rank correlation, 1 = same ranking of pixels, 0 = unrelated); `chosen` marks the
+    step shown above."""
+    fig = go.Figure()
+    x = list(range(1, len(layers) + 1))
+    for n, (method, values) in enumerate(correlations.items()):
+        fig.add_trace(go.Scatter(x=x, y=list(values), mode="lines+markers", name=METHODS.get(method, method),
+                                 line=dict(color=visual.CATEGORICAL[n % len(visual.CATEGORICAL)], width=3)))
+    if chosen is not None:
+        fig.add_vline(x=chosen, line=dict(color=visual.HIGHLIGHT, width=2, dash="dot"))
+    fig.add_hline(y=0, line=dict(color=visual.MUTED, width=1))
+    fig.update_xaxes(title="layers randomised, from the top", tickvals=x,
+                     ticktext=[f"{k}: down to {name}" for k, name in zip(x, layers)])
+    fig.update_yaxes(title="rank correlation", range=[-0.3, 1.05])
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), legend=dict(orientation="h", y=-0.35))
+    return fig
+
+
+def accuracy_curve_figure(curves: dict[str, dict], needed: float | None = None, height: int = 280) -> go.Figure:
+    """Test accuracy under attack against the budget ε (the largest change allowed per pixel): one line per
+    recorded curve (name -> {"epsilons", "accuracy"}), with the ε this digit needed marked (HIGHLIGHT)."""
+    fig = go.Figure()
+    for n, (name, curve) in enumerate(curves.items()):
+        eps, acc = np.asarray(curve["epsilons"], dtype=float), np.asarray(curve["accuracy"], dtype=float)
+        fig.add_trace(go.Scatter(x=eps, y=100 * acc, mode="lines+markers", name=ATTACKS.get(name, name),
+                                 line=dict(color=visual.CATEGORICAL[(4, 5, 2)[n % 3]], width=3),
+                                 hovertemplate="ε = %{x:.3f}: %{y:.1f}%<extra></extra>"))
+    if needed is not None:
+        fig.add_vline(x=float(needed), line=dict(color=visual.HIGHLIGHT, width=3, dash="dash"),
+                      annotation_text=f"your digit: ε = {visual.number(needed, 3)}", annotation_position="top right")
+    fig.update_xaxes(title="ε: the largest change allowed to each pixel (pixels 0 to 1)")
+    fig.update_yaxes(title="test accuracy (%)", range=[0, 101])
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.3))
+    return fig
+
+
+def canvas_picture(image28: np.ndarray, size: int = 280) -> Image.Image:
+    """A 28x28 image in [0, 1] as the drawing canvas's starting picture: grey pixels, white ink on black,
+    scaled up by whole pixels (so reading the canvas back at 28x28 gives the same pixels)."""
+    g = (np.clip(np.asarray(image28, dtype=np.float32), 0, 1) * 255).round().astype(np.uint8)  # [28, 28]
+    zoom = max(1, size // g.shape[0])
+    return Image.fromarray(g.repeat(zoom, axis=0).repeat(zoom, axis=1)).convert("RGB")
+
+
+def canvas_drawing(image_url: str, size: int = 280) -> dict:
+    """A drawing canvas's `initial_drawing` (Fabric JSON) holding one picture (a data: URL) that fills it."""
+    return {"version": "6.0.0", "objects": [{
+        "type": "Image", "version": "6.0.0", "originX": "left", "originY": "top", "left": 0, "top": 0,
+        "width": size, "height": size, "scaleX": 1, "scaleY": 1, "angle": 0, "opacity": 1, "visible": True,
+        "selectable": False, "evented": False, "src": image_url, "crossOrigin": None, "filters": []}]}
+
+
+def marked_digit(image28: np.ndarray, size: int = 168) -> Image.Image:
+    """A digit in grey with a thin HIGHLIGHT frame: "this is the one the attack made"."""
+    g = (np.clip(np.asarray(image28, dtype=np.float32), 0, 1) * 255).astype(np.uint8)
+    zoom = max(1, size // g.shape[0])
+    img = Image.fromarray(np.stack([g] * 3, axis=-1).repeat(zoom, axis=0).repeat(zoom, axis=1))
+    ImageDraw.Draw(img).rectangle([0, 0, img.width - 1, img.height - 1], outline=visual.HIGHLIGHT_RGB, width=2)
+    return img

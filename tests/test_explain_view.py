@@ -1,0 +1,104 @@
+"""The builders of the "Why this answer?" page, with small data: maps on the right scale with the digit's
+outline, the attack's difference, the curves, and the canvas that starts from the attacked digit."""
+import numpy as np
+import pytest
+
+from cnnviz.preprocess import resize_nearest, to_gray
+from cnnviz_ui import explain_view as view
+from cnnviz_ui import visual
+from visual_samples_explain_view import digit, signed_map
+
+
+def _rgb(img, x, y):
+    return tuple(int(c) for c in img.convert("RGB").getpixel((x, y)))
+
+
+def _colour(value, lo, hi, scale):
+    return tuple(int(c) for c in visual.colorize(np.array(value), lo, hi, scale))
+
+
+def test_the_outline_is_the_border_of_the_ink_and_nothing_inside_it():
+    d = np.zeros((28, 28))
+    d[10:14, 10:16] = 1.0                          # a 4x6 block of ink
+    edge = view.outline_mask(d, zoom=1)
+    assert edge.sum() == 2 * 4 + 2 * 6 - 4         # its perimeter
+    assert not edge[11:13, 11:15].any()            # the inside stays the map's colour
+    assert view.outline_mask(d, zoom=3).shape == (84, 84)
+
+
+def test_a_signed_map_is_diverging_about_zero_with_red_for_positive():
+    img = view.attribution_image(signed_map(), size=56)
+    assert _rgb(img, 2, 2) == _colour(1.0, -1, 1, "diverging")      # +1: the red end
+    assert _rgb(img, 54, 54) == _colour(-0.5, -1, 1, "diverging")   # -0.5: halfway to blue, same range
+    assert img.width > 56                                            # its colour bar on the right
+
+
+def test_a_non_negative_map_is_sequential_from_zero():
+    heat = np.zeros((28, 28), dtype=np.float32)
+    heat[:14] = 2.0
+    img = view.attribution_image(heat, size=56)
+    assert _rgb(img, 2, 2) == _colour(1.0, 0, 1, "sequential")      # the largest value: yellow
+    assert _rgb(img, 2, 54) == _colour(0.0, 0, 1, "sequential")     # zero: the dark end
+
+
+def test_the_digit_outline_is_drawn_in_grey_over_the_map():
+    img = view.attribution_image(signed_map(), digit(), size=56)    # zoom 2; the bar covers columns 12-15
+    assert _rgb(img, 24, 30) == view.OUTLINE_RGB                    # the bar's left edge, row 15
+    assert _rgb(img, 27, 30) != view.OUTLINE_RGB                    # inside the bar: the map's colour
+    assert max(view.OUTLINE_RGB) - min(view.OUTLINE_RGB) == 0       # a neutral grey
+
+
+def test_a_map_that_is_not_two_dimensional_is_refused():
+    with pytest.raises(ValueError, match=r"\[H, W\]"):
+        view.attribution_image(np.zeros((1, 28, 28)))
+
+
+def test_the_difference_is_stretched_to_its_own_largest_change():
+    diff = np.zeros((28, 28), dtype=np.float32)
+    diff[0, 0], diff[27, 27] = 0.05, -0.05
+    img = view.difference_image(diff, size=28)
+    assert _rgb(img, 0, 0) == _colour(1, -1, 1, "diverging")        # +0.05 is full red
+    assert _rgb(img, 27, 27) == _colour(-1, -1, 1, "diverging")     # -0.05 full blue
+    assert _rgb(img, 14, 14) == _colour(0, -1, 1, "diverging")      # unchanged: white
+
+
+def test_the_canvas_picture_reads_back_as_the_same_28x28_pixels():
+    rng = np.random.default_rng(0)
+    image28 = np.zeros((28, 28), dtype=np.float32)
+    image28[4:24, 4:24] = rng.random((20, 20))      # every grey level inside, a dark border as in MNIST
+    canvas = np.asarray(view.canvas_picture(image28, size=280).convert("RGBA"))   # what the canvas sends back
+    back = resize_nearest(to_gray(canvas), 28)
+    assert np.abs(back - image28).max() <= 1 / 255 + 1e-6
+
+
+def test_the_canvas_drawing_holds_the_picture_filling_the_canvas():
+    drawing = view.canvas_drawing("data:image/png;base64,AAAA", size=280)
+    (obj,) = drawing["objects"]
+    assert obj["type"] == "Image" and obj["src"] == "data:image/png;base64,AAAA"
+    assert (obj["left"], obj["top"], obj["width"], obj["height"]) == (0, 0, 280, 280)
+    assert obj["selectable"] is False                                # the student draws over it, cannot drag it
+
+
+def test_the_accuracy_curve_is_in_percent_and_marks_the_epsilon_the_digit_needed():
+    curves = {"fgsm": {"epsilons": [0, 0.1, 0.2], "accuracy": [0.99, 0.5, 0.02]},
+              "pgd": {"epsilons": [0, 0.1], "accuracy": [0.99, 0.1]}}
+    fig = view.accuracy_curve_figure(curves, needed=0.07)
+    assert [list(t.y) for t in fig.data] == [pytest.approx([99, 50, 2]), pytest.approx([99, 10])]
+    assert [t.name for t in fig.data] == [view.ATTACKS["fgsm"], view.ATTACKS["pgd"]]
+    (line,) = fig.layout.shapes
+    assert line.x0 == line.x1 == 0.07 and line.line.color == visual.HIGHLIGHT
+    assert not view.accuracy_curve_figure(curves).layout.shapes
+
+
+def test_the_correlation_chart_has_one_line_per_method_and_marks_the_chosen_step():
+    fig = view.correlation_figure(["fc2", "fc1"], {"saliency": [0.9, 0.2], "occlusion": [0.7, 0.6]}, chosen=2)
+    assert [t.name for t in fig.data] == ["Saliency", "Occlusion"]
+    assert [list(t.y) for t in fig.data] == [[0.9, 0.2], [0.7, 0.6]]
+    assert any(s.x0 == 2 and s.line.color == visual.HIGHLIGHT for s in fig.layout.shapes)
+
+
+def test_a_figure_block_carries_its_data_attributes_escaped():
+    text = view.figure_block_html("data:image/png;base64,", 100, "Saliency <for> 7", "attribution",
+                                  method="saliency", target=7)
+    assert "class='cnnviz-attribution'" in text and "data-method='saliency'" in text and "data-target='7'" in text
+    assert "Saliency &lt;for&gt; 7" in text

@@ -4,61 +4,56 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-import torch
 from torch import nn
 
 from cnnviz.data import IMAGE_SIZE
-from cnnviz.model import HEADS, DigitCNN, ModelConfig, leaf_layers
+from cnnviz.layers import LayerSpec, layer_specs
+from cnnviz.model import HEADS, DigitCNN, ModelConfig
 
 
 @dataclass(frozen=True)
 class LayerRow:
     name: str            # module name, e.g. "conv1"
-    kind: str            # class name, e.g. "Conv2d"
+    kind: str            # the module's class name, e.g. "Conv2d"
     op: str              # e.g. "Conv2d(1, 16, 3, pad=1)"
     output_shape: tuple  # without the batch dimension, e.g. (16, 28, 28)
     params: int
     arithmetic: str      # e.g. "16×1×3×3 + 16 = 160"
     share: float         # params / total, in [0, 1]
+    layer_kind: str = ""  # the kind cnnviz.layers gives it: "conv", "batch_norm", "activation", "max_pool", ...
 
 
-def _pair(v) -> int | tuple:
-    if isinstance(v, tuple) and len(set(v)) == 1:
-        return v[0]
-    return v
+_ACTIVATION_TEXT = {"ReLU": "ReLU: max(0, x)", "Tanh": "tanh(x)", "Sigmoid": "sigmoid: 1/(1+e^-x)"}
 
 
-def describe(layer: nn.Module) -> str:
-    """A short op description in PyTorch's argument order."""
-    if isinstance(layer, nn.Conv2d):
-        text = f"Conv2d({layer.in_channels}, {layer.out_channels}, {_pair(layer.kernel_size)}"
-        if _pair(layer.stride) != 1:
-            text += f", stride={_pair(layer.stride)}"
-        if _pair(layer.padding) not in (0, "valid"):
-            text += f", pad={_pair(layer.padding)}"
-        if _pair(layer.dilation) != 1:
-            text += f", dilation={_pair(layer.dilation)}"
-        return text + ")"
-    if isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)):
-        text = f"{type(layer).__name__}({_pair(layer.kernel_size)}, {_pair(layer.stride)}"
-        if _pair(layer.padding) != 0:
-            text += f", pad={_pair(layer.padding)}"
-        return text + ")"
-    if isinstance(layer, nn.AdaptiveAvgPool2d):
-        return f"GlobalAvgPool → {_pair(layer.output_size)}×{_pair(layer.output_size)}"
-    if isinstance(layer, nn.Linear):
+def describe(spec: LayerSpec) -> str:
+    """A short op description of one layer (a cnnviz.layers.LayerSpec) in PyTorch's argument order."""
+    layer = spec.module
+    if spec.kind == "conv":
+        text = f"Conv2d({layer.in_channels}, {layer.out_channels}, {spec.kernel_size}"
+        if spec.stride != 1:
+            text += f", stride={spec.stride}"
+        if spec.padding:
+            text += f", pad={spec.padding}"
+        if spec.dilation != 1:
+            text += f", dilation={spec.dilation}"
+        return text + (", no bias)" if layer.bias is None else ")")
+    if spec.kind in ("max_pool", "avg_pool"):
+        text = f"{type(layer).__name__}({spec.kernel_size}, {spec.stride}"
+        return text + (f", pad={spec.padding})" if spec.padding else ")")
+    if spec.kind == "global_avg_pool":
+        return "GlobalAvgPool → 1×1"
+    if spec.kind == "batch_norm":
+        return f"BatchNorm2d({layer.num_features})"
+    if spec.kind == "linear":
         return f"Linear({layer.in_features}, {layer.out_features})"
-    if isinstance(layer, nn.Dropout):
+    if spec.kind == "dropout":
         return f"Dropout({layer.p:g})"
-    if isinstance(layer, nn.ReLU):
-        return "ReLU: max(0, x)"
-    if isinstance(layer, nn.Tanh):
-        return "tanh(x)"
-    if isinstance(layer, nn.Sigmoid):
-        return "sigmoid: 1/(1+e^-x)"
-    if isinstance(layer, nn.Flatten):
+    if spec.kind == "flatten":
         return "Flatten"
-    return type(layer).__name__
+    if isinstance(layer, nn.LeakyReLU):
+        return f"LeakyReLU: max({layer.negative_slope:g}x, x)"
+    return _ACTIVATION_TEXT.get(type(layer).__name__, type(layer).__name__)
 
 
 def arithmetic(layer: nn.Module) -> str:
@@ -87,27 +82,15 @@ def model_input_shape(model: nn.Module) -> tuple[int, int, int]:
 def layer_table(model: nn.Module, input_shape: tuple | None = None) -> list[LayerRow]:
     """One row per leaf layer in execution order, with output shape, parameters and share of the total.
 
-    `input_shape` is [B, C, H, W]; by default one input of `model_input_shape(model)`.
+    `input_shape` is [B, C, H, W]; by default one input of `model_input_shape(model)`. Runs nothing: the shapes
+    come from cnnviz.layers.
     """
     if input_shape is None:
         input_shape = (1, *model_input_shape(model))
-    layers = leaf_layers(model)
+    specs = layer_specs(model, tuple(input_shape[1:]))
     total = sum(p.numel() for p in model.parameters())
-    rows = []
-    was_training = model.training
-    model.eval()
-    try:
-        param = next(model.parameters(), None)
-        x = torch.zeros(input_shape, device=param.device if param is not None else "cpu")
-        with torch.no_grad():
-            for name, layer in layers:
-                x = layer(x)
-                params = sum(p.numel() for p in layer.parameters(recurse=False))
-                rows.append(LayerRow(name, type(layer).__name__, describe(layer), tuple(x.shape[1:]),
-                                     params, arithmetic(layer), params / total if total else 0.0))
-    finally:
-        model.train(was_training)
-    return rows
+    return [LayerRow(s.name, type(s.module).__name__, describe(s), s.out_shape, s.params, arithmetic(s.module),
+                     s.params / total if total else 0.0, s.kind) for s in specs]
 
 
 def head_tables(config: ModelConfig) -> dict[str, list[LayerRow]]:

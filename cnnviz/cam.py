@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnviz.layers import layer_specs
 from cnnviz.trace import trace
-from cnnviz.model import leaf_layers
 
 
 @dataclass(frozen=True)
@@ -26,13 +26,13 @@ class ClassActivationMap:
 
 def gap_parts(model: nn.Module) -> tuple[str, nn.Linear]:
     """(name of the layer whose maps feed the GAP, the classifier after it); ValueError without a GAP head."""
-    layers = leaf_layers(model)
-    gap_at = [i for i, (_, m) in enumerate(layers) if isinstance(m, nn.AdaptiveAvgPool2d)]
-    linears = [m for _, m in layers[gap_at[-1]:] if isinstance(m, nn.Linear)] if gap_at else []
-    if not gap_at or gap_at[-1] == 0 or len(linears) != 1:
+    specs = layer_specs(model)
+    gap_at = [i for i, spec in enumerate(specs) if spec.kind == "global_avg_pool"]
+    after = [spec.kind for spec in specs[gap_at[-1] + 1:]] if gap_at else []
+    if not gap_at or gap_at[-1] == 0 or after.count("linear") != 1 or set(after) - {"flatten", "linear"}:
         raise ValueError("a class activation map needs a model whose head is global average pooling followed "
                          "by one linear layer (the GAP variant, head='gap'); this model has another head")
-    return layers[gap_at[-1] - 1][0], linears[0]
+    return specs[gap_at[-1] - 1].key, next(s.module for s in specs[gap_at[-1]:] if s.kind == "linear")
 
 
 @torch.no_grad()

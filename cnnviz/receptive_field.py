@@ -20,14 +20,10 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
-from cnnviz.model import leaf_layers
+from cnnviz.layers import SPATIAL, layer_specs
 from cnnviz.pooling import output_size
 
-# Modules that act on each spatial position alone: they leave the receptive field unchanged.
-_POINTWISE = (nn.BatchNorm2d, nn.GroupNorm, nn.InstanceNorm2d, nn.LocalResponseNorm,
-              nn.Dropout, nn.Dropout2d, nn.AlphaDropout, nn.Identity)
-# Modules that end the spatial part of a network.
-_SPATIAL_END = (nn.Flatten, nn.Linear, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+SPATIAL_END = ("flatten", "linear", "global_avg_pool")  # kinds that end the spatial part of a network
 
 
 @dataclass(frozen=True)
@@ -97,53 +93,23 @@ def receptive_fields(layers: list[Layer], input_size: int | None = None) -> list
     return rows
 
 
-def _square(module: nn.Module, attr: str) -> int:
-    value = getattr(module, attr)
-    if isinstance(value, tuple):
-        if len(set(value)) != 1:
-            raise ValueError(f"{type(module).__name__} has a non-square {attr} {value}; only square ones are supported")
-        value = value[0]
-    return int(value)
-
-
-def _layer(name: str, module: nn.Module) -> Layer:
-    if isinstance(module, nn.Conv2d):
-        k, d = _square(module, "kernel_size"), _square(module, "dilation")
-        if module.padding == "valid":
-            p = 0
-        elif module.padding == "same":
-            if (d * (k - 1)) % 2:
-                raise ValueError(f"{name}: padding='same' with an even kernel pads unevenly; use an odd kernel")
-            p = d * (k - 1) // 2
-        else:
-            p = _square(module, "padding")
-        return Layer(name, k, _square(module, "stride"), p, d)
-    if getattr(module, "ceil_mode", False):
-        raise ValueError(f"{name}: ceil_mode=True is not supported; use ceil_mode=False")
-    d = _square(module, "dilation") if isinstance(module, nn.MaxPool2d) else 1
-    return Layer(name, _square(module, "kernel_size"), _square(module, "stride"), _square(module, "padding"), d)
-
-
-def _is_pointwise(module: nn.Module) -> bool:
-    if isinstance(module, _POINTWISE):
-        return True
-    return type(module).__module__ == "torch.nn.modules.activation" and not isinstance(module, nn.MultiheadAttention)
+def _spatial_specs(model: nn.Module) -> list:
+    """The layer specs before the first flatten / linear / global pool (the part with feature maps)."""
+    specs = []
+    for spec in layer_specs(model):
+        if spec.kind in SPATIAL_END:
+            break
+        specs.append(spec)
+    return specs
 
 
 def layers_from_model(model: nn.Module) -> list[Layer]:
-    """The conv and pool layers of a model, in execution order, up to its first Flatten/Linear/adaptive pool.
+    """The conv and pool layers of a model, in execution order, up to its first Flatten/Linear/global pool.
 
     Activations, batch norm and dropout are skipped (they do not change the field).
     """
-    layers = []
-    for name, module in leaf_layers(model):
-        if isinstance(module, _SPATIAL_END):
-            break
-        if isinstance(module, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
-            layers.append(_layer(name, module))
-        elif not _is_pointwise(module):
-            raise ValueError(f"{name}: {type(module).__name__} is not supported for receptive fields; "
-                             f"use Conv2d, MaxPool2d, AvgPool2d and element-wise layers")
+    layers = [Layer(s.name, s.kernel_size, s.stride, s.padding, s.dilation)
+              for s in _spatial_specs(model) if s.kind in SPATIAL]
     if not layers:
         raise ValueError("the model has no Conv2d or pooling layer before its first Flatten/Linear")
     return layers
@@ -198,12 +164,10 @@ def field_rows(model: nn.Module, image_size: int = 28) -> dict[str, RFRow]:
     """
     rows = {r.name: r for r in receptive_fields(layers_from_model(model), input_size=image_size)}
     out, current = {}, None
-    for name, module in leaf_layers(model):
-        if isinstance(module, _SPATIAL_END):
-            break
-        current = rows.get(name, current)
+    for spec in _spatial_specs(model):
+        current = rows.get(spec.name, current)
         if current is not None:
-            out[name] = current
+            out[spec.name] = current
     return out
 
 

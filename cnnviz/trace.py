@@ -6,14 +6,15 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from cnnviz.model import leaf_layers
+from cnnviz.layers import layer_specs
 
 
 @torch.no_grad()
 def trace(model: nn.Module, x: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
     """Every intermediate tensor of `model` on `x`, keyed by layer name, in execution order.
 
-    Works for any model whose leaf modules run in registration order (DigitCNN, nn.Sequential).
+    Works for any model whose leaf modules run in registration order (DigitCNN, nn.Sequential) and that
+    cnnviz.layers describes.
     Adds "input", "logits" (the last layer's output) and "probabilities" (its softmax).
     Uses no hooks and leaves the model's train/eval mode as the caller set it.
     """
@@ -28,10 +29,8 @@ def trace(model: nn.Module, x: torch.Tensor) -> "OrderedDict[str, torch.Tensor]"
             raise ValueError(f"this model reads images of shape {list(expected)}, got {list(x.shape[1:])}: "
                              "resize the input first")
     out: OrderedDict[str, torch.Tensor] = OrderedDict(input=x)
-    layers = leaf_layers(model)
-    last = layers[-1][0] if layers else None
-    for name, layer in layers:
-        x = layer(x)
-        out["logits" if name == last else name] = x
+    for spec in layer_specs(model, tuple(x.shape[1:])):  # checks every layer can read what it gets
+        x = spec.module(x)
+        out[spec.key] = x
     out["probabilities"] = torch.softmax(x, dim=1)
     return out

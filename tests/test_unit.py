@@ -6,6 +6,7 @@ from torch import nn
 
 from cnnviz.trace import trace
 from cnnviz.checkpoint import load, shipped_path
+from cnnviz.model import ConvBlock, DigitCNN, ModelConfig
 from cnnviz.preprocess import preprocess
 from cnnviz.sketch import draw_digit
 from cnnviz.unit import agrees, open_unit
@@ -159,3 +160,51 @@ def test_grouped_convolution_is_refused():
     acts = trace(model, torch.randn(1, 2, 5, 5))
     with pytest.raises(ValueError, match="groups=1"):
         open_unit(model, acts, "0", (0, 0, 0))
+
+
+def _trained_looking(config) -> nn.Module:
+    """A design whose batch norms hold statistics and scales away from 0 / 1 (as after training), in eval mode."""
+    torch.manual_seed(4)
+    model = DigitCNN(config).eval()
+    with torch.no_grad():
+        for bn in (m for m in model.modules() if isinstance(m, nn.BatchNorm2d)):
+            bn.running_mean.uniform_(-0.5, 0.5)
+            bn.running_var.uniform_(0.2, 3.0)
+            bn.weight.uniform_(0.5, 2.0)
+            bn.bias.uniform_(-0.5, 0.5)
+    return model
+
+
+def test_every_unit_of_a_batch_norm_leaky_relu_avg_pool_design_matches_the_forward_pass():
+    """Strided 5x5 conv with padding 1, batch norm, leaky ReLU, overlapping average pooling, a valid 3x3 conv."""
+    config = ModelConfig(blocks=(ConvBlock(3, 5, 1, 2, "leaky_relu", True, "avg", 3, 1),
+                                 ConvBlock(4, 3, "valid", 1, "sigmoid", True, "max", 2)), hidden=(6,), image_size=14)
+    model = _trained_looking(config)
+    acts = trace(model, torch.randn(1, 1, 14, 14))
+    for layer, out in acts.items():
+        if layer in {"input", "probabilities", "flatten", "dropout"}:
+            continue
+        for unit in _units(tuple(out[0].shape), stride=1):
+            rec = open_unit(model, acts, layer, unit)
+            assert agrees(rec.value, float(out[0][unit])), (layer, unit, rec.value, float(out[0][unit]))
+
+
+def test_a_batch_norm_unit_shows_its_standardization(digit):
+    model = _trained_looking(ModelConfig.uniform(channels=(4, 8), batch_norm=True, activation="leaky_relu"))
+    acts = trace(model, digit)
+    rec = open_unit(model, acts, "leaky_relu1", (2, 10, 11))
+    norm = rec.normalization
+    assert rec.computed_by == "conv1" and model.conv1.bias is None and rec.conv.bias == 0 and norm.layer == "bn1"
+    assert norm.x == pytest.approx(float(acts["conv1"][0, 2, 10, 11]), abs=TOL)
+    assert norm.mean == float(model.bn1.running_mean[2]) and norm.var == float(model.bn1.running_var[2])
+    assert norm.weight == float(model.bn1.weight.detach()[2]) != 1.0
+    assert rec.pre_activation == pytest.approx(float(acts["bn1"][0, 2, 10, 11]), abs=TOL)
+    assert rec.activation == "LeakyReLU"
+    assert rec.value == pytest.approx(max(norm.result, 0.01 * norm.result), abs=1e-12)
+
+
+def test_a_batch_norm_unit_in_training_mode_is_refused(digit):
+    model = DigitCNN(ModelConfig.uniform(channels=(4, 8), batch_norm=True))
+    acts = trace(model, digit)
+    with pytest.raises(ValueError, match="eval mode"):
+        open_unit(model, acts, "bn1", (0, 0, 0))

@@ -3,7 +3,7 @@
 Every test runs against both backends: a temporary SQLite file, and a redis-server started for this test
 session on a free port in a temporary folder (stopped at the end). Where redis-server is missing, the Redis
 cases fail with a message naming the package (scripts/test.sh installs it): they are never skipped.
-The fixtures `store_url` and `store` are imported by tests/test_classroom_logic.py too.
+tests/test_classroom_logic.py uses the same Redis fixture and `empty_store_url`.
 """
 from __future__ import annotations
 
@@ -72,9 +72,8 @@ def redis_server():
         stop_redis(proc, folder)
 
 
-@pytest.fixture(params=BACKENDS)
-def store_url(request, tmp_path):
-    """A store URL with nothing in it: a new SQLite file, or the test Redis server emptied."""
+def empty_store_url(request, tmp_path) -> str:
+    """For the parametrised `store_url` fixtures: a new SQLite file, or the test Redis server emptied."""
     if request.param == "sqlite":
         return f"sqlite://{tmp_path / 'classes.sqlite3'}"
     url = request.getfixturevalue("redis_server")
@@ -82,6 +81,11 @@ def store_url(request, tmp_path):
     store.client.flushdb()
     store.close()
     return url
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request, tmp_path):
+    return empty_store_url(request, tmp_path)
 
 
 @pytest.fixture

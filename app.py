@@ -5,7 +5,7 @@
 import pandas  # noqa: F401
 import streamlit as st
 
-from cnnviz_ui import links, pages_list
+from cnnviz_ui import class_follow, links, pages_list
 from cnnviz_ui.memory import tune_malloc
 from cnnviz_ui.shell import apply_style, freeze_new_imports, lecture_bar, lecture_mode_asked, lecture_toggle
 
@@ -30,10 +30,12 @@ with bar:
 page = st.navigation(PAGES)
 apply_style()
 freeze_new_imports()  # torch & co. out of the collector's way, sessions not pinned (see shell.py)
+class_follow.follow(page)  # in a class: the instructor's lead switch, or the student's poller and pause banner
 try:
     page.run()
 finally:
     link_check.report()
+    class_follow.publish(page)  # the instructor's view, as the URL now holds it, for the students following
     if lecture:  # after the page: its settings are in the URL by now
         with bar:
             links.student_link(page.url_path)

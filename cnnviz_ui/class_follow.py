@@ -1,0 +1,243 @@
+"""Follow me: this browser's seat in a class, the instructor's view published, the students' pages following it.
+
+app.py calls `follow(page)` before every page and `publish(page)` after it. For a browser in no class both do
+nothing (no store is opened). An instructor's run publishes its page and query parameters (less lecture mode)
+whenever they change; a student's page carries a small poller (a fragment rerun every second) that switches to
+the instructor's view when its version moves, shows the pause banner and freezes the page while the class is
+paused, and offers "Break away" / "Follow again". Nothing here may break a page: a store that cannot be reached
+or a class that ended is said in one line, and the page below runs as usual.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+
+import streamlit as st
+
+from cnnviz_ui import links, pages_list
+
+log = logging.getLogger(__name__)
+
+SEAT = "_class_seat"          # session: this browser's Seat in a class (None: in no class)
+COOKIE = "cnnviz_class"       # the same seat in a cookie: it survives a reload and an app process restarted
+_COOKIE_READ = "_class_cookie_read"
+_PAGE = "_class_page"         # url path of the page this run shows
+_PUBLISHED = "_class_published"  # the instructor's last published (page, params)
+POLL_S = 1.0                  # a student's poller: the view lands within POLL_S + one page run
+LEAD_POLL_S = 2.0             # the instructor's: catches settings a fragment changed (a stepper's step)
+
+PAUSED_CSS = """<style>
+[data-testid="stMain"] .stMainBlockContainer, [data-testid="stSidebar"] { pointer-events: none; }
+.st-key-class_bar { pointer-events: auto; }
+</style>"""
+
+
+@dataclass
+class Seat:
+    code: str
+    role: str                  # "instructor" or "student"
+    student_id: str            # this browser's anonymous id (no names)
+    key: str | None = None     # the instructor key (instructor only; kept in this session and its cookie)
+    following: bool = True     # student: the page follows the instructor
+    lead: bool = True          # instructor: publish my view (students follow me)
+    seen_version: int = -1     # student: the last view version acted on
+
+    @property
+    def instructor(self) -> bool:
+        return self.role == "instructor"
+
+
+# ---------------------------------------------------------------- the store
+
+@st.cache_resource(show_spinner=False)
+def _open_store(url: str | None):
+    from cnnviz.class_store import open_store
+    return open_store(url)  # per-thread connections inside: one store shared by every session is safe
+
+
+def store():
+    """The class store ($CNNVIZ_CLASS_STORE or the default SQLite file); StoreUnavailable when it cannot be
+    reached (not cached: the next call tries again)."""
+    return _open_store(os.environ.get("CNNVIZ_CLASS_STORE") or None)
+
+
+# ---------------------------------------------------------------- this browser's seat
+
+def new_student_id() -> str:
+    return secrets.token_urlsafe(9)
+
+
+def cookie_value(seat: Seat) -> str:
+    return "~".join([seat.code, seat.role, seat.student_id, seat.key or ""])
+
+
+def parse_cookie(text: str | None) -> Seat | None:
+    """A seat as written by `cookie_value`, or None for anything else."""
+    parts = (text or "").split("~")
+    if len(parts) != 4 or parts[1] not in ("instructor", "student") or not parts[0] or not parts[2]:
+        return None
+    if parts[1] == "instructor" and not parts[3]:
+        return None
+    return Seat(parts[0], parts[1], parts[2], parts[3] or None)
+
+
+def cookie_script(seat: Seat | None) -> str:
+    """The script that writes (or, for None, removes) the seat cookie in this browser."""
+    if seat is None:
+        return f"<script>document.cookie = '{COOKIE}=; path=/; max-age=0; SameSite=Lax';</script>"
+    return (f"<script>document.cookie = '{COOKIE}={cookie_value(seat)}; path=/; max-age=86400; "
+            f"SameSite=Lax';</script>")
+
+
+def seat() -> Seat | None:
+    """This browser's seat: from the session, or once per session from the cookie (checked with the store)."""
+    current = st.session_state.get(SEAT)
+    if current is not None or st.session_state.get(_COOKIE_READ):
+        return current
+    st.session_state[_COOKIE_READ] = True
+    remembered = parse_cookie(_cookie())
+    if remembered is None:
+        return None
+    from cnnviz import classroom
+    try:
+        if remembered.instructor:
+            classroom.check_instructor(store(), remembered.code, remembered.key)
+        else:
+            classroom.join(store(), remembered.code, remembered.student_id)
+    except ValueError:  # ClassError: the class ended or the key no longer holds; the seat is forgotten
+        return None
+    st.session_state[SEAT] = remembered
+    return remembered
+
+
+def _cookie() -> str | None:
+    try:
+        return st.context.cookies.get(COOKIE)
+    except Exception:  # noqa: BLE001 - no browser request (a test runner): no cookie
+        return None
+
+
+def take_seat(new: Seat | None) -> None:
+    """Sit this session in a class (None: leave it); the page writes the cookie with `cookie_script`."""
+    if new is None:
+        st.session_state.pop(SEAT, None)
+    else:
+        st.session_state[SEAT] = new
+    st.session_state.pop(_PUBLISHED, None)
+
+
+# ---------------------------------------------------------------- the per-run hook
+
+def _params() -> dict[str, str]:
+    return {k: st.query_params.get(k) for k in st.query_params if k != links.LECTURE}
+
+
+def follow(page) -> None:
+    """Before the page runs: the instructor's lead line (sidebar) or the student's poller (top of the page)."""
+    try:
+        st.session_state[_PAGE] = page.url_path
+        current = seat()
+        if current is None:
+            return
+        if current.instructor:
+            with st.sidebar:
+                _lead_bar()
+        else:
+            _student_bar()
+    except Exception as exc:  # noqa: BLE001 - the hook never breaks a page (Streamlit's own stop/rerun pass)
+        log.warning("class follow hook: %s", exc)
+
+
+def publish(page) -> None:
+    """After the instructor's page has run: its view, when it changed, becomes the class's view."""
+    try:
+        current = st.session_state.get(SEAT)
+        if current is not None and current.instructor and current.lead:
+            _publish(current, page.url_path)
+    except Exception as exc:  # noqa: BLE001 - as above: a store problem never breaks the instructor's page
+        log.warning("class publish: %s", exc)
+
+
+def _publish(current: Seat, url_path: str) -> None:
+    view = (url_path, _params())
+    if st.session_state.get(_PUBLISHED) == view:
+        return
+    from cnnviz import classroom
+    classroom.publish_view(store(), current.code, current.key, *view)
+    st.session_state[_PUBLISHED] = view
+
+
+@st.fragment(run_every=LEAD_POLL_S)
+def _lead_bar() -> None:
+    current = st.session_state.get(SEAT)
+    if current is None or not current.instructor:
+        return
+    with st.container(key="class_lead"):
+        current.lead = st.toggle(f"Class {current.code}: students follow me", value=current.lead,
+                                 key="class_lead_toggle", help="Every following student's page shows what yours "
+                                 "shows (page and settings), within about 2 seconds.")
+        if current.lead:
+            try:
+                _publish(current, st.session_state.get(_PAGE, ""))
+            except Exception as exc:  # noqa: BLE001 - StoreUnavailable, ClassError: said, never raised
+                st.caption(f"Not published: {exc}")
+
+
+def _entry(url_path: str):
+    return next((e for e in pages_list.PAGES if e.url_path == url_path), None)
+
+
+def _go(view) -> None:
+    """Switch this student's page to the instructor's view. The widgets the links carry take the new values:
+    their state (from the URL before and after) is dropped, so the link seeds them again."""
+    entry = _entry(view.page)
+    if entry is None:
+        return
+    for key in set(_params()) | set(view.params):
+        if key in st.session_state:
+            del st.session_state[key]
+    st.switch_page(entry.file, query_params=dict(view.params))
+
+
+@st.fragment(run_every=POLL_S)
+def _student_bar() -> None:
+    current = st.session_state.get(SEAT)
+    if current is None or current.instructor:
+        return
+    from cnnviz import classroom
+    from cnnviz.class_store import StoreUnavailable
+    with st.container(key="class_bar"):
+        try:
+            view = classroom.current_view(store(), current.code)
+        except StoreUnavailable as exc:
+            st.caption(f"Class {current.code}: not reachable just now ({exc}). This page works as usual.")
+            return
+        except ValueError as exc:  # ClassError: the class ended
+            take_seat(None)
+            st.info(f"Class {current.code} has ended: {exc}")
+            return
+        if view.paused:
+            st.html(PAUSED_CSS)
+            st.warning(f"**Class {current.code} is paused by the instructor:** eyes on the projector. This page is "
+                       "frozen until the instructor resumes.", icon=":material/pause_circle:")
+            return
+        if current.following and view.version != current.seen_version:
+            current.seen_version = view.version
+            if view.page is not None and (view.page, dict(view.params)) != (st.session_state.get(_PAGE),
+                                                                             _params()):
+                _go(view)
+        text, button = st.columns([5, 1.3], vertical_alignment="center")
+        if current.following:
+            text.caption(f"Class {current.code}: you follow the instructor's page.")
+            if button.button("Break away", key="class_break_away", icon=":material/call_split:",
+                             help="Explore on your own; the instructor's moves no longer move your page"):
+                current.following = False
+                st.rerun()
+        else:
+            text.caption(f"Class {current.code}: you explore on your own.")
+            if button.button("Follow again", key="class_follow_again", icon=":material/group:",
+                             help="Back to the instructor's page, and follow it from now on"):
+                current.following, current.seen_version = True, -1
+                st.rerun()

@@ -1,0 +1,153 @@
+"""The Class page in AppTest, with a class store of its own (a temporary SQLite file): start, join, a question
+answered and revealed, the digit wall with stubbed drawings, and a forged instructor refused."""
+import json
+import re
+
+import numpy as np
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from app_helpers import APP, PAGES_DIR, texts
+from cnnviz import classroom
+from cnnviz.class_store import open_store
+from cnnviz.sketch import draw_digit
+from cnnviz_ui.canvas import stub_key
+from cnnviz_ui.class_follow import SEAT, Seat
+
+PAGE = f"{PAGES_DIR}/class_session.py"
+
+
+@pytest.fixture
+def store_url(tmp_path, monkeypatch, online):
+    url = f"sqlite://{tmp_path / 'classes.sqlite3'}"
+    monkeypatch.setenv("CNNVIZ_CLASS_STORE", url)
+    st.cache_resource.clear()   # the app's cached store belongs to another test's file
+    yield url
+    st.cache_resource.clear()
+
+
+def class_page(**state) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def button(at: AppTest, label: str):
+    found = [b for b in at.button if b.label == label]
+    assert found, f"no button {label!r} among {[b.label for b in at.button]}"
+    return found[0]
+
+
+def click(at: AppTest, label: str) -> AppTest:
+    button(at, label).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def seat(at: AppTest) -> Seat | None:
+    return at.session_state[SEAT] if SEAT in at.session_state else None
+
+
+def html(at: AppTest) -> str:
+    return "\n".join(e.proto.body for e in at.get("html"))
+
+
+def start(store_url) -> tuple[AppTest, Seat]:
+    teacher = click(class_page(), "Start a class")
+    me = seat(teacher)
+    assert me is not None and me.instructor
+    return teacher, me
+
+
+def join(code: str) -> AppTest:
+    pupil = class_page()
+    pupil.text_input(key="class_join_code").input(code)
+    return click(pupil, "Join")
+
+
+def test_the_instructor_starts_a_class_and_sees_its_code_and_key_once(store_url):
+    teacher, me = start(store_url)
+    assert f"data-code='{me.code}'" in html(teacher)
+    assert "<svg" in html(teacher)                                   # the QR code for the projector
+    assert me.key in [c.value for c in teacher.code]                 # the key, shown once ...
+    teacher.run()
+    assert me.key not in [c.value for c in teacher.code]             # ... and not again
+    classroom.check_instructor(open_store(store_url), me.code, me.key)  # the key is the class's
+
+
+def test_a_wrong_code_is_refused_with_a_message_and_the_right_one_joins(store_url):
+    _, me = start(store_url)
+    wrong = "ZZZZZZ" if me.code != "ZZZZZZ" else "YYYYYY"
+    pupil = join(wrong)
+    assert seat(pupil) is None
+    assert f"No class with the code {wrong}" in texts(pupil.error)
+    pupil = join(me.code.lower())                                    # typed in lower case: the same code
+    assert seat(pupil) is not None and seat(pupil).code == me.code and not seat(pupil).instructor
+    assert classroom.class_info(open_store(store_url), me.code).students == 1
+
+
+def test_a_question_is_answered_once_and_its_histogram_shows_only_after_the_reveal(store_url):
+    teacher, me = start(store_url)
+    pupil = join(me.code)
+    click(teacher, "Open the question")                              # the default: a quick check
+    pupil.run()
+    radio = pupil.radio(key=next(k for k in (r.key for r in pupil.radio) if k.startswith("class_answer_")))
+    radio.set_value(radio.options[2]).run()
+    click(pupil, "Answer")
+    assert "Your answer" in texts(pupil.info)
+    charts = [c for c in pupil.get("plotly_chart") if "class_answers_" in c.proto.id]
+    assert charts == []                                              # hidden until the reveal
+    teacher.run()
+    assert "**1** answered so far" in texts(teacher.markdown)
+    assert not [c for c in teacher.get("plotly_chart") if "class_answers_" in c.proto.id]
+    click(teacher, "Reveal the answers")
+    pupil.run()
+    for at in (teacher, pupil):
+        chart = next(c for c in at.get("plotly_chart") if "class_answers_" in c.proto.id)
+        counts = json.loads(chart.proto.spec)["data"][0]["y"]
+        assert sum(counts) == 1 and counts[2] == 1
+
+
+def test_the_wall_shows_the_drawings_and_the_statistics_from_five_up(store_url):
+    teacher, me = start(store_url)
+    teacher.selectbox(key="class_ask_digit").set_value(7).run()
+    click(teacher, "Everyone draw a 7")
+    pupil = join(me.code)
+    ask = classroom.current_ask(open_store(store_url), me.code)
+    pupil.session_state[stub_key(f"class_canvas_{ask.id}")] = draw_digit(7)
+    pupil.run()
+    assert "The model reads 7" in html(pupil)
+    click(pupil, "Send to the wall")
+    teacher.run()
+    assert "data-count='1'" in html(teacher)
+    assert not [c for c in teacher.get("plotly_chart") if "class_wall_confusion" in c.proto.id]
+    store = open_store(store_url)
+    for n, digit in enumerate((7, 7, 1, 7)):                         # four more students, drawn elsewhere
+        classroom.join(store, me.code, f"other{n}")
+        pixels = np.zeros((28, 28), np.uint8)
+        pixels[4:24, 12:16] = 255
+        probabilities = np.eye(10)[digit]
+        classroom.submit_drawing(store, me.code, f"other{n}", pixels, digit, probabilities)
+    teacher.run()
+    assert "data-count='5'" in html(teacher)
+    chart = next(c for c in teacher.get("plotly_chart") if "class_wall_confusion" in c.proto.id)
+    cells = json.loads(chart.proto.spec)["data"][0]["text"]
+    assert sum(int(v) for row in cells for v in row) == 5
+    assert re.search(r"read \*\*80\.0%\*\* of the class's 5 drawings", texts(teacher.markdown))
+    click(teacher, "Hide it")                                        # drawing #1 leaves the wall and the statistics
+    assert "data-count='4'" in html(teacher)
+
+
+def test_a_forged_instructor_key_is_refused_and_changes_nothing(store_url):
+    _, me = start(store_url)
+    forged = Seat(me.code, "instructor", "intruder", "not-the-key")
+    intruder = class_page(**{SEAT: forged})
+    assert "Only the instructor can do that" in texts(intruder.error)
+    assert not [b for b in intruder.button if b.label in ("Pause the class", "Open the question", "Reveal the answers")]
+    with pytest.raises(classroom.ClassError, match="Only the instructor"):
+        classroom.set_paused(open_store(store_url), me.code, forged.key, True)
+    assert not classroom.current_view(open_store(store_url), me.code).paused

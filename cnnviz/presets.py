@@ -8,13 +8,14 @@ reasons for each design decision sit here as data too, in our own words.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from cnnviz.model import CHAPTER_CONFIG, GAP_CONFIG, ConvBlock, ModelConfig
 
 DESIGNS_DIR = Path(__file__).resolve().parents[1] / "checkpoints" / "designs"
 WEIGHTS_LIMIT = 600_000   # presets with fewer parameters ship their float32 weights (keeps the folder small)
+EVAL_EVERY = 250          # the lab's runs also measure the test accuracy every 250 steps (points for the chart)
 RUN_KEYS = ("preset", "config", "model_config", "dataset", "final", "history", "curve", "device", "precision",
             "torch", "created", "command", "params", "images_per_sec", "weights")
 
@@ -158,6 +159,17 @@ def recorded_model(key: str):
     if model.config != preset(key).config:
         raise ValueError(f"{weights_path(key).name} holds another design than the preset {key!r}")
     return model, metadata
+
+
+def lab_recipe(config: ModelConfig, **extra):
+    """The TrainConfig the lab trains a design with: the fast recipe, a test every EVAL_EVERY steps, `extra`
+    fields (device, threads, max_steps) on top."""
+    from cnnviz.recipes import recipe
+    from cnnviz.train import TrainConfig
+    own = {"eval_every": EVAL_EVERY, "dropout": config.dropout, "head": config.head}
+    if "model" in {f.name for f in fields(TrainConfig)}:
+        own["model"] = config
+    return replace(recipe("fast"), **own, **extra)
 
 
 # ---- the numbers a run is compared by ------------------------------------------------------------------------

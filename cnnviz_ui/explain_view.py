@@ -10,7 +10,7 @@ import html
 
 import numpy as np
 import plotly.graph_objects as go
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from cnnviz_ui import visual
 from cnnviz_ui.images import feature_grid
@@ -120,12 +120,3 @@ def canvas_drawing(image_url: str, size: int = 280) -> dict:
         "type": "Image", "version": "6.0.0", "originX": "left", "originY": "top", "left": 0, "top": 0,
         "width": size, "height": size, "scaleX": 1, "scaleY": 1, "angle": 0, "opacity": 1, "visible": True,
         "selectable": False, "evented": False, "src": image_url, "crossOrigin": None, "filters": []}]}
-
-
-def marked_digit(image28: np.ndarray, size: int = 168) -> Image.Image:
-    """A digit in grey with a thin HIGHLIGHT frame: "this is the one the attack made"."""
-    g = (np.clip(np.asarray(image28, dtype=np.float32), 0, 1) * 255).astype(np.uint8)
-    zoom = max(1, size // g.shape[0])
-    img = Image.fromarray(np.stack([g] * 3, axis=-1).repeat(zoom, axis=0).repeat(zoom, axis=1))
-    ImageDraw.Draw(img).rectangle([0, 0, img.width - 1, img.height - 1], outline=visual.HIGHLIGHT_RGB, width=2)
-    return img

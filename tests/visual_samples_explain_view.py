@@ -44,7 +44,6 @@ def samples() -> dict[str, list[Case]]:
                                                          Case(({"fgsm": CURVES["fgsm"]},))],
         "cnnviz_ui.explain_view.canvas_picture": [Case((digit(),), {"size": 56},
                                                        probes=[((28, 20), (255, 255, 255)), ((50, 20), (0, 0, 0))])],
-        "cnnviz_ui.explain_view.marked_digit": [Case((digit(),), {"size": 56})],
     }
 
 

@@ -1,28 +1,40 @@
-"""Serve a class: K cnnviz processes behind nginx, one command, everything stopped by Ctrl-C.
+"""Serve a class: K cnnviz processes behind nginx, one class store they share, one command, Ctrl-C stops it all.
 
     python deploy/serve_class.py 2 8080                     # 2 app processes + nginx on port 8080
     python deploy/serve_class.py 4 8080 --address 0.0.0.0   # reachable from the room's network
-    python deploy/serve_class.py 2 --apps-only --first-app-port 8601 --app-address 0.0.0.0   # app machine
+    python deploy/serve_class.py 2 8080 --redis             # the class store in a redis-server started here
+    python deploy/serve_class.py 2 --apps-only --first-app-port 8601 --app-address 0.0.0.0 \
+        --class-store redis://:secret@10.0.0.10:6379/0      # an app machine (all of them share one Redis)
     python deploy/serve_class.py 0 8080 --backend 10.0.0.11:8601 --backend 10.0.0.11:8602    # front machine
 
 The app processes listen on loopback ports (free ones, or --first-app-port upwards) and share one cookie
 secret ($STREAMLIT_SERVER_COOKIE_SECRET where set, the same on every machine; else a random one), so any of
-them accepts the cookies another one set. nginx (Debian's /usr/sbin/nginx; no root needed) runs in the
-foreground from a temporary prefix folder holding its config, pid, temp files and logs, and keeps each
-browser on one process (deploy/nginx.conf.template says how). The app logs are in the same folder, which is
-printed at the start and removed at the end unless --keep-logs. docs/SERVING.md: serving across machines.
+them accepts the cookies another one set. They also share one class store (where the Class page keeps each
+class: cnnviz/class_store.py), passed to each as $CNNVIZ_CLASS_STORE and checked before any starts:
+--class-store URL, else a SQLite file in this run's folder (one machine), or with --redis a redis-server
+started here. nginx (Debian's /usr/sbin/nginx; no root needed) runs in the foreground from a temporary prefix
+folder holding its config, pid, temp files and logs, and keeps each browser on one process
+(deploy/nginx.conf.template says how). The app logs are in the same folder, which is printed at the start
+and removed at the end unless --keep-logs. docs/SERVING.md: serving across machines.
+
+Only the standard library here (`python deploy/serve_class.py` or `python -m deploy.serve_class`): the store is
+checked by a Python process started from the repository root, as the app processes open it.
 """
 from __future__ import annotations
 
 import argparse
+import base64
 import concurrent.futures
 import contextlib
 import grp
+import hashlib
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -33,9 +45,33 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = Path(__file__).with_name("nginx.conf.template")
-if str(REPO) not in sys.path:  # run as a script: deploy/ is on the path, the repository root is not
-    sys.path.insert(0, str(REPO))
-from livetest import PAGE_PATHS, free_port, stop_process  # noqa: E402 -- shared with the test harness
+
+
+def free_port(address: str = "127.0.0.1") -> int:
+    """A TCP port the OS says is free right now on `address`."""
+    with socket.socket() as s:
+        s.bind((address, 0))
+        return s.getsockname()[1]
+
+
+def stop_process(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    """SIGTERM the process group started for `proc` (start_new_session=True: the process and its children, such
+    as an app's training workers; nothing else), then SIGKILL if it hangs."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(grace)
+
+
+def page_paths() -> list[str]:
+    """Every page's URL path, home ("") first: Streamlit names a page after its file (pages/pooling.py: pooling)."""
+    return ["", *sorted(p.stem for p in (REPO / "pages").glob("*.py") if p.stem != "home")]
 
 
 def nginx_binary() -> str:
@@ -89,19 +125,22 @@ def healthy(url: str) -> bool:
 
 @dataclass
 class Class:
-    """K app processes (their urls and Popen objects), nginx, and the prefix folder with every log."""
+    """K app processes (their urls and Popen objects), nginx, the class store they share (its URL, and the
+    redis-server when started here), and the prefix folder with every log."""
     prefix: Path
     url: str | None = None
     apps: list[tuple[str, subprocess.Popen]] = field(default_factory=list)
     nginx: subprocess.Popen | None = None
     keep_logs: bool = False
+    store_url: str | None = None
+    redis: subprocess.Popen | None = None
 
     def access_log(self) -> str:
         path = self.prefix / "access.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self) -> None:
-        for proc in [self.nginx] + [p for _, p in self.apps]:
+        for proc in [self.nginx] + [p for _, p in self.apps] + [self.redis]:   # the store last
             if proc is not None:
                 stop_process(proc)
         if not self.keep_logs:
@@ -139,48 +178,249 @@ def wait_healthy(apps: list[tuple[str, subprocess.Popen]], timeout: float = 120.
         time.sleep(0.2)
 
 
+# ---------------------------------------------------------------- warm-up: every page run once, stdlib only
+# A page runs when a session asks for it over Streamlit's websocket (/_stcore/stream) with a BackMsg, and the
+# run's end comes back as a ForwardMsg: both protobufs. The few fields needed are written and read by hand
+# below (their numbers are those of Streamlit's BackMsg/ClientState/ForwardMsg/Delta/Element/Exception .proto
+# files; tests/e2e/test_serve_class.py checks them against Streamlit's own classes).
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append(n & 0x7F | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+def _message_field(number: int, payload: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def rerun_message(page: str) -> bytes:
+    """BackMsg{rerun_script (11): ClientState{page_name (4): page}}: run `page` ("" the default page)."""
+    return _message_field(11, _message_field(4, page.encode()) if page else b"")
+
+
+def _fields(buf: bytes):
+    """The top-level fields of a protobuf message: (number, int for a varint or bytes for a length)."""
+    i = 0
+    while i < len(buf):
+        key, i = _read_varint(buf, i)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, i = _read_varint(buf, i)
+        elif wire == 2:
+            size, i = _read_varint(buf, i)
+            value, i = buf[i:i + size], i + size
+        elif wire in (1, 5):
+            value, i = None, i + (8 if wire == 1 else 4)
+        else:
+            raise ValueError(f"protobuf wire type {wire} is not expected in a ForwardMsg")
+        yield number, value
+
+
+def _read_varint(buf: bytes, i: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = buf[i]
+        value |= (byte & 0x7F) << shift
+        i, shift = i + 1, shift + 7
+        if not byte & 0x80:
+            return value, i
+
+
+def _first(buf: bytes, number: int):
+    return next((value for n, value in _fields(buf) if n == number), None)
+
+
+def run_outcome(forward_msg: bytes) -> tuple[bool, str | None]:
+    """(the run finished: ForwardMsg.script_finished (6), the exception a page showed: ForwardMsg.delta (5) ->
+    Delta.new_element (3) -> Element.exception (8) -> Exception.type (1), .message (2), as "type: message")."""
+    finished, exception = False, None
+    for number, value in _fields(forward_msg):
+        if number == 6:
+            finished = True
+        elif number == 5 and (element := _first(value, 3)) is not None \
+                and (found := _first(element, 8)) is not None:
+            exception = f"{(_first(found, 1) or b'').decode()}: {(_first(found, 2) or b'').decode()}"
+    return finished, exception
+
+
+class WebSocket:
+    """A websocket client (RFC 6455) to an app process's /_stcore/stream: enough for a warm-up."""
+
+    def __init__(self, address: str, timeout: float):
+        host, port = address.rsplit(":", 1)
+        self.sock = socket.create_connection((host, int(port)), timeout=timeout)
+        self.file = self.sock.makefile("rb")
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall((f"GET /_stcore/stream HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\n"
+                           f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                           f"Sec-WebSocket-Protocol: streamlit\r\nOrigin: http://{address}\r\n\r\n").encode())
+        head = b"".join(iter(self.file.readline, b"\r\n"))
+        accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest())
+        if not head.startswith(b"HTTP/1.1 101") or accept not in head:
+            raise ConnectionError(f"no websocket at {address}/_stcore/stream: {head[:80]!r}")
+
+    def send(self, payload: bytes, opcode: int = 2) -> None:
+        mask, n = os.urandom(4), len(payload)
+        size = bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + n.to_bytes(2, "big") if n < 65536 \
+            else bytes([0x80 | 127]) + n.to_bytes(8, "big")
+        self.sock.sendall(bytes([0x80 | opcode]) + size + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+
+    def receive(self) -> bytes:
+        """The next whole message (fragments joined; pings answered)."""
+        parts = []
+        while True:
+            first, second = self._exactly(2)
+            n = second & 0x7F
+            if n >= 126:
+                n = int.from_bytes(self._exactly(2 if n == 126 else 8), "big")
+            data = self._exactly(n)
+            opcode = first & 0x0F
+            if opcode == 8:
+                raise ConnectionError("the app process closed the websocket")
+            if opcode == 9:
+                self.send(data, opcode=10)
+            elif opcode in (0, 1, 2):
+                parts.append(data)
+                if first & 0x80:
+                    return b"".join(parts)
+
+    def _exactly(self, n: int) -> bytes:
+        data = self.file.read(n)
+        if len(data) < n:
+            raise ConnectionError("the app process closed the connection")
+        return data
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.send(b"\x03\xe8", opcode=8)   # 1000: normal closure
+        self.file.close()
+        self.sock.close()
+
+
+def visit(address: str, page: str, timeout: float) -> str | None:
+    """Load `page` of one app process as a browser does (its HTML, then one run over the websocket); None when
+    the run ended cleanly, else the problem in one line."""
+    deadline = time.monotonic() + timeout
+    try:
+        with urllib.request.urlopen(f"http://{address}/{page}", timeout=timeout) as reply:
+            reply.read()
+        with contextlib.closing(WebSocket(address, timeout)) as ws:
+            ws.send(rerun_message(page))
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"the run did not end within {timeout:.0f} s")
+                ws.sock.settimeout(left)
+                finished, exception = run_outcome(ws.receive())
+                if exception:
+                    return f"{address}/{page}: {exception[:200]}"
+                if finished:
+                    return None
+    except Exception as exc:  # noqa: BLE001 - a warm-up problem is reported, never fatal
+        return f"{address}/{page}: {type(exc).__name__} {exc}"
+
+
 def warm_up(addresses: list[str], timeout: float = 180.0) -> list[str]:
     """Open every page once in each app process, home first, so that the first class does not pay each page's
     first run (imports, the model, Plotly's validators: bench/NOTES.md section 9). Returns the problems seen
     (a page that did not finish in time, or showed an exception); the class is served either way."""
-    import asyncio
+    pages = page_paths()
 
-    from livetest.streamlit_session import Session
+    def one_process(address: str) -> list[str | None]:
+        first = visit(address, pages[0], timeout)       # app.py's first run sets up the navigation the others need
+        with concurrent.futures.ThreadPoolExecutor(len(pages)) as pool:
+            return [first, *pool.map(lambda page: visit(address, page, timeout), pages[1:])]
 
-    async def visit(address: str, page: str) -> str | None:
-        session = Session(f"http://{address}", page)
+    with concurrent.futures.ThreadPoolExecutor(max(1, len(addresses))) as pool:
+        return [p for found in pool.map(one_process, addresses) for p in found if p]
+
+
+# ---------------------------------------------------------------- the class store
+
+STORE_CHECK = """
+import sys
+from cnnviz.class_store import StoreUnavailable, open_store
+try:
+    open_store(sys.argv[1]).close()
+except (StoreUnavailable, ValueError) as exc:
+    sys.exit(str(exc))
+"""
+
+
+def shown_url(url: str) -> str:
+    """A store URL fit to print: its password replaced by ***."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+def check_store(url: str, timeout: float = 60.0) -> None:
+    """Open the store `url` as an app process will (a Python started from the repository root, importing
+    cnnviz) and create its tables; RuntimeError with the store's own sentence when it cannot be used."""
+    done = subprocess.run([sys.executable, "-c", STORE_CHECK, url], cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout, env={k: v for k, v in os.environ.items() if k != "CNNVIZ_CLASS_STORE"})
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines() or ["(no message)"]
+        raise RuntimeError(f"the class store {shown_url(url)} cannot be used: {lines[-1]}")
+
+
+def redis_binary() -> str:
+    exe = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
+    if exe is None:
+        raise RuntimeError("redis-server is not installed (Debian: apt-get install redis-server)")
+    return exe
+
+
+def start_redis(prefix: Path, address: str = "127.0.0.1", port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """A redis-server for the class store, its data and log in `prefix`, a random password: (process, URL)."""
+    port = port or free_port(address)
+    password = secrets.token_hex(16)
+    (prefix / "redis").mkdir(exist_ok=True)
+    conf = prefix / "redis" / "redis.conf"   # the password in a file of ours, not on a command line
+    conf.write_text(f"port {port}\nbind {address}\nrequirepass {password}\ndir {prefix / 'redis'}\n"
+                    "appendonly yes\nappendfsync everysec\nsave \"\"\nlogfile redis.log\n")
+    conf.chmod(0o600)
+    proc = subprocess.Popen([redis_binary(), str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    host = "127.0.0.1" if address in ("0.0.0.0", "") else address
+    return proc, f"redis://:{password}@{host}:{port}/0"
+
+
+def start_store(served: Class, class_store: str | None, redis: bool, redis_address: str,
+                redis_port: int | None) -> None:
+    """Choose the class store (a redis-server started here, `class_store`, else SQLite in the run's folder),
+    start it if it is ours, and check that it can be used (waiting up to 20 s for our redis-server)."""
+    if redis:
+        served.redis, served.store_url = start_redis(served.prefix, redis_address, redis_port)
+    else:
+        served.store_url = class_store or f"sqlite://{served.prefix / 'classes.sqlite3'}"
+    deadline = time.monotonic() + 20
+    while True:
         try:
-            await session.open()
-            await session.wait_for(lambda: session.runs_finished, timeout=timeout)
-            return f"{address}/{page}: {session.exceptions[0][:200]}" if session.exceptions else None
-        except Exception as exc:  # noqa: BLE001 - a warm-up problem is reported, never fatal
-            return f"{address}/{page}: {type(exc).__name__} {exc}"
-        finally:
-            await session.close()
-
-    async def one_process(address: str) -> list[str]:
-        seen = [await visit(address, "")]  # app.py's first run sets up the navigation the others need
-        seen += await asyncio.gather(*(visit(address, page) for page in PAGE_PATHS[1:]))
-        return [s for s in seen if s]
-
-    async def every_process() -> list[str]:
-        return [s for found in await asyncio.gather(*(one_process(a) for a in addresses)) for s in found]
-
-    # In a thread of its own: the caller may already run an event loop in this one (sync Playwright does).
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, every_process()).result()
+            return check_store(served.store_url)
+        except RuntimeError:
+            if served.redis is None or served.redis.poll() is not None or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def start_class(k: int, port: int | None = None, address: str = "127.0.0.1", backends: tuple = (),
                 app_address: str = "127.0.0.1", first_app_port: int | None = None, env: dict | None = None,
-                with_nginx: bool = True, keep_logs: bool = False, options: tuple = (), warm: bool = True) -> Class:
-    """Start K app processes and (unless with_nginx=False) nginx in front of them and of `backends`;
-    return once every process answers and (warm=True) has run every page once. The caller stops it all with
-    `Class.stop()`."""
+                with_nginx: bool = True, keep_logs: bool = False, options: tuple = (), warm: bool = True,
+                class_store: str | None = None, redis: bool = False, redis_address: str = "127.0.0.1",
+                redis_port: int | None = None) -> Class:
+    """Start the class store (see `start_store`; when there are app processes here or redis=True), K app
+    processes sharing it and (unless with_nginx=False) nginx in front of them and of `backends`; return once
+    every process answers and (warm=True) has run every page once. The caller stops it all with `Class.stop()`."""
     prefix = make_prefix()
     served = Class(prefix, keep_logs=keep_logs)
     try:
+        if k > 0 or redis:
+            start_store(served, class_store, redis, redis_address, redis_port)
         secret = os.environ.get("STREAMLIT_SERVER_COOKIE_SECRET") or secrets.token_hex(32)  # set it: many machines
+        env = {**(env or {}), "CNNVIZ_CLASS_STORE": served.store_url} if served.store_url else env
         served.apps = start_apps(k, prefix, app_address, first_app_port, secret, env, options)
         wait_healthy(served.apps)
         if warm:
@@ -218,16 +458,40 @@ def main(argv: list[str] | None = None) -> int:
                     "--apps-only, for an nginx on another machine)")
     ap.add_argument("--first-app-port", type=int, help="app ports from here upwards (default: free ones)")
     ap.add_argument("--keep-logs", action="store_true", help="keep the folder with the logs at the end")
+    ap.add_argument("--class-store", metavar="URL", default=os.environ.get("CNNVIZ_CLASS_STORE"),
+                    help="where classes live, shared by every app process: sqlite:///path/file.sqlite3 (one "
+                    "machine) or redis://[:password@]host:6379/0 (several); default $CNNVIZ_CLASS_STORE, else a "
+                    "SQLite file in this run's folder")
+    ap.add_argument("--redis", action="store_true", help="start a redis-server here as the class store (with "
+                    "a random password; its URL is printed, for the app machines' --class-store)")
+    ap.add_argument("--redis-address", default="127.0.0.1", help="the redis-server's address (0.0.0.0: "
+                    "reachable by app processes on other machines)")
+    ap.add_argument("--redis-port", type=int, default=None, help="the redis-server's port (default: a free one)")
     args = ap.parse_args(argv)
     if args.apps_only and args.k < 1:
         ap.error("--apps-only needs K >= 1")
+    if args.redis and args.class_store:
+        ap.error("give either --redis (a store started here) or --class-store URL, not both")
+    if args.apps_only and not args.redis and not (args.class_store or "").startswith(("redis", "unix")):
+        print("note: app processes on several machines must share one class store: give them all the same "
+              "--class-store redis://... (a SQLite file serves the processes of one machine only)", flush=True)
 
     print(f"starting {args.k} app processes; each opens every page once before the class comes in", flush=True)
-    served = start_class(args.k, args.port, args.address, tuple(args.backend), args.app_address,
-                         args.first_app_port, with_nginx=not args.apps_only, keep_logs=args.keep_logs)
+    try:
+        served = start_class(args.k, args.port, args.address, tuple(args.backend), args.app_address,
+                             args.first_app_port, with_nginx=not args.apps_only, keep_logs=args.keep_logs,
+                             class_store=args.class_store, redis=args.redis, redis_address=args.redis_address,
+                             redis_port=args.redis_port)
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"cannot serve the class: {exc}", file=sys.stderr, flush=True)
+        return 1
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
     print(f"app processes: {', '.join(a for a, _ in served.apps) or 'none here'}", flush=True)
+    if served.store_url:
+        where = "a redis-server started here" if served.redis else "given" if args.class_store else "SQLite, this run"
+        print(f"class store ({where}): {served.store_url if served.redis else shown_url(served.store_url)}",
+              flush=True)
     if served.url:
         print(f"serving the class at {served.url} (nginx, {len(served.apps) + len(args.backend)} processes)")
     print(f"logs in {served.prefix}; Ctrl-C stops everything", flush=True)
@@ -236,6 +500,10 @@ def main(argv: list[str] | None = None) -> int:
             if served.nginx is not None and served.nginx.poll() is not None:
                 print("nginx stopped: " + (served.prefix / "error.log").read_text()[-1000:], file=sys.stderr)
                 break
+            if served.redis is not None and served.redis.poll() is not None:
+                print("the class store's redis-server stopped: the Class page says so; every other page goes on",
+                      file=sys.stderr, flush=True)
+                served.redis = None
             for address, proc in served.apps:
                 if proc.poll() is not None and not getattr(proc, "_reported", False):
                     proc._reported = True

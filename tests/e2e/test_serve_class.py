@@ -3,6 +3,8 @@
 Four students, two on each process: two draw, two upload a checkpoint and train. Every request of one browser
 (its page, its websocket, its uploads) must reach the one process that holds its session, as nginx's access
 log shows; and once the class is stopped, nothing it started (nginx, apps, training workers) is left running.
+Also: the class store every app process is given (SQLite in the run's folder, a URL, or a redis-server started
+by the script), and the warm-up's hand-written protobuf fields checked against Streamlit's own classes.
 """
 from __future__ import annotations
 
@@ -14,6 +16,9 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 
 import pytest
+
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from e2e_helpers import exceptions_on, go_to_page_in_session, main_text, open_page, wait_until
 from livetest import ARTIFACTS, PAGE_PATHS, REPO, free_port, load_script, streamlit_server
@@ -181,3 +186,71 @@ def test_the_warm_up_reports_a_process_it_cannot_reach_instead_of_failing():
     problems = _serve_class().warm_up([address], timeout=5)
     assert len(problems) == len(PAGE_PATHS) and all(p.startswith(address + "/") for p in problems), problems
 
+
+
+def test_the_warm_up_speaks_streamlit_s_protobufs_as_streamlit_writes_them():
+    serve = _serve_class()
+    for page in ("", "pooling"):
+        msg = BackMsg()
+        msg.ParseFromString(serve.rerun_message(page))
+        assert msg.WhichOneof("type") == "rerun_script" and msg.rerun_script.page_name == page
+    finished = ForwardMsg()
+    finished.script_finished = ForwardMsg.FINISHED_SUCCESSFULLY      # 0: still written, being in a oneof
+    assert serve.run_outcome(finished.SerializeToString()) == (True, None)
+    failed = ForwardMsg()
+    failed.delta.fragment_id = "f"
+    failed.delta.new_element.exception.type = "ValueError"
+    failed.delta.new_element.exception.message = "kernel larger than the input"
+    failed.metadata.delta_path.extend([0, 3])
+    assert serve.run_outcome(failed.SerializeToString()) == (False, "ValueError: kernel larger than the input")
+    other = ForwardMsg()
+    other.delta.new_element.markdown.body = "x" * 300                  # a long field before nothing of interest
+    assert serve.run_outcome(other.SerializeToString()) == (False, None)
+
+
+def test_the_warm_up_walks_the_same_pages_as_the_app():
+    paths = _serve_class().page_paths()
+    assert paths[0] == "" and sorted(paths) == sorted(PAGE_PATHS)
+
+
+def _environ(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
+
+
+def test_every_app_process_gets_the_class_store_checked_before_it_starts(data_root):
+    """By default, a SQLite file in the run's folder: created (tables and all) before the apps start."""
+    serve = _serve_class()
+    served = serve.start_class(2, env={"CNNVIZ_DATA": str(data_root)}, with_nginx=False, warm=False)
+    try:
+        assert served.store_url == f"sqlite://{served.prefix / 'classes.sqlite3'}"
+        assert (served.prefix / "classes.sqlite3").exists()
+        for _, proc in served.apps:
+            assert _environ(proc.pid)["CNNVIZ_CLASS_STORE"] == served.store_url
+    finally:
+        served.stop()
+
+
+def test_a_class_store_that_cannot_be_reached_stops_the_start_with_its_sentence():
+    serve = _serve_class()
+    port = free_port()
+    with pytest.raises(RuntimeError, match=rf"class store redis://:\*\*\*@127.0.0.1:{port}/0 cannot be used: "
+                                           rf"The class store \(Redis at 127.0.0.1:{port}\) cannot be reached"):
+        serve.start_class(1, with_nginx=False, warm=False, class_store=f"redis://:pw@127.0.0.1:{port}/0")
+
+
+def test_redis_started_by_the_script_is_the_class_store_and_stops_with_the_class(data_root):
+    """--redis: a redis-server with a random password in the run's folder, pinged before the apps start."""
+    serve = _serve_class()
+    served = serve.start_class(1, env={"CNNVIZ_DATA": str(data_root)}, with_nginx=False, warm=False, redis=True)
+    try:
+        url = served.store_url
+        assert re.fullmatch(r"redis://:[0-9a-f]{32}@127\.0\.0\.1:\d+/0", url), url
+        assert _environ(served.apps[0][1].pid)["CNNVIZ_CLASS_STORE"] == url
+        serve.check_store(url)                                                   # reachable with the password
+        with pytest.raises(RuntimeError, match="cannot be used"):
+            serve.check_store(re.sub(r":[0-9a-f]{32}@", ":wrong@", url))          # and not without it
+        redis = served.redis
+    finally:
+        served.stop()
+    assert redis.poll() is not None

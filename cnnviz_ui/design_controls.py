@@ -16,7 +16,7 @@ KERNELS = (1, 2, 3, 4, 5, 6, 7)
 PADDINGS = ("same", "valid", 1, 2, 3)
 STRIDES = (1, 2, 3)
 POOL_SIZES = (2, 3, 4)
-POOL_STRIDES = (None, 1, 2, 3)
+POOL_STRIDES = ("size", 1, 2, 3)  # "size": the stride equals the pool size (ConvBlock's None)
 HIDDEN = (16, 32, 64, 128, 256, 512)
 DROPOUTS = (0.0, 0.1, 0.25, 0.5, 0.75)
 ACTIVATION_TITLES = {"relu": "ReLU", "leaky_relu": "leaky ReLU", "tanh": "tanh", "sigmoid": "sigmoid"}
@@ -27,13 +27,13 @@ HEAD_TITLES = {"fc": "flatten + fully connected", "gap": "global average pooling
 BLOCK_ROWS = {
     "channels": ("Channels", CHANNELS, str),
     "kernel_size": ("Kernel size", KERNELS, lambda k: f"{k} × {k}"),
-    "padding": ("Padding", PADDINGS, lambda p: {"same": "same", "valid": "valid (0)"}.get(p, str(p))),
+    "padding": ("Padding", PADDINGS, str),
     "stride": ("Stride", STRIDES, str),
     "activation": ("Activation", tuple(ACTIVATIONS), lambda a: ACTIVATION_TITLES.get(a, a)),
     "batch_norm": ("Batch norm", (False, True), lambda b: "yes" if b else "no"),
     "pool": ("Pooling", POOLS, lambda p: POOL_TITLES.get(p, p)),
     "pool_size": ("Pool size", POOL_SIZES, lambda k: f"{k} × {k}"),
-    "pool_stride": ("Pool stride", POOL_STRIDES, lambda s: "= size" if s is None else str(s)),
+    "pool_stride": ("Pool stride", POOL_STRIDES, lambda s: "= size" if s == "size" else str(s)),
 }
 ROW_DECISION = {"channels": "channels", "kernel_size": "kernel_size", "padding": "padding", "stride": "stride",
                 "activation": "activation", "batch_norm": "batch_norm", "pool": "pool"}
@@ -54,16 +54,21 @@ def values_from_config(config: ModelConfig) -> dict:
         block = config.blocks[min(i, len(config.blocks) - 1)]
         for name in BLOCK_ROWS:
             values[key(i, name)] = getattr(block, name)
+        if block.pool_stride is None:
+            values[key(i, "pool_stride")] = "size"
     return values
 
 
 def config_from_values(values: dict) -> ModelConfig:
     """The design the controls describe; the core's ValueError when it cannot work."""
-    blocks = tuple(ConvBlock(**{name: values[key(i, name)] for name in BLOCK_ROWS})
-                   for i in range(int(values["dl_blocks"])))
+    blocks = []
+    for i in range(int(values["dl_blocks"])):
+        settings = {name: values[key(i, name)] for name in BLOCK_ROWS}
+        settings["pool_stride"] = None if settings["pool_stride"] == "size" else settings["pool_stride"]
+        blocks.append(ConvBlock(**settings))
     head = values["dl_head"]
     hidden = () if head == "gap" else tuple(int(values[f"dl_hidden_{j}"]) for j in range(int(values["dl_hidden_n"])))
-    return ModelConfig(blocks=blocks, head=head, hidden=hidden, dropout=float(values["dl_dropout"]))
+    return ModelConfig(blocks=tuple(blocks), head=head, hidden=hidden, dropout=float(values["dl_dropout"]))
 
 
 def load_design(config: ModelConfig) -> None:
@@ -111,12 +116,12 @@ def editor(brief: bool = False) -> dict:
     Returns the controls' values (also kept in the session for the next visit)."""
     _restore()
     state = st.session_state
-    top = st.columns([1.3, 3, 2.6], vertical_alignment="center")
+    top = st.columns([1.1, 4.4, 2.4], vertical_alignment="center")
     top[0].markdown("**Conv blocks**")
     n = int(top[1].segmented_control("Conv blocks", list(range(1, MAX_BLOCKS + 1)), key="dl_blocks",
                                      required=True, label_visibility="collapsed") or 1)
     _chapter_note(top[2], "blocks", brief)
-    widths = [1.3] + [3 / MAX_BLOCKS] * MAX_BLOCKS + [2.6]
+    widths = [1.1] + [1.1] * MAX_BLOCKS + [2.4]  # a block's column keeps its width, whatever their number
     header = st.columns(widths)
     for i in range(n):
         header[1 + i].markdown(f"*Block {i + 1}*")
@@ -129,8 +134,9 @@ def editor(brief: bool = False) -> dict:
             if name == "batch_norm":
                 row[1 + i].checkbox(f"Block {i + 1} {title.lower()}", key=k, label_visibility="collapsed")
             else:
+                unused = name in ("pool_size", "pool_stride") and state.get(key(i, "pool")) == "none"
                 row[1 + i].selectbox(f"Block {i + 1} {title.lower()}", _with(options, state.get(k)), key=k,
-                                     format_func=shown, label_visibility="collapsed")
+                                     format_func=shown, label_visibility="collapsed", disabled=unused)
         if name in ROW_DECISION:
             _chapter_note(row[-1], ROW_DECISION[name], brief)
     _head_rows(brief)
@@ -141,7 +147,7 @@ def editor(brief: bool = False) -> dict:
 
 def _head_rows(brief: bool) -> None:
     state = st.session_state
-    widths = [1.3, 3, 2.6]
+    widths = [1.1, 4.4, 2.4]
     row = st.columns(widths, vertical_alignment="center")
     row[0].markdown("Head")
     head = row[1].radio("Head", list(HEAD_TITLES), key="dl_head", format_func=HEAD_TITLES.get, horizontal=True,

@@ -30,11 +30,11 @@ def preset_run(key: str) -> None:
     st.caption(f"Recorded run of **{p.title}** (the fast recipe): test accuracy "
                f"**{visual.percent(numbers['test_acc'], 2)}** after {visual.number(numbers['seconds'], 1)} s of "
                f"training, {int(numbers['images_per_sec']):,} images/s.{note}")
-    use_col, add_col, _ = st.columns([1.4, 1.4, 2])
-    if shipped and use_col.button("Use its recorded model on the other pages", key="dl_use_preset"):
+    use_col, add_col, _ = st.columns([1.3, 1.2, 2.5])
+    if shipped and use_col.button("Use it on the other pages", key="dl_use_preset"):
         runs.use(runs.KeptDesign(p.title, p.config, "recorded run", preset=key))
         st.success(f"The other pages now show the recorded {p.title}.")
-    if add_col.button("Add its run to the comparison", key="dl_add_preset"):
+    if add_col.button("Add to the comparison", key="dl_add_preset"):
         reason = runs.keep_preset(key)
         st.warning(reason) if reason else st.toast(f"{p.title} joins the comparison below.")
 

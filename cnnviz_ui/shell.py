@@ -6,19 +6,13 @@ import sys
 import threading
 
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 
-from cnnviz_ui import links
+from cnnviz_ui import links, streamlit_internals
 from cnnviz_ui.export import chart_config
 
-# Streamlit sees our pages/ folder and, until some run has called st.navigation, serves a URL such as
-# /pooling in its old folder mode: it runs the page file alone (no app.py: no sections, no lecture toggle),
-# and keeps doing so for every session while nobody opens "/". That happens to every student who reloads
-# a page after a server restart. Every page imports this module, so the first one switches that mode off
-# and reruns through app.py.
-if PagesManager.uses_pages_directory:
-    PagesManager.uses_pages_directory = False
-    st.rerun()
+# Every page imports this module: the first one to run on a fresh server makes sure every URL runs through
+# app.py (its navigation, sections and lecture switch): see streamlit_internals.leave_pages_folder_mode.
+streamlit_internals.leave_pages_folder_mode()
 
 LECTURE_KEY = "lecture_mode"
 

@@ -4,16 +4,16 @@ import sys
 
 import pytest
 
-from cnnviz_ui import canvas_frontend
+from cnnviz_ui import canvas_frontend, streamlit_internals as internals
 
 
 def test_the_installed_bundle_gets_its_delay_at_exactly_one_place():
     (stock,) = canvas_frontend.stock_build().glob("index-*.js")
     original = stock.read_text(encoding="utf-8")
-    patched = canvas_frontend.patch_bundle(original, delay_ms=30)
+    patched = internals.patch_bundle(original, delay_ms=30)
     assert len(patched) == len(original) - 1   # "200" became "30"
     # the only change is the delay constant that the debounced sender is built with
-    name = canvas_frontend._SENDER.search(original).group(1)
+    name = internals.SENDER.search(original).group(1)
     assert re.search(rf"(?<![\w$]){re.escape(name)} = 30(?=[,;\n])", patched)
     assert patched.replace(f"{name} = 30", f"{name} = 200", 1) == original
 
@@ -23,7 +23,7 @@ def test_the_written_bundle_is_the_stock_one_with_both_changes_and_the_stock_sty
     original = next(build.glob("index-*.js")).read_text(encoding="utf-8")
     root = canvas_frontend.write_patched_build(tmp_path, delay_ms=30)
     written = (root / "build" / "index-fast.js").read_text(encoding="utf-8")
-    assert written == canvas_frontend.keep_drawings(canvas_frontend.patch_bundle(original, 30))
+    assert written == internals.keep_drawings(internals.patch_bundle(original, 30), canvas_frontend.KEEP_FIELD)
     css = next(build.glob("index-*.css")).read_text(encoding="utf-8")
     assert (root / "build" / "index-style.css").read_text(encoding="utf-8") == css
 
@@ -31,8 +31,8 @@ def test_the_written_bundle_is_the_stock_one_with_both_changes_and_the_stock_sty
 def test_keeping_drawings_wraps_the_entry_point_and_changes_nothing_before_it():
     (stock,) = canvas_frontend.stock_build().glob("index-*.js")
     original = stock.read_text(encoding="utf-8")
-    export = canvas_frontend._EXPORT.search(original)
-    wrapped = canvas_frontend.keep_drawings(original)
+    export = internals.EXPORT.search(original)
+    wrapped = internals.keep_drawings(original, canvas_frontend.KEEP_FIELD)
     assert wrapped.startswith(original[:export.start()])          # the component itself is untouched
     tail = wrapped[export.start():]
     assert tail.rstrip().endswith("export { cnnvizMount as default };")
@@ -46,7 +46,7 @@ SHAPED = ("const Ar = (e) => {\n  const t = e.canvas.toObject(Ht);\n  return e.h
 
 
 def test_a_bundle_of_the_known_entry_point_shape_is_wrapped():
-    wrapped = canvas_frontend.keep_drawings(SHAPED)
+    wrapped = internals.keep_drawings(SHAPED, canvas_frontend.KEEP_FIELD)
     assert "const cleanup = Kc(args);" in wrapped and "Tr.get(parent)" in wrapped and "c.toObject(Ht)" in wrapped
     assert wrapped.count("export {") == 1
 
@@ -58,7 +58,7 @@ def test_a_bundle_of_the_known_entry_point_shape_is_wrapped():
 ])
 def test_a_bundle_of_another_entry_point_shape_is_refused(bundle):
     with pytest.raises(ValueError):
-        canvas_frontend.keep_drawings(bundle)
+        internals.keep_drawings(bundle, canvas_frontend.KEEP_FIELD)
 
 
 def test_the_component_is_told_its_key_in_its_data():
@@ -83,12 +83,12 @@ def test_a_second_write_reuses_the_folder(tmp_path):
 ])
 def test_a_bundle_of_another_shape_is_refused(bundle):
     with pytest.raises(ValueError):
-        canvas_frontend.patch_bundle(bundle)
+        internals.patch_bundle(bundle, 30)
 
 
 def test_a_bundle_of_the_known_shape_is_patched():
     bundle = "q = 5, Bc = 200, Ar = 1; h.sender = Nh((c) => Ic(h, c), Bc); xBc = 200;"
-    assert canvas_frontend.patch_bundle(bundle, 30) == \
+    assert internals.patch_bundle(bundle, 30) == \
         "q = 5, Bc = 30, Ar = 1; h.sender = Nh((c) => Ic(h, c), Bc); xBc = 200;"
 
 
@@ -120,10 +120,10 @@ def test_a_bundle_of_another_shape_leaves_the_stock_canvas_working(fresh_install
 
     def refuse(js, delay_ms=30):
         raise ValueError("expected one debounced sender in the canvas bundle, found 0")
-    monkeypatch.setattr(canvas_frontend, "patch_bundle", refuse)
+    monkeypatch.setattr(internals, "patch_bundle", refuse)
     at = open_app_page("draw")                  # asserts the page ran without an exception
     component_module = sys.modules["streamlit_drawable_canvas"]
     assert canvas_frontend._installed is False
-    assert component_module.out is canvas_frontend._stock
+    assert "_told_its_key" not in component_module.out.__qualname__   # st_canvas mounts its own component
     assert any("stock drawing canvas" in r.getMessage() for r in caplog.records)
     assert at.radio(key="draw_source").value == "Draw"

@@ -7,11 +7,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from PIL import Image
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from app_helpers import APP
-from cnnviz_ui import export, links
+from cnnviz_ui import export, links, streamlit_internals
 
 
 def test_chart_config_saves_a_png_named_after_the_chart():
@@ -111,18 +110,11 @@ def test_normal_mode_needs_no_link_for_students():
 
 # ---- each page's main state in the URL ---------------------------------------------------------------------------
 @pytest.fixture(autouse=True)
-def _app_py_runs_on_every_page(monkeypatch):
-    """Run app.py (where the link check lives) on every page, as the server does.
-
-    AppTest resets `PagesManager.uses_pages_directory` before each run and, seeing our `pages/` folder, runs a
-    switched-to page on its own (multipage v1). A server sets the flag to False once st.navigation is called."""
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
+def _app_py_runs_on_every_page():
+    """Run app.py (where the link check lives) on every page, as the server does (AppTest alone would run a
+    switched-to page by itself: see streamlit_internals.apptest_runs_app_py)."""
+    with streamlit_internals.apptest_runs_app_py():
+        yield
 
 
 def _page(page: str, **params) -> AppTest:

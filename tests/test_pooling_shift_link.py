@@ -7,11 +7,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 from app_helpers import figure, open_from_link, texts, z
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from cnnviz import pooling
 from cnnviz.pooling import CHAPTER_FEATURE_MAP, kindest_shift, shift, shift_windows
+from cnnviz_ui import streamlit_internals
 
 APP = "../app.py"
 
@@ -60,13 +60,8 @@ def test_kindest_shift_keeps_the_most_pooled_values():
 def _app_py_runs_on_every_page(monkeypatch, data_root):
     """Run app.py on every page, as the server does (see tests/test_links_export.py)."""
     monkeypatch.setenv("CNNVIZ_DATA", str(data_root))
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
+    with streamlit_internals.apptest_runs_app_py():
+        yield
 
 
 def _link_notes(at: AppTest) -> list[str]:

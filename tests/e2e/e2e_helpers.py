@@ -42,7 +42,7 @@ def _count_runs(page) -> None:
     """Count the script runs (whole or fragment) the server reports finished to this page, read from the
     websocket itself: on a busy machine the browser may handle a whole short run in one task, so the page's
     "running" state is never drawn and watching the DOM misses the run."""
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from livetest.streamlit_session import ForwardMsg  # the harness's one door to Streamlit's wire protocol
 
     page._e2e_runs = 0
 

@@ -1,0 +1,130 @@
+"""What cnnviz_ui/streamlit_internals.py relies on is still there: after an upgrade of Streamlit, the canvas
+component or Plotly, a failure here names the workaround whose ground moved, and what to do about it."""
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+from cnnviz_ui import canvas_frontend, streamlit_internals as internals
+
+REPO = Path(__file__).resolve().parents[1]
+APP_CODE = [REPO / "app.py", *sorted((REPO / "cnnviz").rglob("*.py")), *sorted((REPO / "cnnviz_ui").rglob("*.py")),
+            *sorted((REPO / "pages").rglob("*.py"))]
+PRIVATE_IMPORT = re.compile(r"^\s*(?:from|import) (streamlit\.(?!testing\.v1\b)[\w.]+)", re.M)
+PATCHED_NAMES = ("PagesManager", "DeltaGenerator", "streamlit_drawable_canvas.out", "uses_pages_directory")
+
+
+def _versions() -> str:
+    return ", ".join(f"{name} {importlib.metadata.version(name)}"
+                     for name in ("streamlit", "streamlit-drawable-canvas", "plotly"))
+
+
+def _canvas_source() -> str:
+    """streamlit_drawable_canvas/__init__.py as text (importing it registers a component: runtime only)."""
+    return Path(importlib.util.find_spec("streamlit_drawable_canvas").origin).read_text(encoding="utf-8")
+
+
+def _stock_bundle() -> str:
+    (js,) = canvas_frontend.stock_build().glob("index-*.js")
+    return js.read_text(encoding="utf-8")
+
+
+# ---- pages-folder mode: leave_pages_folder_mode, apptest_runs_app_py ------------------------------------------
+
+def test_streamlit_still_has_a_pages_folder_mode_to_leave():
+    from streamlit.commands import navigation
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner import script_runner
+
+    assert "uses_pages_directory" in vars(PagesManager), (
+        f"{_versions()}: PagesManager.uses_pages_directory is gone. leave_pages_folder_mode and "
+        "apptest_runs_app_py flip it: check tests/e2e/test_browser_deep_link.py without them and delete both "
+        "if a deep link on a fresh server now gets app.py's navigation.")
+    runner = inspect.getsource(script_runner)
+    assert "PagesManager.uses_pages_directory" in runner, (
+        f"{_versions()}: the script runner no longer reads PagesManager.uses_pages_directory, so flipping it does "
+        "nothing: delete leave_pages_folder_mode and apptest_runs_app_py if the deep-link browser test passes "
+        "without them, else find what now decides between pages/ and st.navigation.")
+    assert "uses_pages_directory = False" in inspect.getsource(navigation), (
+        f"{_versions()}: st.navigation no longer switches the pages-folder mode off; re-check what "
+        "leave_pages_folder_mode assumes (a server behaves as ours once st.navigation has run).")
+
+
+def test_the_apptest_helper_puts_streamlit_back_as_it_was():
+    from streamlit.runtime.pages_manager import PagesManager
+
+    before = PagesManager.__init__
+    with internals.apptest_runs_app_py():
+        assert PagesManager.__init__ is not before
+    assert PagesManager.__init__ is before
+
+
+# ---- pandas before any chart: import_pandas_whole --------------------------------------------------------------
+
+def test_plotly_still_takes_optional_modules_from_sys_modules_unlocked():
+    from _plotly_utils import optional_imports
+
+    source = inspect.getsource(optional_imports.get_module)
+    assert "sys.modules.get(name" in source, (
+        f"{_versions()}: Plotly's get_module no longer reads sys.modules directly; import_pandas_whole works around "
+        "a half-imported pandas seen there. Check whether the race is gone and, if so, drop the call in app.py.")
+
+
+# ---- the canvas: patch_bundle, keep_drawings, register_asset_folder, swap_canvas_component ----------------------
+
+def test_the_installed_canvas_bundle_still_has_the_shapes_we_patch():
+    try:
+        internals.keep_drawings(internals.patch_bundle(_stock_bundle(), 30), canvas_frontend.KEEP_FIELD)
+    except ValueError as exc:
+        pytest.fail(f"{_versions()}: the canvas bundle changed ({exc}). The app now falls back to the stock canvas "
+                    "(200 ms before a drawing is sent, drawings lost on a remount): update the patterns in "
+                    "streamlit_internals (SENDER, EXPORT, PROPS), or drop the patch if the component now has an "
+                    "option for its send delay.")
+
+
+def test_st_canvas_still_mounts_the_module_attribute_we_swap():
+    source = _canvas_source()
+    assert re.search(r"^out = st\.components\.v2\.component\(", source, re.M), (
+        f"{_versions()}: streamlit_drawable_canvas no longer defines its component as the module attribute `out`; "
+        "swap_canvas_component replaces that attribute. Find how st_canvas mounts its component now.")
+    assert re.search(r"\bresult = out\(", source), (
+        f"{_versions()}: st_canvas no longer calls `out(...)`, so swapping `out` does nothing: the app would run "
+        "the stock canvas without a warning. Find how st_canvas mounts its component now.")
+
+
+def test_streamlit_still_registers_component_assets_from_a_manifest():
+    from streamlit.components.v2.component_manager import BidiComponentManager
+    from streamlit.components.v2.get_bidi_component_manager import get_bidi_component_manager
+    from streamlit.components.v2.manifest_scanner import ComponentConfig, ComponentManifest
+
+    assert callable(get_bidi_component_manager)
+    for method in ("get_component_asset_root", "register_from_manifest"):
+        assert hasattr(BidiComponentManager, method), (
+            f"{_versions()}: BidiComponentManager.{method} is gone; register_asset_folder uses it to serve the "
+            "patched canvas bundle. Look for a public way to give a v2 component an asset folder.")
+    fields = set(inspect.signature(ComponentManifest).parameters)
+    assert {"name", "version", "components"} <= fields, f"{_versions()}: ComponentManifest takes {sorted(fields)}"
+    fields = set(inspect.signature(ComponentConfig).parameters)
+    assert {"name", "asset_dir"} <= fields, f"{_versions()}: ComponentConfig takes {sorted(fields)}"
+
+
+# ---- the quarantine itself ---------------------------------------------------------------------------------------
+
+def test_no_other_app_module_imports_a_private_streamlit_module():
+    found = [f"{path.relative_to(REPO)}: {name}" for path in APP_CODE if path.name != "streamlit_internals.py"
+             for name in PRIVATE_IMPORT.findall(path.read_text(encoding="utf-8"))]
+    assert found == [], ("Streamlit's internals are used only in cnnviz_ui/streamlit_internals.py (one function "
+                         f"per workaround, with its check): move these there: {found}")
+
+
+def test_no_app_module_or_test_patches_streamlit_or_the_canvas_elsewhere():
+    files = APP_CODE + sorted((REPO / "tests").rglob("*.py"))
+    found = [f"{path.relative_to(REPO)}: {name}" for path in files
+             if path.name not in ("streamlit_internals.py", Path(__file__).name)
+             for name in PATCHED_NAMES if name in path.read_text(encoding="utf-8")]
+    assert found == [], f"patching Streamlit or the canvas belongs in cnnviz_ui/streamlit_internals.py: {found}"

@@ -14,7 +14,7 @@ from cnnviz.download import (FILE_NAMES, IMAGE_SIZE, IMAGES_MAGIC, LABELS_MAGIC,
 
 __all__ = ["MEAN", "STD", "IMAGE_SIZE", "PIXEL_MAX", "NUM_CLASSES", "TEST_SIZE", "DATASETS", "SPLITS", "FILE_NAMES",
            "MissingDataError", "CorruptDataError", "Split", "data_root", "raw_folder", "scale_pixels",
-           "normalize_pixels", "standardize_", "normalize_raw", "load_split", "main"]
+           "normalize_pixels", "standardize_", "normalize_raw", "load_split", "check_split", "main"]
 
 MEAN = 0.1307   # mean pixel of the MNIST training images, after scaling to [0, 1]
 STD = 0.3081    # their standard deviation
@@ -81,23 +81,38 @@ def load_split(split: str = "train", root: str | os.PathLike | None = None, data
     folder_name, mean, std = _dataset_info(dataset)
     root = data_root(root)
     folder = root / folder_name / "raw"
-    prefix = SPLITS[split]
-    images_path = folder / f"{prefix}-images-idx3-ubyte"
-    labels_path = folder / f"{prefix}-labels-idx1-ubyte"
-    if not all((folder / name).is_file() for name in FILE_NAMES):  # torchvision wants all four
-        if download is False:
-            missing = ", ".join(name for name in FILE_NAMES if not (folder / name).is_file())
-            raise MissingDataError(_missing_message(folder, f"missing: {missing}; downloading is switched off"))
-        _download(root, dataset, folder)
-    n_images = check_idx(images_path, IMAGES_MAGIC, (IMAGE_SIZE, IMAGE_SIZE))
-    n_labels = check_idx(labels_path, LABELS_MAGIC, ())
-    if n_images != n_labels:
-        raise CorruptDataError(f"{images_path.name} holds {n_images} images but {labels_path.name} holds "
-                               f"{n_labels} labels in {folder}; delete both files and download them again")
+    if download is not False and not all((folder / name).is_file() for name in FILE_NAMES):
+        _download(root, dataset, folder)  # torchvision wants all four
+    check_split(split, root, dataset)
     raw, labels = _read(root, dataset, split == "train")
     if labels.numel() and int(labels.max()) >= NUM_CLASSES:
-        raise CorruptDataError(f"{labels_path} holds a label above {NUM_CLASSES - 1}: not an MNIST label file")
+        raise CorruptDataError(f"{folder / _file_names(split)[1]} holds a label above {NUM_CLASSES - 1}: "
+                               "not an MNIST label file")
     return Split(normalize_raw(raw, mean, std), labels.to(torch.int64), raw, dataset, split)
+
+
+def check_split(split: str = "train", root: str | os.PathLike | None = None, dataset: str = "mnist") -> int:
+    """The number of examples in a split, from its files' headers and sizes, without reading the pixels.
+
+    MissingDataError names the missing files (all four are needed), CorruptDataError a damaged one."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    folder = raw_folder(root, dataset)
+    missing = ", ".join(name for name in FILE_NAMES if not (folder / name).is_file())
+    if missing:
+        raise MissingDataError(_missing_message(folder, f"missing: {missing}; downloading is switched off"))
+    images_name, labels_name = _file_names(split)
+    n_images = check_idx(folder / images_name, IMAGES_MAGIC, (IMAGE_SIZE, IMAGE_SIZE))
+    n_labels = check_idx(folder / labels_name, LABELS_MAGIC, ())
+    if n_images != n_labels:
+        raise CorruptDataError(f"{images_name} holds {n_images} images but {labels_name} holds "
+                               f"{n_labels} labels in {folder}; delete both files and download them again")
+    return n_images
+
+
+def _file_names(split: str) -> tuple[str, str]:
+    """(images file, labels file) of a split."""
+    return f"{SPLITS[split]}-images-idx3-ubyte", f"{SPLITS[split]}-labels-idx1-ubyte"
 
 
 def _dataset_info(dataset: str) -> tuple[str, float, float]:

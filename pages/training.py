@@ -9,7 +9,8 @@ from cnnviz_ui.mnist_gate import require_mnist
 from cnnviz_ui.models import LoadedModel, active_model, load_upload, set_active_model, shipped_model
 from cnnviz_ui.shell import lecture_mode, prose
 from cnnviz_ui.training_form import new_run_form
-from cnnviz_ui.training_view import curves, eta_text, job_manager, owner_id, recipe_summary, run_details, splits
+from cnnviz_ui.training_view import (curves, eta_text, job_manager, owner_id, recipe_summary, run_details,
+                                    training_data_missing)
 
 st.title("Training")
 prose("Training shows the network batches of digits, measures how wrong it is (the loss), and nudges every "
@@ -21,7 +22,7 @@ big = lecture_mode()  # on a projector the curves come first, and the form folds
 manager = job_manager()
 owner = owner_id()
 job = manager.get(owner)
-train, test, missing = splits()
+missing = training_data_missing()
 
 if missing:
     require_mnist("training", "Live training is off until then; the recorded runs below still work.")
@@ -75,7 +76,8 @@ if job is not None:
             if data is None or data[0] is not job:
                 data = (job, checkpoint.to_bytes(job.copy_model(), job.metadata()))
                 st.session_state["_tr_ckpt"] = data
-            dl_col.download_button("Download checkpoint", data[1], file_name="cnnviz-run.safetensors",
+            with dl_col:
+                st.download_button("Download checkpoint", data[1], file_name="cnnviz-run.safetensors",
                                    mime="application/octet-stream", key="tr_download")
         except Exception as exc:  # the checkpoint module reports what went wrong; never a traceback
             dl_col.error(f"Could not write the checkpoint: {exc}")

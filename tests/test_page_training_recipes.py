@@ -117,16 +117,16 @@ def test_a_finished_run_downloads_as_a_checkpoint_that_loads_back(online, monkey
     from cnnviz.checkpoint import load_bytes
     from cnnviz_ui.training_view import job_manager
 
-    from streamlit.delta_generator import DeltaGenerator
+    import streamlit as st
 
     made = {}
-    original = DeltaGenerator.download_button
+    original = st.download_button
 
-    def spy(self, label, data, file_name=None, *args, **kwargs):  # the page calls it on a column
+    def spy(label, data, file_name=None, *args, **kwargs):  # the page calls st.download_button in a column
         made[file_name] = data
-        return original(self, label, data, file_name, *args, **kwargs)
+        return original(label, data, file_name, *args, **kwargs)
 
-    monkeypatch.setattr(DeltaGenerator, "download_button", spy)
+    monkeypatch.setattr(st, "download_button", spy)
     at = open_app_page("training")
     at.number_input(key="tr_max_steps").set_value(2)
     start_and_wait(at)

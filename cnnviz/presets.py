@@ -189,6 +189,8 @@ def run_numbers(metadata: dict) -> dict:
     curve = metadata.get("curve") or []
     speeds = epoch_speeds(curve)
     tested = [(r["elapsed"], r["test_acc"]) for r in curve if r.get("test_acc") is not None]
+    if metadata.get("tested_after_stop") and final.get("test_acc") is not None:  # measured once it had stopped
+        tested.append((final.get("elapsed") or 0.0, final["test_acc"]))
     return {"test_acc": final.get("test_acc"), "seconds": final.get("elapsed"), "steps": final.get("steps"),
             "images_per_sec": metadata.get("images_per_sec") or (sum(speeds) / len(speeds) if speeds else None),
             "test_curve": tested}

@@ -67,29 +67,35 @@ def _live(job, name: str, budget: float) -> None:
 
     @st.fragment(run_every=0.5 if live else None)
     def progress():
-        snap = job.snapshot()
-        if job.active and snap.active_seconds >= budget:
-            job.stop()  # the budget is spent: the model so far is kept
-        if snap.state in FINISHED_STATES and live:
-            st.rerun()  # the whole page: the run joins the comparison
-        last = snap.records[-1] if snap.records else None
-        detail = (f" · step {snap.step}/{snap.total_steps} · {visual.number(snap.active_seconds, 0)} of "
-                  f"{visual.number(budget, 0)} s · {last.images_per_sec:,.0f} images/s" if last else "")
-        bar, stop = st.columns([6, 1], vertical_alignment="bottom")
-        bar.progress(min(1.0, max(snap.progress, snap.active_seconds / budget)),
-                     text=f"{name}: {STATE_TITLES[snap.state]}{detail}")
-        if job.active and stop.button("Stop", key="dl_stop", help="End the run now; the model so far is kept"):
-            job.stop()
-        if snap.error:
-            st.error(f"The run failed: {snap.error}")
-        if snap.records:
-            show_chart(view.curves_figure(snap.records, snap.total_steps), key="dl_curves", name="design run")
+        with st.container(key="dl_live"):
+            _progress(job, name, budget, live)
 
     progress()
     if job.state in ("done", "stopped"):
         reason = runs.keep_finished(job, name)
         if reason:
             st.warning(reason)
+
+
+def _progress(job, name: str, budget: float, live: bool) -> None:
+    """One look at the run: stop it when its budget is spent, its progress, its curves so far."""
+    snap = job.snapshot()
+    if job.active and snap.active_seconds >= budget:
+        job.stop()  # the budget is spent: the model so far is kept
+    if snap.state in FINISHED_STATES and live:
+        st.rerun()  # the whole page: the run joins the comparison
+    last = snap.records[-1] if snap.records else None
+    detail = (f" · step {snap.step}/{snap.total_steps} · {visual.number(snap.active_seconds, 0)} of "
+              f"{visual.number(budget, 0)} s · {last.images_per_sec:,.0f} images/s" if last else "")
+    bar, stop = st.columns([6, 1], vertical_alignment="bottom")
+    bar.progress(min(1.0, max(snap.progress, snap.active_seconds / budget)),
+                 text=f"{name}: {STATE_TITLES[snap.state]}{detail}")
+    if job.active and stop.button("Stop", key="dl_stop", help="End the run now; the model so far is kept"):
+        job.stop()
+    if snap.error:
+        st.error(f"The run failed: {snap.error}")
+    if snap.records:
+        show_chart(view.curves_figure(snap.records, snap.total_steps), key="dl_curves", name="design run")
 
 
 def comparison_panel() -> None:

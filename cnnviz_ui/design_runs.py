@@ -173,4 +173,20 @@ def keep_finished(job, name: str) -> str | None:
         return None
     st.session_state["_dl_kept_pid"] = job.pid
     model = job.copy_model()
-    return keep(KeptDesign(new_name(name), model.config, "trained here", job.metadata(), model))
+    metadata = job.metadata()
+    if (metadata.get("final") or {}).get("test_acc") is None:  # stopped by its budget before its first test
+        metadata = tested_now(model, metadata)
+    return keep(KeptDesign(new_name(name), model.config, "trained here", metadata, model))
+
+
+def tested_now(model: nn.Module, metadata: dict) -> dict:
+    """The run's metadata with its final test accuracy measured now on the MNIST test split (the server's
+    shared copy), for a run stopped before its first evaluation; unchanged without MNIST."""
+    from cnnviz.evaluate import evaluate
+    from cnnviz_ui.digits import test_split
+    split, _ = test_split()
+    if split is None:
+        return metadata
+    result = evaluate(model, split)
+    final = dict(metadata.get("final") or {}, test_acc=result["accuracy"], test_loss=result["loss"])
+    return dict(metadata, final=final, tested_after_stop=True)

@@ -1,0 +1,149 @@
+"""Benchmark: what "Train it" on the Design lab page costs, for the tiny design and the chapter's design.
+
+The page starts a run through the server's JobManager (a fresh worker process that reads MNIST itself) with the
+lab's recipe (cnnviz.presets.lab_recipe: the fast recipe, a test every 250 steps). This does the same and times,
+from the start call: the first curve point (the first step record the page can draw), the first test accuracy
+at or above 99%, and the end of the run. The page polls the job every 0.5 s, so on screen each figure can be up
+to 0.5 s later (--browser measures the page itself in Chromium).
+
+The issue's targets: the first point under 2 s; the chapter's design to 99% in under 1/8 of the chapter's recipe
+(its 3-epoch wall time, measured as bench/train_speed.py does; --reference-seconds reuses a figure measured there).
+
+    CNNVIZ_DATA=path/to/data python bench/design_lab.py [--threads 1] [--reference-seconds 55] [--browser]
+Not a test: timings depend on the machine and on what else runs on it (the load average is printed).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cnnviz import presets  # noqa: E402
+from cnnviz.data import data_root  # noqa: E402
+from cnnviz.jobs import FINISHED_STATES, DataFiles, JobManager  # noqa: E402
+
+DESIGNS = ("tiny", "chapter")
+
+
+def load_average() -> str:
+    return "load avg " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def through_job_manager(key: str, threads: int, root: str, target: float) -> dict:
+    """Start the preset's design as the page does and time what the page would see."""
+    manager = JobManager(max_jobs=1, threads=threads, data_root=root)
+    config = presets.lab_recipe(presets.preset(key).config, device="cpu")
+    started = time.perf_counter()
+    job = manager.start(f"bench-{key}", config, DataFiles("train"), DataFiles("test"))
+    first = reached = None
+    while True:
+        snap = job.snapshot()
+        now = time.perf_counter() - started
+        if first is None and snap.records:
+            first = now
+        if reached is None and any(r.test_acc is not None and r.test_acc >= target for r in snap.records):
+            reached = now
+        if snap.state in FINISHED_STATES:
+            break
+        time.sleep(0.02)
+    end = time.perf_counter() - started
+    job.join(10)
+    final = next((r.test_acc for r in reversed(snap.records) if r.test_acc is not None), None)
+    speeds = presets.epoch_speeds([r.to_dict() for r in snap.records])
+    return {"first": first, "reached": reached, "end": end, "final": final, "state": snap.state,
+            "steps": snap.step, "images_per_sec": sum(speeds) / len(speeds) if speeds else None}
+
+
+def through_browser(key: str, root: str) -> dict:
+    """The page itself in Chromium: pick the preset, press Train it, wait for the first curve and the end."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
+    from playwright.sync_api import sync_playwright
+
+    from e2e_helpers import choose, open_page, rerun, wait_until
+    from livetest import launch_browser, streamlit_server
+
+    points_js = """() => { const gd = document.querySelector('.st-key-dl_live .js-plotly-plot');
+        return gd && gd.data ? Math.max(0, ...gd.data.map(t => (t.x || []).length)) : 0; }"""
+    with streamlit_server(env={"CNNVIZ_DATA": root}, name="bench-design-lab") as server, sync_playwright() as p:
+        browser = launch_browser(p)
+        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        open_page(page, server.url, "")
+        open_page(page, server.url, "design_lab")
+        choose(page, "Start from a preset", presets.preset(key).title)
+        page.wait_for_timeout(1000)
+        button = page.get_by_role("button", name="Train it")
+        started = time.perf_counter()
+        rerun(page, button.click)
+        wait_until(lambda: page.evaluate(points_js) > 0, 120, "the first curve point")
+        first = time.perf_counter() - started
+        bar = page.locator('.st-key-dl_live [data-testid="stProgress"]')
+        wait_until(lambda: any(s in bar.inner_text() for s in (": Finished", ": Stopped")), 600,
+                   "the end of the run", interval=0.05)
+        end = time.perf_counter() - started
+        browser.close()
+    return {"first": first, "end": end}
+
+
+def reference_seconds(root: str) -> float:
+    """The chapter's recipe, as the chapter writes it: its 3-epoch wall time (bench/train_speed.py)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from train_speed import reference
+    return reference(Path(root), 3, None, 0.99, seed=0)["wall"]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default=None, help="data root holding MNIST/raw")
+    p.add_argument("--threads", type=int, default=1, help="torch threads of the worker (the server's default: 1)")
+    p.add_argument("--target", type=float, default=0.99)
+    p.add_argument("--reference-seconds", type=float, default=None,
+                   help="the chapter's recipe's 3-epoch wall time measured elsewhere (skips measuring it here)")
+    p.add_argument("--browser", action="store_true", help="also time the page itself in Chromium")
+    args = p.parse_args(argv)
+    root = str(data_root(args.data).resolve())
+    print(f"torch {torch.__version__}, worker threads {args.threads}, {os.cpu_count()} CPUs; {load_average()}")
+    results = {}
+    for key in DESIGNS:
+        results[key] = through_job_manager(key, args.threads, root, args.target)
+        r = results[key]
+        when = "not reached" if r["reached"] is None else f"{r['reached']:.1f} s"
+        print(f"{key}: first point {r['first']:.2f} s, {100 * args.target:.0f}% at {when}, end {r['end']:.1f} s "
+              f"({r['state']}, {r['steps']} steps, {r['images_per_sec']:,.0f} img/s, final "
+              f"{100 * (r['final'] or 0):.2f}%)  ({load_average()})", flush=True)
+    if args.browser:
+        for key in DESIGNS:
+            results[key]["browser"] = through_browser(key, root)
+            print(f"{key} in the browser: first point {results[key]['browser']['first']:.2f} s, end "
+                  f"{results[key]['browser']['end']:.1f} s  ({load_average()})", flush=True)
+    reference = args.reference_seconds
+    if reference is None:
+        print("the chapter's recipe (reference, 3 epochs)...", flush=True)
+        reference = reference_seconds(root)
+    print(f"\n{'':24}{'tiny':>12}{'chapter':>12}   target")
+    def row(label, values, target):
+        print(f"{label:24}" + "".join(f"{'–' if v is None else format(v, '.2f') + ' s':>12}" for v in values)
+              + f"   {target}")
+
+    row("first curve point", [results[k]["first"] for k in DESIGNS], "< 2 s")
+    if args.browser:
+        row("first point on screen", [results[k]["browser"]["first"] for k in DESIGNS], "< 2 s")
+    row(f"{100 * args.target:.0f}% test accuracy", [results[k]["reached"] for k in DESIGNS],
+        f"chapter < {reference / 8:.1f} s (1/8 of {reference:.1f} s)")
+    row("end of the run", [results[k]["end"] for k in DESIGNS], "")
+    if args.browser:
+        row("end on screen", [results[k]["browser"]["end"] for k in DESIGNS], "")
+    reached = results["chapter"]["reached"]
+    ratio = "not reached" if reached is None else f"{reference / reached:.1f}x"
+    print(f"chapter's design: {ratio} faster to "
+          f"{100 * args.target:.0f}% than the chapter's recipe's {reference:.1f} s (target: 8x)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -95,8 +95,9 @@ def maps_lesson(loaded, digit) -> None:
             error_box(exc)
             return
         columns = st.columns([0.8, 1, 1, 1, 1], gap="small")
-        columns[0].image(digit_image(digit.image28, size=size), width=size,
-                         caption=f"the input; the network answers {int(probs.argmax())}")
+        columns[0].html(view.figure_block_html(png_data_url(digit_image(digit.image28, size=size)), size,
+                                               f"the input: the network answers {int(probs.argmax())}", "input",
+                                               answer=int(probs.argmax())))
         _row(maps, digit.image28, size, target, {n: f"{t} for {target}" for n, t in view.METHODS.items()},
              "attribution", columns[1:])
         if honest:

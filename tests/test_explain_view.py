@@ -6,7 +6,9 @@ import pytest
 from cnnviz.preprocess import resize_nearest, to_gray
 from cnnviz_ui import explain_view as view
 from cnnviz_ui import visual
+from cnnviz_ui import why_map_view as view_map
 from visual_samples_explain_view import digit, signed_map
+from visual_samples_why_map_view import digit_cloud, field
 
 
 def _rgb(img, x, y):
@@ -102,3 +104,45 @@ def test_a_figure_block_carries_its_data_attributes_escaped():
                                   method="saliency", target=7)
     assert "class='cnnviz-attribution'" in text and "data-method='saliency'" in text and "data-target='7'" in text
     assert "Saliency &lt;for&gt; 7" in text
+
+
+# ---- the second half of the page: the map of digits, training, effective fields (cnnviz_ui/why_map_view.py) ----
+def test_ten_digits_get_ten_different_looks_from_seven_colours():
+    looks = [view_map.label_style(d) for d in range(10)]
+    assert len(set(looks)) == 10
+    assert {colour for colour, _ in looks} <= set(visual.CATEGORICAL)
+
+
+def test_the_map_draws_each_label_its_own_points_the_digit_as_a_star_and_rings_its_neighbours():
+    coords, labels = digit_cloud()
+    fig = view_map.digit_map_figure(coords, labels, placed=(0.5, -0.25), neighbours=np.array([3, 13]))
+    by_name = {t.name: t for t in fig.data}
+    for d in range(10):
+        assert list(by_name[str(d)].x) == pytest.approx(list(coords[labels == d, 0]))
+    assert (by_name["your digit"].x[0], by_name["your digit"].y[0]) == (0.5, -0.25)
+    assert by_name["your digit"].marker.color == visual.HIGHLIGHT
+    assert list(by_name["nearest digits"].x) == pytest.approx([coords[3, 0], coords[13, 0]])
+    assert "your digit" not in {t.name for t in view_map.digit_map_figure(coords, labels).data}
+
+
+def test_the_training_chart_labels_snapshots_by_their_step_and_marks_the_chosen_one():
+    fig = view_map.training_figure([0, 1, 10, 100], [0.1, 0.12, 0.6, 0.97], [0.1, 0.2, 0.7, 0.98], 2, 7)
+    assert list(fig.data[0].y) == pytest.approx([10, 12, 60, 97]) and "probability of 7" in fig.data[0].name
+    assert list(fig.layout.xaxis.ticktext) == ["0", "1", "10", "100"]
+    assert fig.layout.shapes[0].x0 == 2
+    assert len(view_map.training_figure([0, 5], [0.1, 0.9], [None, None], 1, 3).data) == 1  # no accuracy recorded
+
+
+@pytest.mark.parametrize("box", [(12, 20, 12, 20), (13, 16, 13, 16), (0, 10, 0, 10), (10, 28, 10, 28), (0, 28, 0, 28)])
+def test_the_field_window_holds_the_box_inside_the_image(box):
+    y0, y1, x0, x1 = view_map.field_window(box)
+    assert 0 <= y0 <= box[0] and box[1] <= y1 <= 28 and 0 <= x0 <= box[2] and box[3] <= x1 <= 28
+    assert y1 - y0 == x1 - x0 >= 12
+
+
+def test_an_effective_field_is_shown_enlarged_around_its_box_outlined_in_magenta():
+    gradient, box = field()                     # an 8x8 box at 12..20; the window is 9..23 (14 px), zoom 8
+    img = view_map.effective_field_image(gradient, box, size=112)
+    assert _rgb(img, (12 - 9) * 8, (15 - 9) * 8) == visual.HIGHLIGHT_RGB          # the box's left edge
+    assert _rgb(img, 1, 1) == _colour(0.0, 0, 1, "sequential")                    # outside the box: 0, dark
+    assert _rgb(img, (15 - 9) * 8 + 4, (15 - 9) * 8 + 4) == _colour(gradient[15, 15], 0, 1, "sequential")

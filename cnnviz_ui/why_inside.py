@@ -1,0 +1,166 @@
+"""The "Why this answer?" page's last three parts on screen: where the digit lands on the network's map of
+digits, its fate through training, and effective receptive fields. Recorded data (checkpoints/explain/) is
+loaded once per server (read-only); what depends on the session's model or digit is kept in the session."""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from cnnviz import effective_rf, embedding, explain, snapshots
+from cnnviz.evaluate import predict
+from cnnviz_ui import links, model_charts, visual
+from cnnviz_ui import why_map_view as view
+from cnnviz_ui.digits import test_digit, test_split
+from cnnviz_ui.explain_view import attribution_image
+from cnnviz_ui.export import tile
+from cnnviz_ui.images import digit_image, feature_grid
+from cnnviz_ui.models import conv_layers, frozen, shipped_model
+from cnnviz_ui.shell import error_box, lecture_mode, show_chart
+from cnnviz_ui.why_sections import digest, memo
+
+NEIGHBOURS = 8
+FIELD_EVAL_DIGITS = 500  # test digits averaged for a model whose fields were not recorded
+
+
+@st.cache_resource(show_spinner="Loading the recorded map of digits...")
+def shipped_map():
+    return embedding.load_shipped_map()
+
+
+@st.cache_resource(show_spinner="Loading the recorded training run...")
+def shipped_snapshots():
+    return snapshots.load_shipped_snapshots()
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def snapshot_model(i: int):
+    """Snapshot i of the recorded run as a model (shared by every user: eval mode, never changed)."""
+    return frozen(shipped_snapshots().model(i))
+
+
+@st.cache_resource(show_spinner=False)
+def shipped_fields():
+    return effective_rf.load_shipped_fields()
+
+
+def is_shipped(loaded) -> bool:
+    return loaded.model is shipped_model("fc").model
+
+
+def _model_map(loaded):
+    """The map of digits for the session's model: recorded for the shipped one, else computed once (needs MNIST)."""
+    if is_shipped(loaded):
+        return shipped_map()[0]
+    split, _ = test_split()
+    if split is None:
+        return None
+    with st.spinner(f"Placing {embedding.MAP_SIZE:,} test digits as this model sees them (once per model)..."):
+        return memo(("map", id(loaded.model)), lambda: embedding.digit_map(loaded.model, split))
+
+
+def landing_section(loaded, digit) -> None:
+    """The 2-D map with the digit placed live, and its nearest digits (in the full layer) with their labels."""
+    model = loaded.model
+    try:
+        digits = _model_map(loaded)
+    except ValueError as exc:
+        error_box(exc)
+        return
+    if digits is None:
+        st.info(f"The map of digits is recorded for the shipped model only. For {loaded.source} it is made from the "
+                "MNIST test digits, which are not on this server yet (the Evaluation page can download them).")
+        return
+    feats = memo(("features", id(model), digest(digit.image28)), lambda: embedding.digit_features(model, digit.image28))
+    placed = digits.projection.place(feats)                                       # [2]
+    rows, distances = embedding.nearest(digits.features, feats, k=NEIGHBOURS)
+    labels = [int(digits.labels[r]) for r in rows]
+    left, right = st.columns([1.7, 1], gap="medium")
+    with left:
+        show_chart(view.digit_map_figure(digits.coords, digits.labels, placed, rows,
+                                         height=440 if lecture_mode() else 400),
+                   key="why_digit_map", name="map of digits")
+        st.caption(f"{len(digits.labels):,} test digits; the two directions keep "
+                   f"{visual.percent(float(np.sum(digits.explained)))} of how their features vary.")
+    with right:
+        common = max(set(labels), key=labels.count)
+        st.html(f"<div class='cnnviz-neighbours' data-labels='{','.join(map(str, labels))}'><b>Its {len(labels)} "
+                f"nearest digits</b> in the network's layer are labelled {', '.join(map(str, labels))}: "
+                f"mostly {common}s ({labels.count(common)} of {len(labels)}).</div>")
+        found = [test_digit(int(digits.indices[r])) for r in rows]
+        if all(f is not None for f in found):
+            pictures = [digit_image(f[1] / 255.0, size=56) for f in found]
+            captions = [f"{lab}  d={visual.number(d, 1)}" for lab, d in zip(labels, distances)]
+            st.image(tile(pictures, cols=4, captions=captions, font_size=12), width="content")
+        else:
+            st.info("Their pictures need the MNIST test digits, which are not on this server: only their labels "
+                    "were recorded with the map.")
+
+
+def training_section(loaded, digit) -> None:
+    """A slider over the recorded snapshots: the digit's probabilities, the first layer's filters and Grad-CAM."""
+    try:
+        run = shipped_snapshots()
+    except ValueError as exc:
+        error_box(exc)
+        return
+    count = len(run)
+    probs = memo(("replay", digest(digit.image28)),
+                 lambda: np.stack([predict(snapshot_model(i), digit.x)[0].numpy() for i in range(count)]))  # [S, 10]
+    final = int(probs[-1].argmax())
+    i = st.select_slider("Training step", options=list(range(count)), value=count - 1, key="why_snapshot",
+                         bind=links.BIND, format_func=lambda k: f"{run.steps[k]:,}")
+    model = snapshot_model(i)
+    answer = int(probs[i].argmax())
+    cam = memo(("snapshot_cam", digest(digit.image28), i), lambda: explain.grad_cam(model, digit.image28, answer))
+    (_, first), = conv_layers(model)[:1]
+    weights = first.weight.detach().numpy()                                         # [C_out, C_in, k, k]
+    size = 170 if lecture_mode() else 140
+    cols = st.columns([1.1, 1.4, 1], gap="medium")
+    cols[0].html(f"<div class='cnnviz-snapshot' data-step='{run.steps[i]}' data-answer='{answer}'><b>Step "
+                 f"{run.steps[i]:,}</b>: the network answers <b>{answer}</b></div>"
+                 + model_charts.probability_bars_html(probs[i], f"{digest(digit.image28)}-{i}"))
+    cols[1].image(feature_grid(weights.reshape(-1, *weights.shape[-2:]), cols=8, cell=30, labels=False),
+                  caption="the first layer's filters (red: positive weights, blue: negative)", width="content")
+    cam_picture = attribution_image(cam, digit.image28, size=size)
+    cols[2].image(cam_picture, width=cam_picture.width, caption=f"Grad-CAM for {answer} at this step")
+    show_chart(view.training_figure(run.steps, probs[:, final], run.accuracy, i, final,
+                                    height=260 if lecture_mode() else 230), key="why_training_curve",
+               name="through training")
+    if not is_shipped(loaded):
+        st.caption(f"A recorded run of the shipped model's recipe, not {loaded.source}.")
+
+
+def fields_section(loaded) -> None:
+    """Effective receptive fields of each conv layer's centre unit, at initialisation and after training."""
+    try:
+        fields, _ = shipped_fields()
+    except ValueError as exc:
+        error_box(exc)
+        return
+    if not is_shipped(loaded):
+        st.caption(f"Recorded for the shipped model, not {loaded.source}.")
+    size = 150 if lecture_mode() else 120
+    by_layer = {}
+    for state in ("initial", "trained"):
+        for f in fields.get(state, []):
+            by_layer.setdefault(f.layer, {})[state] = f
+    columns = iter(st.columns(2 * max(len(by_layer), 1), gap="small"))
+    for layer, states in by_layer.items():
+        for state, when in (("initial", "at initialisation"), ("trained", "trained")):
+            column = next(columns)
+            f = states.get(state)
+            if f is None:
+                continue
+            picture = view.effective_field_image(f.gradient, f.box, size=size)
+            column.image(picture, width=picture.width, caption=f"{layer}, {when}: " + field_caption(f))
+
+
+def field_caption(f) -> str:
+    """How concentrated the effective field is inside its theoretical box, in words."""
+    side = f.box[1] - f.box[0]
+    margin = side // 4
+    if margin == 0:
+        return f"box {side}×{side}"
+    inner = side - 2 * margin
+    share = visual.percent(f.mass_inside(margin), 0)
+    return f"box {side}×{side}; {share} of the gradient in its central {inner}×{inner}"

@@ -1,8 +1,8 @@
 """The class store in one SQLite file (WAL mode): shared by every app process on one machine.
 
-Each thread gets its own connection; every read-modify-write runs in one `BEGIN IMMEDIATE` transaction (the
-write lock is taken first, so two processes never both read the old value), waiting up to BUSY_TIMEOUT_S for
-another writer. See `cnnviz.class_store` for the operations.
+Each thread gets its own connection (closed when the thread ends); every read-modify-write runs in one
+`BEGIN IMMEDIATE` transaction (the write lock is taken first, so two processes never both read the old value),
+waiting up to BUSY_TIMEOUT_S for another writer. See `cnnviz.class_store` for the operations.
 """
 from __future__ import annotations
 
@@ -46,27 +46,27 @@ class SqliteStore:
     def __init__(self, url: str):
         self.url = url
         self.path = Path(url.removeprefix("sqlite://")) if url.startswith("sqlite://") else Path(url)
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._local = threading.local()   # a thread's connection closes when the thread ends (or on close())
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreUnavailable(f"The class store's folder {self.path.parent} cannot be created: {exc}.") from exc
-        self.ping()
+        self._set_up()
+
+    @_reachable
+    def _set_up(self) -> None:
+        """WAL mode (kept in the file) and the tables, once per store."""
+        db = self._db()
+        if db.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
+            raise sqlite3.OperationalError("it cannot be switched to WAL mode (a network file system?)")
+        db.executescript(SCHEMA)
 
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
-            db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            if db.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
-                raise sqlite3.OperationalError("it cannot be switched to WAL mode (a network file system?)")
+            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)   # busy timeout too
             db.execute("PRAGMA synchronous = NORMAL")     # WAL: durable across a crashed process
-            db.executescript(SCHEMA)
             self._local.db = db
-            with self._lock:
-                self._all.append(db)
         return db
 
     @contextlib.contextmanager
@@ -174,8 +174,7 @@ class SqliteStore:
             return codes
 
     def close(self) -> None:
-        with self._lock:
-            for db in self._all:
-                db.close()
-            self._all.clear()
-        self._local = threading.local()
+        """Close this thread's connection (another thread's closes when that thread ends)."""
+        db, self._local.db = getattr(self._local, "db", None), None
+        if db is not None:
+            db.close()

@@ -7,11 +7,14 @@ tests/test_classroom_logic.py uses the same Redis fixture and `empty_store_url`.
 """
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import shutil
 import socket
+import sqlite3
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -259,6 +262,29 @@ def test_closing_and_reopening_the_store_loses_nothing(store_url):
     assert again.answers(code, 1) == {"s1": "a"}
     assert [(i.id, i.data, i.hidden) for i in again.items(code, "drawing")] == [(item, b"pixels", True)]
     again.close()
+
+
+def test_one_store_serves_many_threads_and_closes_the_connections_of_ended_ones(tmp_path):
+    """An app process shares one store among its sessions, each rerun on a thread of its own: a thread's
+    connection must not outlive it (hundreds of reruns would otherwise run out of file descriptors)."""
+    path = tmp_path / "c.sqlite3"
+    store = open_store(f"sqlite://{path}")
+    code = _class(store)
+
+    def connections() -> int:
+        gc.collect()
+        return sum(type(o) is sqlite3.Connection for o in gc.get_objects())
+
+    before = connections()
+    for batch in range(10):
+        threads = [threading.Thread(target=store.add_answer, args=(code, 1, f"s{batch}-{i}", "a")) for i in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert len(store.answers(code, 1)) == 200
+    assert connections() <= before               # (this thread's own, opened by open_store, is in `before`)
+    store.close()
 
 
 # ---------------------------------------------------------------- several processes

@@ -189,3 +189,12 @@ def test_the_command_line_offline_ends_with_one_message_and_exit_code_2(tmp_path
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr and "error: MNIST-style data not found" in done.stdout
     assert "looks offline" in done.stdout
+
+
+def test_check_split_counts_a_split_from_its_headers_without_reading_it(data_root, tmp_path):
+    from cnnviz.data import TEST_SIZE, check_split
+
+    assert check_split("test", data_root) == TEST_SIZE and check_split("train", data_root) == 60_000
+    write_idx(tmp_path / "MNIST" / "raw", "t10k", images=bytes(2 * 784), labels=[3], n_images=2)
+    with pytest.raises(CorruptDataError, match="2 images but"):
+        check_split("test", tmp_path)

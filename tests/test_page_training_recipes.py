@@ -167,3 +167,17 @@ def test_in_lecture_mode_the_curves_come_before_the_folded_form(offline):
     assert len(folded) == 1 and any(b.label == "Start training" for b in folded[0].button)
     normal = open_app_page("training")
     assert not [e for e in normal.expander if e.label == "A new run: recipe and settings"]
+
+
+def test_the_page_leaves_the_training_images_to_the_worker(online, monkeypatch):
+    """The server never holds the 60,000 training images: a run's worker process reads them itself."""
+    import cnnviz.data
+
+    loaded = []
+    original = cnnviz.data.load_split
+    monkeypatch.setattr(cnnviz.data, "load_split", lambda split="train", *a, **k: loaded.append(split) or
+                        original(split, *a, **k))
+    at = open_app_page("training")
+    start = next(b for b in at.button if b.label == "Start training")
+    assert not start.disabled          # MNIST's files are there: a run can start
+    assert "train" not in loaded

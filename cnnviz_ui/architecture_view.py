@@ -32,11 +32,6 @@ ROLES = {
 }
 
 
-# The layer table's kind (the module's class name) as the kinds the story below tells apart.
-_KIND = {"Conv2d": "conv", "MaxPool2d": "pool", "AvgPool2d": "pool", "AdaptiveAvgPool2d": "gap", "Linear": "linear",
-         "Flatten": "flatten"}
-
-
 def _arrow(values: list) -> str:
     return " → ".join(str(v) for v in values)
 
@@ -44,33 +39,35 @@ def _arrow(values: list) -> str:
 def story(rows: list[LayerRow], input_shape: tuple) -> str:
     """What this network does, in a few sentences read from its layer table (any stack of conv blocks, either
     head): how many blocks, what one block does, how the maps shrink while the channels grow, and the head."""
-    kinds = [_KIND.get(r.kind, r.kind) for r in rows]
+    kinds = [r.layer_kind for r in rows]                        # cnnviz.layers' kinds
     convs = [i for i, k in enumerate(kinds) if k == "conv"]
     if not convs:
         return "This network has no convolution layer: every layer is listed below."
-    ends = [i for i, k in enumerate(kinds) if k in ("flatten", "gap", "linear")]
-    block_end = min([i for i in convs[1:]] + ends + [len(rows)])
-    block = " → ".join(r.kind for r in rows[convs[0]:block_end])
+    ends = [i for i, k in enumerate(kinds) if k in ("flatten", "global_avg_pool", "linear")]
+    block_end = min(convs[1:] + ends + [len(rows)])
+    block = " → ".join(r.op if k in ("conv", "max_pool", "avg_pool") else r.kind
+                       for r, k in zip(rows[convs[0]:block_end], kinds[convs[0]:block_end]))
     n = len(convs)
     text = (f"{'One convolution block finds' if n == 1 else f'{n} convolution blocks find'} patterns "
             f"(the first: {block}). ")
     sides = [input_shape[-1]] + [rows[i].output_shape[-1] for i in range(len(rows))
-                                 if len(rows[i].output_shape) == 3 and kinds[i] in ("conv", "pool")]
+                                 if kinds[i] in ("conv", "max_pool", "avg_pool")]
     sides = [s for j, s in enumerate(sides) if j == 0 or s != sides[j - 1]]
     channels = [input_shape[0]] + [rows[i].output_shape[0] for i in convs]
-    if sides[-1] < sides[0]:
-        text += f"While the maps shrink ({_arrow(sides)}) "
+    maps = (f"the maps shrink ({_arrow(sides)})" if sides[-1] < sides[0]
+            else f"the maps keep their size ({sides[0]}×{sides[0]})")
+    if channels[-1] > channels[0]:
+        text += (f"While {maps}, the number of channels grows ({_arrow(channels)}): the network trades *where* "
+                 "for *what*. ")
     else:
-        text += f"The maps keep their size ({sides[0]}×{sides[0]}) "
-    text += (f"the number of channels grows ({_arrow(channels)}): the network trades *where* for *what*. "
-             if channels[-1] > channels[0] else f"and the channels go {_arrow(channels)}. ")
+        text += f"{maps[0].upper()}{maps[1:]}, and the channels go {_arrow(channels)}. "
     linears = kinds.count("linear")
-    if "gap" in kinds:
+    if "global_avg_pool" in kinds:
         text += ("Then global average pooling turns each map into one number, and a linear layer turns those into "
                  "ten scores, one per digit.")
     else:
-        text += (f"Then the maps are flattened and {linears} fully connected layer{'s' if linears != 1 else ''} "
-                 "turn them into ten scores, one per digit.")
+        layers = "one fully connected layer turns" if linears == 1 else f"{linears} fully connected layers turn"
+        text += f"Then the maps are flattened and {layers} them into ten scores, one per digit."
     return text
 
 
@@ -79,7 +76,7 @@ def parameters_story(fc_rows: list[LayerRow]) -> str:
     largest = max(fc_rows, key=lambda r: r.params)
     text = (f"With the fully connected head, one layer of this design, **{largest.name}** ({largest.op}), holds "
             f"{largest.share:.0%} of all weights")
-    if _KIND.get(largest.kind, largest.kind) == "linear":
+    if largest.layer_kind == "linear":
         text += ": each of its outputs looks at every one of the flattened features"
     return text + (". Global average pooling averages each channel down to one number instead, so the head "
                    "shrinks to a single small linear layer.")

@@ -17,7 +17,7 @@ from torch import nn
 
 from cnnviz import receptive_field
 from cnnviz.confidence import judge
-from cnnviz.model import leaf_layers
+from cnnviz.layers import layer_specs
 from cnnviz.receptive_field import unit_window
 from cnnviz.trace import trace
 from cnnviz.unit import open_unit
@@ -29,8 +29,6 @@ from cnnviz_ui.network_view import clicked, network_figure
 from cnnviz_ui.shell import lecture_mode, prose, show_chart
 from cnnviz_ui.unit_view import map_picker_figure, partial_sums_figure, unit_html
 
-_ACTIVATIONS = (nn.ReLU, nn.Tanh, nn.Sigmoid)
-_POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d)
 CACHE_KEY = "_draw_analysis"
 
 
@@ -55,25 +53,30 @@ def input_hash(pixels: np.ndarray | None) -> str | None:
     return hashlib.blake2b(a.tobytes() + str(a.shape).encode(), digest_size=16).hexdigest()
 
 
-def _views(model: nn.Module, acts) -> list[LayerView]:
-    views, previous = [], None
-    for name, module in leaf_layers(model):
-        if name not in acts:
+SHOWN = ("activation", "max_pool", "avg_pool", "global_avg_pool")   # the layers the page draws (cnnviz.layers kinds)
+FOLDED = ("conv", "batch_norm", "linear")   # computed, then shown with the activation after them: "conv1 + relu1"
+
+
+def layer_views(model: nn.Module, acts) -> list[LayerView]:
+    """The layers the page shows, in execution order: each activation (titled with the conv or linear layer and
+    batch norm before it), each pooling, then the logits. Kinds come from cnnviz.layers."""
+    views, folded = [], []
+    for spec in layer_specs(model, tuple(acts["input"].shape[1:])):
+        if spec.kind in FOLDED:
+            folded.append(spec.name)
+        if spec.kind not in SHOWN or spec.key not in acts:
             continue
-        out = acts[name][0]
-        if isinstance(module, _ACTIVATIONS):
-            title = f"{previous} + {name}" if previous else name
-        elif isinstance(module, _POOLS):
-            title = name
-        else:
-            previous = name
-            continue
-        if out.dim() == 3 and out.shape[-1] == 1 and out.shape[-2] == 1:
+        out = acts[spec.key][0]
+        title = " + ".join([*folded, spec.name]) if spec.kind == "activation" else spec.name
+        if spec.kind == "global_avg_pool":
             out = out.flatten()                                    # GAP output [C, 1, 1] -> [C]
-        views.append(LayerView(name, title, out.numpy()))
-        previous = name
+        views.append(LayerView(spec.key, title, out.numpy()))
+        folded = []
     views.append(LayerView("logits", "logits", acts["logits"][0].numpy()))
     return views
+
+
+_views = layer_views   # the name bench/draw_latency.py imports (issue 22 moves it to the public one)
 
 
 def analyse(model: nn.Module, x: torch.Tensor, key: str) -> Analysis:
@@ -83,7 +86,7 @@ def analyse(model: nn.Module, x: torch.Tensor, key: str) -> Analysis:
     if cache is not None and cache[0] == full_key:
         return cache[1]
     acts = trace(model, x)
-    views = _views(model, acts)
+    views = layer_views(model, acts)
     result = Analysis(acts["probabilities"][0].numpy(), views, acts)
     st.session_state[CACHE_KEY] = (full_key, result)
     return result

@@ -42,7 +42,7 @@ def heads_section(heads: dict) -> dict:
             shown, raw = head_rows(rows)
             st.table(shown, hide_index=True)  # a static table wraps its text: nothing is cut off at 1280 px
             table_download(shown, f"{label} parameters", key=f"gap_csv_{label}", raw=raw)
-            st.caption(" + ".join(f"{r.name}: {r.arithmetic}" for r in rows if r.params and r.kind == "Linear"))
+            st.caption(" + ".join(f"{r.name}: {r.arithmetic}" for r in rows if r.params and r.layer_kind == "linear"))
     per_layer = {label: {r.name: r.params for r in rows if r.params} for label, rows in tables.items()}
     show_chart(model_charts.parameter_split(per_layer, height=260 if lecture_mode() else 220),
                key="gap_param_split", name="parameters per head")
@@ -56,9 +56,9 @@ def _side(shape: tuple) -> str:
 def heads_text(fc_model) -> str:
     """The two heads compared in words, with the numbers of `fc_model` (a model with the flatten + FC head)."""
     rows = layer_table(fc_model)
-    at = next(i for i, r in enumerate(rows) if r.kind == "Flatten")
+    at = next(i for i, r in enumerate(rows) if r.layer_kind == "flatten")
     maps, flat = rows[at - 1].output_shape, rows[at].output_shape[0]     # [C, h, w], C * h * w
-    first = next(r for r in rows[at:] if r.kind == "Linear")
+    first = next(r for r in rows[at:] if r.layer_kind == "linear")
     return (f"In the fully connected (FC) model almost all parameters sit in one layer: {first.name} connects every "
             f"one of the {maps[0]}×{_side(maps)} = {flat:,} numbers of the last feature maps to "
             f"{first.output_shape[0]:,} outputs. Global average pooling (GAP) replaces Flatten and that layer by one "

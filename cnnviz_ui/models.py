@@ -7,7 +7,8 @@ import streamlit as st
 import torch
 from torch import nn
 
-from cnnviz.model import GAP_CONFIG, DigitCNN, ModelConfig, count_parameters, leaf_layers
+from cnnviz.layers import LayerSpec, layer_specs
+from cnnviz.model import GAP_CONFIG, DigitCNN, ModelConfig, count_parameters
 
 ACTIVE_KEY = "active_model"
 SERVER_THREADS = 1   # torch intra-op threads for the whole server (see use_server_threads)
@@ -87,16 +88,21 @@ def load_upload(data: bytes, filename: str) -> LoadedModel:
     return LoadedModel(frozen(model), f"uploaded {filename}", meta)
 
 
+def conv_specs(model: nn.Module) -> list[LayerSpec]:
+    """The description (cnnviz.layers) of every convolution layer, in execution order."""
+    return [spec for spec in layer_specs(model) if spec.kind == "conv"]
+
+
 def conv_layers(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
-    """(name, layer) of every Conv2d, in execution order."""
-    return [(name, m) for name, m in leaf_layers(model) if isinstance(m, nn.Conv2d)]
+    """(name, layer) of every convolution layer, in execution order."""
+    return [(spec.name, spec.module) for spec in conv_specs(model)]
 
 
 # -- which model a page shows -----------------------------------------------------------------------------------
 
 def structure(model: nn.Module) -> str:
     """The model in a few words, read from the model: "2 conv blocks, FC head, 206,922 parameters"."""
-    convs = len(conv_layers(model))
+    convs = len(conv_specs(model))
     config = getattr(model, "config", None)
     head = {"fc": "FC head", "gap": "GAP head"}.get(getattr(config, "head", None), "")
     parts = [f"{convs} conv block{'s' if convs != 1 else ''}", head, f"{count_parameters(model):,} parameters"]

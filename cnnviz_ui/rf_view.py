@@ -4,25 +4,32 @@ from __future__ import annotations
 import itertools
 import re
 
-from cnnviz.receptive_field import Layer, RFRow, layers_from_model
+from cnnviz.layers import SPATIAL, layer_specs
+from cnnviz.receptive_field import SPATIAL_END, Layer, RFRow
 
 KINDS = ("conv", "pool")
 _ids = itertools.count()  # widget keys: every layer row ever made gets a fresh id
 
 
-def spec(kind: str, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> dict:
-    """One row of the editable stack (plain dict: it lives in the user's session)."""
+def spec(kind: str, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1,
+         name: str | None = None) -> dict:
+    """One row of the editable stack (plain dict: it lives in the user's session). `name`: the model's own name
+    for the layer, kept while the row stays of its kind."""
     return {"id": next(_ids), "kind": kind, "kernel_size": kernel_size, "stride": stride, "padding": padding,
-            "dilation": dilation}
+            "dilation": dilation, "name": name, "named_kind": kind}
 
 
 def stack_from_model(model) -> list[dict]:
-    """The conv/pool stack of a PyTorch model as editable rows."""
-    modules = dict(model.named_modules())
+    """The conv and pooling layers of a model (read from cnnviz.layers) as editable rows, up to its head."""
     rows = []
-    for layer in layers_from_model(model):
-        kind = "conv" if type(modules[layer.name]).__name__.startswith("Conv") else "pool"
-        rows.append(spec(kind, layer.kernel_size, layer.stride, layer.padding, layer.dilation))
+    for layer in layer_specs(model):
+        if layer.kind in SPATIAL_END:
+            break
+        if layer.kind in SPATIAL:
+            rows.append(spec("conv" if layer.kind == "conv" else "pool", layer.kernel_size, layer.stride,
+                             layer.padding, layer.dilation, layer.name))
+    if not rows:
+        raise ValueError("the model has no convolution or pooling layer before its head")
     return rows
 
 
@@ -41,14 +48,19 @@ PRESETS = ("loaded model", "three 3×3 convolutions", "VGG-style (3 blocks)")
 
 
 def to_layers(stack: list[dict]) -> list[Layer]:
-    """Named Layer objects (conv1, conv2, pool1, ...) for the core; raises ValueError for impossible values."""
+    """Named Layer objects for the core: a model's layers keep their own names, other rows are counted (conv1,
+    conv2, pool1, ...); raises ValueError for impossible values."""
     counts = {kind: 0 for kind in KINDS}
     layers = []
     for row in stack:
         counts[row["kind"]] += 1
         dilation = row["dilation"] if row["kind"] == "conv" else 1
-        layers.append(Layer(f"{row['kind']}{counts[row['kind']]}", int(row["kernel_size"]), int(row["stride"]),
-                            int(row["padding"]), int(dilation)))
+        own = row.get("name") if row.get("named_kind") == row["kind"] else None
+        layers.append(Layer(own or f"{row['kind']}{counts[row['kind']]}", int(row["kernel_size"]),
+                            int(row["stride"]), int(row["padding"]), int(dilation)))
+    names = [layer.name for layer in layers]
+    if len(set(names)) < len(names):  # a counted name met a model's own: count them all instead
+        return to_layers([{**row, "name": None} for row in stack])
     return layers
 
 
@@ -108,6 +120,8 @@ def unit_text(layer: str, y: int, x: int) -> str:
 def unit_from_text(text: str, sides: dict[str, int | None]) -> tuple[str, int, int]:
     """(layer, row, column) from `unit_text`, checked against each layer's output side; ValueError otherwise."""
     layer, y, x = text.rsplit(".", 2)
+    if layer not in sides:
+        raise ValueError(f"no layer {layer!r} in this stack")
     side = sides[layer] or 1
     if not (0 <= int(y) < side and 0 <= int(x) < side):
         raise ValueError(f"unit ({y}, {x}) is outside {layer}'s {side}×{side} output")

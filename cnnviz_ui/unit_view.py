@@ -9,7 +9,7 @@ import html
 import numpy as np
 import plotly.graph_objects as go
 
-from cnnviz.unit import UnitComputation, WeightedSum
+from cnnviz.unit import Normalization, UnitComputation, WeightedSum
 from cnnviz_ui import visual
 from cnnviz_ui.visual import number
 
@@ -77,8 +77,23 @@ def _activation_lines(rec: UnitComputation, pre: float | None = None) -> list[st
         why = "a negative sum is cut to 0" if pre < 0 else "a positive sum passes unchanged"
         return [_line(f"ReLU ({why}):", f"max(0, {number(pre, DIGITS)}) = "
                       f"<b>{number(max(0.0, pre), DIGITS)}</b>")]
+    if rec.activation == "LeakyReLU":
+        why = "a negative sum is scaled down, not cut" if pre < 0 else "a positive sum passes unchanged"
+        return [_line(f"Leaky ReLU ({why}):", f"leaky_relu({number(pre, DIGITS)}) = "
+                      f"<b>{number(rec.value, DIGITS)}</b>")]
     return [_line(f"{rec.activation}:", f"{rec.activation.lower()}({number(pre, DIGITS)}) = "
                   f"<b>{number(rec.value, DIGITS)}</b>")]
+
+
+def _normalized(norm: Normalization, x: float) -> tuple[list[str], float]:
+    """The batch norm of the conv output `x` as written: its line, and its result from the numbers as written."""
+    m, v, w, b = (shown(t) for t in (norm.mean, norm.var, norm.weight, norm.bias))
+    eps = f"{norm.eps:.10f}".rstrip("0")
+    result = round(float((x - m) / np.sqrt(v + norm.eps) * w + b), DIGITS)
+    expression = (f"({number(x, DIGITS)} − {number(m, DIGITS)}) / √({number(v, DIGITS)} + {eps}) × "
+                  f"{number(w, DIGITS)} + {number(b, DIGITS)} = <b>{number(result, DIGITS)}</b>")
+    return [_line(f"{norm.layer}: (value − running mean) / √(running variance + ε) × scale + shift:", expression),
+            _line("= pre-activation:", f"<b>{number(result, DIGITS)}</b>")], result
 
 
 def input_name(source: str, ws: WeightedSum, index: int) -> str:
@@ -107,15 +122,20 @@ def conv_html(rec: UnitComputation, channel: int = 0) -> str:
     partial = [added(products[c]) for c in range(c_in)]
     pre = added(*partial, step.bias)
     if c_in == 1:
-        lines = [_line(f"Sum of the {products[0].size} products:", number(partial[0], DIGITS)),
-                 _line("+ bias:", number(shown(step.bias), DIGITS)),
-                 _line("= pre-activation:", f"<b>{number(pre, DIGITS)}</b>")]
+        lines = [_line(f"Sum of the {products[0].size} products:", number(partial[0], DIGITS))]
     else:
         lines = [_line(f"This map's {products[channel].size} products add up to the partial sum {channel}:",
                        number(partial[channel], DIGITS)),
-                 _line(f"Sum of all {c_in} partial sums:", number(added(*partial), DIGITS)),
-                 _line("+ bias:", number(shown(step.bias), DIGITS)),
-                 _line("= pre-activation:", f"<b>{number(pre, DIGITS)}</b>")]
+                 _line(f"Sum of all {c_in} partial sums:", number(added(*partial), DIGITS))]
+    norm = rec.normalization
+    if norm is None:
+        lines += [_line("+ bias:", number(shown(step.bias), DIGITS)),
+                  _line("= pre-activation:", f"<b>{number(pre, DIGITS)}</b>")]
+    else:   # the conv has no bias of its own: the batch norm's shift takes its place
+        lines += [_line("+ bias:", number(shown(step.bias), DIGITS)) if step.bias else "",
+                  _line(f"= {rec.computed_by} output:", number(pre, DIGITS))]
+        more, pre = _normalized(norm, pre)
+        lines += more
     note = f"<div style='opacity:0.6;font-size:0.8em'>{ROUNDED}</div>"
     return grids + "".join(lines + _activation_lines(rec, pre)) + note
 
@@ -184,7 +204,7 @@ def partial_sums_figure(rec: UnitComputation, height: int = 260) -> go.Figure:
         hovertemplate="%{x}: %{y:.4f}<extra></extra>"))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), showlegend=False,
                       title=dict(text=f"{sums.size} partial sums (one per {rec.source} map) + bias = "
-                                 f"{number(rec.pre_activation, DIGITS)}", x=0.0, xanchor="left"),
+                                 f"{number(step.result, DIGITS)}", x=0.0, xanchor="left"),
                       xaxis_title=f"{rec.source} map", xaxis_type="category")
     return fig
 

@@ -8,13 +8,13 @@ from cnnviz_ui import model_charts, visual
 from cnnviz_ui.export import image_download, tile
 from cnnviz_ui.current_digit import current_digit
 from cnnviz_ui.images import digit_image, feature_grid, kernel_image
-from cnnviz_ui.models import active_model, conv_layers, show_which_model
+from cnnviz_ui.models import active_model, conv_specs, show_which_model
 from cnnviz_ui.shell import lecture_mode, prose, show_chart
 
 loaded = active_model()
-convs = conv_layers(loaded.model)
-(first_name, first), second = convs[0], (convs[1] if len(convs) > 1 else None)
-k = first.kernel_size[0]
+convs = conv_specs(loaded.model)
+first_name, first, k = convs[0].name, convs[0].module, convs[0].kernel_size
+second = convs[1] if len(convs) > 1 else None
 st.title("Learned filters")
 show_which_model(loaded, "filters")
 prose(f"Nobody told the network about edges. It was only shown digits and their labels, and gradient descent "
@@ -24,7 +24,7 @@ prose(f"Nobody told the network about edges. It was only shown digits and their 
       "by hand long before neural networks, and nothing trained them.")
 
 weights = first.weight.detach()[:, 0]                           # [C_out, k, k] (the input is grayscale)
-classic = first.in_channels == 1 and tuple(weights.shape[-2:]) == (3, 3)
+classic = first.in_channels == 1 and k == 3
 matches = match_filters(weights) if classic else None
 if not classic:
     st.info(f"This design's {first_name} filters are {k}×{k}, and the classic kernels are 3×3: a {k}×{k} filter "
@@ -111,10 +111,9 @@ prose("The map is what the filter adds to its channel, with the layer's own stri
 if second is None:
     st.caption(f"This design has one convolution layer, {first_name}: there is no second layer of filters to show.")
     st.stop()
-second_name, conv = second
+second_name, conv, k2 = second.name, second.module, second.kernel_size
 st.subheader(f"The {conv.out_channels} {second_name} filters")
 summary = conv2_summary(conv.weight)
-k2 = conv.kernel_size[0]
 prose(f"Each {second_name} filter is {conv.in_channels}×{k2}×{k2}: one {k2}×{k2} kernel for every map of the layer "
       "before it. Too many numbers to read one by one, so here is how strong each filter is, and which input maps "
       "it listens to most.")

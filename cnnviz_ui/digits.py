@@ -28,8 +28,3 @@ def missing_reason() -> str | None:
     """Why MNIST could not be loaded (None when it is there)."""
     return test_split()[1]
 
-
-def test_size() -> int:
-    """How many digits the MNIST test split holds (the largest digit number a student may pick is one less)."""
-    split, _ = test_split()
-    return len(split.labels) if split is not None else 1

@@ -9,7 +9,7 @@ from cnnviz.evaluate import predict
 CACHE_KEY = "_eval_probs"
 
 
-@st.cache_resource(show_spinner="Running the shipped model on the 10,000 test digits...")
+@st.cache_resource(show_spinner="Running the shipped model on the test digits...")
 def _shipped_probabilities(head: str, _model, _images) -> np.ndarray:
     return predict(_model, _images).numpy()
 
@@ -21,7 +21,7 @@ def test_probabilities(loaded, test, shipped: bool) -> np.ndarray:
     cached = st.session_state.get(CACHE_KEY)
     if cached is not None and cached[0] is loaded.model:
         return cached[1]
-    with st.spinner("Running your model on the 10,000 test digits..."):
+    with st.spinner(f"Running your model on the {len(test.labels):,} test digits..."):
         probs = predict(loaded.model, test.images).numpy()
     st.session_state[CACHE_KEY] = (loaded.model, probs)
     return probs

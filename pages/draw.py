@@ -1,11 +1,12 @@
 """Draw a digit and watch it flow through the network, layer by layer."""
 import streamlit as st
 
+from cnnviz.data import TEST_SIZE
 from cnnviz.preprocess import is_blank, preprocess
 from cnnviz_ui import draw_view, links
 from cnnviz_ui.canvas import draw_canvas, drawing_key
 from cnnviz_ui.current_digit import Digit, example_digit, mnist_digit, set_current_digit, uploaded_digit
-from cnnviz_ui.digits import missing_reason, test_size
+from cnnviz_ui.digits import missing_reason
 from cnnviz_ui.draw_view import analyse, input_hash
 from cnnviz_ui.mnist_gate import require_mnist
 from cnnviz_ui.models import active_model, show_which_model
@@ -72,7 +73,7 @@ def draw_and_look() -> None:
             if reason:
                 require_mnist("draw", "Until then there are no test digits to pick: draw one or upload an image.")
             else:
-                index = st.number_input("Test digit number", 0, test_size() - 1, 0, key="draw_mnist_index",
+                index = st.number_input("Test digit number", 0, TEST_SIZE - 1, 0, key="draw_mnist_index",
                                         bind=links.BIND)
                 digit = mnist_digit(int(index))
         else:

@@ -1,8 +1,8 @@
-"""How good is the active model on the 10,000 test digits, and which digits does it get wrong?"""
+"""How good is the active model on the MNIST test digits, and which digits does it get wrong?"""
 import numpy as np
 import streamlit as st
 
-from cnnviz.data import scale_pixels
+from cnnviz.data import TEST_SIZE, scale_pixels
 from cnnviz.evaluate import cell_examples, largest_mistake, least_confident_correct, pixels_from_text, summarize
 from cnnviz_ui import eval_view as view
 from cnnviz_ui import links, model_charts, visual
@@ -15,7 +15,7 @@ from cnnviz_ui.shell import lecture_mode, prose, show_chart
 
 big = lecture_mode()
 st.title("Evaluation")
-prose("The test set holds 10,000 digits the network never saw during training. The confusion matrix counts, "
+prose(f"The test set holds {TEST_SIZE:,} digits the network never saw during training. The confusion matrix counts, "
       "for every true digit (row), what the network answered (column): the diagonal holds the correct answers, "
       "everything else is a mistake. Click a cell (or pick it below the matrix) to see the digits behind it: off "
       "the diagonal the mistakes the model was surest about, on it the correct digits it was least sure about. "

@@ -2,12 +2,12 @@
 import streamlit as st
 
 from cnnviz.architecture import model_input_shape
-from cnnviz.data import scale_pixels
+from cnnviz.data import TEST_SIZE, scale_pixels
 from cnnviz.preprocess import resize_nearest
 from cnnviz.receptive_field import nested_boxes, receptive_fields
 from cnnviz_ui import charts, links, rf_view as view
 from cnnviz_ui.current_digit import default_digit
-from cnnviz_ui.digits import test_digit, test_size
+from cnnviz_ui.digits import test_digit
 from cnnviz_ui.models import active_model, show_which_model
 from cnnviz_ui.export import table_download
 from cnnviz_ui.shell import error_box, lecture_mode, prose, show_chart
@@ -119,7 +119,7 @@ with c_controls:
     c_y, c_x = st.columns(2) if lecture else (st.container(), st.container())
     y = c_y.slider("Unit row", 0, side - 1, key=f"rf_y_{side}") if side > 1 else 0
     x = c_x.slider("Unit column", 0, side - 1, key=f"rf_x_{side}") if side > 1 else 0
-    digit_index = (c_digit or st).number_input("Test digit #", 0, test_size() - 1, 0, key="rf_digit", bind=links.BIND)
+    digit_index = (c_digit or st).number_input("Test digit #", 0, TEST_SIZE - 1, 0, key="rf_digit", bind=links.BIND)
     digit = test_digit(digit_index)
     if digit is None:
         st.caption("MNIST is not available on this server, so a drawn 7 stands in for a test digit.")

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cnnviz import written
 from cnnviz.pooling import output_size
+from cnnviz.written import decimals_needed
 
 
 @dataclass(frozen=True, eq=False)
@@ -194,24 +196,13 @@ class ShownSum:
     rounded: bool         # True when some product or the bias is not exact at `digits`
 
 
-def decimals_needed(values, most: int = 4) -> int:
-    """The fewest decimals (0..most) that write every value exactly; `most` when none is enough."""
-    a = np.asarray(values, dtype=float)
-    for d in range(most + 1):
-        if np.allclose(a, np.round(a, d), rtol=0, atol=1e-9):
-            return d
-    return most
-
-
 def shown_sum(step: ConvStep, most_digits: int = 4) -> ShownSum:
     """The step's products, sum, bias and result as the page writes them (see ShownSum)."""
     digits = decimals_needed(np.append(step.products.ravel(), step.bias), most_digits)
-    unit = 10 ** digits
-    products = np.rint(step.products * unit)  # [C_in, k, k] whole units of the last decimal
-    bias = float(np.rint(step.bias * unit))
-    total = float(products.sum())             # whole numbers: exact in float64
-    exact = np.allclose(products / unit, step.products, rtol=0, atol=1e-9) and abs(bias / unit - step.bias) < 1e-9
-    return ShownSum(products / unit, total / unit, bias / unit, (total + bias) / unit, digits, not exact)
+    exact = written.is_exact(step.products, digits) and written.is_exact(step.bias, digits)
+    return ShownSum(written.as_written(step.products, digits), written.total(step.products, digits=digits),
+                    written.as_written(step.bias, digits), written.total(step.products, step.bias, digits=digits),
+                    digits, not exact)
 
 
 def compare_with_torch(x, weight, bias=None, stride: int = 1, padding: int = 0,

@@ -8,7 +8,6 @@ import plotly.graph_objects as go
 
 from cnnviz_ui import visual
 
-KIND_COLORS = visual.KIND_COLORS  # one colour per kind of layer, shared by every chart that shows layers
 ACTIVATION_COLORS = {"relu": visual.CATEGORICAL[0], "tanh": visual.CATEGORICAL[4], "sigmoid": visual.CATEGORICAL[2],
                      "leaky_relu": visual.CATEGORICAL[6]}
 HIGHLIGHT = visual.HIGHLIGHT
@@ -166,7 +165,7 @@ def shape_flow(names: list[str], kinds: list[str], shapes: list[tuple], selected
             half_h, half_w = 0.12 + 0.33 * shape[1] / 28, 0.08 + 0.3 * math.log2(shape[0] + 1) / 6
         else:                 # a vector: a thin bar, height from its length
             half_h, half_w = 0.1 + 0.35 * min(math.log10(max(shape[0], 1)) / 3.5, 1.0), 0.06
-        color = KIND_COLORS.get(kind, visual.MUTED)
+        color = visual.KIND_COLORS.get(kind, visual.MUTED)
         chosen = name == selected
         fig.add_shape(type="rect", x0=i - half_w, x1=i + half_w, y0=-half_h, y1=half_h, fillcolor=color,
                       opacity=1.0 if chosen or selected is None else 0.45,

@@ -1,21 +1,20 @@
 """The convolution page's arithmetic written out: value·weight pairs, the products as they are added, the
 sum, bias and ReLU, the taps table, and the same window max-pooled. Every total is the sum of the numbers
-written above it (cnnviz.convolution.shown_sum)."""
+written above it (cnnviz.convolution.shown_sum, cnnviz.written)."""
 from __future__ import annotations
 
 import numpy as np
 
-from cnnviz import convolution
+from cnnviz import convolution, written
 from cnnviz_ui import visual
+from cnnviz_ui.visual import number
 
-
-def num(v: float, digits: int = 2) -> str:
-    """A number as the app writes it (visual.number: no negative zero, a true minus sign)."""
-    return visual.number(v, digits)
+CHANNEL_DIGITS = 4  # a multi-map unit's products are written to 4 decimals
 
 
 def _factor(v: float, digits: int = 2) -> str:
-    s = num(v, digits)
+    """A factor of a product, in parentheses when negative."""
+    s = number(v, digits)
     return f"({s})" if s.startswith(visual.MINUS) else s
 
 
@@ -29,13 +28,14 @@ def dot_lines(step: convolution.ConvStep, channel: int = 0, digits: int = 2) -> 
 
 def channel_sum_text(step: convolution.ConvStep, channel: int) -> str:
     """One input map's share of a multi-map unit: value·weight pairs, then their products rounded to 4
-    decimals and the sum of those products as written (so the written numbers add up)."""
-    products = np.rint(step.products[channel] * 1e4)  # [k, k] in units of 0.0001
+    decimals and the sum of those products as written (so the written numbers add up: cnnviz.written)."""
+    d = CHANNEL_DIGITS
+    products = written.as_written(step.products[channel], d)  # [k, k]
     lines = dot_lines(step, channel)
-    lines.append("products, rounded to 4 decimals:")
-    lines += [("  " if a == 0 else "+ ") + " + ".join(_factor(p / 1e4, 4) for p in products[a])
+    lines.append(f"products, rounded to {d} decimals:")
+    lines += [("  " if a == 0 else "+ ") + " + ".join(_factor(p, d) for p in products[a])
               for a in range(products.shape[0])]
-    lines.append(f"= {num(products.sum() / 1e4, 4)}")
+    lines.append(f"= {number(written.total(step.products[channel], digits=d), d)}")
     return "\n".join(lines)
 
 
@@ -57,10 +57,10 @@ def arithmetic(step: convolution.ConvStep) -> str:
         lines += product_lines(step)
     else:  # every product is exact: write the pairs, each factor with the decimals it needs
         lines += dot_lines(step, digits=convolution.decimals_needed(np.append(step.values, step.weights)))
-    lines += [f"= {num(shown.total, d)}  (sum)",
+    lines += [f"= {number(shown.total, d)}  (sum)",
               f"+ {_factor(shown.bias, d)}  (bias)",
-              f"= {num(shown.result, d)}  → cell {step.out_pos}",
-              f"ReLU: max(0, {num(shown.result, d)}) = {num(max(shown.result, 0.0), d)}"]
+              f"= {number(shown.result, d)}  → cell {step.out_pos}",
+              f"ReLU: max(0, {number(shown.result, d)}) = {number(max(shown.result, 0.0), d)}"]
     return "\n".join(lines)
 
 
@@ -75,10 +75,10 @@ def taps_table(step: convolution.ConvStep, pixels: np.ndarray | None, padding: i
             inside = not step.padded[a, b]
             record = {"Tap": f"({r}, {c})"}
             if pixels is not None:
-                record["Pixel (0-1)"] = num(pixels[r, c]) if inside else "padding"
-            record["Input to the kernel" if pixels is None else "Normalised"] = num(step.values[0, a, b], 4)
-            record["Weight"] = num(step.weights[0, a, b], 4)
-            record["Product"] = num(shown.products[0, a, b], shown.digits)
+                record["Pixel (0-1)"] = number(pixels[r, c]) if inside else "padding"
+            record["Input to the kernel" if pixels is None else "Normalised"] = number(step.values[0, a, b], 4)
+            record["Weight"] = number(step.weights[0, a, b], 4)
+            record["Product"] = number(shown.products[0, a, b], shown.digits)
             records.append(record)
     return records
 
@@ -88,4 +88,4 @@ def window_max_text(step: convolution.ConvStep) -> str:
     inside = step.values[0][~step.padded]
     if not inside.size:
         return "every tap lands in the padding: max() of nothing = −∞ (a pool pads with −∞, not 0)"
-    return f"max({', '.join(num(v) for v in inside)}) = {num(step.window_max)}"
+    return f"max({', '.join(number(v) for v in inside)}) = {number(step.window_max)}"

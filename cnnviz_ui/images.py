@@ -13,7 +13,6 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from cnnviz_ui import visual
-from cnnviz_ui.visual import legend_html  # noqa: F401  (kept here for the pages that import it from images)
 
 BACKGROUND = visual.BACKGROUND_RGB
 TEXT = visual.TEXT_RGB

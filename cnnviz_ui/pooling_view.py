@@ -33,14 +33,14 @@ def padded_input(x: np.ndarray, padding: int, mode: str) -> tuple[np.ndarray, np
     """The input with its padding border: values (NaN in the border) and the text each cell shows."""
     values = pooling.padded(x, padding)
     pad_text = "-inf" if mode == "max" else "0"  # as the formula writes it (PoolStep.formula)
-    text = np.vectorize(lambda v: pad_text if np.isnan(v) else _num(v), otypes=[object])(values)
+    text = np.vectorize(lambda v: pad_text if np.isnan(v) else visual.number(v), otypes=[object])(values)
     return values, text
 
 
 def output_so_far(steps: list, upto: int) -> tuple[np.ndarray, np.ndarray]:
     """The output grid with the first `upto` cells filled in and "?" for the rest."""
     values = pooling.output_grid(steps, upto)
-    text = np.vectorize(lambda v: "?" if np.isnan(v) else _num(v), otypes=[object])(values)
+    text = np.vectorize(lambda v: "?" if np.isnan(v) else visual.number(v), otypes=[object])(values)
     return values, text
 
 
@@ -69,13 +69,13 @@ def shift_summary(dy: int, dx: int, same: np.ndarray) -> str:
 
 def marked(values: np.ndarray, same: np.ndarray) -> np.ndarray:
     """Each pooled value's text, with ✓ where the shift left it unchanged."""
-    return np.vectorize(lambda v, s: f"{_num(v)} ✓" if s else _num(v), otypes=[object])(values, same)
+    return np.vectorize(lambda v, s: f"{visual.number(v)} ✓" if s else visual.number(v), otypes=[object])(values, same)
 
 
 def shifted_text(moved: np.ndarray, windows: list) -> np.ndarray:
     """The moved input's text: each window's old maximum marked where it now sits, ✓ when it stayed inside
     its window, ✗ when it crossed the window's edge."""
-    text = np.vectorize(_num, otypes=[object])(moved)
+    text = np.vectorize(visual.number, otypes=[object])(moved)
     for w in windows:
         r, c = w.moved_to
         if 0 <= r < moved.shape[0] and 0 <= c < moved.shape[1]:
@@ -89,7 +89,7 @@ def shift_lines(windows: list) -> str:
     lines = []
     for w in windows:
         mark = "✓" if w.same else "✗"
-        lines.append(f"- {mark} window {w.out_pos}: {_num(w.before)} → {_num(w.after)}: {w.reason}")
+        lines.append(f"- {mark} window {w.out_pos}: {visual.number(w.before)} → {visual.number(w.after)}: {w.reason}")
     return "\n".join(lines)
 
 
@@ -106,10 +106,6 @@ def shift_parser(limit: int):
             raise ValueError(f"a shift of ({dy}, {dx}) moves the map out of view")
         return dy, dx
     return parse
-
-
-def _num(v: float) -> str:
-    return visual.number(v)
 
 
 def size_formula(input_size: int, kernel_size: int, stride: int, padding: int) -> str:

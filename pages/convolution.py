@@ -6,8 +6,9 @@ import streamlit as st
 from cnnviz import convolution
 from cnnviz.data import MEAN, STD, TEST_SIZE, normalize_pixels
 from cnnviz.unit import agrees as unit_agrees
-from cnnviz_ui import charts, conv_arithmetic as written, convolution_view as view, links, stepper
+from cnnviz_ui import charts, conv_arithmetic as arithmetic, convolution_view as view, links, stepper
 from cnnviz_ui.shell import error_box, lecture_mode, prose, show_chart
+from cnnviz_ui.visual import number
 
 st.title("Convolution")
 prose(
@@ -70,7 +71,7 @@ else:
     if kind == "model":  # the model's filters were learned on normalised pixels: give them what they know
         pixels, x = x, normalize_pixels(x)
         caption += (f" The filter reads them normalised, (pixel − {MEAN}) / {STD}: background "
-                    f"{written.num(normalize_pixels(0.0))}, full ink {written.num(normalize_pixels(1.0))}.")
+                    f"{number(normalize_pixels(0.0))}, full ink {number(normalize_pixels(1.0))}.")
 
 if kind == "classic":
     kernel, kernel_note = view.classic_kernel(classic), f"{classic}, a hand-designed kernel."
@@ -103,8 +104,8 @@ if pixels is not None:
             "**Why the numbers under the kernel are not 0 to 1.** The network was never shown raw pixels. "
             f"Every image it trained on was first shifted and stretched: MNIST's average pixel ({MEAN}) was "
             f"taken away and the result divided by the pixels' typical spread ({STD}). The blank background "
-            f"then reads {written.num(normalize_pixels(0.0))} and the brightest ink "
-            f"{written.num(normalize_pixels(1.0))}. Its filters learned their weights on those numbers, so this "
+            f"then reads {number(normalize_pixels(0.0))} and the brightest ink "
+            f"{number(normalize_pixels(1.0))}. Its filters learned their weights on those numbers, so this "
             "page feeds them the same: the table under the arithmetic lists each raw pixel beside the value "
             "the kernel multiplies. (Padding adds zeros after this step.)")
 
@@ -143,7 +144,7 @@ def stepper_view() -> None:
                               (cols[3], "conv_out", view.output_figure(steps, n, out_range))):
             with col:
                 show_chart(charts.lecture_margins(fig), key=key, height=270)
-        st.code(written.arithmetic(step), language=None, wrap_lines=True)
+        st.code(arithmetic.arithmetic(step), language=None, wrap_lines=True)
     else:
         step_text.markdown(where)
         with lesson:
@@ -156,23 +157,23 @@ def stepper_view() -> None:
                 show_chart(view.products_figure(step), key="conv_products", height=220)
             with c_out:
                 show_chart(view.output_figure(steps, n, out_range), key="conv_out", height=300)
-                st.code(written.arithmetic(step), language=None, wrap_lines=True)
+                st.code(arithmetic.arithmetic(step), language=None, wrap_lines=True)
     if pixels is not None or shown.rounded:
         with st.expander("Every tap: " + ("raw pixel, normalised value, weight, product" if pixels is not None
                                           else "value, weight, product"), expanded=not lecture):
-            st.table(written.taps_table(step, pixels, padding), hide_index=True)
+            st.table(arithmetic.taps_table(step, pixels, padding), hide_index=True)
 
     st.subheader("The same window, pooled instead")
     c_conv, c_pool = st.columns(2)
     n_params = convolution.parameter_count(kernel)
-    result = written.num(shown.result, shown.digits)
+    result = number(shown.result, shown.digits)
     c_conv.markdown(f"**Convolution**: a weighted sum with learned weights → **{result}**"
                     f"  \n{k}×{k} weights + 1 bias = **{n_params} parameters**"
                     + (", trained by gradient descent." if kind == "model" else
                        " in a network, where training would set them."))
-    c_pool.markdown(f"**Max pooling** ({k}×{k} window): the largest value → **{written.num(step.window_max)}**  \n"
+    c_pool.markdown(f"**Max pooling** ({k}×{k} window): the largest value → **{number(step.window_max)}**  \n"
                     f"**0 parameters**: nothing to learn, it only picks.")
-    c_pool.code(written.window_max_text(step), language=None, wrap_lines=True)
+    c_pool.code(arithmetic.window_max_text(step), language=None, wrap_lines=True)
 
 
 with middle:
@@ -217,7 +218,7 @@ with tab_conv2:
         f"{out_channel}, row {row}, column {col} = {own:.5f} (difference {abs(unit.result - own):.1g}). "
         f"After ReLU: {max(unit.result, 0.0):.5f}.")
     st.markdown(f"Map {opened}'s share: its {layer.kernel_size[0]}×{layer.kernel_size[1]} patch × its kernel slice")
-    st.code(written.channel_sum_text(unit, opened), language=None, wrap_lines=True)
+    st.code(arithmetic.channel_sum_text(unit, opened), language=None, wrap_lines=True)
     st.caption(f"This one kernel has {c_in_maps}·{layer.kernel_size[0] * layer.kernel_size[1]} weights + 1 bias = "
                f"{convolution.parameter_count(layer.weight[out_channel:out_channel + 1])} parameters; {name} has "
                f"{c_out_maps} such kernels.")

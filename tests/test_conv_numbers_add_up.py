@@ -15,8 +15,9 @@ from cnnviz import convolution
 from cnnviz.data import MEAN, STD, normalize_pixels
 from cnnviz.preprocess import preprocess
 from cnnviz.sketch import draw_digit
-from cnnviz_ui import conv_arithmetic as written
+from cnnviz_ui import conv_arithmetic as arithmetic
 from cnnviz_ui.models import shipped_model
+from cnnviz_ui.visual import number
 
 
 def _dec(text: str) -> Decimal:
@@ -55,7 +56,7 @@ def test_25_steps_of_a_model_filter_add_up_as_written(filter_index):
     first = convolution.first_step_with_input(steps, float(normalize_pixels(0.0)))
     checked = 0
     for step in steps[first - 1: first - 1 + 25]:
-        text = written.arithmetic(step)
+        text = arithmetic.arithmetic(step)
         assert "rounded to 4 decimals" in text  # the reader is told the terms are rounded
         terms, total, bias, result = parse(text)
         assert len(terms) == 9
@@ -75,7 +76,7 @@ def test_the_parse_catches_a_sum_that_does_not_add_up():
 
 def test_integer_grids_keep_their_exact_pairs():
     step = convolution.conv_steps(np.arange(16.0).reshape(4, 4), np.ones((3, 3)), np.array([0.5]))[0]
-    text = written.arithmetic(step)
+    text = arithmetic.arithmetic(step)
     assert "rounded" not in text and "0·1 + 1·1 + 2·1" in text
     assert "= 45  (sum)\n+ 0.5  (bias)\n= 45.5" in text
 
@@ -85,7 +86,7 @@ def test_normalisation_is_the_models_own():
 
     pixels = example_pixels()
     np.testing.assert_allclose(normalize_pixels(pixels), (torch.tensor(pixels) - MEAN).div(STD).numpy(), rtol=1e-12)
-    assert written.num(normalize_pixels(0.0)) == "\u22120.42" and written.num(normalize_pixels(1.0)) == "2.82"
+    assert number(normalize_pixels(0.0)) == "\u22120.42" and number(normalize_pixels(1.0)) == "2.82"
 
 
 def test_model_filter_on_the_example_runs_on_normalised_pixels_and_matches_the_model():
@@ -109,7 +110,30 @@ def test_model_filter_on_the_example_runs_on_normalised_pixels_and_matches_the_m
     assert "(pixel − 0.1307) / 0.3081" in texts(at.caption)
     table = at.table[0].value
     assert {"Pixel (0-1)", "Normalised", "Weight", "Product"} <= set(table.columns)
-    step_text = written.arithmetic(steps[-1])
+    step_text = arithmetic.arithmetic(steps[-1])
     assert step_text in texts(at.code)
     terms, total, bias_shown, result = parse(step_text)
     assert sum(terms) == total and total + bias_shown == result
+
+
+# ---- cnnviz.written: the one rule for rounding as written ----------------------------------------------------------
+
+def test_a_written_total_is_the_sum_of_the_written_terms_with_no_floating_point_crumbs():
+    from cnnviz import written
+
+    terms = np.array([0.1, 0.2, 0.30004, -0.00006])
+    shown = written.as_written(terms, 4)
+    assert [number(t, 4) for t in shown] == ["0.1000", "0.2000", "0.3000", "\u22120.0001"]
+    assert written.total(terms, digits=4) == 0.5999  # not 0.1 + 0.2 + 0.3 - 0.0001 = 0.5999000000000001
+    assert _dec(number(written.total(terms, digits=4), 4)) == sum(_dec(number(t, 4)) for t in shown)
+
+
+def test_written_terms_may_be_arrays_and_single_values_together():
+    from cnnviz import written
+
+    assert written.total(np.array([[0.126, 0.124]]), 0.0049, digits=2) == 0.25  # 0.13 + 0.12 + 0.00
+    assert written.as_written(-0.004, 2) == 0.0 and isinstance(written.as_written(1.234, 1), float)
+    assert written.is_exact([0.5, 0.25], 2) and not written.is_exact([0.125], 2)
+    assert written.decimals_needed([0.5, 0.25]) == 2 and written.decimals_needed([1 / 3]) == 4
+    with pytest.raises(ValueError, match="digits"):
+        written.total([1.0], digits=-1)

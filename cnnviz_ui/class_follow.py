@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from cnnviz_ui import links, pages_list
 
@@ -142,6 +143,8 @@ def follow(page) -> None:
         if current is None:
             return
         if current.instructor:
+            if current.lead:  # a widget the instructor changed is in the URL already: publish before the page runs
+                _publish(current, page.url_path)
             with st.sidebar:
                 _lead_bar()
         else:
@@ -190,19 +193,68 @@ def _entry(url_path: str):
 
 
 def _go(view) -> None:
-    """Switch this student's page to the instructor's view. The widgets the links carry take the new values:
-    their state (from the URL before and after) is dropped, so the link seeds them again."""
+    """Switch this student's page to the instructor's view (page and link parameters)."""
     entry = _entry(view.page)
     if entry is None:
         return
-    for key in set(_params()) | set(view.params):
-        if key in st.session_state:
-            del st.session_state[key]
-    st.switch_page(entry.file, query_params=dict(view.params))
+    if view.page != st.session_state.get(_PAGE):
+        for key in view.params:  # a widget state left from an earlier visit must not win over the link
+            st.session_state.pop(key, None)
+        st.switch_page(entry.file, query_params=dict(view.params))
+    for key in set(_params()) | set(view.params):   # the same page: each setting takes the instructor's value
+        _set_param(key, view.params.get(key))
+    st.rerun()
+
+
+def _set_param(key: str, text: str | None) -> None:
+    """One link parameter set to `text` (None: back to its default). A custom setting (links.restore) reads the
+    URL; a bound widget's parameter cannot be set directly, so the widget's own value is set instead."""
+    try:
+        if text is None:
+            st.query_params.pop(key, None)
+        elif st.query_params.get(key) != text:
+            st.query_params[key] = text
+        return
+    except StreamlitAPIException:  # bound to a widget: "modify the widget value instead"
+        pass
+    if text is None:
+        st.session_state.pop(key, None)  # the widget starts again from its default
+        return
+    value = _widget_value(key, text)
+    if value is None:
+        st.session_state.pop(key, None)
+    else:
+        st.session_state[key] = value
+
+
+def _widget_value(key: str, text: str):
+    """The value a bound widget shows for the URL text `text`, read the way links.py writes it: a labelled option
+    by its label, a switch as true/false, numbers as numbers; None when it cannot be read."""
+    labels = st.session_state.get("_link_labels", {}).get(key)
+    if labels:
+        return next((value for value, label in labels.items() if str(label) == text), None)
+    current = st.session_state.get(key)
+    try:
+        if isinstance(current, bool):
+            return text == "true"
+        if isinstance(current, int):
+            return int(float(text))
+        if isinstance(current, float):
+            return float(text)
+    except ValueError:
+        return None
+    return text
 
 
 @st.fragment(run_every=POLL_S)
 def _student_bar() -> None:
+    try:
+        _follow_view()
+    except Exception as exc:  # noqa: BLE001 - the poller never breaks a page (Streamlit's stop/rerun pass)
+        log.warning("class follow poller: %s", exc)
+
+
+def _follow_view() -> None:
     current = st.session_state.get(SEAT)
     if current is None or current.instructor:
         return

@@ -21,9 +21,10 @@ def join_url(base: str, code: str) -> str:
     return f"{base.rstrip('/')}/class_session?{JOIN_PARAM}={code}"
 
 
-def qr_svg(text: str, scale: int = 8) -> str:
-    """`text` as a QR code, inline SVG (dark modules in the text colour on white, with its quiet zone)."""
-    return segno.make(text, error="m").svg_inline(scale=scale, dark=visual.TEXT, light=visual.BACKGROUND_RGB)
+def qr_data_url(text: str, scale: int = 8) -> str:
+    """`text` as a QR code, an SVG data URL for an <img> (dark modules in the text colour on white, with its
+    quiet zone)."""
+    return segno.make(text, error="m").svg_data_uri(scale=scale, dark=visual.TEXT, light=visual.BACKGROUND_RGB)
 
 
 def join_code_html(code: str, url: str) -> str:
@@ -36,7 +37,8 @@ def join_code_html(code: str, url: str) -> str:
             f"<div><div style='font-size:1.1rem;color:{visual.MUTED}'>Join code</div>"
             f"<div style='font-size:4.2rem;font-weight:700;letter-spacing:0.15em;font-family:monospace;"
             f"color:{visual.TEXT}'>{html.escape(spaced)}</div>{link}</div>"
-            f"<div style='width:220px;max-width:40vw'>{qr_svg(url or code)}</div></div>")
+            f"<img class='cnnviz-qr' src='{qr_data_url(url or code)}' alt='QR code: {html.escape(url or code)}' "
+            f"style='width:220px;max-width:40vw;image-rendering:pixelated'/></div>")
 
 
 # ---------------------------------------------------------------- predict, then reveal

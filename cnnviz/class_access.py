@@ -45,7 +45,7 @@ def normalize_code(code) -> str:
     """The code as typed (any case, spaces and dashes allowed), or ClassError when it cannot be one."""
     text = re.sub(r"[\s-]", "", str(code or "")).upper()
     if len(text) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in text):
-        raise ClassError(f"'{str(code)[:20]}' is not a class code: a code is {CODE_LENGTH} letters and digits, "
+        raise ClassError(f"'{str(code or '')[:20]}' is not a class code: a code is {CODE_LENGTH} letters and digits, "
                          "as shown on the projector.")
     return text
 

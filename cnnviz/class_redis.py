@@ -57,14 +57,21 @@ return 1
 """
 
 
+def _said(exc: Exception) -> str:
+    return " ".join(str(exc).split()).rstrip(".")    # one line, no closing full stop (the sentence adds one)
+
+
 def _reachable(method):
-    """Turn a refused or lost connection into StoreUnavailable, naming the server."""
+    """Turn a refused or lost connection, or a server that refuses writes (out of memory, its disk full, a
+    read-only replica), into StoreUnavailable naming the server."""
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
-            raise StoreUnavailable(f"The class store (Redis at {self.where}) cannot be reached: {exc}.") from exc
+            raise StoreUnavailable(f"The class store (Redis at {self.where}) cannot be reached: {_said(exc)}.") from exc
+        except redis.exceptions.RedisError as exc:
+            raise StoreUnavailable(f"The class store (Redis at {self.where}) refused a request: {_said(exc)}.") from exc
     return wrapper
 
 

@@ -28,6 +28,10 @@ CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY AUTOINCREMENT, code TEX
 TABLES = ("classes", "students", "state", "answers", "items")
 
 
+def _said(exc: Exception) -> str:
+    return " ".join(str(exc).split()).rstrip(".")    # one line, no closing full stop (the sentence adds one)
+
+
 def _reachable(method):
     """Turn SQLite's own errors (a file it cannot open or read, a lock held past the timeout) into
     StoreUnavailable; a mistake in our SQL (IntegrityError, ProgrammingError) stays what it is."""
@@ -38,7 +42,7 @@ def _reachable(method):
         except (sqlite3.IntegrityError, sqlite3.ProgrammingError):
             raise
         except sqlite3.DatabaseError as exc:
-            raise StoreUnavailable(f"The class store (SQLite file {self.path}) cannot be used: {exc}.") from exc
+            raise StoreUnavailable(f"The class store (SQLite file {self.path}) cannot be used: {_said(exc)}.") from exc
     return wrapper
 
 
@@ -166,6 +170,8 @@ class SqliteStore:
     @_reachable
     def remove_expired(self, before: float) -> list[str]:
         """Remove every class created before `before` (a time.time()), with all it holds; their codes."""
+        if self._db().execute("SELECT 1 FROM classes WHERE created < ? LIMIT 1", (before,)).fetchone() is None:
+            return []                     # the usual case (every join asks): a read, no write lock
         with self._write() as db:
             codes = [c for (c,) in db.execute("SELECT code FROM classes WHERE created < ?", (before,)).fetchall()]
             db.execute("DELETE FROM classes WHERE created < ?", (before,))

@@ -159,6 +159,20 @@ def test_a_redis_server_that_goes_away_mid_class_raises_store_unavailable():
         stop_redis(proc, folder)
 
 
+def test_a_redis_server_that_refuses_writes_raises_store_unavailable():
+    """Out of memory (or its disk full, or a read-only replica): one sentence, not Redis's traceback."""
+    proc, url, folder = start_redis()
+    try:
+        store = open_store(url)
+        code = _class(store)
+        store.client.config_set("maxmemory-policy", "noeviction")
+        store.client.config_set("maxmemory", "1")
+        with pytest.raises(StoreUnavailable, match=r"refused a request: .*maxmemory"):
+            store.update_state(code, {"page": "pooling"}, bump="version")
+    finally:
+        stop_redis(proc, folder)
+
+
 # ---------------------------------------------------------------- the operations
 
 def test_a_class_is_created_once_per_code(store):

@@ -68,42 +68,49 @@ def figure_block_html(img_url: str, width: int, caption: str, kind: str, **data)
             f"<figcaption style='font-size:0.85em;opacity:0.8'>{html.escape(caption)}</figcaption></figure>")
 
 
+def marker_line(x: float, color: str, dash: str = "dot", width: int = 2) -> dict:
+    """A vertical line at data x across the whole plot, as a layout shape (much cheaper than add_vline)."""
+    return dict(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1, line=dict(color=color, width=width,
+                                                                                       dash=dash))
+
+
 def correlation_figure(layers: list[str], correlations: dict[str, list[float]], chosen: int | None = None,
                        height: int = 260) -> go.Figure:
     """How much each map still looks like the trained network's as more layers are randomised from the top:
     one line per method (rank correlation, 1 = same ranking of pixels, 0 = unrelated); `chosen` marks the
     step shown above."""
-    fig = go.Figure()
     x = list(range(1, len(layers) + 1))
-    for n, (method, values) in enumerate(correlations.items()):
-        fig.add_trace(go.Scatter(x=x, y=list(values), mode="lines+markers", name=METHODS.get(method, method),
-                                 line=dict(color=visual.CATEGORICAL[n % len(visual.CATEGORICAL)], width=3)))
+    traces = [go.Scatter(x=x, y=list(values), mode="lines+markers", name=METHODS.get(method, method),
+                         line=dict(color=visual.CATEGORICAL[n % len(visual.CATEGORICAL)], width=3))
+              for n, (method, values) in enumerate(correlations.items())]
+    shapes = [dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=0, y1=0, line=dict(color=visual.MUTED, width=1))]
     if chosen is not None:
-        fig.add_vline(x=chosen, line=dict(color=visual.HIGHLIGHT, width=2, dash="dot"))
-    fig.add_hline(y=0, line=dict(color=visual.MUTED, width=1))
-    fig.update_xaxes(title="layers randomised, from the top", tickvals=x,
-                     ticktext=[f"{k}: down to {name}" for k, name in zip(x, layers)])
-    fig.update_yaxes(title="rank correlation", range=[-0.3, 1.05])
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), legend=dict(orientation="h", y=-0.35))
-    return fig
+        shapes.append(marker_line(chosen, visual.HIGHLIGHT))
+    return go.Figure(traces, dict(
+        height=height, margin=dict(l=10, r=10, t=10, b=10), legend=dict(orientation="h", y=-0.35), shapes=shapes,
+        xaxis=dict(title=dict(text="layers randomised, from the top"), tickvals=x,
+                   ticktext=[f"{k}: down to {name}" for k, name in zip(x, layers)]),
+        yaxis=dict(title=dict(text="rank correlation"), range=[-0.3, 1.05])))
 
 
 def accuracy_curve_figure(curves: dict[str, dict], needed: float | None = None, height: int = 280) -> go.Figure:
     """Test accuracy under attack against the budget ε (the largest change allowed per pixel): one line per
     recorded curve (name -> {"epsilons", "accuracy"}), with the ε this digit needed marked (HIGHLIGHT)."""
-    fig = go.Figure()
+    traces = []
     for n, (name, curve) in enumerate(curves.items()):
         eps, acc = np.asarray(curve["epsilons"], dtype=float), np.asarray(curve["accuracy"], dtype=float)
-        fig.add_trace(go.Scatter(x=eps, y=100 * acc, mode="lines+markers", name=ATTACKS.get(name, name),
+        traces.append(go.Scatter(x=eps, y=100 * acc, mode="lines+markers", name=ATTACKS.get(name, name),
                                  line=dict(color=visual.CATEGORICAL[(4, 5, 2)[n % 3]], width=3),
                                  hovertemplate="ε = %{x:.3f}: %{y:.1f}%<extra></extra>"))
+    shapes, notes = [], []
     if needed is not None:
-        fig.add_vline(x=float(needed), line=dict(color=visual.HIGHLIGHT, width=3, dash="dash"),
-                      annotation_text=f"your digit: ε = {visual.number(needed, 3)}", annotation_position="top right")
-    fig.update_xaxes(title="ε: the largest change allowed to each pixel (pixels 0 to 1)")
-    fig.update_yaxes(title="test accuracy (%)", range=[0, 101])
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.3))
-    return fig
+        shapes.append(marker_line(float(needed), visual.HIGHLIGHT, "dash", 3))
+        notes.append(dict(x=float(needed), xref="x", y=1, yref="paper", yanchor="bottom", xanchor="left",
+                          showarrow=False, text=f"your digit: ε = {visual.number(needed, 3)}"))
+    return go.Figure(traces, dict(
+        height=height, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.3), shapes=shapes,
+        annotations=notes, xaxis=dict(title=dict(text="ε: the largest change allowed to each pixel (pixels 0 to 1)")),
+        yaxis=dict(title=dict(text="test accuracy (%)"), range=[0, 101])))
 
 
 def canvas_picture(image28: np.ndarray, size: int = 280) -> Image.Image:

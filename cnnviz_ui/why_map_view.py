@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from PIL import Image, ImageDraw
 
 from cnnviz_ui import visual
-from cnnviz_ui.explain_view import attribution_image
+from cnnviz_ui.explain_view import attribution_image, marker_line
 
 SYMBOLS = ("circle", "diamond", "x")  # label d: colour CATEGORICAL[d % 7], shape SYMBOLS[d // 7]
 
@@ -49,10 +49,11 @@ def digit_map_figure(coords: np.ndarray, labels: np.ndarray, placed=None, neighb
                                  marker=dict(symbol="star", size=22, color=visual.HIGHLIGHT,
                                              line=dict(width=1.5, color=visual.TEXT)),
                                  hovertemplate="your digit<extra></extra>"))
-    fig.update_xaxes(title="first direction", showticklabels=False, zeroline=False)
-    fig.update_yaxes(title="second direction", showticklabels=False, zeroline=False, scaleanchor="x")
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=30 if title else 10, b=10), title=title or None,
-                      legend=dict(orientation="h", y=-0.12, itemsizing="constant"))
+                      legend=dict(orientation="h", y=-0.12, itemsizing="constant"),
+                      xaxis=dict(title=dict(text="first direction"), showticklabels=False, zeroline=False),
+                      yaxis=dict(title=dict(text="second direction"), showticklabels=False, zeroline=False,
+                                 scaleanchor="x"))
     return fig
 
 
@@ -67,12 +68,12 @@ def training_figure(steps, probability, accuracy, chosen: int, answer: int, heig
         fig.add_trace(go.Scatter(x=x, y=100 * np.asarray(accuracy, dtype=float), mode="lines+markers",
                                  name="accuracy on test digits", line=dict(color=visual.CATEGORICAL[0], width=2,
                                                                             dash="dash")))
-    fig.add_vline(x=chosen, line=dict(color=visual.HIGHLIGHT, width=2, dash="dot"))
     every = max(1, len(steps) // 8)
-    fig.update_xaxes(title="training step (snapshots are closer together early on)", tickvals=x[::every],
-                     ticktext=[f"{s:,}" for s in list(steps)[::every]])
-    fig.update_yaxes(title="%", range=[0, 101])
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), legend=dict(orientation="h", y=-0.35))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), legend=dict(orientation="h", y=-0.35),
+                      shapes=[marker_line(chosen, visual.HIGHLIGHT)],
+                      xaxis=dict(title=dict(text="training step (snapshots are closer together early on)"),
+                                 tickvals=x[::every], ticktext=[f"{s:,}" for s in list(steps)[::every]]),
+                      yaxis=dict(title=dict(text="%"), range=[0, 101]))
     return fig
 
 

@@ -411,14 +411,16 @@ def start_class(k: int, port: int | None = None, address: str = "127.0.0.1", bac
                 with_nginx: bool = True, keep_logs: bool = False, options: tuple = (), warm: bool = True,
                 class_store: str | None = None, redis: bool = False, redis_address: str = "127.0.0.1",
                 redis_port: int | None = None) -> Class:
-    """Start the class store (see `start_store`; when there are app processes here or redis=True), K app
+    """Start the class store (see `start_store`: redis=True, else `class_store`, else CNNVIZ_CLASS_STORE in `env`,
+    else SQLite in the run's folder; when there are app processes here or redis=True), K app
     processes sharing it and (unless with_nginx=False) nginx in front of them and of `backends`; return once
     every process answers and (warm=True) has run every page once. The caller stops it all with `Class.stop()`."""
     prefix = make_prefix()
     served = Class(prefix, keep_logs=keep_logs)
     try:
-        if k > 0 or redis:
-            start_store(served, class_store, redis, redis_address, redis_port)
+        if k > 0 or redis:    # the store: redis=True, else class_store, else the one `env` names, else SQLite
+            start_store(served, class_store or (env or {}).get("CNNVIZ_CLASS_STORE"), redis, redis_address,
+                        redis_port)
         secret = os.environ.get("STREAMLIT_SERVER_COOKIE_SECRET") or secrets.token_hex(32)  # set it: many machines
         env = {**(env or {}), "CNNVIZ_CLASS_STORE": served.store_url} if served.store_url else env
         served.apps = start_apps(k, prefix, app_address, first_app_port, secret, env, options)

@@ -231,6 +231,18 @@ def test_every_app_process_gets_the_class_store_checked_before_it_starts(data_ro
         served.stop()
 
 
+def test_a_class_store_named_in_the_apps_environment_is_the_one_they_share(data_root, tmp_path):
+    """A caller that names the store in `env` (as a restarted process will get it) gets that one, created."""
+    url = f"sqlite://{tmp_path / 'kept.sqlite3'}"
+    served = _serve_class().start_class(1, env={"CNNVIZ_DATA": str(data_root), "CNNVIZ_CLASS_STORE": url},
+                                        with_nginx=False, warm=False)
+    try:
+        assert served.store_url == url and (tmp_path / "kept.sqlite3").exists()
+        assert _environ(served.apps[0][1].pid)["CNNVIZ_CLASS_STORE"] == url
+    finally:
+        served.stop()
+
+
 def test_a_class_store_that_cannot_be_reached_stops_the_start_with_its_sentence():
     serve = _serve_class()
     port = free_port()

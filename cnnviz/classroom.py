@@ -9,7 +9,9 @@
 Everything lives in the store (`cnnviz.class_store`), never in this process, so every app process sees the
 same class and a restarted process loses nothing. Every refused action (a wrong or expired code, a forged
 instructor key, a second answer, an oversized drawing...) raises ClassError with a sentence for the user and
-stores nothing. The digit wall and the runs board are in `cnnviz.class_wall`, re-exported here.
+stores nothing. This module is the class's one API: codes, keys and joining (`cnnviz.class_access`) and the
+digit wall and runs board (`cnnviz.class_wall`) are re-exported here; the follow-me view and the questions
+are below.
 """
 from __future__ import annotations
 

@@ -4,9 +4,12 @@ written above it (cnnviz.convolution.shown_sum, cnnviz.written)."""
 from __future__ import annotations
 
 import numpy as np
+import streamlit as st
 
 from cnnviz import convolution, written
-from cnnviz_ui import visual
+from cnnviz.unit import agrees
+from cnnviz_ui import convolution_view as view, visual
+from cnnviz_ui.shell import error_box, prose, show_chart
 from cnnviz_ui.visual import number
 
 CHANNEL_DIGITS = 4  # a multi-map unit's products are written to 4 decimals
@@ -89,3 +92,49 @@ def window_max_text(step: convolution.ConvStep) -> str:
     if not inside.size:
         return "every tap lands in the padding: max() of nothing = −∞ (a pool pads with −∞, not 0)"
     return f"max({', '.join(number(v) for v in inside)}) = {number(step.window_max)}"
+
+
+def pooled_instead(step: convolution.ConvStep, kernel: np.ndarray, trained: bool) -> None:
+    """The same window twice: convolved (learned weights, its parameter count) beside max-pooled (none)."""
+    st.subheader("The same window, pooled instead")
+    shown = convolution.shown_sum(step)
+    k = kernel.shape[0]
+    c_conv, c_pool = st.columns(2)
+    set_by = ", trained by gradient descent." if trained else " in a network, where training would set them."
+    c_conv.markdown(f"**Convolution**: a weighted sum with learned weights → **{number(shown.result, shown.digits)}**"
+                    f"  \n{k}×{k} weights + 1 bias = **{convolution.parameter_count(kernel)} parameters**{set_by}")
+    c_pool.markdown(f"**Max pooling** ({k}×{k} window): the largest value → **{number(step.window_max)}**  \n"
+                    "**0 parameters**: nothing to learn, it only picks.")
+    c_pool.code(window_max_text(step), language=None, wrap_lines=True)
+
+
+def conv2_section() -> None:
+    """One unit of the model's second conv layer opened: the sum of one small dot product per input map, each
+    map's share chosen by the student, checked against the model's own output."""
+    try:
+        x_in, model_out, layer, name, before = view.second_conv()
+    except ValueError as exc:
+        error_box(exc)
+        return
+    c_in, (c_out, h_out, w_out) = x_in.shape[0], model_out.shape
+    kh, kw = layer.kernel_size
+    prose(f"The second conv layer reads **{c_in} maps** at once ({before}, {x_in.shape[1]}×{x_in.shape[2]} "
+          f"each). Each of its kernels is {c_in}×{kh}×{kw}: one {kh}×{kw} slice per input map. A unit's value "
+          f"is the sum of {c_in} small dot products, one per map, plus a single bias.")
+    c_ch, c_row, c_col, c_map = st.columns(4)
+    out_channel = c_ch.number_input(f"{name} channel", 0, c_out - 1, 0, key="conv2_channel")
+    row = c_row.number_input("Row", 0, h_out - 1, h_out // 2, key="conv2_row")
+    col = c_col.number_input("Column", 0, w_out - 1, w_out // 2, key="conv2_col")
+    opened = c_map.number_input(f"Open {before} map", 0, c_in - 1, 0, key="conv2_map")
+    unit = view.unit_step(x_in, layer, out_channel, row, col)
+    own = float(model_out[out_channel, row, col])
+    show_chart(view.partial_sums_chart(unit, before), key="conv2_partials", height=380)
+    (st.success if agrees(unit.result, own) else st.error)(
+        f"Sum of the {c_in} partial sums + bias = {unit.result:.5f}; the model's own {name} output at channel "
+        f"{out_channel}, row {row}, column {col} = {own:.5f} (difference {abs(unit.result - own):.1g}). "
+        f"After ReLU: {max(unit.result, 0.0):.5f}.")
+    st.markdown(f"Map {opened}'s share: its {kh}×{kw} patch × its kernel slice")
+    st.code(channel_sum_text(unit, opened), language=None, wrap_lines=True)
+    st.caption(f"This one kernel has {c_in}·{kh * kw} weights + 1 bias = "
+               f"{convolution.parameter_count(layer.weight[out_channel:out_channel + 1])} parameters; {name} has "
+               f"{c_out} such kernels.")

@@ -7,11 +7,13 @@ import inspect
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import streamlit as st
 
 from cnnviz import convolution
 from cnnviz.filters import CLASSIC_KERNELS
 from cnnviz.pooling import output_size, padded
 from cnnviz_ui import charts, visual
+from cnnviz_ui.shell import lecture_mode, prose
 
 INPUTS = ("grid", "current", "example", "mnist")
 INPUT_LABELS = {"grid": "A small grid you can edit", "current": "The current digit (your drawing, else MNIST #0)",
@@ -221,3 +223,16 @@ def partial_sums_chart(step: convolution.ConvStep, input_name: str) -> go.Figure
     fig.update_layout(title={"text": title, "x": 0.0}, height=380,
                       showlegend=False, margin={"l": 10, "r": 10, "t": 50, "b": 10})
     return fig
+
+
+def torch_check(x: np.ndarray, kernel: np.ndarray, bias: float, stride: int, padding: int, dilation: int) -> None:
+    """The from-scratch convolution against PyTorch's F.conv2d on the same input, and the code that computed it."""
+    theirs, diff = convolution.compare_with_torch(x, kernel, [bias], stride, padding, dilation)
+    same = diff < 1e-9
+    (st.success if same else st.error)(
+        f"`conv2d` {'equals' if same else 'differs from'} PyTorch's `F.conv2d(stride={stride}, padding={padding}, "
+        f"dilation={dilation})` on this input: largest difference {diff:.2g}, output {theirs.shape[0]}×"
+        f"{theirs.shape[1]}.")
+    prose("Like PyTorch, the code does not flip the kernel (strictly, a cross-correlation) and pads with zeros.")
+    with st.expander("The code that computed every step (cnnviz/convolution.py)", expanded=not lecture_mode()):
+        st.code(core_source(), language="python", wrap_lines=True)

@@ -7,7 +7,8 @@ import numpy as np
 import streamlit as st
 
 from cnnviz import pooling
-from cnnviz_ui import visual
+from cnnviz_ui import charts, links, visual
+from cnnviz_ui.shell import error_box, lecture_mode, prose, show_chart
 
 INPUTS = ("chapter", "random", "real")
 INPUT_LABELS = {"chapter": "The chapter's 4×4 map", "random": "A random map", "real": "A real conv1 map (MNIST)"}
@@ -119,3 +120,76 @@ def core_source() -> str:
     """The real source of the from-scratch pooling: the per-window computation and the loops over windows."""
     functions = [getattr(pooling, name, None) for name in ("_pool_cell", "pool_steps", "pool2d", "output_grid")]
     return "\n\n".join(inspect.getsource(f) for f in functions if f is not None)
+
+
+def one_pixel_shift(x: np.ndarray, shape_key: tuple, value_range: tuple[float, float]) -> None:
+    """The arrows that move the input one pixel (the move kept in the URL), the moved input with each window's
+    fate marked, and the max-pooled map before and after. `shape_key` (input and geometry) names the setting:
+    a new one starts with the move that keeps the most maxima."""
+    _, _, kernel_size, stride, padding = shape_key
+    limit = x.shape[0] - 1
+    if st.session_state.get("pool_shift_for") != shape_key:
+        st.session_state.pool_shift_for = shape_key
+        st.session_state.pool_shift = pooling.kindest_shift(x, kernel_size, stride, padding)
+    if (linked_shift := links.restore("pool_shift", shift_parser(limit))) is not None:
+        st.session_state.pool_shift = linked_shift
+
+    def nudge(dy: int, dx: int) -> None:
+        y, x_ = st.session_state.pool_shift
+        st.session_state.pool_shift = (min(max(y + dy, -limit), limit), min(max(x_ + dx, -limit), limit))
+
+    arrows = st.columns([1, 1, 1, 1, 1.4, 4], vertical_alignment="center")
+    for col, (label, dy, dx) in zip(arrows, ARROWS):
+        col.button(label, on_click=nudge, args=(dy, dx), key=f"pool_shift_{label}", width="stretch",
+                   help=f"Move the input one pixel {direction(dy, dx)}")
+    arrows[4].button("Reset", on_click=lambda: st.session_state.update(pool_shift=(0, 0)), key="pool_shift_reset",
+                     width="stretch")
+    dy, dx = st.session_state.pool_shift
+    links.write("pool_shift", shift_text(dy, dx))
+    before, after, same = pooling.shift_invariance(x, dy, dx, kernel_size, stride, padding, "max")
+    windows = pooling.shift_windows(x, dy, dx, kernel_size, stride, padding)
+    arrows[5].markdown(shift_summary(dy, dx, same))
+    c_shifted, c_before, c_after = st.columns([3, 2, 2])
+    moved = pooling.shift(x, dy, dx)
+    with c_shifted:
+        show_chart(charts.grid(moved, text=shifted_text(moved, windows), title=f"Input moved {direction(dy, dx)}",
+                               colorscale="sequential", zrange=value_range), key="pool_shifted", height=330)
+    with c_before:
+        show_chart(charts.grid(before, title="Max pooled, before", colorscale="sequential", zrange=value_range),
+                   key="pool_before", height=260)
+    with c_after:
+        show_chart(charts.grid(after, text=marked(after, same), title="Max pooled, after",
+                               colorscale="sequential", zrange=value_range), key="pool_after", height=260)
+    if (dy, dx) != (0, 0):
+        st.markdown(shift_lines(windows))
+        st.caption("On the moved input, ✓ marks a window's old maximum that stayed inside its window and ✗ one "
+                   "that crossed the window's edge; on the pooled map, ✓ marks a value the move left unchanged.")
+
+
+def torch_check(x: np.ndarray, kernel_size: int, stride: int, padding: int) -> None:
+    """The from-scratch max and average pooling against PyTorch's on the same input, and the code behind them."""
+    for mode, layer in (("max", "nn.MaxPool2d"), ("avg", "nn.AvgPool2d")):
+        theirs, diff = pooling.compare_with_torch(x, kernel_size, stride, padding, mode)
+        same = diff < 1e-9
+        (st.success if same else st.error)(
+            f"`pool2d(mode={mode!r})` {'equals' if same else 'differs from'} PyTorch's "
+            f"`{layer}({kernel_size}, {stride}, {padding})` on this input: largest difference {diff:.2g}, "
+            f"output {theirs.shape[0]}×{theirs.shape[1]}.")
+    prose("Padding counts as −∞ for max pooling (a padded cell never wins) and as 0 for average pooling, "
+          "which always divides by the full window, as PyTorch does by default (`count_include_pad=True`).")
+    with st.expander("The code that computed every step above (cnnviz/pooling.py)", expanded=not lecture_mode()):
+        st.code(core_source(), language="python", wrap_lines=True)
+
+
+def shape_calculator(kernel_size: int, stride: int, padding: int) -> None:
+    """A batch shape [N, C, H, W] typed in, and the shape the page's pooling layer gives it."""
+    st.markdown(f"A batch of feature maps through `MaxPool2d({kernel_size}, {stride}"
+                f"{f', padding={padding}' if padding else ''})`: batch and channels pass through unchanged.")
+    cols = st.columns(4)
+    shape = tuple(col.number_input(dim, 1, 4096, default, key=f"pool_shape_{dim}")
+                  for col, dim, default in zip(cols, "NCHW", (8, 32, 14, 14)))
+    try:
+        out = pooling.pooled_shape(shape, kernel_size, stride, padding)
+        st.markdown(f"#### `{list(shape)}` → `{list(out)}`")
+    except ValueError as exc:
+        error_box(exc)

@@ -5,7 +5,6 @@ import streamlit as st
 
 from cnnviz import convolution
 from cnnviz.data import MEAN, STD, TEST_SIZE, normalize_pixels
-from cnnviz.unit import agrees as unit_agrees
 from cnnviz_ui import charts, conv_arithmetic as arithmetic, convolution_view as view, links, stepper
 from cnnviz_ui.shell import error_box, lecture_mode, prose, show_chart
 from cnnviz_ui.visual import number
@@ -163,17 +162,7 @@ def stepper_view() -> None:
                                           else "value, weight, product"), expanded=not lecture):
             st.table(arithmetic.taps_table(step, pixels, padding), hide_index=True)
 
-    st.subheader("The same window, pooled instead")
-    c_conv, c_pool = st.columns(2)
-    n_params = convolution.parameter_count(kernel)
-    result = number(shown.result, shown.digits)
-    c_conv.markdown(f"**Convolution**: a weighted sum with learned weights → **{result}**"
-                    f"  \n{k}×{k} weights + 1 bias = **{n_params} parameters**"
-                    + (", trained by gradient descent." if kind == "model" else
-                       " in a network, where training would set them."))
-    c_pool.markdown(f"**Max pooling** ({k}×{k} window): the largest value → **{number(step.window_max)}**  \n"
-                    f"**0 parameters**: nothing to learn, it only picks.")
-    c_pool.code(arithmetic.window_max_text(step), language=None, wrap_lines=True)
+    arithmetic.pooled_instead(step, kernel, trained=kind == "model")
 
 
 with middle:
@@ -183,42 +172,6 @@ below.caption(f"{caption} {kernel_note}")
 # ---- beneath the stepper ----------------------------------------------------------------------------------
 tab_check, tab_conv2 = st.tabs(["From-scratch code vs PyTorch", "conv2: many maps into one value"])
 with tab_check:
-    theirs, diff = convolution.compare_with_torch(x, kernel, [bias], stride, padding, dilation)
-    shape = theirs.shape
-    agrees = diff < 1e-9
-    (st.success if agrees else st.error)(
-        f"`conv2d` {'equals' if agrees else 'differs from'} PyTorch's `F.conv2d(stride={stride}, padding={padding}, "
-        f"dilation={dilation})` on this input: largest difference {diff:.2g}, output {shape[0]}×{shape[1]}.")
-    prose("Like PyTorch, the code does not flip the kernel (strictly, a cross-correlation) and pads with zeros.")
-    with st.expander("The code that computed every step (cnnviz/convolution.py)", expanded=not lecture_mode()):
-        st.code(view.core_source(), language="python", wrap_lines=True)
-
+    view.torch_check(x, kernel, bias, stride, padding, dilation)
 with tab_conv2:
-    try:
-        x_in, model_out, layer, name, before = view.second_conv()
-    except ValueError as exc:
-        error_box(exc)
-        st.stop()
-    c_in_maps, c_out_maps, h_out, w_out = x_in.shape[0], *model_out.shape
-    prose(f"The second conv layer reads **{c_in_maps} maps** at once ({before}, {x_in.shape[1]}×{x_in.shape[2]} "
-          f"each). Each of its kernels is {c_in_maps}×{layer.kernel_size[0]}×{layer.kernel_size[1]}: one "
-          f"{layer.kernel_size[0]}×{layer.kernel_size[1]} slice per input map. A unit's value is the sum of "
-          f"{c_in_maps} small dot products, one per map, plus a single bias.")
-    c_ch, c_row, c_col, c_map = st.columns(4)
-    out_channel = c_ch.number_input(f"{name} channel", 0, c_out_maps - 1, 0, key="conv2_channel")
-    row = c_row.number_input("Row", 0, h_out - 1, h_out // 2, key="conv2_row")
-    col = c_col.number_input("Column", 0, w_out - 1, w_out // 2, key="conv2_col")
-    opened = c_map.number_input(f"Open {before} map", 0, c_in_maps - 1, 0, key="conv2_map")
-    unit = view.unit_step(x_in, layer, out_channel, row, col)
-    own = float(model_out[out_channel, row, col])
-    show_chart(view.partial_sums_chart(unit, before), key="conv2_partials", height=380)
-    agrees = unit_agrees(unit.result, own)
-    (st.success if agrees else st.error)(
-        f"Sum of the {c_in_maps} partial sums + bias = {unit.result:.5f}; the model's own {name} output at channel "
-        f"{out_channel}, row {row}, column {col} = {own:.5f} (difference {abs(unit.result - own):.1g}). "
-        f"After ReLU: {max(unit.result, 0.0):.5f}.")
-    st.markdown(f"Map {opened}'s share: its {layer.kernel_size[0]}×{layer.kernel_size[1]} patch × its kernel slice")
-    st.code(arithmetic.channel_sum_text(unit, opened), language=None, wrap_lines=True)
-    st.caption(f"This one kernel has {c_in_maps}·{layer.kernel_size[0] * layer.kernel_size[1]} weights + 1 bias = "
-               f"{convolution.parameter_count(layer.weight[out_channel:out_channel + 1])} parameters; {name} has "
-               f"{c_out_maps} such kernels.")
+    arithmetic.conv2_section()

@@ -114,69 +114,11 @@ prose("Max pooling reports *what* a window found, not exactly *where*. The arrow
       "largest value sat on the edge it moved towards and so crossed into the neighbouring window (marked ✗). "
       "So the invariance is partial: it holds for small moves that keep each maximum inside its window, and "
       "it breaks at window edges. Stacking several pool layers makes the network tolerant of larger moves.")
-limit = x.shape[0] - 1
-shape_key = (source, x.shape, kernel_size, stride, padding)
-if st.session_state.get("pool_shift_for") != shape_key:  # a new input starts with a move that keeps the maxima
-    st.session_state.pool_shift_for = shape_key
-    st.session_state.pool_shift = pooling.kindest_shift(x, kernel_size, stride, padding)
-if (linked_shift := links.restore("pool_shift", view.shift_parser(limit))) is not None:
-    st.session_state.pool_shift = linked_shift
-
-
-def _nudge(dy: int, dx: int) -> None:
-    y, x_ = st.session_state.pool_shift
-    st.session_state.pool_shift = (min(max(y + dy, -limit), limit), min(max(x_ + dx, -limit), limit))
-
-
-arrows = st.columns([1, 1, 1, 1, 1.4, 4], vertical_alignment="center")
-for col, (label, dy, dx) in zip(arrows, view.ARROWS):
-    col.button(label, on_click=_nudge, args=(dy, dx), key=f"pool_shift_{label}", width="stretch",
-               help=f"Move the input one pixel {view.direction(dy, dx)}")
-arrows[4].button("Reset", on_click=lambda: st.session_state.update(pool_shift=(0, 0)), key="pool_shift_reset",
-                 width="stretch")
-dy, dx = st.session_state.pool_shift
-links.write("pool_shift", view.shift_text(dy, dx))
-before, after, same = pooling.shift_invariance(x, dy, dx, kernel_size, stride, padding, "max")
-windows = pooling.shift_windows(x, dy, dx, kernel_size, stride, padding)
-arrows[5].markdown(view.shift_summary(dy, dx, same))
-c_shifted, c_before, c_after = st.columns([3, 2, 2])
-moved = pooling.shift(x, dy, dx)
-with c_shifted:
-    show_chart(charts.grid(moved, text=view.shifted_text(moved, windows), title=f"Input moved {view.direction(dy, dx)}",
-                           colorscale="sequential", zrange=value_range), key="pool_shifted", height=330)
-with c_before:
-    show_chart(charts.grid(before, title="Max pooled, before", colorscale="sequential", zrange=value_range),
-               key="pool_before", height=260)
-with c_after:
-    show_chart(charts.grid(after, text=view.marked(after, same), title="Max pooled, after",
-                           colorscale="sequential", zrange=value_range), key="pool_after", height=260)
-if (dy, dx) != (0, 0):
-    st.markdown(view.shift_lines(windows))
-    st.caption("On the moved input, ✓ marks a window's old maximum that stayed inside its window and ✗ one that "
-               "crossed the window's edge; on the pooled map, ✓ marks a value the move left unchanged.")
+view.one_pixel_shift(x, (source, x.shape, kernel_size, stride, padding), value_range)
 
 # ---- beneath the stepper ----------------------------------------------------------------------------------
 tab_code, tab_shape = st.tabs(["From-scratch code vs PyTorch", "Shape calculator"])
 with tab_code:
-    for mode, layer in (("max", "nn.MaxPool2d"), ("avg", "nn.AvgPool2d")):
-        theirs, diff = pooling.compare_with_torch(x, kernel_size, stride, padding, mode)
-        agrees = diff < 1e-9
-        (st.success if agrees else st.error)(
-            f"`pool2d(mode={mode!r})` {'equals' if agrees else 'differs from'} PyTorch's "
-            f"`{layer}({kernel_size}, {stride}, {padding})` on this input: largest difference {diff:.2g}, "
-            f"output {theirs.shape[0]}×{theirs.shape[1]}.")
-    prose("Padding counts as −∞ for max pooling (a padded cell never wins) and as 0 for average pooling, "
-          "which always divides by the full window, as PyTorch does by default (`count_include_pad=True`).")
-    with st.expander("The code that computed every step above (cnnviz/pooling.py)", expanded=not lecture_mode()):
-        st.code(view.core_source(), language="python", wrap_lines=True)
+    view.torch_check(x, kernel_size, stride, padding)
 with tab_shape:
-    st.markdown(f"A batch of feature maps through `MaxPool2d({kernel_size}, {stride}"
-                f"{f', padding={padding}' if padding else ''})`: batch and channels pass through unchanged.")
-    cols = st.columns(4)
-    shape = tuple(col.number_input(dim, 1, 4096, default, key=f"pool_shape_{dim}")
-                  for col, dim, default in zip(cols, "NCHW", (8, 32, 14, 14)))
-    try:
-        out = pooling.pooled_shape(shape, kernel_size, stride, padding)
-        st.markdown(f"#### `{list(shape)}` → `{list(out)}`")
-    except ValueError as exc:
-        error_box(exc)
+    view.shape_calculator(kernel_size, stride, padding)

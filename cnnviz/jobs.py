@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from cnnviz.data import data_root
-from cnnviz.model import DigitCNN
+from cnnviz.model import DigitCNN, ModelConfig
 from cnnviz.worker import DataFiles, exit_reason, launch, receive, send
 
 ACTIVE_STATES = ("starting", "running", "paused")
@@ -63,7 +63,7 @@ class Snapshot:
 @dataclass(eq=False)
 class Job:
     owner: str
-    config: object
+    config: object                    # a TrainConfig (sent to the worker as its dict)
     train: object                     # a Split (sent by value) or DataFiles (read by the worker)
     test: object
     filters_every: int = 10
@@ -100,7 +100,8 @@ class Job:
     def _read(self) -> None:
         try:
             with self._send_lock:  # sent here, not in begin(): a Split sent by value may be large
-                send(self._conn, {"config": self.config, "train": self.train, "test": self.test,
+                config = self.config.to_dict() if hasattr(self.config, "to_dict") else self.config
+                send(self._conn, {"config": config, "train": self.train, "test": self.test,
                                   "threads": self.threads, "nice": self.nice, "filters_every": self.filters_every})
                 with self._lock:
                     held, self._held, self._job_sent = self._held, [], True
@@ -200,7 +201,8 @@ class Job:
             if self.state not in ("done", "stopped") or self._result is None:
                 raise ValueError(f"the job is {self.state}; only a finished or stopped run can be used")
             result = self._result
-        model = DigitCNN(result["model_config"])
+        design = result["model_config"]
+        model = DigitCNN(ModelConfig.from_dict(design) if isinstance(design, dict) else design)
         model.load_state_dict(result["weights"])  # copies: the job's weights stay untouched
         for p in model.parameters():
             p.requires_grad_(False)

@@ -30,7 +30,7 @@ def _count(value, what: str, low: int = 1) -> int:
     return int(value)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ConvBlock:
     channels: int                       # output channels (feature maps)
     kernel_size: int = 3                # square kernel, 1-7
@@ -70,6 +70,18 @@ class ConvBlock:
             raise ValueError(f"activation must be one of {list(ACTIVATIONS)}, got {self.activation!r}")
         if self.pool not in POOLS:
             raise ValueError(f"pool must be one of {list(POOLS)}, got {self.pool!r}")
+
+    def _network(self) -> tuple:
+        """What the block builds: padding 1 is 'same' for a 3×3 kernel, a pool of 'none' has no size."""
+        pool = (self.pool, self.pool_size, self.pool_step) if self.pool != "none" else ("none",)
+        return (self.channels, self.kernel_size, self.pad, self.stride, self.activation, self.batch_norm, pool)
+
+    def __eq__(self, other) -> bool:
+        """Blocks that build the same layers are equal (ConvBlock(16, padding=1) == ConvBlock(16))."""
+        return isinstance(other, ConvBlock) and self._network() == other._network()
+
+    def __hash__(self) -> int:
+        return hash(self._network())
 
     @property
     def pad(self) -> int:

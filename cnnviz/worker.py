@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from cnnviz.model import leaf_layers
-from cnnviz.train import Trainer
+from cnnviz.layers import layer_specs
+from cnnviz.train import TrainConfig, Trainer
 
 PAUSED_POLL_S = 0.5   # how often a paused worker checks that its server is still there
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)  # the folder holding cnnviz/, for the worker's path
@@ -47,9 +47,9 @@ class DataFiles:
 
 
 def first_filters(model: nn.Module) -> torch.Tensor | None:
-    for _, module in leaf_layers(model):
-        if isinstance(module, nn.Conv2d):
-            return module.weight.detach().float().cpu().clone()  # [C, in, k, k]
+    for spec in layer_specs(model):
+        if spec.kind == "conv":
+            return spec.module.weight.detach().float().cpu().clone()  # [C, in, k, k]
     return None
 
 
@@ -92,7 +92,8 @@ def train(conn, job: dict, orders: _Orders) -> None:
     os.nice(job["nice"])  # 0: unchanged
     torch.set_num_threads(job["threads"])
     data = [s.load() if isinstance(s, DataFiles) else s for s in (job["train"], job["test"])]
-    trainer = Trainer(job["config"], *data)
+    config = job["config"]  # a TrainConfig's dict (its design inside): plain data across the process boundary
+    trainer = Trainer(TrainConfig.from_dict(config) if isinstance(config, dict) else config, *data)
     send(conn, ("ready", {"pid": os.getpid(), "device": str(trainer.device), "total_steps": int(trainer.total_steps),
                           "filters": first_filters(trainer.model)}))
     every, epochs_sent = job["filters_every"], 0
@@ -114,7 +115,7 @@ def train(conn, job: dict, orders: _Orders) -> None:
     trainer.model.eval()
     weights = {k: v.detach().cpu() for k, v in trainer.model.state_dict().items()}
     send(conn, ("end", {"state": "stopped" if orders.stopping else "done", "epochs": [dict(e) for e in trainer.epochs],
-                        "filters": first_filters(trainer.model), "model_config": trainer.model.config,
+                        "filters": first_filters(trainer.model), "model_config": trainer.model.config.to_dict(),
                         "weights": weights, "metadata": trainer.metadata()}))
 
 

@@ -12,6 +12,7 @@ import torch
 
 from cnnviz.data import Split
 from cnnviz.jobs import DataFiles, Job, JobLimitError, JobManager
+from cnnviz.model import ModelConfig
 from cnnviz.train import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -327,3 +328,20 @@ def test_shutdown_ends_every_worker_now():
     manager.shutdown()
     assert _wait(job).state == "failed" and "SIGTERM" in job.snapshot().error
     _wait_gone(job.pid)
+
+
+def test_a_job_trains_a_design_sent_to_its_worker_as_a_dict(monkeypatch):
+    """The worker is another process: the TrainConfig travels as plain data, the design inside it."""
+    import cnnviz.jobs
+
+    sent = []
+    real_send = cnnviz.jobs.send
+    monkeypatch.setattr(cnnviz.jobs, "send", lambda conn, message: (sent.append(message), real_send(conn, message)))
+    design = ModelConfig.uniform(channels=(3, 5, 6), batch_norm=True, activation="tanh", pool="avg", head="gap")
+    job = JobManager().start("alice", _config(max_steps=2, model=design), TRAIN, TEST)
+    snap = _wait(job)
+    assert snap.state == "done", snap.error
+    assert isinstance(sent[0]["config"], dict) and sent[0]["config"]["model"] == design.to_dict()
+    model = job.copy_model()
+    assert model.config == design and job.metadata()["model_config"] == design.to_dict()
+    assert snap.first_filters.shape == (3, 1, 3, 3)

@@ -247,3 +247,11 @@ def test_trace_does_not_track_gradients():
 def test_trace_rejects_a_bare_2d_image():
     with pytest.raises(ValueError, match=r"\[B, C, H, W\]"):
         trace(DigitCNN(), torch.randn(28, 28))
+
+
+def test_blocks_that_build_the_same_layers_are_equal():
+    assert ConvBlock(16, padding=1) == ConvBlock(16) and hash(ConvBlock(16, padding=1)) == hash(ConvBlock(16))
+    assert ConvBlock(16, pool_stride=2) == ConvBlock(16)
+    assert ConvBlock(16, pool="none", pool_size=3) == ConvBlock(16, pool="none")
+    assert ConvBlock(16, padding=0) != ConvBlock(16) and ConvBlock(16, pool="avg") != ConvBlock(16)
+    assert ModelConfig.uniform(padding=1) == CHAPTER_CONFIG

@@ -7,7 +7,7 @@ import torch
 from cnnviz.data import load_split
 from cnnviz.checkpoint import load
 from cnnviz.evaluate import evaluate
-from cnnviz.model import DigitCNN
+from cnnviz.model import DigitCNN, ModelConfig
 from cnnviz.train import StepRecord, TrainConfig, Trainer, downsample, replay
 from cnnviz.train.__main__ import main
 
@@ -265,3 +265,33 @@ def test_the_fast_recipe_is_todays_default_config():
     assert recipe("fast") == TrainConfig()
     with pytest.raises(ValueError, match="recipe must be one of"):
         recipe("fastest")
+
+
+BN_DESIGN = ModelConfig.uniform(channels=(4, 8), kernel_size=5, batch_norm=True, activation="leaky_relu",
+                                pool="avg", hidden=(16,), dropout=0.1)
+
+
+def test_a_design_in_the_config_is_what_the_trainer_builds_and_it_round_trips_as_a_dict():
+    config = TrainConfig(max_steps=2, model=BN_DESIGN)
+    assert (config.dropout, config.activation, config.head) == (0.1, "leaky_relu", "fc")  # copied from the design
+    assert config.to_dict()["model"] == BN_DESIGN.to_dict()
+    assert TrainConfig.from_dict(config.to_dict()) == config
+    assert TrainConfig(max_steps=2, model=BN_DESIGN.to_dict()) == config
+    assert TrainConfig().to_dict()["model"] is None and TrainConfig.from_dict(TrainConfig().to_dict()) == TrainConfig()
+
+
+def test_a_batch_norm_design_starts_from_pytorchs_statistics_and_trains(small):
+    trainer = Trainer(TrainConfig(max_steps=3, batch_size=64, device="cpu", model=BN_DESIGN), small[0])
+    bn = trainer.model.bn1
+    assert torch.equal(bn.running_mean, torch.zeros(4)) and torch.equal(bn.running_var, torch.ones(4))
+    assert torch.equal(bn.weight, torch.ones(4)) and trainer.model.conv1.bias is None
+    trainer.run()
+    assert int(bn.num_batches_tracked) == 3 and not torch.equal(bn.running_var, torch.ones(4))
+    assert trainer.metadata()["model_config"] == BN_DESIGN.to_dict()
+
+
+def test_a_design_that_cannot_read_the_data_is_refused(small):
+    with pytest.raises(ValueError, match=r"reads images of shape \[1, 32, 32\].*set in_channels and image_size"):
+        Trainer(TrainConfig(model=ModelConfig(image_size=32)), small[0])
+    with pytest.raises(ValueError, match="set num_classes to at least 10"):
+        Trainer(TrainConfig(model=ModelConfig(num_classes=5)), small[0])

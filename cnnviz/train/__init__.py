@@ -38,7 +38,7 @@ class TrainConfig:
     schedule: str = "onecycle"       # constant | onecycle (warm up to lr, then anneal towards 0)
     label_smoothing: float = 0.1     # cross-entropy against (1 - e) one-hot + e / 10 uniform targets
     dropout: float = 0.25            # dropout before the last layer (FC head)
-    activation: str = "relu"         # relu | tanh | sigmoid
+    activation: str = "relu"         # relu | leaky_relu | tanh | sigmoid
     head: str = "fc"                 # fc (the chapter's DigitCNN) | gap (global average pooling)
     seed: int = 0                    # weight init, shuffling and dropout; same seed on CPU = same run
     threads: int | None = None       # torch.set_num_threads in the CLI; None leaves torch's default
@@ -50,8 +50,18 @@ class TrainConfig:
     precision: str = "auto"          # float32 | bfloat16 (autocast the training steps; weights stay float32) |
                                      # auto: bfloat16 where the CPU/GPU has fast bf16 units, else float32
     dataset: str = "mnist"           # mnist | fashion (which files the CLI loads)
+    model: ModelConfig | None = None  # the design to train (a dict is read with ModelConfig.from_dict); None:
+                                     # the chapter's design with the dropout / activation / head above. When set,
+                                     # those three fields are copied from it.
 
     def __post_init__(self):
+        if isinstance(self.model, dict):
+            object.__setattr__(self, "model", ModelConfig.from_dict(self.model))
+        if self.model is not None:
+            if not isinstance(self.model, ModelConfig):
+                raise ValueError(f"model must be a ModelConfig (or its dict), got {type(self.model).__name__}")
+            for name in ("dropout", "activation", "head"):
+                object.__setattr__(self, name, getattr(self.model, name))
         positive = {"epochs": self.epochs, "batch_size": self.batch_size, "eval_batch_size": self.eval_batch_size}
         for name, value in positive.items():
             if int(value) != value or value < 1:
@@ -73,10 +83,15 @@ class TrainConfig:
         self.model_config()  # raises ValueError for a bad dropout / activation / head
 
     def model_config(self) -> ModelConfig:
+        """The design this config trains."""
+        if self.model is not None:
+            return self.model
         return ModelConfig.uniform(dropout=self.dropout, activation=self.activation, head=self.head)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["model"] = None if self.model is None else self.model.to_dict()
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -104,14 +119,17 @@ class StepRecord:
 
 
 def init_parameters(model: nn.Module, generator: torch.Generator) -> None:
-    """PyTorch's default Conv2d/Linear initialisation, drawn from `generator` instead of the global RNG."""
+    """PyTorch's default Conv2d/Linear initialisation, drawn from `generator` instead of the global RNG;
+    batch norms start as PyTorch starts them (scale 1, shift 0, running mean 0 and variance 1)."""
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, (nn.Conv2d, nn.Linear)):
                 nn.init.kaiming_uniform_(module.weight, a=math.sqrt(5), generator=generator)
-                fan_in = module.weight[0].numel()
-                bound = 1 / math.sqrt(fan_in)
-                nn.init.uniform_(module.bias, -bound, bound, generator=generator)
+                if module.bias is not None:
+                    bound = 1 / math.sqrt(module.weight[0].numel())  # 1 / sqrt(fan_in)
+                    nn.init.uniform_(module.bias, -bound, bound, generator=generator)
+            elif isinstance(module, nn.BatchNorm2d):
+                module.reset_parameters()
 
 
 class Trainer:
@@ -126,9 +144,11 @@ class Trainer:
         self.device = resolve_device(config.device)
         self.precision = resolve_precision(config.precision, self.device)
         self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+        design = model_config or config.model_config()
+        _check_fits(design, train)
         generator = torch.Generator().manual_seed(config.seed)
         with torch.device("meta"):  # build without drawing from (or seeding) the global RNG
-            model = DigitCNN(model_config or config.model_config())
+            model = DigitCNN(design)
         self.model = model.to_empty(device="cpu")
         init_parameters(self.model, generator)
         self.model.to(self.device, memory_format=self.memory_format)
@@ -270,6 +290,17 @@ class Trainer:
                 "curve": [_rounded(r.to_dict()) for r in downsample(self.records, CURVE_POINTS)],
                 "device": str(self.device), "precision": self.precision, "torch": torch.__version__,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def _check_fits(design: ModelConfig, split: Split) -> None:
+    """A ValueError when the design cannot read the split's images or name all of its labels."""
+    shape = (design.in_channels, design.image_size, design.image_size)
+    if tuple(split.images.shape[1:]) != shape:
+        raise ValueError(f"this design reads images of shape {list(shape)}, the data holds "
+                         f"{list(split.images.shape[1:])}: set in_channels and image_size to match")
+    if len(split) and int(split.labels.max()) >= design.num_classes:
+        raise ValueError(f"this design has {design.num_classes} classes, the data has labels up to "
+                         f"{int(split.labels.max())}: set num_classes to at least {int(split.labels.max()) + 1}")
 
 
 def downsample(records: list[StepRecord], points: int) -> list[StepRecord]:

@@ -11,6 +11,7 @@ from dataclasses import fields
 
 import torch
 
+from cnnviz.model import ACTIVATIONS, HEADS, POOLS, ModelConfig
 from cnnviz.train import DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES, StepRecord, TrainConfig, Trainer
 
 BAR_WIDTH = 30
@@ -19,8 +20,8 @@ BAR_WIDTH = 30
 def build_parser() -> argparse.ArgumentParser:
     d = TrainConfig()
     p = argparse.ArgumentParser(prog="python -m cnnviz.train",
-                                description="Train the chapter's DigitCNN on MNIST. "
-                                            "With no flags: the fast default recipe.")
+                                description="Train the chapter's DigitCNN, or a design of your own, on MNIST. "
+                                            "With no flags: the chapter's design and the fast default recipe.")
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--hard-fraction", type=float, default=d.hard_fraction,
                    help="epochs after the first show only this fraction of the images, those with the "
@@ -33,8 +34,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--schedule", choices=SCHEDULES, default=d.schedule)
     p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
     p.add_argument("--dropout", type=float, default=d.dropout)
-    p.add_argument("--activation", choices=("relu", "tanh", "sigmoid"), default=d.activation)
-    p.add_argument("--head", choices=("fc", "gap"), default=d.head)
+    p.add_argument("--activation", choices=tuple(ACTIVATIONS), default=d.activation)
+    p.add_argument("--head", choices=HEADS, default=d.head)
+    design = p.add_argument_group("the design (one conv block per --channels number, all alike)")
+    design.add_argument("--channels", type=int, nargs="+", default=[16, 32], metavar="N",
+                        help="output channels of each conv block (default: 16 32)")
+    design.add_argument("--kernel-size", type=int, default=3)
+    design.add_argument("--padding", type=_padding, default="same", help="same | valid | a number of pixels")
+    design.add_argument("--stride", type=int, default=1, help="the convolutions' stride")
+    design.add_argument("--batch-norm", action="store_true", help="batch norm after each convolution")
+    design.add_argument("--pool", choices=POOLS, default="max")
+    design.add_argument("--pool-size", type=int, default=2)
+    design.add_argument("--pool-stride", type=int, default=None, help="default: the pool size")
+    design.add_argument("--hidden", type=int, nargs="*", default=None, metavar="N",
+                        help="hidden layer widths of the FC head, zero to two (default: 128; none with --head gap)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--threads", type=int, default=d.threads, help="torch threads (default: torch's choice)")
     p.add_argument("--device", choices=DEVICES, default=d.device)
@@ -55,9 +68,29 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _padding(text: str) -> str | int:
+    if text in ("same", "valid"):
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"padding is 'same', 'valid' or a number, got {text!r}") from None
+
+
+def design_from_args(args: argparse.Namespace) -> ModelConfig:
+    """The design the flags describe; ValueError (saying what to change) for one that cannot work."""
+    return ModelConfig.uniform(channels=tuple(args.channels), kernel_size=args.kernel_size, padding=args.padding,
+                               stride=args.stride, activation=args.activation, batch_norm=args.batch_norm,
+                               pool=args.pool, pool_size=args.pool_size, pool_stride=args.pool_stride,
+                               head=args.head, hidden=None if args.hidden is None else tuple(args.hidden),
+                               dropout=args.dropout)
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    names = {f.name for f in fields(TrainConfig)}
-    return TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
+    names = {f.name for f in fields(TrainConfig)} - {"model"}
+    config = TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
+    design = design_from_args(args)
+    return config if design == config.model_config() else TrainConfig(**{**vars(config), "model": design})
 
 
 def progress_bar(record: StepRecord, epochs: int) -> str:
@@ -110,7 +143,10 @@ def main(argv=None) -> int:
     if args.train_size:
         train = train.subset(args.train_size)
     trainer = Trainer(config, train, test)
-    print(f"Training {config.head} DigitCNN on {len(train)} {config.dataset} images, {trainer.total_steps} steps "
+    design = trainer.model.config
+    print(f"Training DigitCNN (blocks of {'/'.join(map(str, design.channels))} channels, {config.head} head, "
+          f"{sum(design.parameter_counts().values()):,} parameters) on {len(train)} {config.dataset} images, "
+          f"{trainer.total_steps} steps "
           f"on {trainer.device} ({torch.get_num_threads()} threads, {trainer.precision}); "
           f"config: {config.to_dict()}")
     if config.epochs > 1 and trainer.hard_count < len(train):

@@ -117,3 +117,12 @@ def test_the_inspector_opens_a_conv_unit_of_the_last_block_and_its_sum_is_the_fo
     assert abs(total[0] + bias[0] - conv) < 5e-9
     x, mean, var, eps, scale, shift, result = next(v for k, v in lines.items() if k.startswith(f"bn{n}:"))
     assert x == conv and result == pre == round((x - mean) / (var + eps) ** 0.5 * scale + shift, 4)
+
+
+def test_the_shipped_model_is_named_as_such_and_a_design_can_go_back_to_it():
+    at = open_app_page("evaluation", **{ACTIVE_KEY: _design("tiny")})
+    assert "Showing: your design 'tiny' (2 conv blocks, FC head, " in _texts(at)
+    at.button(key="ev_shipped").click().run()
+    assert ACTIVE_KEY not in at.session_state
+    assert "Showing: the shipped checkpoint (2 conv blocks, FC head, 206,922 parameters)" in _texts(at)
+    assert not [b for b in at.button if b.key == "ev_shipped"]   # nothing to go back to any more

@@ -16,7 +16,7 @@ from cnnviz_ui.export import tile
 from cnnviz_ui.images import digit_image, feature_grid
 from cnnviz_ui.models import conv_layers, frozen, shipped_model
 from cnnviz_ui.shell import error_box, lecture_mode, show_chart
-from cnnviz_ui.why_sections import digest, memo
+from cnnviz_ui.why_sections import digest, memo, model_name
 
 NEIGHBOURS = 8
 FIELD_EVAL_DIGITS = 500  # test digits averaged for a model whose fields were not recorded
@@ -67,8 +67,8 @@ def landing_section(loaded, digit) -> None:
         error_box(exc)
         return
     if digits is None:
-        st.info(f"The map of digits is recorded for the shipped model only. For {loaded.source} it is made from the "
-                "MNIST test digits, which are not on this server yet (the Evaluation page can download them).")
+        st.info(f"The map of digits is recorded for the shipped model only. For {model_name(loaded)} it is made "
+                "from the MNIST test digits, which are not on this server yet (the Evaluation page can download them).")
         return
     feats = memo(("features", id(model), digest(digit.image28)), lambda: embedding.digit_features(model, digit.image28))
     placed = digits.projection.place(feats)                                       # [2]
@@ -127,7 +127,7 @@ def training_section(loaded, digit) -> None:
                                     height=260 if lecture_mode() else 230), key="why_training_curve",
                name="through training")
     if not is_shipped(loaded):
-        st.caption(f"A recorded run of the shipped model's recipe, not {loaded.source}.")
+        st.caption(f"A recorded run of the shipped FC model's recipe, not of {model_name(loaded)}.")
 
 
 def fields_section(loaded) -> None:
@@ -138,7 +138,7 @@ def fields_section(loaded) -> None:
         error_box(exc)
         return
     if not is_shipped(loaded):
-        st.caption(f"Recorded for the shipped model, not {loaded.source}.")
+        st.caption(f"Recorded for the shipped FC model, not for {model_name(loaded)}.")
     size = 150 if lecture_mode() else 120
     by_layer = {}
     for state in ("initial", "trained"):

@@ -41,6 +41,11 @@ def memo(key: tuple, compute: Callable):
     return cache[key]
 
 
+def model_name(loaded) -> str:
+    """Which model the page explains, in words: its source and its head ("the shipped checkpoint, FC head")."""
+    return f"{loaded.source}, {loaded.head.upper()} head"
+
+
 def probabilities(model, digit) -> np.ndarray:
     return memo(("p", id(model), digest(digit.image28)), lambda: predict(model, digit.x)[0].numpy())  # [10]
 
@@ -222,7 +227,9 @@ def accuracy_curve(loaded) -> None:
     show_chart(view.accuracy_curve_figure({m: curves[m] for m in attack.METHODS}, needed,
                                           height=320 if lecture_mode() else 280),
                key="why_accuracy_curve", name="accuracy against epsilon")
+    from cnnviz_ui.models import shipped_model
     count = curves[attack.METHODS[0]].get("count")
-    shipped = loaded.source.startswith("shipped")
-    st.caption(f"Recorded for the shipped model on {count:,} test digits" if count else "Recorded for the shipped model"
-               + ("" if shipped else f"; the page explains {loaded.source}, whose curve may differ") + ".")
+    recorded = "Recorded for the shipped FC model" + (f" on {count:,} test digits" if count else "")
+    other = ("" if loaded.model is shipped_model("fc").model
+             else f"; this page explains {model_name(loaded)}, whose curve may differ")
+    st.caption(recorded + other + ".")

@@ -62,8 +62,8 @@ st.title("Why this answer?")
 prose(INTRO)
 loaded = active_model()
 digit = current_digit()
-st.caption(f"Model: {loaded.source}. Digit: {digit.source} (draw your own on the *Draw a digit* page; it will show "
-           "here).")
+st.caption(f"Model: {sections.model_name(loaded)}. Digit: {digit.source} (draw your own on the *Draw a digit* "
+           "page; it will show here).")
 sections.maps_lesson(loaded, digit)
 with st.expander("How the four maps are made, and what the honesty check does"):
     st.markdown(METHODS + "\n\n" + HONESTY)

@@ -126,7 +126,7 @@ def _tagged(at, kind: str) -> dict:
 def test_the_recorded_accuracy_curve_shows_without_mnist(page):
     from app_helpers import figure
     spec = figure(page, "why_accuracy_curve")
-    assert len(spec["data"]) == 2 and "Recorded for the shipped model" in texts(page.caption)
+    assert len(spec["data"]) == 2 and "Recorded for the shipped FC model" in texts(page.caption)
     page.button(key="why_attack").click().run()
     marked = figure(page, "why_accuracy_curve")["layout"]["shapes"]
     assert float(marked[0]["x0"]) == pytest.approx(page.session_state[why_sections.ATTACK_KEY][1].epsilon)
@@ -161,3 +161,14 @@ def test_the_receptive_field_tab_shows_each_conv_layer_at_initialisation_and_tra
     assert [c.split(":")[0] for c in captions] == ["conv1, at initialisation", "conv1, trained",
                                                    "conv2, at initialisation", "conv2, trained"]
     assert "of the gradient in its central" in captions[-1]
+
+
+def test_with_the_gap_model_active_the_page_names_it_and_says_whose_recordings_it_shows():
+    from cnnviz_ui.models import ACTIVE_KEY, shipped_model
+    at = open_app_page("why", **{ACTIVE_KEY: shipped_model("gap")})
+    assert "GAP head" in texts(at.caption)
+    assert [f["method"] for f in _figures(at, "attribution")] == list(METHODS)
+    _tab(at, "Where my digit lands")                                   # no MNIST to map this model's digits with
+    assert any("recorded for the shipped model only" in i.value for i in at.info)
+    _tab(at, "Through training")
+    assert "not of the shipped checkpoint, GAP head" in texts(at.caption)

@@ -38,14 +38,12 @@ def test_a_design_built_trained_and_used_opens_its_last_conv_block_in_the_inspec
     open_page(page, base_url, "design_lab")
     choose(page, "Start from a preset", "Tiny (under 5,000 parameters)")
     wait_idle(page)
-    rerun(page, page.locator(".st-key-dl_blocks").get_by_role("button", name="3", exact=True).click)
+    rerun(page, page.locator(".st-key-dl_blocks").get_by_role("radio", name="3", exact=True).click)
     page.get_by_text("Block 3", exact=True).wait_for()            # a third conv block: 28 -> 14 -> 7 -> 3
-    name_box = page.get_by_label("Name of this design")
+    name_box = page.get_by_label("Name of this design", exact=True)
     name_box.fill(NAME)
     rerun(page, lambda: name_box.press("Enter"))
-    page.locator('.st-key-dl_budget [role="slider"]').press("Home")  # the smallest budget: 5 seconds
-    wait_idle(page)
-    assert "5" in page.locator(".st-key-dl_budget").inner_text()
+    # the default budget (60 s) is more than this small design needs for the fast recipe's three epochs
     screenshot(page, "design-lab-built")
 
     rerun(page, page.get_by_role("button", name="Train it").click)

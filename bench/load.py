@@ -9,6 +9,13 @@ one drawn, no prediction within the timeout, or an exception block, counts an er
     python -m bench.load --url http://127.0.0.1:8501 --server-pid 1234 --sessions 20
     python -m bench.load --start --sessions 20 --train 1 2     # with 1, then 2 students training meanwhile
     python -m bench.load --class 2 --sessions 20 40            # 2 app processes behind nginx, through it
+    python -m bench.load --class 2 --follow --sessions 40      # a class session: follow me, answers, the wall
+
+--follow: an instructor and N students in one class (a fresh SQLite class store). The
+instructor moves the class between the Class page and Pooling (kernel 3, stride 1) every --move seconds; on the
+Class page each student answers the open question and draws every --think seconds for the wall. It reports the
+p95 from the instructor's change to each student's page showing it, and from a drawing sent to the instructor's
+wall showing it.
 
 A trainer is a further session on the Training page that trains 10 epochs (it outlasts a class).
 The server's CPU and memory are its own process's (with --class K, the K app processes' sum); `workers` is
@@ -23,10 +30,12 @@ import contextlib
 import json
 import os
 import statistics
+import tempfile
 import time
 from pathlib import Path
+from urllib.parse import parse_qs
 
-from bench.protocol_student import Student, student, trainer
+from bench.protocol_student import ClassSession, ClassStudent, Student, class_student, student, trainer
 from livetest import descendants, load_script, machine, process_stats
 from livetest.canvas_value import Drawing, make_drawings
 from livetest.streamlit_session import Session
@@ -123,6 +132,110 @@ async def run_class(base_url: str, n: int, drawings: list[Drawing], think: float
     }
 
 
+# ---------------------------------------------------------------- a class session (--follow)
+
+POOLING_VIEW = ("pooling", {"pool_kernel": "3", "pool_stride": "1"})
+CLASS_VIEW = ("class_session", {})
+
+
+def _shows(shown: list, after: float, view: tuple) -> float | None:
+    """When a session's page first showed `view` (url path and every parameter) after `after`, or None."""
+    page, params = view
+    for t, url_path, query in shown:
+        got = {k: v[-1] for k, v in parse_qs(query).items()}
+        if t >= after and url_path == page and all(got.get(k) == v for k, v in params.items()):
+            return t
+    return None
+
+
+async def run_follow_class(base_url: str, store_url: str, n: int, drawings: list[Drawing], think: float,
+                           warmup: float, duration: float, move_every: float, server_pids: tuple = ()) -> dict:
+    """An instructor (a session on the Class page, watching the wall) and N following students for warmup +
+    duration seconds. The instructor's moves are published through the core (the time of the change); a student
+    has landed when its page shows the view. A drawing has arrived when the instructor's wall shows it."""
+    from cnnviz import classroom
+    from cnnviz.class_store import open_store
+
+    store = open_store(store_url)
+    code, key = classroom.start_class(store)
+    classroom.publish_view(store, code, key, *CLASS_VIEW)
+    classroom.ask_digit(store, code, key, 7)
+    teacher = ClassSession(base_url, "class_session", f"{code}~instructor~teacher~{key}")
+    await teacher.open()
+    await teacher.wait_for(lambda: teacher.runs_finished, timeout=120)
+    students = [ClassStudent(i, f"bench{i}") for i in range(n)]
+    for s in students:
+        classroom.join(store, code, s.student_id)
+    t0 = time.monotonic()
+    measure_from, stop_at = t0 + warmup, t0 + warmup + duration
+    tasks = [asyncio.create_task(class_student(base_url, s, code, drawings, t0 + i * min(think, warmup) / max(n, 1),
+                                               stop_at, think)) for i, s in enumerate(students)]
+    apps = list(server_pids)
+    await asyncio.sleep(max(0.0, measure_from - time.monotonic()))
+    cpu0, wall0 = cpu_of(apps), time.monotonic()
+    moves, question = [], 0
+    while time.monotonic() < stop_at - move_every:
+        question += 1
+        classroom.open_question(store, code, key, "quick_check", f"Question {question}: which is larger?",
+                                ["3", "7", "5", "2"])
+        await asyncio.sleep(move_every)
+        for view in (POOLING_VIEW, CLASS_VIEW):   # to Pooling (kernel 3, stride 1) and back to the Class page
+            moves.append((time.monotonic(), view))
+            classroom.publish_view(store, code, key, *view)
+            await asyncio.sleep(move_every / 2)
+    await asyncio.sleep(max(0.0, stop_at - time.monotonic()))
+    cpu1, wall1 = cpu_of(apps), time.monotonic()
+    await asyncio.gather(*tasks)
+    await asyncio.sleep(2.0)   # the last drawings reach the wall
+    await teacher.close()
+
+    follow, missed = [], 0
+    for moved, view in moves:
+        for s in students:
+            landed = _shows(s.session.shown, moved, view)
+            if landed is None:
+                missed += 1
+            else:
+                follow.append((landed - moved) * 1000)
+    wall_ms, lost = [], 0
+    for s in students:
+        seen = [(t, created) for t, sid, created in teacher.wall_seen if sid == s.student_id]
+        for sent_mono, sent_wall in s.sent:
+            if sent_mono < measure_from:
+                continue
+            arrived = next((t for t, created in seen if created >= sent_wall - 0.01 and t >= sent_mono), None)
+            if arrived is None:
+                lost += 1
+            else:
+                wall_ms.append((arrived - sent_mono) * 1000)
+    errors = [e for s in students for e in s.errors] + teacher.exceptions
+    wall = wall1 - wall0
+    return {
+        "sessions": n, "think_s": think, "window_s": round(wall, 1), "moves": len(moves),
+        "follow_p50_ms": pct(follow, 50), "follow_p95_ms": pct(follow, 95), "follow_max_ms": max(follow, default=None),
+        "follow_missed": missed, "drawings": len(wall_ms), "wall_p50_ms": pct(wall_ms, 50),
+        "wall_p95_ms": pct(wall_ms, 95), "wall_max_ms": max(wall_ms, default=None), "drawings_lost": lost,
+        "answers": sum(len(s.answered) for s in students), "errors": len(errors),
+        "error_samples": sorted(set(errors))[:5],
+        "server_cpu_pct": round(100 * sum(cpu1[p] - cpu0.get(p, 0.0) for p in cpu1) / wall, 1) if apps else None,
+        "load_avg": [round(v, 1) for v in os.getloadavg()],
+    }
+
+
+def print_follow_row(r: dict) -> None:
+    print(f"| {r['sessions']} | {r['moves']} | {_fmt(r['follow_p50_ms'])} | {_fmt(r['follow_p95_ms'])} | "
+          f"{_fmt(r['follow_max_ms'])} | {r['follow_missed']} | {r['drawings']} | {_fmt(r['wall_p50_ms'])} | "
+          f"{_fmt(r['wall_p95_ms'])} | {_fmt(r['wall_max_ms'])} | {r['drawings_lost']} | {r['answers']} | "
+          f"{r['errors']} | {_fmt(r['server_cpu_pct'])} | {r['load_avg'][0]} |", flush=True)
+    for sample in r["error_samples"]:
+        print(f"    error: {sample}", flush=True)
+
+
+FOLLOW_HEADER = ("| N | moves | follow p50 ms | follow p95 ms | follow max ms | not followed | drawings | "
+                 "wall p50 ms | "
+                 "wall p95 ms | wall max ms | lost | answers | errors | server CPU % | load avg |\n|" + "---|" * 15)
+
+
 async def open_home(base_url: str, sessions: int = 4) -> None:
     """A few sessions on the home page first (behind a load balancer they reach several processes): until
     app.py has run once in a process, a deep link there skips the app's navigation."""
@@ -155,6 +268,14 @@ HEADER = ("| N | trainers | drawings | p50 ms | p95 ms | max ms | rerun p95 ms |
 async def main_async(args, base_url: str, server_pids: tuple) -> list[dict]:
     drawings = make_drawings()
     await open_home(base_url)
+    if args.follow:
+        print(FOLLOW_HEADER, flush=True)
+        results = []
+        for n in args.sessions:
+            results.append(await run_follow_class(base_url, args.store, n, drawings, args.think, args.warmup,
+                                                  args.duration, args.move, server_pids))
+            print_follow_row(results[-1])
+        return results
     results = []
     print(HEADER, flush=True)
     for trainers in args.train:
@@ -179,18 +300,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duration", type=float, default=60.0, help="seconds of measurement per class size")
     ap.add_argument("--train", type=int, nargs="+", default=[0], help="training sessions beside the class")
     ap.add_argument("--no-clear", action="store_true", help="draw over the old drawing instead of Clear first")
+    ap.add_argument("--follow", action="store_true", help="a class session instead: students follow the instructor, "
+                    "answer and draw for the wall")
+    ap.add_argument("--move", type=float, default=10.0, help="--follow: seconds between the instructor's moves")
+    ap.add_argument("--store", help="--follow with --url: the servers' class store URL (CNNVIZ_CLASS_STORE)")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args(argv)
     if sum(map(bool, (args.url, args.start, args.k))) != 1:
         ap.error("give one of --url, --start, --class K")
+    if args.follow and args.url and not args.store:
+        ap.error("--follow with --url needs --store (the class store the servers use)")
+    env = None
+    if args.follow and not args.url:   # a fresh class store of the bench's own, given to the servers it starts
+        args.store = f"sqlite://{Path(tempfile.mkdtemp(prefix='cnnviz-bench-class-')) / 'classes.sqlite3'}"
+        env = {"CNNVIZ_CLASS_STORE": args.store}
     print(f"# {time.strftime('%Y-%m-%d %H:%M:%S')}, {machine()}, load avg "
           f"{' '.join(f'{v:.1f}' for v in os.getloadavg())}", flush=True)
     if args.start:
         from livetest import streamlit_server
-        with streamlit_server(name="load") as server:
+        with streamlit_server(name="load", env=env) as server:
             results = asyncio.run(main_async(args, server.url, (server.proc.pid,)))
     elif args.k:
-        served = load_script(REPO / "deploy" / "serve_class.py", "serve_class").start_class(args.k)
+        served = load_script(REPO / "deploy" / "serve_class.py", "serve_class").start_class(args.k, env=env)
         try:
             print(f"# through nginx, {args.k} app processes (server CPU and memory: their sum)", flush=True)
             results = asyncio.run(main_async(args, served.url, tuple(proc.pid for _, proc in served.apps)))

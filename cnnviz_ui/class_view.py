@@ -91,7 +91,8 @@ def wall_html(drawings: list, asked: int | None = None, numbered: bool = False) 
         border = visual.HIGHLIGHT if wrong else visual.GRIDLINE
         number = f"<span style='color:{visual.MUTED}'>#{n}</span> " if numbered else ""
         image = png_data_url(digit_image(np.asarray(d.pixels, dtype=np.float32) / 255.0, size=84))
-        cards.append(f"<div class='cnnviz-wall-card' data-prediction='{int(d.prediction)}' style='width:92px;"
+        cards.append(f"<div class='cnnviz-wall-card' data-prediction='{int(d.prediction)}' "
+                     f"data-student='{html.escape(d.student_id)}' data-created='{d.created:.6f}' style='width:92px;"
                      f"text-align:center;border:2px solid {border};border-radius:6px;padding:3px'>"
                      f"<img src='{image}' width='84' height='84' style='image-rendering:pixelated'/>"
                      f"<div style='font-size:0.85rem'>{number}→ <b>{int(d.prediction)}</b></div></div>")

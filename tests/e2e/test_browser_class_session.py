@@ -52,6 +52,7 @@ def served(data_root, tmp_path, monkeypatch):
     env = {"CNNVIZ_DATA": str(data_root), "CNNVIZ_CLASS_STORE": f"sqlite://{tmp_path / 'classes.sqlite3'}"}
     module = load_script(REPO / "deploy" / "serve_class.py", "serve_class")
     served = module.start_class(2, env=env, keep_logs=True)
+    env["CNNVIZ_CLASS_STORE"] = getattr(served, "store_url", None) or env["CNNVIZ_CLASS_STORE"]  # the one it checked
     served.restart_env, served.secret, served.module = env, secret, module
     try:
         yield served
@@ -132,7 +133,7 @@ def test_a_class_follows_answers_and_draws_across_two_processes_and_a_restart(se
             assert page.get_by_label("Stride", exact=True).input_value() == "1"
 
         # ---- predict, then reveal: the instructor goes back to the Class page (the class follows) and asks
-        go_to_page_in_session(teacher, "Class")
+        open_page(teacher, served.url, "class_session")   # typed in: a new session, the seat from the cookie
         for page in students:
             wait_until(lambda: address(page).split("?")[0].endswith("/class_session"), 30, "the class page")
         click(teacher, "Open the question")

@@ -15,7 +15,10 @@ from cnnviz_ui import canvas_frontend, streamlit_internals as internals
 REPO = Path(__file__).resolve().parents[1]
 APP_CODE = [REPO / "app.py", *sorted((REPO / "cnnviz").rglob("*.py")), *sorted((REPO / "cnnviz_ui").rglob("*.py")),
             *sorted((REPO / "pages").rglob("*.py"))]
-PRIVATE_IMPORT = re.compile(r"^\s*(?:from|import) (streamlit\.(?!testing\.v1\b)[\w.]+)", re.M)
+# Streamlit's public modules beside `st`: AppTest, the v1 components API, and the exceptions its API raises.
+PUBLIC = ("testing.v1", "components.v1", "errors")
+PRIVATE_IMPORT = re.compile(rf"^\s*(?:from|import) (streamlit\.(?!(?:{'|'.join(map(re.escape, PUBLIC))})\b)[\w.]+)",
+                            re.M)
 PATCHED_NAMES = ("PagesManager", "DeltaGenerator", "streamlit_drawable_canvas.out", "uses_pages_directory")
 
 

@@ -74,3 +74,16 @@ def test_conv2_summary_ranks_the_strongest_input_channels():
     s = conv2_summary(w, top=2)
     assert s.strongest[0].tolist() == [2, 1] and s.strongest[1, 0] == 0
     assert s.norms[1] == pytest.approx(15.0)
+
+
+def test_cam_of_a_deeper_gap_design_with_batch_norm_adds_up_to_its_logits():
+    from cnnviz.model import ConvBlock
+
+    torch.manual_seed(2)
+    config = ModelConfig(blocks=(ConvBlock(4, batch_norm=True), ConvBlock(6, 5, activation="tanh"),
+                                 ConvBlock(8, pool="none")), head="gap", hidden=())
+    model = DigitCNN(config).eval()
+    x = torch.randn(1, 1, 28, 28)
+    for c in (0, 7):
+        cam = class_activation_map(model, x, c)
+        assert cam.cam.shape == (7, 7) and cam.cam.mean().item() == pytest.approx(cam.logit - cam.bias, abs=1e-5)

@@ -295,3 +295,14 @@ def test_input_window_is_the_bounding_box_of_the_gradient_for_random_stacks():
             else:
                 assert window[0] == window[1] and window[2] == window[3]
         checked += 1
+
+
+def test_field_rows_of_a_design_give_batch_norm_and_activation_the_conv_field():
+    from cnnviz.model import ModelConfig
+
+    model = DigitCNN(ModelConfig.uniform(channels=(4, 8, 8), kernel_size=5, batch_norm=True, pool="none",
+                                         activation="leaky_relu", hidden=(4,)))
+    rows = field_rows(model)
+    assert [(name, rows[name].size) for name in rows] == [
+        ("conv1", 5), ("bn1", 5), ("leaky_relu1", 5), ("conv2", 9), ("bn2", 9), ("leaky_relu2", 9),
+        ("conv3", 13), ("bn3", 13), ("leaky_relu3", 13)]

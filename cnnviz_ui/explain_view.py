@@ -10,7 +10,7 @@ import html
 
 import numpy as np
 import plotly.graph_objects as go
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from cnnviz_ui import visual
 from cnnviz_ui.images import feature_grid
@@ -24,6 +24,10 @@ METHODS = {  # the core's function name -> what the page calls it
 ATTACKS = {"fgsm": "one step (FGSM)", "pgd": "ten small steps (PGD)"}  # the recorded curves' names
 OUTLINE_RGB = tuple(int(visual.MUTED[i:i + 2], 16) for i in (1, 3, 5))  # the digit's outline: neutral grey
 INK = 0.5  # a pixel brighter than this belongs to the digit's outline
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.load_default(size=size)
 
 
 def outline_mask(image28: np.ndarray, zoom: int) -> np.ndarray:
@@ -43,13 +47,42 @@ def attribution_image(values: np.ndarray, image28: np.ndarray | None = None, siz
     if values.ndim != 2:
         raise ValueError(f"expected one map shaped [H, W], got {values.shape}")
     zoom = max(1, size // max(values.shape))
-    img = feature_grid(values[None], cols=1, cell=zoom * max(values.shape), labels=False, font_size=font_size)
+    img = feature_grid(values[None], cols=1, cell=zoom * max(values.shape), labels=False, colorbar=False)
     if image28 is not None:
         edge = outline_mask(image28, zoom)                                   # [28z, 28z]
         pixels = np.asarray(img).copy()
         h, w = edge.shape
         pixels[:h, :w][edge] = OUTLINE_RGB
         img = Image.fromarray(pixels)
+    scale, lo, hi = visual.scale_for(values)
+    bar = colour_bar(img.height, lo, hi, scale, font_size)
+    out = Image.new("RGB", (img.width + 6 + bar.width, img.height), visual.BACKGROUND_RGB)
+    out.paste(img, (0, 0))
+    out.paste(bar, (img.width + 6, 0))
+    return out
+
+
+def bar_digits(vmin: float, vmax: float) -> int:
+    """Decimals that show a scale's ends as more than zeros: 2 from 0.1 up, more for smaller ranges (0.003 -> 4)."""
+    top = max(abs(vmin), abs(vmax))
+    return 2 if top >= 0.1 or top == 0 else min(6, 1 - int(np.floor(np.log10(top))))
+
+
+def colour_bar(height: int, vmin: float, vmax: float, scale: str, font_size: int = 11) -> Image.Image:
+    """A vertical colour bar of the named scale from vmax (top) to vmin, its ends (and 0 when diverging, else the
+    middle) written with enough decimals to differ from zero."""
+    digits = bar_digits(vmin, vmax)
+    middle = 0.0 if scale == "diverging" else (vmin + vmax) / 2
+    labels = [visual.picture_text(visual.number(v, digits)) for v in (vmax, middle, vmin)]
+    font = _font(font_size)
+    width, pad = 12, 4
+    img = Image.new("RGB", (width + pad + max(int(font.getlength(t)) for t in labels) + 2, height),
+                    visual.BACKGROUND_RGB)
+    ramp = np.linspace(vmax, vmin, height)[:, None].repeat(width, axis=1)      # [height, width]
+    img.paste(Image.fromarray(visual.colorize(ramp, vmin, vmax, scale)), (0, 0))
+    draw = ImageDraw.Draw(img)
+    for text, y in zip(labels, (0, height // 2 - font_size // 2, height - font_size - 1)):
+        draw.text((width + pad, y), text, fill=visual.TEXT_RGB, font=font)
     return img
 
 

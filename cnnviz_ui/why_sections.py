@@ -92,7 +92,7 @@ def maps_lesson(loaded, digit) -> None:
         depth = depth_box.slider("Layers randomised, from the top", 1, len(layers), len(layers), key="why_depth",
                                  bind=links.BIND, disabled=not honest,
                                  format="%d", help=" → ".join(layers) + ": the order in which they are randomised")
-        size = (150 if big else 120) if honest else (200 if big else 150)
+        size = (130 if big else 120) if honest else (200 if big else 150)
         key = (id(model),)
         try:
             maps = attributions(model, digit.image28, target, key)
@@ -111,7 +111,7 @@ def maps_lesson(loaded, digit) -> None:
             columns[0].markdown(f"**Random weights**  \n{depth} of {len(layers)} layers re-drawn "
                                 f"(down to {layers[depth - 1]})")
             _row(random_maps, digit.image28, size, target,
-                 {n: f"{t}: rank correlation {visual.number(rho[n])}" for n, t in view.METHODS.items()},
+                 {n: f"rank correlation {visual.number(rho[n])}" for n in view.METHODS},
                  "randomised", columns[1:])
     if honest:
         honesty_verdict(model, digit.image28, target, depth, layers)

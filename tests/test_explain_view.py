@@ -55,6 +55,14 @@ def test_a_map_that_is_not_two_dimensional_is_refused():
         view.attribution_image(np.zeros((1, 28, 28)))
 
 
+@pytest.mark.parametrize("ends, digits", [((-1.2, 1.2), 2), ((0.0, 0.1), 2), ((0.0, 0.05), 3),
+                                          ((-0.003, 0.003), 4), ((0.0, 0.0), 2)])
+def test_a_colour_bar_writes_enough_decimals_that_its_ends_are_not_zero(ends, digits):
+    assert view.bar_digits(*ends) == digits
+    if ends[1] > 0:
+        assert visual.number(ends[1], view.bar_digits(*ends)).strip("0.") != ""
+
+
 def test_the_difference_is_stretched_to_its_own_largest_change():
     diff = np.zeros((28, 28), dtype=np.float32)
     diff[0, 0], diff[27, 27] = 0.05, -0.05

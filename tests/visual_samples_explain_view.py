@@ -35,6 +35,8 @@ def samples() -> dict[str, list[Case]]:
             Case((signed_map(), digit()), {"size": 56}, scale="diverging",
                  probes=[((2, 2), RED), ((54, 54), HALF_BLUE)]),
             Case((heat,), {"size": 56}, scale="sequential", probes=[((2, 2), YELLOW)])],
+        "cnnviz_ui.explain_view.colour_bar": [Case((60, -0.003, 0.003, "diverging"), probes=[((2, 0), RED)]),
+                                              Case((60, 0.0, 2.0, "sequential"), probes=[((2, 0), YELLOW)])],
         "cnnviz_ui.explain_view.difference_image": [Case((0.08 * np.sign(signed_map()),), {"size": 56},
                                                          probes=[((2, 2), RED)])],
         "cnnviz_ui.explain_view.correlation_figure": [

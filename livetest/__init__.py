@@ -69,14 +69,15 @@ class Server:
 
 
 def start_server(port: int | None = None, env: dict | None = None, name: str = "server", timeout: float = 90.0,
-                 options: tuple = (), log: bool = True) -> Server:
+                 options: tuple = (), log: bool = True, script: str | Path = "app.py") -> Server:
     """Start `streamlit run app.py [options]` on `port` (default: a free one) and wait until it is healthy.
 
     `env` is added to this process's environment; log=False sends the output nowhere instead of
-    artifacts/logs/<name>-<port>.log. The caller stops it with `server.stop()`.
+    artifacts/logs/<name>-<port>.log; `script` runs another app (a benchmark's baseline) the same way, from the
+    repository root. The caller stops it with `server.stop()`.
     """
     port = port or free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
            "--server.headless", "true", "--server.address", "127.0.0.1", *options]
     full_env = {**os.environ, **(env or {})}
     log_path = None

@@ -131,3 +131,12 @@ def test_no_app_module_or_test_patches_streamlit_or_the_canvas_elsewhere():
              if path.name not in ("streamlit_internals.py", Path(__file__).name)
              for name in PATCHED_NAMES if name in path.read_text(encoding="utf-8")]
     assert found == [], f"patching Streamlit or the canvas belongs in cnnviz_ui/streamlit_internals.py: {found}"
+
+
+def test_pandas_imported_in_the_background_is_whole_once_a_page_asks_for_it():
+    import sys
+
+    internals.import_pandas_soon()      # a no-op where pandas is already imported (as in most test processes)
+    internals.import_pandas_soon()      # never a second thread
+    internals.import_pandas_whole()     # what every page but the home page waits on
+    assert hasattr(sys.modules["pandas"], "DataFrame")

@@ -121,3 +121,25 @@ def test_pgd_is_at_least_as_strong_as_fgsm(model, test_digits):
     assert all(p <= f + 1 / 300 for p, f in zip(pgd, fgsm))
     with pytest.raises(ValueError, match="method"):
         attack.accuracy_curve(model, test_digits, epsilons, method="cw")
+
+
+def test_the_shipped_curves_load_without_mnist():
+    curves = attack.load_shipped_accuracy_curve()
+    fgsm, pgd = curves["fgsm"], curves["pgd"]
+    assert fgsm["epsilons"] == pgd["epsilons"] and fgsm["epsilons"][0] == 0 and fgsm["count"] == curves["count"]
+    assert fgsm["accuracy"][0] == pgd["accuracy"][0] > 0.97
+    assert all(p <= f for p, f in zip(pgd["accuracy"], fgsm["accuracy"]))
+    assert all(0 <= a <= 1 for a in fgsm["accuracy"] + pgd["accuracy"])
+
+
+def test_the_shipped_curve_starts_at_the_shipped_model_s_accuracy(model, data_root):
+    curves = attack.load_shipped_accuracy_curve()
+    digits = load_split("test", root=data_root).subset(curves["count"])
+    with torch.no_grad():
+        plain = (model(digits.images).argmax(1) == digits.labels).double().mean().item()
+    assert curves["fgsm"]["accuracy"][0] == pytest.approx(plain)
+
+
+def test_a_missing_curve_file_says_how_to_record_it(tmp_path):
+    with pytest.raises(ValueError, match="record_explain"):
+        attack.load_shipped_accuracy_curve(tmp_path)

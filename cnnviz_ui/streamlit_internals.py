@@ -244,8 +244,3 @@ def swap_canvas_component(component):
     stock, streamlit_drawable_canvas.out = streamlit_drawable_canvas.out, component
     return stock
 
-
-def canvas_module():
-    """streamlit_drawable_canvas if this process has imported it (importing it registers a component, which
-    only works inside a Streamlit runtime), else None."""
-    return sys.modules.get("streamlit_drawable_canvas")

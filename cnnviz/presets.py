@@ -8,7 +8,7 @@ reasons for each design decision sit here as data too, in our own words.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cnnviz.model import CHAPTER_CONFIG, GAP_CONFIG, ConvBlock, ModelConfig
@@ -165,11 +165,7 @@ def lab_recipe(config: ModelConfig, **extra):
     """The TrainConfig the lab trains a design with: the fast recipe, a test every EVAL_EVERY steps, `extra`
     fields (device, threads, max_steps) on top."""
     from cnnviz.recipes import recipe
-    from cnnviz.train import TrainConfig
-    own = {"eval_every": EVAL_EVERY, "dropout": config.dropout, "head": config.head}
-    if "model" in {f.name for f in fields(TrainConfig)}:
-        own["model"] = config
-    return replace(recipe("fast"), **own, **extra)
+    return replace(recipe("fast"), model=config, eval_every=EVAL_EVERY, **extra)
 
 
 # ---- the numbers a run is compared by ------------------------------------------------------------------------

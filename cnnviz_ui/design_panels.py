@@ -101,10 +101,11 @@ def _progress(job, name: str, budget: float, live: bool) -> None:
 def comparison_panel() -> None:
     """Every kept design beside the chapter's: the table, the overlaid accuracy, and one design's actions."""
     entries = runs.comparison_entries()
-    records = view.comparison_records(entries)
-    st.table(records, hide_index=True)
-    table_download(records, "design comparison", key="dl_compare_csv")
-    show_chart(view.accuracy_figure(entries), key="dl_accuracy", name="design accuracy")
+    if entries:
+        records = view.comparison_records(entries)
+        st.table(records, hide_index=True)
+        table_download(records, "design comparison", key="dl_compare_csv")
+        show_chart(view.accuracy_figure(entries), key="dl_accuracy", name="design accuracy")
     designs = runs.kept()
     if not designs:
         st.caption("Train a design, or add a preset's recorded run, and it joins this table and chart.")

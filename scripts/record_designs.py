@@ -27,7 +27,7 @@ def record(key: str, train, test, threads: int, seed: int) -> dict:
     """Train one preset and write its files; the run record."""
     design = presets.preset(key).config
     config = presets.lab_recipe(design, threads=threads, seed=seed, device="cpu")
-    trainer = Trainer(config, train, test, model_config=design)
+    trainer = Trainer(config, train, test)
     started = time.perf_counter()
     while (record := trainer.step()) is not None:
         if record.test_acc is not None:

@@ -22,6 +22,12 @@ def metric(at, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
+def compared(at) -> list[str]:
+    """The designs in the comparison table ([] while it is not drawn)."""
+    table = next((t.value for t in at.table if "Design" in t.value.columns), None)
+    return [] if table is None else table["Design"].tolist()
+
+
 def comparison(at):
     return next(t.value for t in at.table if "Design" in t.value.columns)
 
@@ -124,7 +130,7 @@ def test_a_design_trained_on_the_page_joins_the_comparison_and_can_be_used(onlin
     at.select_slider(key="dl_budget").set_value(5).run()
     at.button(key="dl_train").click().run()
     deadline = time.monotonic() + 180
-    while "twelve" not in comparison(at)["Design"].tolist():
+    while "twelve" not in compared(at):
         assert time.monotonic() < deadline, [p.proto.text for p in at.get("progress")]
         time.sleep(0.5)
         at.run()

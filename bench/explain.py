@@ -10,7 +10,8 @@ seen (cnnviz.sketch strokes, preprocessed), with the shipped model; median and w
 Page: one rerun of the real page (app.py around it, through Streamlit's AppTest in this process) after a new
 digit became the session's current one: the four maps in the lesson box and the open tab (the attack tab:
 its button not pressed), then the rerun that presses "Attack my digit", then the rerun that opens "Where my
-digit lands". The shipped data (checkpoints/explain/) must be there. Numbers depend on the machine's load:
+digit lands"; and, for scale, a rerun with nothing new (what app.py, the page and AppTest cost anyway). The
+shipped data (checkpoints/explain/) must be there. Numbers depend on the machine's load:
 run it on an otherwise idle machine, and say when it was not.
 """
 from __future__ import annotations
@@ -83,12 +84,14 @@ def page(n: int) -> dict[str, list[float]]:
     from cnnviz_ui.streamlit_internals import apptest_runs_app_py
 
     images = drawings(n + 1)
-    times = {"page, new drawing (4 maps)": [], "page, attack pressed": [], "page, map tab opened": []}
+    times = {"page, rerun with nothing new": [], "page, new drawing (4 maps)": [], "page, attack pressed": [],
+             "page, map tab opened": []}
     with apptest_runs_app_py():
         at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
         at.switch_page("pages/why.py").run()
         for i, img in enumerate([images[-1], *images[:n]]):
             at.session_state["why_tab"] = "Attack my drawing"
+            same = timed(at.run)[0]                                 # the fixed cost: app.py, the page, AppTest
             at.session_state[DIGIT_KEY] = Digit(img, normalize_image28(img), "your drawing")
             new = timed(at.run)[0]
             attacked = timed(at.button(key="why_attack").click().run)[0]
@@ -97,7 +100,7 @@ def page(n: int) -> dict[str, list[float]]:
             if at.exception or at.error:
                 raise RuntimeError(f"the page failed: {[e.value for e in [*at.exception, *at.error]]}")
             if i:                                                   # the first drawing warms up
-                for key, value in zip(times, (new, attacked, placed)):
+                for key, value in zip(times, (same, new, attacked, placed)):
                     times[key].append(value)
     return times
 

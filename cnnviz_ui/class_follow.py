@@ -275,7 +275,7 @@ def _follow_view() -> None:
             st.warning(f"**Class {current.code} is paused by the instructor:** eyes on the projector. This page is "
                        "frozen until the instructor resumes.", icon=":material/pause_circle:")
             return
-        if current.following and view.version != current.seen_version:
+        if current.following and view.version and view.version != current.seen_version:  # 0: nothing published
             current.seen_version = view.version
             if view.page is not None and (view.page, dict(view.params)) != (st.session_state.get(_PAGE),
                                                                              _params()):

@@ -151,3 +151,57 @@ def test_a_forged_instructor_key_is_refused_and_changes_nothing(store_url):
     with pytest.raises(classroom.ClassError, match="Only the instructor"):
         classroom.set_paused(open_store(store_url), me.code, forged.key, True)
     assert not classroom.current_view(open_store(store_url), me.code).paused
+
+
+def hooked_page():
+    """Any page as app.py runs it for a seated session: the follow hook first, then the page."""
+    from collections import namedtuple
+
+    import streamlit as st
+
+    from cnnviz_ui import class_follow
+    class_follow.follow(namedtuple("Page", "url_path")("pooling"))
+    st.title("A page")
+
+
+def seated_page(seat_: Seat) -> AppTest:
+    at = AppTest.from_function(hooked_page, default_timeout=60)
+    at.session_state[SEAT] = seat_
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_paused_class_freezes_the_students_page_under_a_banner_and_break_away_is_one_click(store_url):
+    teacher, me = start(store_url)
+    classroom.join(open_store(store_url), me.code, "pupil")
+    classroom.publish_view(open_store(store_url), me.code, me.key, "pooling", {})  # where the pupil is already
+    pupil = seated_page(Seat(me.code, "student", "pupil"))
+    assert "you follow the instructor's page" in texts(pupil.caption)
+    click(pupil, "Break away")
+    assert "you explore on your own" in texts(pupil.caption)
+    click(pupil, "Follow again")
+    assert "you follow the instructor's page" in texts(pupil.caption)
+    click(teacher, "Pause the class")
+    pupil.run()
+    assert "paused by the instructor" in texts(pupil.warning)
+    assert "pointer-events: none" in html(pupil)                     # the page's controls are frozen
+    assert [t.value for t in pupil.title] == ["A page"]              # the page itself still runs
+    click(teacher, "Resume the class")
+    pupil.run()
+    assert "paused by the instructor" not in texts(pupil.warning)
+    assert "pointer-events: none" not in html(pupil)
+
+
+def test_an_unreachable_store_says_so_on_the_class_page_and_every_other_page_works(tmp_path, monkeypatch, online):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("CNNVIZ_CLASS_STORE", f"sqlite://{blocked / 'classes.sqlite3'}")  # its folder is a file
+    st.cache_resource.clear()
+    at = class_page()
+    assert "The class store cannot be reached" in texts(at.error)
+    assert not [b for b in at.button if b.label in ("Start a class", "Join")]
+    seated = seated_page(Seat("ABC234", "student", "someone"))        # in a class when the store went away
+    assert [t.value for t in seated.title] == ["A page"]
+    assert "not reachable just now" in texts(seated.caption)
+    st.cache_resource.clear()

@@ -29,7 +29,7 @@ OPTIONS = ["[8, 32, 14, 14]", "[4, 16, 7, 7]", "[8, 32, 7, 7]", "[8, 16, 7, 7]"]
 # The counts the class's histogram shows (its bars' heights), or null while no such chart is drawn.
 HISTOGRAM_JS = """() => {
   const gd = [...document.querySelectorAll('.js-plotly-plot')].find(g => g.layout && g.layout.title &&
-      (g.layout.title.text || '').startsWith("The class's answers"));
+      (g.layout.title.text || '').replace(/<[^>]*>/g, '').startsWith("The class's answers"));
   if (!gd) return null;
   const y = gd.data[0].y;
   return Array.from(y._inputArray || y);

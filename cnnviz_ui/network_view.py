@@ -21,7 +21,9 @@ INPUT_SIZE = 6.0     # the input picture's side, in map widths
 VECTOR_WIDTH = 0.8   # a vector layer (fc, gap) drawn as one column
 BAR_WIDTH = 3.0      # the longest probability bar
 HEIGHT = ROWS * (1 + GAP) - GAP
-TITLE_ROOM = 1.9     # above the blocks, for the layer names
+TITLE_ROOM = 1.9     # above the blocks, for the layer names (two lines of text)
+LINE_ROOM = 0.8      # one more line of a layer's name
+TITLE_LINE = 13      # characters: a longer name ("conv1 + bn1 + leaky_relu1") is broken before a " + "
 
 
 @dataclass(frozen=True)
@@ -74,11 +76,22 @@ def _vector_block(view, x0: float, width: float) -> tuple[dict, list[Spot]]:
     return image, spots
 
 
+def _wrapped(title: str) -> str:
+    """A layer's name broken into lines of about TITLE_LINE characters, before a " + " (bold, for the picture)."""
+    lines = []
+    for part in title.split(" + "):
+        if lines and len(lines[-1]) + 3 + len(part) <= TITLE_LINE:
+            lines[-1] += f" + {part}"
+        else:
+            lines.append(part if not lines else f"+ {part}")
+    return "<br>".join(f"<b>{line}</b>" for line in lines)
+
+
 def _describe(view) -> str:
     v = view.values
     if v.ndim == 3:
-        return f"<b>{view.title}</b><br>{v.shape[0]} × {v.shape[1]}×{v.shape[2]}"
-    return f"<b>{view.title}</b><br>{v.size} {'scores' if view.name == 'logits' else 'values'}"
+        return f"{_wrapped(view.title)}<br>{v.shape[0]} × {v.shape[1]}×{v.shape[2]}"
+    return f"{_wrapped(view.title)}<br>{v.size} {'scores' if view.name == 'logits' else 'values'}"
 
 
 def network_figure(image28: np.ndarray, views: list, probabilities: np.ndarray, selected: tuple | None = None,
@@ -168,10 +181,11 @@ def network_figure(image28: np.ndarray, views: list, probabilities: np.ndarray, 
              selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1))),
     ]
     axis = dict(visible=False, showgrid=False, zeroline=False, fixedrange=True)
+    extra = max(t[1].count("<br>") for t in titles) - 1           # lines of text past the usual two
     return go.Figure(data=data, _validate=False, layout=dict(
         height=height, margin=dict(l=4, r=4, t=8, b=4), images=images, shapes=shapes, bargap=0,
         xaxis=dict(axis, range=[-0.3, x + BAR_WIDTH + 1.9], constrain="domain"),  # room for "100%"
-        yaxis=dict(axis, range=[HEIGHT + 0.3, -TITLE_ROOM], scaleanchor="x", constrain="domain"),
+        yaxis=dict(axis, range=[HEIGHT + 0.3, -TITLE_ROOM - LINE_ROOM * extra], scaleanchor="x", constrain="domain"),
         clickmode="event+select", dragmode=False, hovermode="closest", plot_bgcolor="rgba(0,0,0,0)",
         meta=dict(digest=digest, layers=names, counts=[sum(1 for s in spots if s.layer == n) for n in names],
                   selected=list(selected) if selected else None)))

@@ -13,15 +13,14 @@ from cnnviz_ui.export import table_download
 from cnnviz_ui.shell import error_box, lecture_mode, prose, show_chart
 
 st.title("Receptive field")
+loaded = active_model()
+show_which_model(loaded, "rf")
 prose(
     "The receptive field of a unit is the patch of input pixels that can change its value. A 3×3 convolution "
     "widens it by 2 pixels; after a stride-2 pool every further step counts double, because neighbouring "
     "units are now 2 pixels apart in the input (the *jump*). The recurrence, from Araujo, Norris & Sim "
     "(Distill, 2019): **r = r_prev + (k − 1) · jump_prev**, with jump the product of all strides so far."
 )
-
-loaded = active_model()
-show_which_model(loaded, "rf")
 
 # Lecture mode puts the picture of one unit's field right under the controls, the table after it.
 lecture = lecture_mode()
@@ -33,13 +32,14 @@ chosen = c_preset.segmented_control("Preset", view.PRESETS, default=view.PRESETS
                                     bind=links.BIND)
 input_size = c_size.number_input("Input size", 1, 512, model_input_shape(loaded.model)[-1], key="rf_input_size",
                                  bind=links.BIND)
-if st.session_state.get("rf_loaded_preset") != chosen or "rf_stack" not in st.session_state:
+loaded_as = (chosen, id(loaded.model) if chosen == view.PRESETS[0] else None)  # the shown model's own stack
+if st.session_state.get("rf_loaded_preset") != loaded_as or "rf_stack" not in st.session_state:
     try:
         st.session_state.rf_stack = view.preset(chosen, loaded.model)
     except ValueError as exc:  # a loaded model the calculator cannot read
         st.session_state.rf_stack = []
         error_box(exc)
-    st.session_state.rf_loaded_preset = chosen
+    st.session_state.rf_loaded_preset = loaded_as
 if (linked_stack := links.restore("rf_stack", view.stack_from_text)) is not None:  # a link's own stack
     st.session_state.rf_stack = linked_stack
 stack = st.session_state.rf_stack

@@ -126,3 +126,18 @@ def test_the_shipped_model_is_named_as_such_and_a_design_can_go_back_to_it():
     assert ACTIVE_KEY not in at.session_state
     assert "Showing: the shipped checkpoint (2 conv blocks, FC head, 206,922 parameters)" in _texts(at)
     assert not [b for b in at.button if b.key == "ev_shipped"]   # nothing to go back to any more
+
+
+def test_switching_to_another_design_mid_session_follows_it_on_draw_and_receptive_field():
+    """A layer picked for one model (pool2 of the chapter's) is not offered by the next (no pooling at all)."""
+    at = open_app_page("draw", **{CANVAS: draw_digit(7)})
+    at.selectbox(key="rf_layer").set_value("pool2").run()
+    at.switch_page("pages/receptive_field.py").run()
+    assert [r["Layer"] for r in at.table[0].value.to_dict("records")][-1] == "pool2"
+    at.session_state[ACTIVE_KEY] = _design("no_pooling")
+    at.switch_page("pages/draw.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "pool2" not in at.selectbox(key="rf_layer").options
+    at.switch_page("pages/receptive_field.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [r["Layer"] for r in at.table[0].value.to_dict("records")] == ["conv1", "conv2", "conv3"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -239,3 +240,32 @@ def rank_correlation(a, b, absolute: bool = True) -> float:
     ra, rb = ra - ra.mean(), rb - rb.mean()
     denominator = math.sqrt(float((ra ** 2).sum() * (rb ** 2).sum()))
     return float((ra * rb).sum() / denominator) if denominator > 0 else math.nan
+
+
+ATTRIBUTIONS = {"saliency": saliency, "integrated gradients": integrated_gradients, "Grad-CAM": grad_cam,
+                "occlusion": occlusion}
+
+
+@dataclass(frozen=True, eq=False)
+class HonestyRow:
+    method: str                # a key of ATTRIBUTIONS
+    original: np.ndarray       # [H, W] the map on the trained network
+    randomized: np.ndarray     # [H, W] the same map on the randomised copy
+    correlation: float         # rank_correlation(original, randomized): near 1 = the map ignored the weights
+
+
+def honesty_check(model: nn.Module, image, target: int | None = None, depth: int | None = None, seed: int = 0,
+                  mode: str = "cascading", methods=tuple(ATTRIBUTIONS)) -> list[HonestyRow]:
+    """Each map on `model` and on `randomized(model, seed, mode, depth)`, for the same class (default: the trained
+    network's answer), with their rank correlation (Adebayo et al. 2018)."""
+    unknown = [m for m in methods if m not in ATTRIBUTIONS]
+    if unknown:
+        raise ValueError(f"unknown methods {unknown}; choose from {list(ATTRIBUTIONS)}")
+    forward = working_copy(model)
+    c = _class(forward, as_pixels(image), target)
+    twin = randomized(model, seed, mode, depth)
+    rows = []
+    for method in methods:
+        a, b = ATTRIBUTIONS[method](model, image, c), ATTRIBUTIONS[method](twin, image, c)
+        rows.append(HonestyRow(method, a, b, rank_correlation(a, b)))
+    return rows

@@ -207,3 +207,17 @@ def test_rank_correlation_is_spearmans_of_the_absolute_values():
     assert explain.rank_correlation(a, b, absolute=False) == pytest.approx(spearmanr(a.ravel(), b.ravel())[0])
     assert explain.rank_correlation(a, -a, absolute=False) == pytest.approx(-1.0)
     assert np.isnan(explain.rank_correlation(np.zeros(9), a.ravel()[:9]))
+
+
+def test_the_honesty_check_compares_each_map_on_the_same_class(fc_model, three):
+    untouched = explain.honesty_check(fc_model, three, depth=0)
+    assert [r.method for r in untouched] == list(explain.ATTRIBUTIONS)
+    for row in untouched:  # nothing randomised: the same maps, correlation 1
+        np.testing.assert_array_equal(row.original, row.randomized)
+        assert row.correlation == pytest.approx(1.0)
+    top = explain.honesty_check(fc_model, three, target=3, depth=1, methods=("saliency",))
+    twin = explain.randomized(fc_model, seed=0, depth=1)
+    np.testing.assert_allclose(top[0].randomized, explain.saliency(twin, three, 3))
+    assert top[0].correlation == pytest.approx(explain.rank_correlation(top[0].original, top[0].randomized))
+    with pytest.raises(ValueError, match="unknown methods"):
+        explain.honesty_check(fc_model, three, methods=("lime",))

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
+from torch import nn
 
 from cnnviz import effective_rf, embedding, explain, snapshots
 from cnnviz.evaluate import predict
+from cnnviz.model import leaf_layers
+from cnnviz.trace import trace
 from cnnviz_ui import links, model_charts, visual
 from cnnviz_ui import why_map_view as view
 from cnnviz_ui.digits import test_digit, test_split
@@ -112,22 +115,35 @@ def training_section(loaded, digit) -> None:
     model = snapshot_model(i)
     answer = int(probs[i].argmax())
     cam = memo(("snapshot_cam", digest(digit.image28), i), lambda: explain.grad_cam(model, digit.image28, answer))
-    (_, first), = conv_layers(model)[:1]
+    (first_name, first), = conv_layers(model)[:1]
     weights = first.weight.detach().numpy()                                         # [C_out, C_in, k, k]
+    maps = first_activation(model, digit.x)                                         # [C, h, w]
     size = 170 if lecture_mode() else 140
-    cols = st.columns([1.1, 1.4, 1], gap="medium")
+    cols = st.columns([1.1, 1.3, 1.3, 1], gap="medium")
     cols[0].html(f"<div class='cnnviz-snapshot' data-step='{run.steps[i]}' data-answer='{answer}'><b>Step "
                  f"{run.steps[i]:,}</b>: the network answers <b>{answer}</b></div>"
                  + model_charts.probability_bars_html(probs[i], f"{digest(digit.image28)}-{i}"))
-    cols[1].image(feature_grid(weights.reshape(-1, *weights.shape[-2:]), cols=8, cell=30, labels=False),
+    cols[1].image(feature_grid(weights.reshape(-1, *weights.shape[-2:]), cols=4, cell=36, labels=False),
                   caption="the first layer's filters (red: positive weights, blue: negative)", width="content")
+    if maps is not None:
+        cols[2].image(feature_grid(maps, cols=4, cell=maps.shape[-1], labels=False), width="stretch",
+                      caption=f"what those filters make of your digit (after {first_name}'s activation)")
     cam_picture = attribution_image(cam, digit.image28, size=size)
-    cols[2].image(cam_picture, width=cam_picture.width, caption=f"Grad-CAM for {answer} at this step")
+    cols[3].image(cam_picture, width=cam_picture.width, caption=f"Grad-CAM for {answer} at this step")
     show_chart(view.training_figure(run.steps, probs[:, final], run.accuracy, i, final,
                                     height=260 if lecture_mode() else 230), key="why_training_curve",
                name="through training")
     if not is_shipped(loaded):
         st.caption(f"A recorded run of the shipped FC model's recipe, not of {model_name(loaded)}.")
+
+
+def first_activation(model, x) -> np.ndarray | None:
+    """The feature maps [C, h, w] of the model's first activation layer on x (None if it has none)."""
+    kinds = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid)
+    name = next((n for n, m in leaf_layers(model) if isinstance(m, kinds)), None)
+    if name is None:
+        return None
+    return trace(model, x)[name][0].numpy()                                         # [C, h, w]
 
 
 def fields_section(loaded) -> None:

@@ -48,7 +48,8 @@ LANDING = (
 TRAINING = (
     "A training run of the shipped model's recipe was recorded at about twenty moments, closer together at "
     "the start, where the network changes most. Move the slider to replay your digit through training: the "
-    "probabilities, the first layer's sixteen 3×3 filters (random noise at step 0) and where Grad-CAM looks.")
+    "probabilities, the first layer's filters (random noise at step 0), the feature maps they make of your "
+    "digit, and where Grad-CAM looks.")
 FIELDS = (
     "The receptive field computed from kernel sizes and strides (the magenta box; see the *Receptive field* "
     "page) says which pixels *can* change a unit. Luo and colleagues (2016) asked which pixels *do*: the "

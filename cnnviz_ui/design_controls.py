@@ -6,6 +6,7 @@ import streamlit as st
 
 from cnnviz.model import ACTIVATIONS, POOLS, ConvBlock, ModelConfig
 from cnnviz.presets import DECISIONS, PRESETS, matching_preset, preset
+from cnnviz_ui import links
 
 MAX_BLOCKS = 4
 STORE = "_dl_values"      # the controls' values, outside any widget's key: they survive a visit to another page
@@ -22,6 +23,7 @@ DROPOUTS = (0.0, 0.1, 0.25, 0.5, 0.75)
 ACTIVATION_TITLES = {"relu": "ReLU", "leaky_relu": "leaky ReLU", "tanh": "tanh", "sigmoid": "sigmoid"}
 POOL_TITLES = {"max": "max", "avg": "average", "none": "none"}
 HEAD_TITLES = {"fc": "flatten + fully connected", "gap": "global average pooling"}
+PRESET_TITLES = {key: p.title for key, p in PRESETS.items()}
 
 # per-block decision -> (row title, options, how an option is written, widget kind)
 BLOCK_ROWS = {
@@ -79,10 +81,17 @@ def load_design(config: ModelConfig) -> None:
     st.session_state[PRESET_KEY] = matching_preset(config) or st.session_state.get(PRESET_KEY, "chapter")
 
 
+def _linked_preset() -> str:
+    """The preset a link asked for (by key or by title), else the chapter's design."""
+    asked = links.read(PRESET_KEY)
+    return next((k for k, title in PRESET_TITLES.items() if asked in (k, title)), "chapter")
+
+
 def _restore() -> None:
-    """Give each control its kept value (first visit: the chapter's design) unless its widget has one now."""
+    """Give each control its kept value (first visit: the linked preset's design, else the chapter's) unless
+    its widget has one now."""
     if STORE not in st.session_state:
-        st.session_state[STORE] = values_from_config(preset("chapter").config)
+        st.session_state[STORE] = values_from_config(preset(_linked_preset()).config)
     for name, value in st.session_state[STORE].items():
         st.session_state.setdefault(name, value)
 
@@ -94,9 +103,8 @@ def _picked() -> None:
 def preset_picker(where=st) -> str:
     """The preset select box; picking one loads its design into the controls. Returns its key."""
     _restore()
-    st.session_state.setdefault(PRESET_KEY, "chapter")
     return where.selectbox("Start from a preset", list(PRESETS), key=PRESET_KEY, on_change=_picked,
-                           format_func=lambda k: PRESETS[k].title,
+                           format_func=links.labelled(PRESET_KEY, PRESET_TITLES), bind=links.BIND,
                            help="Each preset changes one decision of the chapter's design; its recorded run "
                                 "is shipped, so you can compare without training.")
 

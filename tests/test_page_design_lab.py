@@ -3,7 +3,7 @@ design is refused in words, a preset's recorded model becomes the session's mode
 deleted and trained."""
 import time
 
-from app_helpers import figure, open_app_page
+from app_helpers import figure, open_app_page, open_from_link
 from cnnviz.model import CHAPTER_CONFIG
 from cnnviz.presets import PRESETS
 from cnnviz_ui.design_controls import config_from_values, values_from_config
@@ -140,3 +140,9 @@ def test_a_design_trained_on_the_page_joins_the_comparison_and_can_be_used(onlin
     at.button(key="dl_use").click().run()
     active = at.session_state[ACTIVE_KEY]
     assert active.source == "your design 'twelve'" and active.model.config.channels == (4, 12)
+
+
+def test_a_link_opens_the_lab_on_its_preset(offline):
+    at = open_from_link("design_lab", dl_preset=PRESETS["wide"].title)
+    assert at.selectbox(key="dl_preset").value == "wide" and design_of(at) == PRESETS["wide"].config
+    assert metric(at, "Parameters") == "421,642"

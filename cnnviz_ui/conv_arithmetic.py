@@ -94,6 +94,30 @@ def window_max_text(step: convolution.ConvStep) -> str:
     return f"max({', '.join(number(v) for v in inside)}) = {number(step.window_max)}"
 
 
+def second_conv():
+    """The active model's second conv layer on the current digit: (input maps [C_in, H, W], its own output
+    [C_out, H_out, W_out], layer, layer name, input name). Its input is what the layer before it produced."""
+    from cnnviz.trace import trace
+    from cnnviz_ui.current_digit import current_digit
+    from cnnviz_ui.models import active_model, conv_layers
+
+    model = active_model().model
+    layers = conv_layers(model)
+    if len(layers) < 2:
+        raise ValueError("this model has a single conv layer; the multi-channel view needs a second one")
+    name, layer = layers[1]
+    tensors = trace(model, current_digit().x)
+    names = list(tensors)
+    before = names[names.index(name) - 1]
+    return tensors[before][0].numpy(), tensors[name][0].numpy(), layer, name, before
+
+
+def unit_step(x_in: np.ndarray, layer, out_channel: int, i: int, j: int) -> convolution.ConvStep:
+    """The from-scratch computation of one unit of a torch Conv2d layer on input maps x_in [C_in, H, W]."""
+    return convolution.conv_step(x_in, layer.weight, layer.bias, (i, j), out_channel, layer.stride[0],
+                                 layer.padding[0], layer.dilation[0])
+
+
 def pooled_instead(step: convolution.ConvStep, kernel: np.ndarray, trained: bool) -> None:
     """The same window twice: convolved (learned weights, its parameter count) beside max-pooled (none)."""
     st.subheader("The same window, pooled instead")
@@ -112,7 +136,7 @@ def conv2_section() -> None:
     """One unit of the model's second conv layer opened: the sum of one small dot product per input map, each
     map's share chosen by the student, checked against the model's own output."""
     try:
-        x_in, model_out, layer, name, before = view.second_conv()
+        x_in, model_out, layer, name, before = second_conv()
     except ValueError as exc:
         error_box(exc)
         return
@@ -126,7 +150,7 @@ def conv2_section() -> None:
     row = c_row.number_input("Row", 0, h_out - 1, h_out // 2, key="conv2_row")
     col = c_col.number_input("Column", 0, w_out - 1, w_out // 2, key="conv2_col")
     opened = c_map.number_input(f"Open {before} map", 0, c_in - 1, 0, key="conv2_map")
-    unit = view.unit_step(x_in, layer, out_channel, row, col)
+    unit = unit_step(x_in, layer, out_channel, row, col)
     own = float(model_out[out_channel, row, col])
     show_chart(view.partial_sums_chart(unit, before), key="conv2_partials", height=380)
     (st.success if agrees(unit.result, own) else st.error)(

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from cnnviz import convolution
+from cnnviz.data import MEAN, STD, normalize_pixels
 from cnnviz.filters import CLASSIC_KERNELS
 from cnnviz.pooling import output_size, padded
 from cnnviz_ui import charts, visual
@@ -83,6 +84,41 @@ def model_filter(index: int) -> tuple[np.ndarray, float, str]:
     weight = layer.weight.detach().numpy().astype(float)  # [C_out, 1, k, k]
     bias = float(layer.bias[index]) if layer.bias is not None else 0.0
     return weight[index, 0], bias, f"filter {index} of {name} ({weight.shape[0]} filters)"
+
+
+def choose_input(column, source: str, size: int, digit_index: int, normalised: bool):
+    """The input the kernel reads: (values, raw pixels or None, caption), or None without MNIST. A grid is
+    edited in an expander in `column`; a digit is read normalised (pixels kept) when `normalised`."""
+    if source == "grid":
+        with column.expander("Edit the input grid", icon=":material/edit:"):
+            x = from_table(st.data_editor(table(default_grid(size)), key=f"conv_grid_{size}", hide_index=True,
+                                          num_rows="fixed"))
+        return x, None, f"Your {size}×{size} grid."
+    found = digit_image(source, digit_index)
+    if found is None:
+        return None
+    x, caption = found
+    caption += " Pixel values from 0 (background) to 1 (ink)."
+    if not normalised:
+        return x, None, caption
+    # the model's filters were learned on normalised pixels: give them what they know
+    return normalize_pixels(x), x, (caption + f" The filter reads them normalised, (pixel − {MEAN}) / {STD}: "
+                                    f"background {visual.number(normalize_pixels(0.0))}, full ink "
+                                    f"{visual.number(normalize_pixels(1.0))}.")
+
+
+def choose_kernel(column, kind: str, classic: str | None, filter_index: int, kernel_size: int, bias: float):
+    """The kernel, its bias and a note on where it comes from: a classic kernel, one of the model's filters
+    (with its own bias), or one typed in an expander in `column`."""
+    if kind == "classic":
+        return classic_kernel(classic), bias, f"{classic}, a hand-designed kernel."
+    if kind == "model":
+        kernel, bias, note = model_filter(filter_index)
+        return kernel, bias, f"The model's {note}, with its learned bias {bias:.3f}."
+    with column.expander(f"Edit the {kernel_size}×{kernel_size} kernel", expanded=True, icon=":material/edit:"):
+        kernel = from_table(st.data_editor(table(typed_default(kernel_size)), key=f"conv_kernel_{kernel_size}",
+                                           hide_index=True, num_rows="fixed"))
+    return kernel, bias, f"Your {kernel_size}×{kernel_size} kernel."
 
 
 def size_formula(size: int, kernel_size: int, stride: int, padding: int, dilation: int) -> str:
@@ -183,30 +219,6 @@ def core_source() -> str:
 
 
 # ---- conv2: many input maps into one value ----------------------------------------------------------------
-
-def second_conv():
-    """The active model's second conv layer on the current digit: (input maps [C_in, H, W], its own output
-    [C_out, H_out, W_out], layer, layer name, input name). Its input is what the layer before it produced."""
-    from cnnviz.trace import trace
-    from cnnviz_ui.current_digit import current_digit
-    from cnnviz_ui.models import active_model, conv_layers
-
-    model = active_model().model
-    layers = conv_layers(model)
-    if len(layers) < 2:
-        raise ValueError("this model has a single conv layer; the multi-channel view needs a second one")
-    name, layer = layers[1]
-    tensors = trace(model, current_digit().x)
-    names = list(tensors)
-    before = names[names.index(name) - 1]
-    return tensors[before][0].numpy(), tensors[name][0].numpy(), layer, name, before
-
-
-def unit_step(x_in: np.ndarray, layer, out_channel: int, i: int, j: int) -> convolution.ConvStep:
-    """The from-scratch computation of one unit of a torch Conv2d layer on input maps x_in [C_in, H, W]."""
-    return convolution.conv_step(x_in, layer.weight, layer.bias, (i, j), out_channel, layer.stride[0],
-                                 layer.padding[0], layer.dilation[0])
-
 
 def partial_sums_chart(step: convolution.ConvStep, input_name: str) -> go.Figure:
     """A waterfall: one bar per input map's 3x3 dot product, then the bias, ending at the unit's value."""

@@ -54,34 +54,13 @@ playing, interval = stepper.play_controls(c_play, "conv")
 
 # ---- the input and the kernel -------------------------------------------------------------------------------
 editors = below.columns(2)
-pixels = None  # the raw digit, when the kernel reads its normalised values
-if source == "grid":
-    with editors[0].expander("Edit the input grid", icon=":material/edit:"):
-        x = view.from_table(st.data_editor(view.table(view.default_grid(size)), key=f"conv_grid_{size}",
-                                           hide_index=True, num_rows="fixed"))
-    caption = f"Your {size}×{size} grid."
-else:
-    found = view.digit_image(source, digit_index)
-    if found is None:
-        st.warning("MNIST is not available on this server. Pick the current digit or the editable grid.")
-        st.stop()
-    x, caption = found
-    caption += " Pixel values from 0 (background) to 1 (ink)."
-    if kind == "model":  # the model's filters were learned on normalised pixels: give them what they know
-        pixels, x = x, normalize_pixels(x)
-        caption += (f" The filter reads them normalised, (pixel − {MEAN}) / {STD}: background "
-                    f"{number(normalize_pixels(0.0))}, full ink {number(normalize_pixels(1.0))}.")
-
-if kind == "classic":
-    kernel, kernel_note = view.classic_kernel(classic), f"{classic}, a hand-designed kernel."
-elif kind == "model":
-    kernel, bias, kernel_note = view.model_filter(filter_index)
-    kernel_note = f"The model's {kernel_note}, with its learned bias {bias:.3f}."
-else:
-    with editors[1].expander(f"Edit the {kernel_size}×{kernel_size} kernel", expanded=True, icon=":material/edit:"):
-        kernel = view.from_table(st.data_editor(view.table(view.typed_default(kernel_size)),
-                                                key=f"conv_kernel_{kernel_size}", hide_index=True, num_rows="fixed"))
-    kernel_note = f"Your {kernel_size}×{kernel_size} kernel."
+found = view.choose_input(editors[0], source, size, digit_index, normalised=kind == "model")
+if found is None:
+    st.warning("MNIST is not available on this server. Pick the current digit or the editable grid.")
+    st.stop()
+x, pixels, caption = found  # pixels: the raw digit, when the kernel reads its normalised values
+kernel, bias, kernel_note = view.choose_kernel(editors[1], kind, classic if kind == "classic" else None,
+                                               filter_index if kind == "model" else 0, kernel_size, bias)
 k = kernel.shape[0]
 
 try:

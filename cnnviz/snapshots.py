@@ -58,6 +58,16 @@ class Snapshots:
         return model.eval()
 
 
+def probabilities(snapshots: Snapshots, image) -> np.ndarray:
+    """Softmax of one 28x28 picture in [0, 1] at every snapshot: [S, num_classes] (a digit's fate in training)."""
+    from cnnviz.explain import as_pixels, working_copy
+
+    pixels = as_pixels(image)  # [1, 1, H, W]
+    with torch.no_grad():
+        rows = [torch.softmax(working_copy(snapshots.model(i))(pixels), 1)[0] for i in range(len(snapshots))]
+    return torch.stack(rows).double().numpy()
+
+
 def _state(model: nn.Module) -> dict:
     return {k: v.detach().to("cpu", torch.float32).contiguous().clone() for k, v in model.state_dict().items()}
 

@@ -103,3 +103,38 @@ def test_a_drawing_stays_after_a_visit_to_another_page(page, base_url):
     _wait_for_ink(page, ink // 2)  # the canvas mounted again, with the strokes it had
     wait_until(lambda: shown_prediction(page) == 1, 30, "the drawing's prediction, 1")
     screenshot(page, "draw-after-page-change")
+
+
+def test_a_students_design_is_shown_and_a_conv_unit_of_its_last_block_opens(page, base_url, console, tmp_path):
+    """Upload a design (3 blocks, batch norm, leaky ReLU, 5x5 valid first kernel) on the Training page, then on the
+    Draw page: the page names it, and a unit of its last conv block opens with the model's own forward pass."""
+    import torch
+
+    from cnnviz.checkpoint import save
+    from cnnviz.model import ConvBlock, DigitCNN, ModelConfig
+    from cnnviz.preprocess import preprocess
+    from cnnviz.sketch import draw_digit
+    from cnnviz.trace import trace
+
+    torch.manual_seed(1)
+    config = ModelConfig(blocks=(ConvBlock(8, 5, "valid", 1, "leaky_relu", True), ConvBlock(16, batch_norm=True,
+                                 pool="avg"), ConvBlock(24, pool="none")), hidden=(32,))
+    model = DigitCNN(config).eval()
+    path = save(tmp_path / "mine.safetensors", model, {})
+    open_page(page, base_url, "training")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(path))
+    page.get_by_text("mine.safetensors is now your active model").wait_for(timeout=60_000)
+    go_to_page_in_session(page, "Draw a digit")
+    page.get_by_text("Showing: uploaded mine.safetensors (3 conv blocks, FC head").wait_for()
+    page.locator(".cnnviz-unit").wait_for()
+    _choose_layer(page, "conv3 + relu3")
+    page.wait_for_function(f"() => {{ const u = ({UNIT_JS})(); return u && u[0] === 'relu3'; }}",
+                           timeout=30_000, polling=100)
+    unit = tuple(int(u) for u in _unit(page)[1].split(","))
+    shown = float(page.locator(".cnnviz-unit").get_attribute("data-value"))
+    _, x = preprocess(draw_digit(7))                           # the built-in example the page reads
+    with torch.no_grad():
+        assert shown == pytest.approx(float(trace(model, x)["relu3"][0][unit]), abs=1e-5)
+    assert "Sum of all 16 partial sums" in _unit(page)[2]
+    screenshot(page, "draw-inspector-design")
+    assert exceptions_on(page) == [] and console.errors == []

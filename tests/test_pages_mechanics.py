@@ -344,8 +344,8 @@ def test_adding_and_removing_layers_updates_the_table():
     at.button(key="rf_add_conv").click().run()
     assert _fields(at) == [3, 4, 8, 10, 18]
     removes = [b for b in at.button if b.key and b.key.endswith("_remove")]
-    removes[1].click().run()  # drop pool1
-    assert list(at.table[0].value["Layer"]) == ["conv1", "conv2", "pool1", "conv3"]
+    removes[1].click().run()  # drop pool1; the model's layers keep their own names, the added one is counted
+    assert list(at.table[0].value["Layer"]) == ["conv1", "conv2", "pool2", "conv3"]
     assert _fields(at) == [3, 5, 6, 10]
 
 

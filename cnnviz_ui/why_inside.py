@@ -8,7 +8,6 @@ import streamlit as st
 from torch import nn
 
 from cnnviz import effective_rf, embedding, explain, snapshots
-from cnnviz.evaluate import predict
 from cnnviz.model import leaf_layers
 from cnnviz.trace import trace
 from cnnviz_ui import links, model_charts, visual
@@ -107,8 +106,7 @@ def training_section(loaded, digit) -> None:
         error_box(exc)
         return
     count = len(run)
-    probs = memo(("replay", digest(digit.image28)),
-                 lambda: np.stack([predict(snapshot_model(i), digit.x)[0].numpy() for i in range(count)]))  # [S, 10]
+    probs = memo(("replay", digest(digit.image28)), lambda: snapshots.probabilities(run, digit.image28))  # [S, 10]
     final = int(probs[-1].argmax())
     i = st.select_slider("Training step", options=list(range(count)), value=count - 1, key="why_snapshot",
                          bind=links.BIND, format_func=lambda k: f"{run.steps[k]:,}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import inspect
 
 from cnnviz.architecture import LayerRow
+from cnnviz_ui import visual
 
 # What each kind of layer is for, in one or two sentences (the page's teaching text).
 ROLES = {
@@ -75,7 +76,7 @@ def parameters_story(fc_rows: list[LayerRow]) -> str:
     """Where the weights of this design with the FC head sit: its largest layer and its share."""
     largest = max(fc_rows, key=lambda r: r.params)
     text = (f"With the fully connected head, one layer of this design, **{largest.name}** ({largest.op}), holds "
-            f"{largest.share:.0%} of all weights")
+            f"{visual.percent(largest.share, 0)} of all weights")
     if largest.layer_kind == "linear":
         text += ": each of its outputs looks at every one of the flattened features"
     return text + (". Global average pooling averages each channel down to one number instead, so the head "
@@ -89,7 +90,7 @@ def table_records(rows: list[LayerRow], input_shape: tuple) -> list[dict]:
     for row in rows:
         records.append({"Layer": row.name, "Operation": row.op, "Output shape": " × ".join(map(str, row.output_shape)),
                         "Parameters": f"{row.params:,}", "Arithmetic": row.arithmetic if row.params else "",
-                        "Share": f"{row.share:.1%}" if row.params else ""})
+                        "Share": visual.percent(row.share) if row.params else ""})
     return records
 
 

@@ -5,6 +5,7 @@ import numpy as np
 import streamlit as st
 
 from cnnviz.evaluate import predict
+from cnnviz_ui import visual
 
 CACHE_KEY = "_eval_probs"
 
@@ -28,7 +29,7 @@ def test_probabilities(loaded, test, shipped: bool) -> np.ndarray:
 
 
 def top3_text(top3) -> str:
-    return " · ".join(f"{c}: {p:.0%}" for c, p in top3)
+    return " · ".join(f"{c}: {visual.percent(p, 0)}" for c, p in top3)
 
 
 # -- the confusion matrix as a control: a click picks a cell -------------------------------------------------

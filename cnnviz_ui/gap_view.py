@@ -13,11 +13,6 @@ from cnnviz_ui.images import digit_image, kernel_image
 from cnnviz_ui.shell import lecture_mode, show_chart
 
 
-def signed(value: float, digits: int = 2) -> str:
-    """A number for prose, with a real minus sign and never a negative zero: 12.69, −0.75."""
-    return visual.number(value, digits)
-
-
 def head_rows(rows) -> tuple[list[dict], list[dict]]:
     """(what the page shows, what the CSV holds) for the layers with parameters: the CSV keeps numbers."""
     raw = [{"layer": r.name, "operation": r.op, "output": "×".join(map(str, r.output_shape)),
@@ -103,7 +98,7 @@ def cam_lesson(gap, digit) -> None:
         show = st.columns([1, 1, 1.3])
         show[0].image(pictures[0], caption=f"input: {digit.source}", width=size)
         show[1].image(pictures[1], caption=f"CAM for {c} over the input (yellow: most evidence)", width=size)
+        mean, logit, bias = (visual.number(v) for v in (float(cam.cam.mean()), cam.logit, cam.bias))
         show[2].image(pictures[2], caption=f"the {_side(cam7.shape)} CAM (red adds evidence for {c}, blue takes it "
-                      f"away): its mean {signed(float(cam.cam.mean()))} is the logit {signed(cam.logit)} minus "
-                      f"the bias {signed(cam.bias)}", width=pictures[2].width)
+                      f"away): its mean {mean} is the logit {logit} minus the bias {bias}", width=pictures[2].width)
     image_download(tile(pictures, 3), f"cam for {c}", key="gap_cam_png")

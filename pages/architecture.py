@@ -4,7 +4,7 @@ import streamlit as st
 from cnnviz.architecture import head_tables, layer_table, model_input_shape
 from cnnviz.model import count_parameters
 from cnnviz.pooling import pooled_shape
-from cnnviz_ui import architecture_view as view, charts, links
+from cnnviz_ui import architecture_view as view, charts, links, visual
 from cnnviz_ui.export import table_download
 from cnnviz_ui.models import active_model, show_which_model
 from cnnviz_ui.quiz import quick_check
@@ -32,7 +32,7 @@ c_what.markdown(f"#### {row.name}: `{row.op}`\n\n{view.ROLES.get(row.kind, row.k
 before = shapes[names.index(selected) - 1]
 c_numbers.metric("Shape", " × ".join(map(str, row.output_shape)), help="Without the batch dimension.")
 c_numbers.markdown(f"from `{' × '.join(map(str, before))}`  \nParameters: **{row.arithmetic}** "
-                   f"({row.share:.1%} of the total)")
+                   f"({visual.percent(row.share)} of the total)")
 
 # ---- the table ------------------------------------------------------------------------------------------------
 st.subheader(f"Every layer: {total:,} parameters")

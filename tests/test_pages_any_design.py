@@ -33,6 +33,7 @@ DESIGNS = {key: p.config for key, p in PRESETS.items()} | {
     "gap_batch_norm_avg": ModelConfig(blocks=(ConvBlock(6, 3, 1, 1, "sigmoid", True, "avg"),
                                               ConvBlock(12, 4, "valid", 1, "leaky_relu", True, "none")),
                                       head="gap", hidden=()),
+    "four_blocks_to_1x1": ModelConfig.uniform(channels=(4, 8, 8, 8), hidden=(16,)),   # 28 -> 14 -> 7 -> 3 -> 1
 }
 NUMBER = re.compile(r"[−-]?\d+(?:\.\d+)?")
 

@@ -43,14 +43,14 @@ def server_side(n: int) -> list[float]:
     of the page is re-implemented here, so the figure follows the page as it changes."""
     from streamlit.testing.v1 import AppTest
 
+    from cnnviz.data import pixels_digest
     from cnnviz.preprocess import preprocess
     from cnnviz.sketch import draw_digit
     from cnnviz_ui.canvas import stub_key
-    from cnnviz_ui.draw_view import input_hash
     from cnnviz_ui.streamlit_internals import apptest_runs_app_py
 
     drawings = [draw_digit(d, *p) for d in DIGITS for p in PLACES]    # each [280, 280, 4] RGBA
-    digests = [input_hash(preprocess(rgba)[0]) for rgba in drawings]
+    digests = [pixels_digest(preprocess(rgba)[0]) for rgba in drawings]
     times = []
     with apptest_runs_app_py():
         at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()

@@ -1,6 +1,7 @@
 """MNIST (or Fashion-MNIST) loaded once into memory as tensors: raw uint8 pixels and normalized floats."""
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from cnnviz.download import (FILE_NAMES, IMAGE_SIZE, IMAGES_MAGIC, LABELS_MAGIC,
                              MissingDataError, check_idx, data_root, raw_folder)
 
 __all__ = ["MEAN", "STD", "IMAGE_SIZE", "PIXEL_MAX", "NUM_CLASSES", "TEST_SIZE", "DATASETS", "SPLITS", "FILE_NAMES",
-           "MissingDataError", "CorruptDataError", "Split", "data_root", "raw_folder", "scale_pixels",
+           "MissingDataError", "CorruptDataError", "Split", "data_root", "raw_folder", "scale_pixels", "pixels_digest",
            "normalize_pixels", "standardize_", "normalize_raw", "load_split", "check_split", "main"]
 
 MEAN = 0.1307   # mean pixel of the MNIST training images, after scaling to [0, 1]
@@ -54,6 +55,14 @@ def scale_pixels(pixels) -> np.ndarray:
     x = np.array(pixels, dtype=np.float32)  # always a copy: the division below must not touch the caller's
     x /= PIXEL_MAX
     return x
+
+
+def pixels_digest(pixels) -> str:
+    """A short fingerprint of an image's pixels (array of any shape and dtype): equal pixels, equal text. The Draw
+    page tags a prediction with the digest of its 28x28 input, so a browser or a test can tell which drawing an
+    answer on screen belongs to."""
+    a = np.ascontiguousarray(pixels)
+    return hashlib.blake2b(a.tobytes() + str(a.shape).encode(), digest_size=16).hexdigest()
 
 
 def normalize_pixels(pixels, mean: float = MEAN, std: float = STD) -> np.ndarray:

@@ -32,9 +32,9 @@ def make_drawings(brush: int = 18) -> list[Drawing]:
     """Every sketched digit at three sizes and places, as the canvas would send it, with its expected digest."""
     from PIL import Image
 
+    from cnnviz.data import pixels_digest
     from cnnviz.preprocess import preprocess
     from cnnviz.sketch import STROKES, draw_digit
-    from cnnviz_ui.draw_view import input_hash
 
     places = [(200, 40, 70), (120, 30, 40), (160, 100, 110)]  # height, top, left on the 280 px canvas
     out = []
@@ -48,5 +48,5 @@ def make_drawings(brush: int = 18) -> list[Drawing]:
             raw = {"version": "5.3.0", "objects": objects, "background": "#000000"}
             value = json.dumps({"drawing": {"raw": raw, "data": url}, "backgroundFit": None})
             image28, _ = preprocess(pixels)
-            out.append(Drawing(digit, value, input_hash(image28)))
+            out.append(Drawing(digit, value, pixels_digest(image28)))
     return out

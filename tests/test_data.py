@@ -198,3 +198,13 @@ def test_check_split_counts_a_split_from_its_headers_without_reading_it(data_roo
     write_idx(tmp_path / "MNIST" / "raw", "t10k", images=bytes(2 * 784), labels=[3], n_images=2)
     with pytest.raises(CorruptDataError, match="2 images but"):
         check_split("test", tmp_path)
+
+
+def test_pixels_digest_is_the_tag_the_draw_page_writes():
+    """livetest's simulated students recognise their own prediction by it: the core's and the page's must agree."""
+    from cnnviz.data import pixels_digest
+    from cnnviz_ui.draw_view import input_hash
+
+    image = np.linspace(0, 1, 784, dtype=np.float32).reshape(28, 28)
+    assert pixels_digest(image) == input_hash(image)
+    assert pixels_digest(image) != pixels_digest(image.T) and pixels_digest(image) != pixels_digest(image[None])

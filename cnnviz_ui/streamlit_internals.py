@@ -11,7 +11,8 @@ Checked against the public API of Streamlit 1.67 (2026-12-06):
   stays (seen in Chromium: without it a deep link on a fresh server gets no sections and no lecture switch).
 - `st.components.v2.component` takes inline JavaScript, but then sends the whole 400 kB canvas bundle with
   every rerun; served as an asset it is fetched once, and only an installed package can declare an asset
-  folder publicly: `register_asset_folder` stays.
+  folder publicly (in its pyproject.toml), while our patched bundle is made at run time from whichever canvas
+  version is installed, and the app also runs uninstalled: `register_asset_folder` stays.
 - `bind="query-params"` covers every widget setting in a link (cnnviz_ui/links.py uses only the public API).
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 and the whole page's server time (target: everything for a new drawing in under 1 s).
 
     python -m bench.explain                 # 1 intra-op thread, as the server runs (cnnviz_ui.models)
-    python -m bench.explain --threads 2     # both cores of the class server
+    python -m bench.explain --threads 2     # the core rows on 2 threads (the page always sets the server's 1)
     python -m bench.explain --runs 12
 
 Core: each function of cnnviz.explain / cnnviz.attack / cnnviz.embedding called on drawings the page has not
@@ -11,8 +11,9 @@ Page: one rerun of the real page (app.py around it, through Streamlit's AppTest 
 digit became the session's current one: the four maps in the lesson box and the open tab (the attack tab:
 its button not pressed), then the rerun that presses "Attack my digit", then the rerun that opens "Where my
 digit lands"; and, for scale, a rerun with nothing new (what app.py, the page and AppTest cost anyway). The
-shipped data (checkpoints/explain/) must be there. Numbers depend on the machine's load:
-run it on an otherwise idle machine, and say when it was not.
+shipped data (checkpoints/explain/) must be there. `--threads` applies to the core rows only: the page sets
+the server's one intra-op thread itself (cnnviz_ui.models.use_server_threads), as a real server does.
+Numbers depend on the machine's load: run it on an otherwise idle machine, and say when it was not.
 """
 from __future__ import annotations
 

@@ -129,6 +129,16 @@ def take_seat(new: Seat | None) -> None:
     st.session_state.pop(_PUBLISHED, None)
 
 
+def act(action) -> bool:
+    """Run one class action; a refusal is shown as its message (the class is unaffected)."""
+    try:
+        action()
+        return True
+    except ValueError as exc:  # ClassError: refused, with a sentence for the user
+        st.error(str(exc))
+        return False
+
+
 # ---------------------------------------------------------------- the per-run hook
 
 def _params() -> dict[str, str]:

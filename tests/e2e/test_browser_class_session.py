@@ -160,6 +160,7 @@ def test_a_class_follows_answers_and_draws_across_two_processes_and_a_restart(se
             assert sum(counts) == STUDENTS and counts[1] == 2 and counts[2] == 4, counts
 
         # ---- the digit wall: everyone draws a 7
+        teacher.get_by_role("tab", name="Digit wall").click()
         click(teacher, "Everyone draw a 7")
         for page in students:
             page.locator("canvas.upper-canvas").first.wait_for(timeout=60_000)

@@ -221,3 +221,18 @@ def test_the_honesty_check_compares_each_map_on_the_same_class(fc_model, three):
     assert top[0].correlation == pytest.approx(explain.rank_correlation(top[0].original, top[0].randomized))
     with pytest.raises(ValueError, match="unknown methods"):
         explain.honesty_check(fc_model, three, methods=("lime",))
+
+
+def test_every_map_works_on_other_designs(three):
+    """Three blocks with batch norm, average pooling, a strided conv and a GAP head: found by introspection."""
+    from cnnviz.model import ConvBlock, DigitCNN, ModelConfig
+
+    design = ModelConfig(blocks=(ConvBlock(8, batch_norm=True), ConvBlock(8, kernel_size=5, pool="avg"),
+                                 ConvBlock(16, stride=2, pool="none")), head="gap", hidden=())
+    torch.manual_seed(0)
+    model = frozen(DigitCNN(design))
+    assert explain.spatial_layers(model)[-1] == "relu3"
+    assert explain.randomizable_layers(model) == ["fc", "conv3", "conv2", "bn1", "conv1"]
+    for name, attribute in explain.ATTRIBUTIONS.items():
+        result = attribute(model, three, 3)
+        assert result.shape == (28, 28) and np.isfinite(result).all(), name

@@ -9,6 +9,7 @@ import html
 import numpy as np
 import plotly.graph_objects as go
 
+from cnnviz.written import as_written, total
 from cnnviz.unit import Normalization, UnitComputation, WeightedSum
 from cnnviz_ui import visual
 from cnnviz_ui.visual import number
@@ -18,17 +19,6 @@ TOP = 10  # contributions listed for a Linear unit
 
 DIGITS = 4  # every number of an opened unit is written with number(v, DIGITS)
 ROUNDED = "(each number rounded to 4 decimals as written; every total adds the numbers as written)"
-
-
-def shown(v) -> np.ndarray | float:
-    """A value (or array) as written on the page: rounded to the DIGITS decimals the page shows."""
-    r = np.round(np.asarray(v, dtype=float), DIGITS)
-    return float(r) if r.ndim == 0 else r
-
-
-def added(*terms) -> float:
-    """The total of numbers as written, itself written exactly (no floating-point crumbs)."""
-    return round(float(np.sum([np.sum(shown(t)) for t in terms])), DIGITS)
 
 
 def _tint(v: float, scale: float) -> str:
@@ -87,9 +77,9 @@ def _activation_lines(rec: UnitComputation, pre: float | None = None) -> list[st
 
 def _normalized(norm: Normalization, x: float) -> tuple[list[str], float]:
     """The batch norm of the conv output `x` as written: its line, and its result from the numbers as written."""
-    m, v, w, b = (shown(t) for t in (norm.mean, norm.var, norm.weight, norm.bias))
+    m, v, w, b = (as_written(t, DIGITS) for t in (norm.mean, norm.var, norm.weight, norm.bias))
     eps = f"{norm.eps:.10f}".rstrip("0")
-    result = round(float((x - m) / np.sqrt(v + norm.eps) * w + b), DIGITS)
+    result = as_written(float((x - m) / np.sqrt(v + norm.eps) * w + b), DIGITS)
     expression = (f"({number(x, DIGITS)} − {number(m, DIGITS)}) / √({number(v, DIGITS)} + {eps}) × "
                   f"{number(w, DIGITS)} + {number(b, DIGITS)} = <b>{number(result, DIGITS)}</b>")
     return [_line(f"{norm.layer}: (value − running mean) / √(running variance + ε) × scale + shift:", expression),
@@ -118,21 +108,21 @@ def conv_html(rec: UnitComputation, channel: int = 0) -> str:
                          + ("" if c_in == 1 else f", slice {channel}"), kind="kernel", before="×")
              + grid_html(step.products[channel], "products", step.padded, kind="products", before="=")
              + "</div>")
-    products = shown(step.products)                                   # [C_in, k, k] as the grids write them
-    partial = [added(products[c]) for c in range(c_in)]
-    pre = added(*partial, step.bias)
+    products = as_written(step.products, DIGITS)                     # [C_in, k, k] as the grids write them
+    partial = [total(products[c], digits=DIGITS) for c in range(c_in)]
+    pre = total(*partial, step.bias, digits=DIGITS)
     if c_in == 1:
         lines = [_line(f"Sum of the {products[0].size} products:", number(partial[0], DIGITS))]
     else:
         lines = [_line(f"This map's {products[channel].size} products add up to the partial sum {channel}:",
                        number(partial[channel], DIGITS)),
-                 _line(f"Sum of all {c_in} partial sums:", number(added(*partial), DIGITS))]
+                 _line(f"Sum of all {c_in} partial sums:", number(total(*partial, digits=DIGITS), DIGITS))]
     norm = rec.normalization
     if norm is None:
-        lines += [_line("+ bias:", number(shown(step.bias), DIGITS)),
+        lines += [_line("+ bias:", number(as_written(step.bias, DIGITS), DIGITS)),
                   _line("= pre-activation:", f"<b>{number(pre, DIGITS)}</b>")]
     else:   # the conv has no bias of its own: the batch norm's shift takes its place
-        lines += [_line("+ bias:", number(shown(step.bias), DIGITS)) if step.bias else "",
+        lines += [_line("+ bias:", number(as_written(step.bias, DIGITS), DIGITS)) if step.bias else "",
                   _line(f"= {rec.computed_by} output:", number(pre, DIGITS))]
         more, pre = _normalized(norm, pre)
         lines += more
@@ -152,8 +142,8 @@ def pool_html(rec: UnitComputation) -> str:
                      f"{step.argmax[0]}, column {step.argmax[1]}; the other {k * k - 1} are dropped")
     else:
         grid = grid_html(step.values, f"{rec.source} map {rec.unit[0]}, {where}", step.padded, kind="window")
-        total = number(float(np.nansum(step.values)), DIGITS)
-        text = _line(f"The mean of the {k * k} values:", f"{total} / {k * k} = <b>{number(rec.value, DIGITS)}</b>")
+        summed = number(float(np.nansum(step.values)), DIGITS)
+        text = _line(f"The mean of the {k * k} values:", f"{summed} / {k * k} = <b>{number(rec.value, DIGITS)}</b>")
     return grid + text + "".join(_activation_lines(rec))
 
 
@@ -171,12 +161,12 @@ def linear_html(rec: UnitComputation, top: int = TOP) -> str:
              "<tr><th>#</th><th>input</th><th>activation</th><th>× weight</th><th>= contribution</th></tr>"
              f"{rows}</table>")
     n = ws.inputs.size
-    listed = added(ws.products[order])                                # the contributions in the table, as written
-    others = added(float(ws.products.sum()) - float(ws.products[order].sum()))
-    pre = added(listed, others, ws.bias)
+    listed = total(ws.products[order], digits=DIGITS)                # the contributions in the table, as written
+    others = total(float(ws.products.sum()) - float(ws.products[order].sum()), digits=DIGITS)
+    pre = total(listed, others, ws.bias, digits=DIGITS)
     lines = [_line(f"These {len(order)} contributions:", number(listed, DIGITS)),
              _line(f"The other {n - len(order)} inputs together:", number(others, DIGITS)),
-             _line("+ bias:", number(shown(ws.bias), DIGITS)),
+             _line("+ bias:", number(as_written(ws.bias, DIGITS), DIGITS)),
              _line(f"= sum of all {n} products + bias:", f"<b>{number(pre, DIGITS)}</b>")]
     note = f"<div style='opacity:0.6;font-size:0.8em'>{ROUNDED}</div>"
     return table + "".join(lines + _activation_lines(rec, pre)) + note

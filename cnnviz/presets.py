@@ -89,7 +89,8 @@ PRESETS: dict[str, Preset] = {p.key: p for p in (
            "chapter's weights, and each feature sees only a 4×4 patch."),
     Preset("gap", "GAP head", GAP_CONFIG,
            "Averaging each of the 32 maps to one number replaces the 200,000-weight hidden layer with 330 "
-           "weights, and lets the GAP and CAM page show where the network looked."),
+           "weights and lets the GAP and CAM page show where the network looked, but so few weights learn "
+           "slowly: three quick epochs are not enough."),
     Preset("wide", "Wide (32/64)", ModelConfig.uniform(channels=(32, 64)),
            "Twice the channels means four times conv2's weights and twice the hidden layer's: compare what "
            "that buys on a problem as easy as MNIST."),

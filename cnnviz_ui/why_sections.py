@@ -22,6 +22,7 @@ CACHE_KEY = "_why_cache"    # this session's computed maps and attacks: (what, i
 CACHE_SIZE = 24
 ATTACK_KEY = "_why_attack"  # the last attack: (its inputs' key, result or None)
 PREDICTED = "predicted"
+INKS = {"white (add ink)": "#FFFFFF", "black (wipe)": "#000000"}  # the canvas's pen: MNIST's ink and its ground
 
 
 def digest(image28: np.ndarray) -> str:
@@ -196,12 +197,13 @@ def show_flip(found) -> None:
 
 def fix_by_hand(model, found) -> None:
     """The attacked digit on a canvas: the student paints over it and sees the network's answer."""
-    st.markdown("**Can you fix it by hand?** The attacked digit is on the canvas below; paint over it (white ink) "
-                "until the network gives the right answer again.")
+    st.markdown("**Can you fix it by hand?** The attacked digit is on the canvas below: add ink in white or wipe "
+                "some away in black until the network gives the right answer again (undo is on the canvas toolbar).")
     left, right = st.columns([1.1, 1], gap="medium")
     url = png_data_url(view.canvas_picture(found.image))
     with left:
-        pixels = draw_canvas(f"why_fix_{digest(found.image)}", stroke_width=10,
+        ink = st.radio("Ink", list(INKS), horizontal=True, key="why_fix_ink")
+        pixels = draw_canvas(f"why_fix_{digest(found.image)}", stroke_width=10, stroke_color=INKS[ink],
                              initial_drawing=view.canvas_drawing(url))
     if pixels is None:     # nothing painted yet: the canvas holds the attacked digit as it is
         image28 = np.asarray(found.image, dtype=np.float32)

@@ -148,8 +148,8 @@ def honesty_verdict(model, image28, target: int, depth: int, layers: list[str]) 
                    name="rank correlation after randomisation")
 
 
-def attack_section(loaded, digit) -> None:
-    """The smallest change that flips the answer, the test set's accuracy against ε, and a canvas to fix it."""
+def attack_section(loaded, digit):
+    """The smallest change that flips the answer and a canvas to fix it; returns the flip shown (or None)."""
     model = loaded.model
     probs = probabilities(model, digit)
     best = int(probs.argmax())
@@ -164,20 +164,21 @@ def attack_section(loaded, digit) -> None:
                 found = attack.smallest_flip(model, digit.image28, target=None if aim == "any" else int(aim))
             except ValueError as exc:
                 error_box(exc)
-                return
+                return None
         st.session_state[ATTACK_KEY] = (inputs, found)
     done = st.session_state.get(ATTACK_KEY)
     if done is None or done[0] != inputs:
         st.caption(f"The network answers {best} now. Press the button to find the smallest change, pixel by pixel, "
                    "that makes it answer something else.")
-        return
+        return None
     found = done[1]
     if found is None:
         st.info(f"No change of up to {visual.number(0.5)} per pixel made the network answer "
                 f"{'anything else' if aim == 'any' else aim}: this digit is hard to flip.")
-        return
+        return None
     show_flip(found)
     fix_by_hand(model, found)
+    return found
 
 
 def show_flip(found) -> None:
@@ -217,15 +218,14 @@ def fix_by_hand(model, found) -> None:
                f"<b>{int(fixed.argmax())}</b>.</div>" + model_charts.probability_bars_html(fixed, digest(image28)))
 
 
-def accuracy_curve(loaded) -> None:
-    """The shipped model's recorded accuracy against ε, with the ε this digit needed marked."""
+def accuracy_curve(loaded, found=None) -> None:
+    """The shipped model's recorded accuracy against ε, with the ε of the flip shown above (`found`) marked."""
     try:
         curves = attack.load_shipped_accuracy_curve()
     except ValueError as exc:
         error_box(exc)
         return
-    done = st.session_state.get(ATTACK_KEY)
-    needed = done[1].epsilon if done is not None and done[1] is not None else None
+    needed = None if found is None else found.epsilon
     show_chart(view.accuracy_curve_figure({m: curves[m] for m in attack.METHODS}, needed,
                                           height=320 if lecture_mode() else 280),
                key="why_accuracy_curve", name="accuracy against epsilon")

@@ -32,8 +32,9 @@ HONESTY = (
 ATTACK = (
     "An adversarial attack looks for a change to the image that a person would barely notice but that changes "
     "the network's answer. Here every pixel may move by at most ε (epsilon) up or down; the search raises ε step "
-    "by step in the direction that lowers the answer's score fastest (the sign of the gradient), then polishes "
-    "the change a few more steps. The smaller the ε that flips the answer, the more fragile the answer was.")
+    "by step in the direction that lowers the answer's score fastest (the sign of the gradient), then narrows "
+    "ε down with a few rounds of smaller steps. The smaller the ε that flips the answer, the more fragile the "
+    "answer was.")
 LANDING = (
     "Just before its answer the network turns every digit into a long list of numbers: its last hidden layer. "
     "Digits the network finds alike get similar lists. To draw them we keep only the two directions in which "
@@ -74,9 +75,9 @@ tabs = st.tabs(["Attack my drawing", "Where my digit lands", "Through training",
 with tabs[0]:
     if tabs[0].open:
         prose(ATTACK)
-        sections.attack_section(loaded, digit)
+        found = sections.attack_section(loaded, digit)
         prose(CURVE)
-        sections.accuracy_curve(loaded)
+        sections.accuracy_curve(loaded, found)
 with tabs[1]:
     if tabs[1].open:
         prose(LANDING)

@@ -172,3 +172,12 @@ def test_with_the_gap_model_active_the_page_names_it_and_says_whose_recordings_i
     assert any("recorded for the shipped model only" in i.value for i in at.info)
     _tab(at, "Through training")
     assert "not of the shipped checkpoint, GAP head" in texts(at.caption)
+
+
+def test_the_curve_marks_only_the_epsilon_of_the_digit_on_screen():
+    from app_helpers import figure
+    at = open_app_page("why")
+    at.button(key="why_attack").click().run()
+    assert figure(at, "why_accuracy_curve")["layout"]["shapes"]
+    at.selectbox(key="why_attack_target").set_value("1").run()        # another question: its answer is not known yet
+    assert not figure(at, "why_accuracy_curve")["layout"].get("shapes")

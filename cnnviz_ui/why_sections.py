@@ -51,11 +51,14 @@ def probabilities(model, digit) -> np.ndarray:
     return memo(("p", id(model), digest(digit.image28)), lambda: predict(model, digit.x)[0].numpy())  # [10]
 
 
-def attributions(model, image28: np.ndarray, target: int, key: tuple) -> dict[str, np.ndarray]:
-    """The four maps of `target`'s logit (method -> [28, 28]), computed once per (model, digit, class)."""
-    def compute():
-        return {name: getattr(explain, name)(model, image28, target) for name in view.METHODS}
-    return memo(("maps", *key, digest(image28), target), compute)
+def four_maps(model, image28: np.ndarray, target: int) -> dict[str, np.ndarray]:
+    """The four maps of `target`'s logit: method -> [28, 28]."""
+    return {name: getattr(explain, name)(model, image28, target) for name in view.METHODS}
+
+
+def attributions(model, image28: np.ndarray, target: int) -> dict[str, np.ndarray]:
+    """The four maps, computed once per (model, digit, class) in this session."""
+    return memo(("maps", id(model), digest(image28), target), lambda: four_maps(model, image28, target))
 
 
 def class_picker(probs: np.ndarray, where) -> int:
@@ -94,9 +97,8 @@ def maps_lesson(loaded, digit) -> None:
                                  bind=links.BIND, disabled=not honest,
                                  format="%d", help=" → ".join(layers) + ": the order in which they are randomised")
         size = (130 if big else 120) if honest else (200 if big else 150)
-        key = (id(model),)
         try:
-            maps = attributions(model, digit.image28, target, key)
+            maps = attributions(model, digit.image28, target)
         except ValueError as exc:
             error_box(exc)
             return
@@ -121,9 +123,9 @@ def maps_lesson(loaded, digit) -> None:
 def randomised_maps(model, image28, target: int, depth: int) -> tuple[dict, dict]:
     """The four maps on the network with its top `depth` layers randomised, and each one's rank correlation
     with the trained network's map."""
-    original = attributions(model, image28, target, (id(model),))
-    twin = memo(("twin", id(model), depth), lambda: explain.randomized(model, seed=0, depth=depth))
-    maps = attributions(twin, image28, target, (id(model), "random", depth))
+    original = attributions(model, image28, target)
+    maps = memo(("random maps", id(model), depth, digest(image28), target),   # the randomised copy is not kept
+                lambda: four_maps(explain.randomized(model, seed=0, depth=depth), image28, target))
     return maps, {n: explain.rank_correlation(original[n], maps[n]) for n in view.METHODS}
 
 
@@ -137,7 +139,8 @@ def honesty_verdict(model, image28, target: int, depth: int, layers: list[str]) 
                    "pixels much as for the trained network (rank correlation 0.5 or more). That part of the picture "
                    "does not come from what the network learned: it comes from the digit itself or from the shape of "
                    "the network. Integrated gradients and occlusion lean on the digit by design: a black pixel is "
-                   "the same as their blank starting point, so it always scores 0 and the ink always ranks first.")
+                   "the same as their blank starting point (integrated gradients give it exactly 0, and covering "
+                   "black with black changes nothing), so the ink ranks first whatever the weights.")
     else:
         st.success(f"With {depth} of {len(layers)} layers scrambled, every map changed (rank correlation under 0.5): "
                    "these maps depend on the trained weights, as an explanation of this network should.")

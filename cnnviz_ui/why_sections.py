@@ -16,12 +16,14 @@ from cnnviz_ui import explain_view as view
 from cnnviz_ui import links, model_charts, visual
 from cnnviz_ui.canvas import draw_canvas
 from cnnviz_ui.images import digit_image, png_data_url
+from cnnviz_ui.models import shipped_model
 from cnnviz_ui.shell import error_box, lecture_mode, show_chart
 
 CACHE_KEY = "_why_cache"    # this session's computed maps and attacks: (what, inputs) -> result
 CACHE_SIZE = 24
 ATTACK_KEY = "_why_attack"  # the last attack: (its inputs' key, result or None)
 PREDICTED = "predicted"
+MAX_EPSILON = 0.5           # the largest change per pixel the attack tries
 INKS = {"white (add ink)": "#FFFFFF", "black (wipe)": "#000000"}  # the canvas's pen: MNIST's ink and its ground
 
 
@@ -164,7 +166,8 @@ def attack_section(loaded, digit):
     if button_box.button("Attack my digit", key="why_attack", type="primary"):
         with st.spinner("Looking for the smallest change that flips the answer..."):
             try:
-                found = attack.smallest_flip(model, digit.image28, target=None if aim == "any" else int(aim))
+                found = attack.smallest_flip(model, digit.image28, target=None if aim == "any" else int(aim),
+                                             max_epsilon=MAX_EPSILON)
             except ValueError as exc:
                 error_box(exc)
                 return None
@@ -176,7 +179,7 @@ def attack_section(loaded, digit):
         return None
     found = done[1]
     if found is None:
-        st.info(f"No change of up to {visual.number(0.5)} per pixel made the network answer "
+        st.info(f"No change of up to {visual.number(MAX_EPSILON)} per pixel made the network answer "
                 f"{'anything else' if aim == 'any' else aim}: this digit is hard to flip.")
         return None
     show_flip(found)
@@ -201,8 +204,9 @@ def show_flip(found) -> None:
 
 def fix_by_hand(model, found) -> None:
     """The attacked digit on a canvas: the student paints over it and sees the network's answer."""
-    st.markdown("**Can you fix it by hand?** The attacked digit is on the canvas below: add ink in white or wipe "
-                "some away in black until the network gives the right answer again (undo is on the canvas toolbar).")
+    st.markdown(f"**Can you fix it by hand?** The attacked digit is on the canvas below: add ink in white or wipe "
+                f"some away in black until the network answers {found.original_label} again (undo is on the canvas "
+                "toolbar).")
     left, right = st.columns([1.1, 1], gap="medium")
     url = png_data_url(view.canvas_picture(found.image))
     with left:
@@ -232,7 +236,6 @@ def accuracy_curve(loaded, found=None) -> None:
     show_chart(view.accuracy_curve_figure({m: curves[m] for m in attack.METHODS}, needed,
                                           height=320 if lecture_mode() else 280),
                key="why_accuracy_curve", name="accuracy against epsilon")
-    from cnnviz_ui.models import shipped_model
     count = curves[attack.METHODS[0]].get("count")
     recorded = "Recorded for the shipped FC model" + (f" on {count:,} test digits" if count else "")
     other = ("" if loaded.model is shipped_model("fc").model

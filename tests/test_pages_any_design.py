@@ -72,29 +72,8 @@ def _lines(block: str) -> dict[str, list[float]]:
     return found
 
 
-@pytest.mark.parametrize("key", list(DESIGNS))
-def test_every_model_page_renders_the_design_and_names_it(key):
-    loaded = _design(key)
-    at = open_app_page("architecture", **{ACTIVE_KEY: loaded, CANVAS: draw_digit(7)})
-    for page in PAGES:
-        if page != "architecture":
-            at.switch_page(f"pages/{page}.py").run()
-        assert not at.exception, (page, [e.value for e in at.exception])
-        assert not at.error, (page, [e.value for e in at.error])
-        text = _texts(at)
-        shown = f"Showing: your design '{key}'" in text
-        if page == "gap_cam" and DESIGNS[key].head != "gap":   # no CAM of its own: the page says so, by name
-            shown = f"({loaded.source})" in text and "has no class activation map" in text
-        assert shown, (page, text[:400])
-        if page == "architecture":
-            assert f"{count_parameters(loaded.model):,} parameters" in text
-
-
-@pytest.mark.parametrize("key", list(DESIGNS))
-def test_the_inspector_opens_a_conv_unit_of_the_last_block_and_its_sum_is_the_forward_pass(key):
-    loaded = _design(key)
-    config = DESIGNS[key]
-    at = open_app_page("draw", **{ACTIVE_KEY: loaded, CANVAS: draw_digit(7)})
+def _open_last_block_unit(at, loaded: LoadedModel, config: ModelConfig) -> None:
+    """On the Draw page: open a conv unit of the last block; its value is the forward pass, its sums add up."""
     layer = f"{config.blocks[-1].activation}{len(config.blocks)}"      # conv{n}'s activation: the last block's unit
     at.selectbox(key="rf_layer").set_value(layer).run()
     assert not at.exception, [e.value for e in at.exception]
@@ -118,6 +97,27 @@ def test_the_inspector_opens_a_conv_unit_of_the_last_block_and_its_sum_is_the_fo
     assert abs(total[0] + bias[0] - conv) < 5e-9
     x, mean, var, eps, scale, shift, result = next(v for k, v in lines.items() if k.startswith(f"bn{n}:"))
     assert x == conv and result == pre == round((x - mean) / (var + eps) ** 0.5 * scale + shift, 4)
+
+
+@pytest.mark.parametrize("key", list(DESIGNS))
+def test_every_model_page_renders_the_design_and_names_it_and_a_last_block_unit_opens(key):
+    """One session per design (the app starts once): the six pages in turn, the inspector on the Draw page."""
+    loaded = _design(key)
+    at = open_app_page("architecture", **{ACTIVE_KEY: loaded, CANVAS: draw_digit(7)})
+    for page in PAGES:
+        if page != "architecture":
+            at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        assert not at.error, (page, [e.value for e in at.error])
+        text = _texts(at)
+        shown = f"Showing: your design '{key}'" in text
+        if page == "gap_cam" and DESIGNS[key].head != "gap":   # no CAM of its own: the page says so, by name
+            shown = f"({loaded.source})" in text and "has no class activation map" in text
+        assert shown, (page, text[:400])
+        if page == "architecture":
+            assert f"{count_parameters(loaded.model):,} parameters" in text
+        if page == "draw":
+            _open_last_block_unit(at, loaded, DESIGNS[key])
 
 
 def test_the_shipped_model_is_named_as_such_and_a_design_can_go_back_to_it():

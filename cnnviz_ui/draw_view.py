@@ -76,9 +76,6 @@ def layer_views(model: nn.Module, acts) -> list[LayerView]:
     return views
 
 
-_views = layer_views   # the name bench/draw_latency.py imports (issue 22 moves it to the public one)
-
-
 def analyse(model: nn.Module, x: torch.Tensor, key: str) -> Analysis:
     """Prediction and the shown activations of `model` on `x` (cached in the session under `key`)."""
     cache = st.session_state.get(CACHE_KEY)

@@ -8,7 +8,7 @@ from cnnviz.preprocess import preprocess
 from cnnviz.sketch import draw_digit
 from cnnviz.trace import trace
 from cnnviz_ui import visual
-from cnnviz_ui.draw_view import _views, layer_titles, layers_picture
+from cnnviz_ui.draw_view import layer_titles, layer_views, layers_picture
 from cnnviz_ui.network_view import clicked, network_figure, spot_names
 
 
@@ -16,7 +16,7 @@ def _digit_views(head: str):
     model = load(shipped_path(head))[0]
     image28, x = preprocess(draw_digit(7))
     acts = trace(model, x)
-    return image28, _views(model, acts), acts["probabilities"][0].numpy()
+    return image28, layer_views(model, acts), acts["probabilities"][0].numpy()
 
 
 def _spots(fig, views) -> list:

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from e2e_helpers import address, exceptions_on, go_to_page_in_session, open_page, wait_until
+from e2e_helpers import address, exceptions_on, go_to_page_in_session, open_page, screenshot, wait_until
 from livetest import ARTIFACTS, REPO, load_script, wait_idle
 from livetest.drawing import DIGITS, draw_strokes
 
@@ -174,6 +174,11 @@ def test_a_class_follows_answers_and_draws_across_two_processes_and_a_restart(se
         for page in [teacher, *students]:
             assert exceptions_on(page) == []
         assert [e for page in students for e in page._errors] == []
+    except BaseException:
+        for n, ctx in enumerate(contexts):   # what each browser showed when it failed
+            for page in ctx.pages:
+                screenshot(page, f"class-session-fail-{n}")
+        raise
     finally:
         for ctx in contexts:
             ctx.close()

@@ -142,3 +142,50 @@ def test_switching_to_another_design_mid_session_follows_it_on_draw_and_receptiv
     at.switch_page("pages/receptive_field.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert [r["Layer"] for r in at.table[0].value.to_dict("records")] == ["conv1", "conv2", "conv3"]
+
+
+# -- the texts and the stack read from the design, without a page ----------------------------------------------
+
+def _story(key: str) -> str:
+    from cnnviz.architecture import layer_table, model_input_shape
+    from cnnviz_ui.architecture_view import story
+    model = DigitCNN(DESIGNS[key])
+    return story(layer_table(model), model_input_shape(model))
+
+
+def test_the_architecture_story_is_read_from_the_design():
+    assert "While the maps shrink (28 → 14 → 7), the number of channels grows (1 → 16 → 32)" in _story("chapter")
+    assert "2 fully connected layers" in _story("chapter")
+    assert "3 convolution blocks" in _story("no_pooling") and "keep their size (28×28)" in _story("no_pooling")
+    assert "(28 → 14)" in _story("one_block") and "One convolution block" in _story("one_block")
+    assert "global average pooling" in _story("gap")
+    assert "one fully connected layer turns" in _story("tiny")
+    assert "Conv2d(1, 8, 5, stride=2)" in _story("stride2_valid") and "(28 → 12 → 10 → 4)" in _story("stride2_valid")
+
+
+def test_the_gap_texts_carry_the_designs_own_numbers():
+    from cnnviz_ui.gap_view import cam_text, heads_text
+    assert "32×7×7 = 1,568 numbers" in heads_text(DigitCNN()) and "to 128 outputs" in heads_text(DigitCNN())
+    assert "16×14×14 = 3,136 numbers" in heads_text(DigitCNN(DESIGNS["one_block"]))
+    text = cam_text(DigitCNN(DESIGNS["gap_batch_norm_avg"]))
+    assert "the 12 last feature maps (leaky_relu2)" in text and "a 11×11 map" in text
+
+
+def test_the_receptive_field_stack_keeps_the_models_own_layer_names():
+    from cnnviz_ui.rf_view import spec, stack_from_model, to_layers
+    stack = stack_from_model(DigitCNN(DESIGNS["stride2_valid"]))
+    assert [(r["kind"], r["kernel_size"], r["stride"], r["padding"]) for r in stack] == [
+        ("conv", 5, 2, 0), ("conv", 3, 1, 0), ("pool", 3, 2, 0)]
+    assert [layer.name for layer in to_layers(stack)] == ["conv1", "conv2", "pool2"]
+    stack[2]["kind"] = "conv"                                      # edited: no longer the model's pool2
+    assert [layer.name for layer in to_layers(stack)] == ["conv1", "conv2", "conv3"]
+    clash = stack_from_model(DigitCNN(DESIGNS["stride2_valid"]))[:2] + [spec("conv", 3, 1, 1)]
+    assert [layer.name for layer in to_layers(clash)] == ["conv1", "conv2", "conv3"]
+
+
+def test_the_model_line_counts_blocks_head_and_parameters():
+    from cnnviz_ui.models import showing
+    assert showing(_design("gap")) == "Showing: your design 'gap' (2 conv blocks, GAP head, 5,130 parameters)"
+    one = _design("one_block")
+    params = count_parameters(one.model)
+    assert showing(one) == f"Showing: your design 'one_block' (1 conv block, FC head, {params:,} parameters)"

@@ -1,4 +1,5 @@
-"""The digit this session is looking at, shared by the draw, filters and GAP/CAM pages."""
+"""The digit this session is looking at (drawn, uploaded or from MNIST), shared by the draw, filters and GAP/CAM
+pages."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,6 +9,8 @@ import streamlit as st
 import torch
 
 DIGIT_KEY = "current_digit"
+INITIAL = "_draw_initial"    # the drawing the canvas was mounted with; kept while the canvas stays on screen
+DRAWN = "_draw_input"        # (digest of the canvas pixels, the Digit made of them): prepared once per drawing
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,44 @@ def uploaded_digit(upload) -> Digit | None:
     except ValueError as exc:
         st.error(f"Cannot use this file: {exc}")
         return None
+
+
+def drawn_digit(middle) -> tuple[Digit | None, bool]:
+    """The canvas (with Clear and the brush size under it) and the digit drawn on it, prepared like MNIST:
+    (digit or None, whether the strokes hold nothing digit-like, which is said in `middle`)."""
+    from cnnviz.preprocess import is_blank, preprocess
+    from cnnviz_ui.canvas import draw_canvas, drawing_key
+    from cnnviz_ui.draw_view import input_hash
+    canvas_box = st.container()          # the canvas above, its two controls side by side below it
+    clear_column, brush_column = st.columns([1, 2.2], vertical_alignment="bottom")
+    brush = brush_column.slider("Brush size", 8, 32, 18, key="draw_brush")
+    version = st.session_state.setdefault("draw_canvas_version", 0)
+    canvas = f"draw_canvas_{version}"
+    initial = st.session_state.setdefault(INITIAL, st.session_state.get(drawing_key(canvas)))
+    with canvas_box:
+        pixels = draw_canvas(canvas, stroke_width=brush, initial_drawing=initial)
+    if clear_column.button("Clear", key="draw_clear", help="Empty the canvas (undo is on the canvas toolbar)"):
+        st.session_state["draw_canvas_version"] = version + 1
+        for key in (INITIAL, DRAWN):
+            st.session_state.pop(key, None)
+        set_current_digit(None)
+        st.rerun(scope="fragment")
+    if not is_blank(pixels):
+        key = input_hash(pixels)
+        cached = st.session_state.get(DRAWN)
+        if cached is None or cached[0] != key:
+            image28, x = preprocess(pixels)
+            cached = (key, Digit(image28, x, "your drawing"))
+            st.session_state[DRAWN] = cached
+        return cached[1], False
+    if pixels is None and (st.session_state.get(drawing_key(canvas)) or {}).get("objects"):
+        cached = st.session_state.get(DRAWN)  # the canvas came back with the last drawing on it
+        return (cached[1] if cached is not None else None), False
+    if pixels is not None:  # strokes on the canvas, but nothing a digit could be made of
+        middle.warning("There is nothing digit-like to read yet: a dot, a few stray pixels, or ink over the whole "
+                       "square. Press Clear and draw one digit with a few strokes.")
+        return None, True
+    return None, False
 
 
 def default_digit() -> Digit:

@@ -2,10 +2,9 @@
 import streamlit as st
 
 from cnnviz.data import TEST_SIZE
-from cnnviz.preprocess import is_blank, preprocess
 from cnnviz_ui import draw_view, links
-from cnnviz_ui.canvas import draw_canvas, drawing_key
-from cnnviz_ui.current_digit import Digit, example_digit, mnist_digit, set_current_digit, uploaded_digit
+from cnnviz_ui.current_digit import INITIAL, Digit, drawn_digit, example_digit, mnist_digit, set_current_digit, \
+    uploaded_digit
 from cnnviz_ui.digits import missing_reason
 from cnnviz_ui.draw_view import analyse, input_hash
 from cnnviz_ui.mnist_gate import require_mnist
@@ -21,7 +20,6 @@ prose("Draw a digit with the mouse (or a finger). Before the network sees it, th
 loaded = active_model()
 model = loaded.model
 SOURCES = ["Draw", "MNIST test digit", "Upload an image"]
-INITIAL = "_draw_initial"  # the drawing the canvas was mounted with; kept while the canvas stays on screen
 PROMPT = "Draw a digit on the black square."
 st.session_state.pop(INITIAL, None)  # this page was just opened: the canvas mounts again, with the last drawing
 draw_view.arrive_from_evaluation()   # a mistake clicked on the Evaluation page: that digit, in the inspector
@@ -39,35 +37,7 @@ def draw_and_look() -> None:
         if source != "Draw":
             st.session_state.pop(INITIAL, None)  # the canvas is off screen: it remounts with the last drawing
         if source == "Draw":
-            canvas_box = st.container()          # the canvas above, its two controls side by side below it
-            clear_column, brush_column = st.columns([1, 2.2], vertical_alignment="bottom")
-            brush = brush_column.slider("Brush size", 8, 32, 18, key="draw_brush")
-            version = st.session_state.setdefault("draw_canvas_version", 0)
-            canvas = f"draw_canvas_{version}"
-            initial = st.session_state.setdefault(INITIAL, st.session_state.get(drawing_key(canvas)))
-            with canvas_box:
-                pixels = draw_canvas(canvas, stroke_width=brush, initial_drawing=initial)
-            if clear_column.button("Clear", key="draw_clear", help="Empty the canvas (undo is on the canvas toolbar)"):
-                st.session_state["draw_canvas_version"] = version + 1
-                for key in (INITIAL, "_draw_input"):
-                    st.session_state.pop(key, None)
-                set_current_digit(None)
-                st.rerun(scope="fragment")
-            if not is_blank(pixels):
-                key = input_hash(pixels)
-                cached = st.session_state.get("_draw_input")
-                if cached is None or cached[0] != key:
-                    image28, x = preprocess(pixels)
-                    cached = (key, Digit(image28, x, "your drawing"))
-                    st.session_state["_draw_input"] = cached
-                digit = cached[1]
-            elif pixels is None and (st.session_state.get(drawing_key(canvas)) or {}).get("objects"):
-                cached = st.session_state.get("_draw_input")  # the canvas came back with the last drawing on it
-                digit = cached[1] if cached is not None else None
-            elif pixels is not None:  # strokes on the canvas, but nothing a digit could be made of
-                dot = True
-                middle.warning("There is nothing digit-like to read yet: a dot, a few stray pixels, or ink over "
-                               "the whole square. Press Clear and draw one digit with a few strokes.")
+            digit, dot = drawn_digit(middle)
         elif source == "MNIST test digit":
             reason = missing_reason()
             if reason:
@@ -78,7 +48,7 @@ def draw_and_look() -> None:
                 digit = mnist_digit(int(index))
         else:
             digit = uploaded_digit(st.file_uploader("A PNG or JPEG of one digit (under 2 MB)",
-                                                              type=["png", "jpg", "jpeg"], key="draw_upload"))
+                                                    type=["png", "jpg", "jpeg"], key="draw_upload"))
 
     example = digit is None and source == "Draw"
     if digit is None and not example:

@@ -4,6 +4,10 @@ Each job trains in a fresh Python process (cnnviz/worker.py, started by exec, ne
 and its threads), so training never competes with the page reruns for the server's interpreter lock. A
 small reader thread per job copies what the worker sends into the job; the UI only polls `job.snapshot()`,
 a consistent copy of the records so far, which never waits on the worker.
+
+Once `JobManager.warm()` has been called, the manager keeps one standby worker: a process that has imported
+torch, loaded MNIST and warmed up, waiting for a job. `start()` hands the next job to it (the student's first
+steps come seconds sooner) and prepares another, as long as the job limit leaves room for one.
 """
 from __future__ import annotations
 
@@ -30,7 +34,8 @@ FINISHED_STATES = ("done", "stopped", "failed")
 EXIT_WAIT_S = 5.0    # how long a worker may take to exit after its last message before it is killed
 _LIVE: weakref.WeakSet = weakref.WeakSet()  # jobs whose worker may still run: terminated when the server exits
 
-__all__ = ["ACTIVE_STATES", "FINISHED_STATES", "DataFiles", "Job", "JobLimitError", "JobManager", "Snapshot"]
+__all__ = ["ACTIVE_STATES", "FINISHED_STATES", "DataFiles", "Job", "JobLimitError", "JobManager", "Snapshot",
+           "Standby"]
 
 
 class JobLimitError(RuntimeError):
@@ -88,9 +93,9 @@ class Job:
     _process: subprocess.Popen | None = None
     _reader: threading.Thread | None = None
 
-    def begin(self) -> None:
-        """Start the worker process and the thread that reads it."""
-        self._process, self._conn = launch(self.threads)
+    def begin(self, standby: "Standby | None" = None) -> None:
+        """Start the worker process (or take over a standby one) and the thread that reads it."""
+        self._process, self._conn = (standby.process, standby.conn) if standby else launch(self.threads)
         self.pid = self._process.pid
         _LIVE.add(self)
         self._reader = threading.Thread(target=self._read, name=f"train-{self.owner[:8]}", daemon=True)
@@ -142,6 +147,7 @@ class Job:
                 self.state = result["state"]
             elif kind == "failed":
                 self.state, self.error = "failed", body[0]
+            # ("standby", info): the worker was a standby that finished warming up after it was handed this job
 
     # -- called from the UI ----------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -216,6 +222,44 @@ class Job:
             return self._result["metadata"]
 
 
+class Standby:
+    """A worker process started ahead of any job: it loads `files`, warms up, then waits for a job."""
+
+    def __init__(self, threads: int, nice: int, files: tuple):
+        self.process, self.conn = launch(threads)
+        self.pid = self.process.pid
+        self.ready = False                    # it has said it is loaded and warmed up
+        self.last_wanted = time.monotonic()   # the last warm() call that wanted it
+        _LIVE.add(self)
+        try:
+            send(self.conn, {"standby": {"files": files, "threads": threads, "nice": nice}})
+        except OSError:  # it died at once: alive() says so
+            pass
+
+    def alive(self) -> bool:
+        """Still running and able to take a job; notes its "standby" message without waiting for it."""
+        if self.process.poll() is not None:
+            return False
+        try:
+            if not self.ready and self.conn.poll(0):
+                self.ready = receive(self.conn)[0] == "standby"
+        except (EOFError, OSError, pickle.UnpicklingError):
+            return False
+        return True
+
+    def terminate(self) -> None:
+        """End it now and collect its exit status (no zombie left)."""
+        _LIVE.discard(self)
+        self.conn.close()  # the worker reads EOF and exits by itself; SIGTERM ends a load or warm-up sooner
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(EXIT_WAIT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
 @atexit.register
 def _terminate_all() -> None:
     """When the server exits, its workers go too (each would also exit by itself on seeing the EOF)."""
@@ -235,6 +279,8 @@ class JobManager:
         self.data_root = data_root        # where workers read DataFiles without a root (None: cnnviz.data's default)
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
+        self._standby: Standby | None = None
+        self._standby_files: tuple | None = None  # what a standby loads, once warm() has asked for one
 
     def start(self, owner: str, config, train, test) -> Job:
         """Start a job for `owner`; their finished job is replaced, an active one is returned as is.
@@ -251,9 +297,57 @@ class JobManager:
                                     f"{self.max_jobs}); try again when one has finished, or watch the "
                                     "recorded run meanwhile")
             job = Job(owner, config, train, test, threads=self.threads, nice=self.nice)
-            job.begin()  # may raise (no Python to start): then no job is registered
+            standby, self._standby = self._standby, None
+            if standby is not None and not standby.alive():
+                standby.terminate()
+                standby = None
+            if standby is not None:
+                _LIVE.discard(standby)  # the job owns the process now (and terminates it at exit)
+            job.begin(standby)  # may raise (no Python to start): then no job is registered
             self._jobs[owner] = job
+            self._prepare_standby()
             return job
+
+    def warm(self, dataset: str = "mnist") -> None:
+        """Keep a standby worker (torch imported, `dataset` loaded from this server's data root, warmed up) for
+        the next start(). Cheap and safe to call on every rerun of a page that may start a run; a standby that
+        no call has wanted for `stale_after` seconds is ended."""
+        files = tuple(self._located(DataFiles(split, None, dataset)) for split in ("train", "test"))
+        with self._lock:
+            if files != self._standby_files and self._standby is not None:
+                self._standby.terminate()
+                self._standby = None
+            self._standby_files = files
+            self._reap()
+            self._prepare_standby()
+            if self._standby is not None:
+                self._standby.last_wanted = time.monotonic()
+
+    @property
+    def standby_pid(self) -> int | None:
+        """The process id of the standby worker, None when there is none."""
+        with self._lock:
+            return self._standby.pid if self._standby is not None and self._standby.alive() else None
+
+    def standby_ready(self) -> bool:
+        """Whether a standby worker has loaded the data and warmed up (a job handed to it starts at once)."""
+        with self._lock:
+            return self._standby is not None and self._standby.alive() and self._standby.ready
+
+    def _prepare_standby(self) -> None:
+        """Start a standby when warm() asked for one, there is none alive, and one more job fits the limit."""
+        if self._standby_files is None:
+            return
+        if self._standby is not None:
+            if self._standby.alive():
+                return
+            self._standby.terminate()
+            self._standby = None
+        if sum(job.active for job in self._jobs.values()) < self.max_jobs:
+            try:
+                self._standby = Standby(self.threads, self.nice, self._standby_files)
+            except OSError:  # no process could start: the next start() spawns its own, as without warm()
+                self._standby = None
 
     def _located(self, split):
         """DataFiles without a root get this server's root, so the worker reads what the server would."""
@@ -267,11 +361,15 @@ class JobManager:
             return self._jobs.get(owner)
 
     def shutdown(self) -> None:
-        """End every worker now (what happens to all workers when the server exits)."""
+        """End every worker now, the standby too (what happens to all workers when the server exits); a later
+        warm() prepares a new standby."""
         with self._lock:
-            jobs = list(self._jobs.values())
+            jobs, standby = list(self._jobs.values()), self._standby
+            self._standby, self._standby_files = None, None
         for job in jobs:
             job.terminate()
+        if standby is not None:
+            standby.terminate()
 
     def _reap(self) -> None:
         now = time.monotonic()
@@ -279,3 +377,6 @@ class JobManager:
             if now - job.last_poll > self.stale_after:
                 job.stop()
                 del self._jobs[owner]
+        if self._standby is not None and now - self._standby.last_wanted > self.stale_after:
+            self._standby.terminate()
+            self._standby, self._standby_files = None, None

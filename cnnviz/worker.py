@@ -1,6 +1,9 @@
 """The training process: one per job, started by cnnviz.jobs, which runs `main([FD, PARENT_PID])`.
 
-It reads its job from the connection on file descriptor FD, trains, and writes back what the page draws:
+It may first be told to stand by ({"standby": ...}): then it loads the data files named, runs a few throwaway
+steps so the thread pool and the kernels are ready, says ("standby", info) and waits for a job, which then
+starts without paying for any of that. It reads its job from the connection on file descriptor FD, trains, and
+writes back what the page draws:
 ("ready", info), ("step", record, seconds, epochs or None, filters or None), then ("end", result) or
 ("failed", reason). It obeys "pause", "resume" and "stop" between steps, and exits on its own when the
 server goes away (the connection reaches EOF, or its parent pid changes). Messages are plain pickles, so
@@ -26,7 +29,9 @@ from cnnviz.layers import layer_specs
 from cnnviz.train import TrainConfig, Trainer
 
 PAUSED_POLL_S = 0.5   # how often a paused worker checks that its server is still there
+WARM_UP_STEPS = 3     # throwaway optimizer steps a standby worker runs before it waits for its job
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)  # the folder holding cnnviz/, for the worker's path
+_START_NICE = os.nice(0)  # this process's niceness when it started (a worker adds the job's to it)
 _MAIN = "import sys; from cnnviz.worker import main; sys.exit(main(sys.argv[1:]))"  # not -m: one copy of this module
 
 
@@ -88,10 +93,40 @@ class _Orders:
                 return
 
 
-def train(conn, job: dict, orders: _Orders) -> None:
-    os.nice(job["nice"])  # 0: unchanged
+def stand_by(conn, order: dict) -> dict:
+    """Get ready for a job not yet known: lower the priority, load the data files named, warm up. Returns the
+    loaded splits by DataFiles; says ("standby", info) when done. Files that fail to load are left for the job,
+    which then reports the loader's message as its own."""
+    os.nice(order["nice"])
+    torch.set_num_threads(order["threads"])
+    loaded = {}
+    for files in order["files"]:
+        try:
+            loaded[files] = files.load()
+        except Exception:  # noqa: BLE001 -- the job loads it again and says why it failed
+            continue
+    train = next((split for files, split in loaded.items() if files.split == "train"), None)
+    if train is not None and len(train):
+        warm_up(train)
+    send(conn, ("standby", {"pid": os.getpid(), "loaded": list(loaded)}))
+    return loaded
+
+
+def warm_up(train) -> None:
+    """A few steps of the default recipe on a throwaway model: the first steps of the real job then find the
+    thread pool started and the kernels chosen. Trainer draws from its own generators, so the job's numbers
+    do not depend on this."""
+    config = TrainConfig(max_steps=WARM_UP_STEPS, device="cpu")
+    trainer = Trainer(config, train.subset(config.batch_size * WARM_UP_STEPS))
+    trainer.run()
+
+
+def train(conn, job: dict, orders: _Orders, loaded: dict | None = None) -> None:
+    """Run `job`; `loaded` holds splits a standby has read already (by their DataFiles)."""
+    loaded = loaded or {}
+    os.nice(max(0, job["nice"] - os.nice(0) + _START_NICE))  # a standby has lowered it already
     torch.set_num_threads(job["threads"])
-    data = [s.load() if isinstance(s, DataFiles) else s for s in (job["train"], job["test"])]
+    data = [_split(s, loaded) for s in (job["train"], job["test"])]
     config = job["config"]  # a TrainConfig's dict (its design inside): plain data across the process boundary
     trainer = Trainer(TrainConfig.from_dict(config) if isinstance(config, dict) else config, *data)
     send(conn, ("ready", {"pid": os.getpid(), "device": str(trainer.device), "total_steps": int(trainer.total_steps),
@@ -117,6 +152,13 @@ def train(conn, job: dict, orders: _Orders) -> None:
     send(conn, ("end", {"state": "stopped" if orders.stopping else "done", "epochs": [dict(e) for e in trainer.epochs],
                         "filters": first_filters(trainer.model), "model_config": trainer.model.config.to_dict(),
                         "weights": weights, "metadata": trainer.metadata()}))
+
+
+def _split(split, loaded: dict):
+    """A Split sent by value as it is; DataFiles from what the standby loaded, else read now."""
+    if not isinstance(split, DataFiles):
+        return split
+    return loaded[split] if split in loaded else split.load()
 
 
 def launch(threads: int) -> tuple[subprocess.Popen, Connection]:
@@ -152,9 +194,12 @@ def main(argv: list[str]) -> int:
     conn, parent_pid = Connection(int(argv[0])), int(argv[1])
     orders = _Orders(conn, parent_pid)
     try:
-        job = receive(conn)
+        job, loaded = receive(conn), {}
         try:
-            train(conn, job, orders)
+            if isinstance(job, dict) and "standby" in job:
+                loaded = stand_by(conn, job["standby"])
+                job = receive(conn)
+            train(conn, job, orders, loaded)
         except ServerGone:
             raise
         except Exception as exc:  # noqa: BLE001 -- reported on the page as the reason the run failed

@@ -16,15 +16,14 @@ from PIL import Image
 from torch import nn
 
 from cnnviz import receptive_field
-from cnnviz.confidence import judge
 from cnnviz.layers import layer_specs
 from cnnviz.receptive_field import unit_window
 from cnnviz.trace import trace
 from cnnviz.unit import open_unit
-from cnnviz_ui import model_charts, visual
+from cnnviz_ui import visual
 from cnnviz_ui.current_digit import Digit
 from cnnviz_ui.export import image_download, tile
-from cnnviz_ui.images import digit_image, feature_grid, figure_html, png_data_url, vector_strip
+from cnnviz_ui.images import digit_image, feature_grid, figure_html, vector_strip
 from cnnviz_ui.network_view import clicked, network_figure
 from cnnviz_ui.shell import lecture_mode, prose, show_chart
 from cnnviz_ui.unit_view import map_picker_figure, partial_sums_figure, unit_html
@@ -183,22 +182,6 @@ def open_pick(layer: str, index: int, views: list) -> None:
     st.session_state[f"rf_ch_{layer}" if values.ndim == 3 else f"rf_i_{layer}"] = int(index)
 
 
-def caution_markdown(judged, most: int | None = None) -> str:
-    """The caution for a prediction that deserves less trust (cnnviz.confidence.Confidence), in our words; at
-    most `most` reasons (lecture mode keeps the lesson box on one screen)."""
-    reasons = judged.reasons[:most] if most else judged.reasons
-    return f"**Take this answer with care:** {'; '.join(reasons)}."
-
-
-CONFIDENCE_LESSON = (
-    "**Sure is not the same as right.** The ten probabilities always add up to 100%, whatever the network is "
-    "shown: it has no way to answer \"this is not a digit\". A scribble, a letter or a digit written unlike "
-    "anything in MNIST can still push one score far above the others, and the softmax turns that gap into a "
-    "number close to 100%. So the caution above looks for trouble in two other places as well: how spread out "
-    "the network's own belief is, and how far the drawing's ink is from the digits the network learned from. "
-    "Neither can prove an answer right; a missing caution is not a promise either.")
-
-
 SCROLL_JS = """<script>
 (function find(tries) {
   const box = window.parent.document.querySelector('.st-key-inspector') || document.querySelector('.st-key-inspector');
@@ -210,26 +193,6 @@ SCROLL_JS = """<script>
 
 
 # -- the page's pieces: the digit read from an upload, the answer, the network and one unit opened ---------------
-
-def show_answer(digit: Digit, result: Analysis, digest: str, middle, right) -> None:
-    """The student's digit as the model sees it, its prediction and the ten probabilities, with a caution when
-    the answer deserves less trust (cnnviz.confidence)."""
-    judged = judge(result.probabilities, digit.image28)
-    with middle:
-        st.html(prediction_html(png_data_url(digit_image(digit.image28, size=28)), result.probabilities, digest))
-        if digit.source != "your drawing":
-            st.caption(digit.source)
-        image_download(lambda: digit_image(digit.image28, size=280), "the input as the model sees it",
-                       key="draw_input_png")
-        st.metric("Prediction", str(judged.predicted), f"{visual.percent(judged.probability)} probability",
-                  delta_color="off", delta_arrow="off")
-    with right:
-        st.html(model_charts.probability_bars_html(result.probabilities, digest))
-        if judged.caution:
-            st.warning(caution_markdown(judged, most=1 if lecture_mode() else None))
-    if judged.caution:
-        prose(CONFIDENCE_LESSON)
-
 
 def _open_clicked(chart: str, views: list) -> None:
     """A click on the network picture: open that map (or unit) in the inspector."""

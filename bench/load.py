@@ -174,7 +174,7 @@ async def run_follow_class(base_url: str, store_url: str, n: int, drawings: list
     await asyncio.sleep(max(0.0, measure_from - time.monotonic()))
     cpu0, wall0 = cpu_of(apps), time.monotonic()
     moves, question = [], 0
-    while time.monotonic() < stop_at - move_every:
+    while time.monotonic() + 2 * move_every <= stop_at:   # a whole cycle, while the students are there
         question += 1
         classroom.open_question(store, code, key, "quick_check", f"Question {question}: which is larger?",
                                 ["3", "7", "5", "2"])

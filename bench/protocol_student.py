@@ -264,7 +264,7 @@ async def _answer(session: ClassSession, me: ClassStudent, rng: random.Random) -
         return
     me.answered.add(found[1].id)
     wid, element, fragment = found
-    session.widgets[wid] = WidgetState(id=wid, int_value=rng.randrange(len(element.options)))
+    session.widgets[wid] = WidgetState(id=wid, string_value=rng.choice(list(element.options)))
     done = session.runs_finished
     await session.rerun(fragment_id=fragment, trigger=button[0])
     await session.wait_for(lambda: session.runs_finished > done)

@@ -45,3 +45,31 @@ def test_two_simulated_students_get_a_prediction_for_every_drawing(server):
     assert result["drawings"] >= 4     # two rounds each at least
     assert result["wrong"] == 0
     assert result["server_rss_mb"] > 0
+
+
+@pytest.fixture
+def class_server(data_root, tmp_path):
+    store = f"sqlite://{tmp_path / 'classes.sqlite3'}"
+    with streamlit_server(env={"CNNVIZ_DATA": str(data_root), "CNNVIZ_CLASS_STORE": store}, name="load-follow") as s:
+        yield s, store
+
+
+@pytest.mark.slow
+def test_following_students_land_on_every_view_and_every_drawing_reaches_the_wall(class_server):
+    """`--follow`: three students follow the instructor's moves, answer and draw for the wall; every move is
+    followed by every student, every drawing sent shows on the instructor's wall, nothing fails."""
+    load = _load_module()
+    server, store = class_server
+
+    async def run():
+        await load.open_home(server.url, sessions=1)
+        return await load.run_follow_class(server.url, store, 3, make_drawings(), think=2.0, warmup=3.0,
+                                           duration=14.0, move_every=4.0, server_pids=(server.proc.pid,))
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        result = pool.submit(asyncio.run, run()).result(timeout=300)
+    assert result["errors"] == 0, result["error_samples"]
+    assert result["moves"] >= 2 and result["follow_missed"] == 0
+    assert result["follow_p95_ms"] is not None
+    assert result["drawings"] >= 3 and result["drawings_lost"] == 0
+    assert result["answers"] >= 3

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from cnnviz.layers import layer_specs
-from cnnviz.train import TrainConfig, Trainer
+from cnnviz.train import TrainConfig, Trainer, warm_up
 
 PAUSED_POLL_S = 0.5   # how often a paused worker checks that its server is still there
 WARM_UP_STEPS = 3     # throwaway optimizer steps a standby worker runs before it waits for its job
@@ -105,20 +105,9 @@ def stand_by(conn, order: dict) -> dict:
             loaded[files] = files.load()
         except Exception:  # noqa: BLE001 -- the job loads it again and says why it failed
             continue
-    train = next((split for files, split in loaded.items() if files.split == "train"), None)
-    if train is not None and len(train):
-        warm_up(train)
+    warm_up(TrainConfig(device="cpu"), WARM_UP_STEPS)  # the page's recipes train on the CPU
     send(conn, ("standby", {"pid": os.getpid(), "loaded": list(loaded)}))
     return loaded
-
-
-def warm_up(train) -> None:
-    """A few steps of the default recipe on a throwaway model: the first steps of the real job then find the
-    thread pool started and the kernels chosen. Trainer draws from its own generators, so the job's numbers
-    do not depend on this."""
-    config = TrainConfig(max_steps=WARM_UP_STEPS, device="cpu")
-    trainer = Trainer(config, train.subset(config.batch_size * WARM_UP_STEPS))
-    trainer.run()
 
 
 def train(conn, job: dict, orders: _Orders, loaded: dict | None = None) -> None:

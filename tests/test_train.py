@@ -8,8 +8,8 @@ from cnnviz.data import load_split
 from cnnviz.checkpoint import load
 from cnnviz.evaluate import evaluate
 from cnnviz.model import DigitCNN, ModelConfig
-from cnnviz.train import StepRecord, TrainConfig, Trainer, downsample, replay
-from cnnviz.train.__main__ import main
+from cnnviz.train import StepRecord, TrainConfig, Trainer, downsample, replay, warm_up
+from cnnviz.train.__main__ import default_threads, main
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -295,3 +295,25 @@ def test_a_design_that_cannot_read_the_data_is_refused(small):
         Trainer(TrainConfig(model=ModelConfig(image_size=32)), small[0])
     with pytest.raises(ValueError, match="set num_classes to at least 10"):
         Trainer(TrainConfig(model=ModelConfig(num_classes=5)), small[0])
+
+
+def test_a_warm_up_changes_neither_a_later_run_nor_the_global_random_stream(small):
+    config = TrainConfig(max_steps=4, batch_size=64, seed=3)
+    first = Trainer(config, *small)
+    first.run()
+    rng = torch.get_rng_state()
+    warm_up(config, steps=2)
+    assert torch.equal(torch.get_rng_state(), rng)
+    second = Trainer(config, *small)
+    second.run()
+    assert losses(first) == losses(second)
+
+
+def test_a_warm_up_fits_a_design_with_other_input_channels():
+    design = ModelConfig.uniform(channels=(4,), in_channels=3, image_size=12, hidden=())
+    warm_up(TrainConfig(batch_size=8, model=design), steps=1)  # raises if the blank images did not fit
+
+
+def test_the_cli_uses_one_thread_when_other_programs_keep_every_core_busy():
+    assert default_threads(load=2.5, cores=2, torch_default=2) == 1
+    assert default_threads(load=0.3, cores=2, torch_default=2) == 2

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 import torch
 import torch.nn.functional as F
@@ -290,6 +290,18 @@ class Trainer:
                 "curve": [_rounded(r.to_dict()) for r in downsample(self.records, CURVE_POINTS)],
                 "device": str(self.device), "precision": self.precision, "torch": torch.__version__,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def warm_up(config: TrainConfig, steps: int = 3) -> None:
+    """A few throwaway steps of `config`'s recipe on blank images: the thread pool starts and the kernels for
+    these shapes are chosen, so the first steps of a real run do not pay for that. Trainer draws from its own
+    generators, so a later run's numbers do not depend on this."""
+    design = config.model_config()
+    n, size = config.batch_size * steps, design.image_size
+    images = torch.zeros(n, design.in_channels, size, size)                # [n, C, H, W]
+    raw = torch.zeros(n, size, size, dtype=torch.uint8)                    # [n, H, W]
+    blank = Split(images, torch.zeros(n, dtype=torch.int64), raw)
+    Trainer(replace(config, max_steps=steps, eval_every=None), blank).run()
 
 
 def _check_fits(design: ModelConfig, split: Split) -> None:

@@ -7,12 +7,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 from dataclasses import fields
 
 import torch
 
 from cnnviz.model import ACTIVATIONS, HEADS, POOLS, ModelConfig
-from cnnviz.train import DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES, StepRecord, TrainConfig, Trainer
+from cnnviz.train import DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES, StepRecord, TrainConfig, Trainer, warm_up
 
 BAR_WIDTH = 30
 
@@ -49,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     design.add_argument("--hidden", type=int, nargs="*", default=None, metavar="N",
                         help="hidden layer widths of the FC head, zero to two (default: 128; none with --head gap)")
     p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--threads", type=int, default=d.threads, help="torch threads (default: torch's choice)")
+    p.add_argument("--threads", type=int, default=d.threads,
+                   help="torch threads (default: torch's choice, or 1 when other programs keep every core busy)")
     p.add_argument("--device", choices=DEVICES, default=d.device)
     p.add_argument("--max-steps", type=int, default=d.max_steps, help="stop after this many steps")
     p.add_argument("--eval-every", type=int, default=d.eval_every, help="also evaluate every N steps")
@@ -93,6 +95,27 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return config if design == config.model_config() else TrainConfig(**{**vars(config), "model": design})
 
 
+def default_threads(load: float, cores: int, torch_default: int) -> int:
+    """Torch threads when --threads is not given: torch's own choice, unless other programs already keep every
+    core busy (1-minute load average >= cores); then 1, as two OpenMP threads that the system keeps
+    descheduling mostly wait for each other (bench/NOTES.md section 1)."""
+    return 1 if load >= cores else torch_default
+
+
+def warm_up_while(config: TrainConfig) -> threading.Thread:
+    """Start warm_up(config) in a thread: its kernels run while the main thread reads the data (mostly Python:
+    torchvision's import, the files), so on two cores the two overlap. Its failures are left to the real run."""
+    def run():
+        try:
+            warm_up(config)
+        except Exception:  # noqa: BLE001 -- e.g. no such device: the Trainer below says so properly
+            pass
+
+    thread = threading.Thread(target=run, name="warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 def progress_bar(record: StepRecord, epochs: int) -> str:
     fraction = record.epoch_progress - (record.epoch - 1)
     filled = int(BAR_WIDTH * fraction)
@@ -131,8 +154,9 @@ def main(argv=None) -> int:
     except ValueError as exc:
         print(f"error: {exc}")
         return 2
-    if config.threads:
-        torch.set_num_threads(config.threads)
+    torch.set_num_threads(config.threads or default_threads(os.getloadavg()[0], os.cpu_count() or 1,
+                                                            torch.get_num_threads()))
+    warming = warm_up_while(config)
     download = True if args.download else False
     try:
         train = load_split("train", args.data, config.dataset, download=download)
@@ -140,6 +164,8 @@ def main(argv=None) -> int:
     except (MissingDataError, CorruptDataError) as exc:
         print(f"error: {exc}")
         return 2
+    finally:
+        warming.join()
     if args.train_size:
         train = train.subset(args.train_size)
     trainer = Trainer(config, train, test)

@@ -189,7 +189,7 @@ async def run_follow_class(base_url: str, store_url: str, n: int, drawings: list
     await asyncio.sleep(2.0)   # the last drawings reach the wall
     await teacher.close()
 
-    follow, missed = [], 0
+    follow, missed, by_page = [], 0, {}
     for moved, view in moves:
         for s in students:
             landed = _shows(s.session.shown, moved, view)
@@ -197,6 +197,7 @@ async def run_follow_class(base_url: str, store_url: str, n: int, drawings: list
                 missed += 1
             else:
                 follow.append((landed - moved) * 1000)
+                by_page.setdefault(view[0], []).append(follow[-1])
     wall_ms, lost = [], 0
     for s in students:
         seen = [(t, created) for t, sid, created in teacher.wall_seen if sid == s.student_id]
@@ -213,7 +214,8 @@ async def run_follow_class(base_url: str, store_url: str, n: int, drawings: list
     return {
         "sessions": n, "think_s": think, "window_s": round(wall, 1), "moves": len(moves),
         "follow_p50_ms": pct(follow, 50), "follow_p95_ms": pct(follow, 95), "follow_max_ms": max(follow, default=None),
-        "follow_missed": missed, "drawings": len(wall_ms), "wall_p50_ms": pct(wall_ms, 50),
+        "follow_missed": missed, "follow_p95_ms_by_page": {page: pct(v, 95) for page, v in by_page.items()},
+        "drawings": len(wall_ms), "wall_p50_ms": pct(wall_ms, 50),
         "wall_p95_ms": pct(wall_ms, 95), "wall_max_ms": max(wall_ms, default=None), "drawings_lost": lost,
         "answers": sum(len(s.answered) for s in students), "errors": len(errors),
         "error_samples": sorted(set(errors))[:5],
@@ -227,6 +229,8 @@ def print_follow_row(r: dict) -> None:
           f"{_fmt(r['follow_max_ms'])} | {r['follow_missed']} | {r['drawings']} | {_fmt(r['wall_p50_ms'])} | "
           f"{_fmt(r['wall_p95_ms'])} | {_fmt(r['wall_max_ms'])} | {r['drawings_lost']} | {r['answers']} | "
           f"{r['errors']} | {_fmt(r['server_cpu_pct'])} | {r['load_avg'][0]} |", flush=True)
+    print("    follow p95 by page moved to: " + ", ".join(f"{page} {_fmt(v)} ms"
+                                                    for page, v in r["follow_p95_ms_by_page"].items()), flush=True)
     for sample in r["error_samples"]:
         print(f"    error: {sample}", flush=True)
 

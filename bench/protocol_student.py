@@ -279,7 +279,10 @@ async def _draw(session: ClassSession, me: ClassStudent, drawing: Drawing) -> No
     seen, done = len(session.model_reads), session.runs_finished
     await session.rerun(fragment_id=fragment)
     try:
-        await session.wait_for(lambda: len(session.model_reads) > seen and session.runs_finished > done)
+        await session.wait_for(lambda: (len(session.model_reads) > seen and session.runs_finished > done)
+                               or session.url_path != "class_session")
+        if session.url_path != "class_session":   # the instructor moved the class meanwhile: no drawing sent
+            return
         send = await session.wait_for(lambda: session.elements.get("Send to the wall"))
     except TimeoutError:
         me.errors.append(f"no answer from the model within {TIMEOUT_S:.0f} s")

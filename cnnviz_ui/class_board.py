@@ -59,7 +59,8 @@ def wall_view(seat: Seat) -> None:
             act(lambda: classroom.hide_drawing(store(), seat.code, seat.key, shown[number - 1].id))
             st.rerun()
         export_col.download_button("Export (PNGs + CSV)", data=lambda: wall_zip(shown), file_name="class-wall.zip",
-                                   mime="application/zip", key="class_wall_export", icon=":material/download:")
+                                   mime="application/zip", key="class_wall_export", icon=":material/download:",
+                                   on_click="ignore")
 
 
 def wall_zip(drawings) -> bytes:

@@ -205,3 +205,22 @@ def test_an_unreachable_store_says_so_on_the_class_page_and_every_other_page_wor
     assert [t.value for t in seated.title] == ["A page"]
     assert "not reachable just now" in texts(seated.caption)
     st.cache_resource.clear()
+
+
+def test_a_student_shares_a_design_and_the_runs_board_shows_it(store_url):
+    import copy
+
+    from cnnviz_ui.models import ACTIVE_KEY, LoadedModel, shipped_model
+    teacher, me = start(store_url)
+    design = LoadedModel(copy.deepcopy(shipped_model("fc").model), "your design 'tiny'", {"final": {"test_acc": 0.97}})
+    pupil = join(me.code)
+    pupil.session_state[ACTIVE_KEY] = design
+    pupil.run()
+    pupil.text_input(key="class_share_name").input("tiny").run()
+    click(pupil, "Share your design 'tiny'")
+    assert "Shared with class" in texts(pupil.success)
+    teacher.run()
+    table = teacher.dataframe[0].value
+    assert list(table["Run"]) == ["tiny"] and list(table["Kind"]) == ["design"]
+    assert list(table["Test accuracy"]) == ["97.00%"]
+    assert any("class_runs_chart" in c.proto.id for c in teacher.get("plotly_chart"))

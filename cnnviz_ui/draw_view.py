@@ -1,4 +1,6 @@
-"""What the draw page shows for one input: the layers in execution order, each as one composite image.
+"""What the draw page shows for one input: the layers in execution order (their kinds read from cnnviz.layers,
+so any design of the Design lab draws itself), each as one composite image; the network picture and the unit
+inspector under it.
 
 Work is cached per (model, input) in the session, so moving the unit picker or switching pages
 does not run the network again.

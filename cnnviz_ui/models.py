@@ -1,4 +1,5 @@
-"""Which model a session is looking at: the shipped checkpoint (shared, read-only) or the user's own."""
+"""Which model a session is looking at: the shipped checkpoint (shared, read-only) or the user's own (a design
+from the Design lab, a training run, an upload), and the line every model page shows to say which."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -71,7 +71,8 @@ def through_browser(key: str, root: str) -> dict:
     from livetest import launch_browser, streamlit_server
 
     points_js = """() => { const gd = document.querySelector('.st-key-dl_live .js-plotly-plot');
-        return gd && gd.data ? Math.max(0, ...gd.data.map(t => (t.x || []).length)) : 0; }"""
+        const len = a => !a ? 0 : (a._inputArray ? a._inputArray.length : (a.length || 0));
+        return gd && gd.data ? Math.max(0, ...gd.data.map(t => len(t.x))) : 0; }"""
     with streamlit_server(env={"CNNVIZ_DATA": root}, name="bench-design-lab") as server, sync_playwright() as p:
         browser = launch_browser(p)
         page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()

@@ -146,3 +146,41 @@ def test_a_link_opens_the_lab_on_its_preset(offline):
     at = open_from_link("design_lab", dl_preset=PRESETS["wide"].title)
     assert at.selectbox(key="dl_preset").value == "wide" and design_of(at) == PRESETS["wide"].config
     assert metric(at, "Parameters") == "421,642"
+
+
+def test_a_kept_design_downloads_as_a_checkpoint_that_uploads_back(offline, monkeypatch):
+    """Download a kept design, upload the file: the same design and the same answers, read safely."""
+    import torch
+    from streamlit.delta_generator import DeltaGenerator
+    from streamlit.testing.v1 import AppTest
+
+    from cnnviz.presets import recorded_model
+
+    made = {}
+    original = DeltaGenerator.download_button
+
+    def spy(self, label, data, file_name=None, *args, **kwargs):  # the page calls it on a column
+        made[file_name] = data
+        return original(self, label, data, file_name, *args, **kwargs)
+
+    monkeypatch.setattr(DeltaGenerator, "download_button", spy)
+    at = open_app_page("design_lab")
+    at.selectbox(key="dl_preset").set_value("tiny").run()
+    at.button(key="dl_add_preset").click().run()
+    name, data = next(iter(made.items()))
+    data = data() if callable(data) else data
+    assert name == "cnnviz-design-tiny-under-5-000-parameters.safetensors"
+
+    def upload(data: bytes):
+        import streamlit as st
+
+        from cnnviz_ui.design_runs import keep_upload, model_of
+        entry = keep_upload(data, "mine.safetensors")
+        st.session_state["uploaded"] = (entry.name, entry.source, model_of(entry)[0])
+
+    up = AppTest.from_function(upload, args=(data,)).run()
+    assert not up.exception
+    name, source, model = up.session_state["uploaded"]
+    assert (name, source) == ("mine", "uploaded") and model.config == PRESETS["tiny"].config
+    x = torch.randn(2, 1, 28, 28)
+    assert torch.equal(model(x), recorded_model("tiny")[0](x))

@@ -10,6 +10,7 @@ from torch import nn
 
 from cnnviz.layers import LayerSpec, layer_specs
 from cnnviz.model import GAP_CONFIG, DigitCNN, ModelConfig, count_parameters
+from cnnviz_ui.shell import lecture_mode
 
 ACTIVE_KEY = "active_model"
 SERVER_THREADS = 1   # torch intra-op threads for the whole server (see use_server_threads)
@@ -122,7 +123,8 @@ def show_which_model(loaded: LoadedModel, key: str) -> None:
         st.caption(showing(loaded))
         return
     text, back = st.columns([5, 2], vertical_alignment="center")
-    text.caption(showing(loaded) + ". The Design lab and the Training page choose which model the pages show.")
+    why = "" if lecture_mode() else ". The Design lab and the Training page choose which model the pages show"
+    text.caption(showing(loaded) + why)           # lecture mode: one line, the lesson stays on the first screen
     if back.button("Back to the shipped model", key=f"{key}_shipped", icon=":material/undo:",
                    help="Every page shows the checkpoint shipped with the app again (your model stays in the lab)"):
         set_active_model(None)

@@ -122,15 +122,19 @@ def test_a_class_follows_answers_and_draws_across_two_processes_and_a_restart(se
         assert query(teacher).get("pool_kernel") == "3" and query(teacher).get("pool_stride") == "1"
         changed = time.monotonic()
         landed = []
-        for page in students:
-            wait_until(lambda: FOLLOWED.search(address(page)) and query(page).get("pool_kernel") == "3"
-                       and query(page).get("pool_stride") == "1", 30, "the student's page to follow")
+        for page in students:   # what the student sees: the page, and its widgets holding the instructor's values
+            wait_until(lambda: FOLLOWED.search(address(page))
+                       and page.get_by_label("Kernel size", exact=True).input_value() == "3"
+                       and page.get_by_label("Stride", exact=True).input_value() == "1", 30,
+                       "the student's page to follow")
             landed.append(time.monotonic() - changed)
         print(f"followed within {max(landed):.2f} s (each student: {[round(t, 2) for t in landed]})")
-        for page in students:   # the page shows what the link says: the widgets took the instructor's values
-            wait_until(lambda: page.get_by_label("Kernel size", exact=True).input_value() == "3", 30,
-                       "the kernel input to show 3")
-            assert page.get_by_label("Stride", exact=True).input_value() == "1"
+        for page in students:   # and the link in its address bar says so
+            try:
+                wait_until(lambda: query(page).get("pool_kernel") == "3" and query(page).get("pool_stride") == "1",
+                           30, "the student's link to hold kernel 3, stride 1")
+            except TimeoutError as exc:
+                raise AssertionError(f"{exc}; the student's address: {address(page)}") from None
 
         # ---- predict, then reveal: the instructor goes back to the Class page (the class follows) and asks
         open_page(teacher, served.url, "class_session")   # typed in: a new session, the seat from the cookie
@@ -169,8 +173,11 @@ def test_a_class_follows_answers_and_draws_across_two_processes_and_a_restart(se
             click(page, "Send to the wall")
             page.get_by_text("On the wall").first.wait_for(timeout=60_000)
         wait_until(lambda: teacher.evaluate(WALL_JS) == STUDENTS, 30, "six drawings on the wall")
-        cells = wait_until(lambda: teacher.evaluate(CONFUSION_JS), 30, "the class's confusion matrix")
-        assert sum(cells) == STUDENTS
+        def confusion_total():   # the chart is drawn after the wall's HTML: it may still show the last poll's
+            cells = teacher.evaluate(CONFUSION_JS)
+            return cells is not None and sum(cells) == STUDENTS
+        wait_until(confusion_total, 30, "a confusion matrix whose counts add up to six")
+        assert sum(teacher.evaluate(CONFUSION_JS)) == STUDENTS
         for page in [teacher, *students]:
             assert exceptions_on(page) == []
         assert [e for page in students for e in page._errors] == []

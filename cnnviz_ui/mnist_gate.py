@@ -24,7 +24,7 @@ def forget_missing_mnist() -> None:
     """Drop every cached 'MNIST is missing' answer, for every user of this server."""
     from cnnviz_ui import digits, training_view
     digits.test_split.clear()
-    training_view.splits.clear()
+    training_view.training_data_missing.clear()
 
 
 def require_mnist(key: str, offline_note: str = "") -> bool:

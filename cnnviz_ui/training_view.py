@@ -45,7 +45,6 @@ def training_data_missing() -> str | None:
     return None
 
 
-splits = training_data_missing  # the name cnnviz_ui.mnist_gate clears after a download (until it uses the new one)
 
 
 def curve_arrays(records) -> dict:

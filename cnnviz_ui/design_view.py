@@ -55,7 +55,7 @@ def _stages(summary) -> list[tuple[str, str, tuple, object]]:
     return stages
 
 
-def architecture_figure(summary, height: int | None = 250) -> go.Figure:
+def architecture_figure(summary, height: int | None = 270) -> go.Figure:
     """The design as a row of blocks: a slab per map (height from its side, width from its channels), a bar
     per vector, with each layer's name above and its shape and receptive field below."""
     stages = _stages(summary)
@@ -77,18 +77,19 @@ def architecture_figure(summary, height: int | None = 250) -> go.Figure:
                               f"<br>{row.params:,} parameters{rf}<br>{count_text(row.macs)} multiply-adds")
             hover_x.append(i)
     n = len(stages)
-    fig.add_trace(go.Scatter(x=list(range(n)), y=[0.6] * n, mode="text", text=[s[0] for s in stages],
-                             textfont=dict(size=12), hoverinfo="skip"))
+    stagger = [0.0 if i % 2 == 0 else 0.12 for i in range(n)]  # neighbours' labels on two rows: no overlap
+    fig.add_trace(go.Scatter(x=list(range(n)), y=[0.5 + d for d in stagger], mode="text", textposition="top center",
+                             text=[s[0] for s in stages], textfont=dict(size=12), hoverinfo="skip"))
     below = [shape_text(s[2]) + (f"<br>RF {s[3].rf_size}" if s[3] is not None and s[3].rf_size is not None else "")
              for s in stages]
-    fig.add_trace(go.Scatter(x=list(range(n)), y=[-0.62] * n, mode="text", text=below, textfont=dict(size=11),
-                             hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=list(range(n)), y=[-0.5 - 2 * d for d in stagger], mode="text", text=below,
+                             textposition="bottom center", textfont=dict(size=11), hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=hover_x, y=[0] * len(hover_x), mode="markers", hovertext=hover_text,
                              marker=dict(size=24, opacity=0, color=visual.MUTED), hoverinfo="text"))
     for i in range(1, n):
         fig.add_annotation(x=i - 0.5, y=0, text="→", showarrow=False, font=dict(size=16, color=visual.MUTED))
     fig.update_xaxes(visible=False, range=[-0.6, n - 0.4])
-    fig.update_yaxes(visible=False, range=[-0.85, 0.75])
+    fig.update_yaxes(visible=False, range=[-1.0, 0.8])
     fig.update_layout(height=height, showlegend=False, margin=dict(l=4, r=4, t=8, b=4),
                       plot_bgcolor="rgba(0,0,0,0)", paper_bgcolor="rgba(0,0,0,0)")
     return fig

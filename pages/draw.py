@@ -3,7 +3,7 @@ import streamlit as st
 
 from cnnviz.confidence import judge
 from cnnviz.data import TEST_SIZE
-from cnnviz_ui import draw_view, links, model_charts, visual
+from cnnviz_ui import inspector_view, links, model_charts, visual
 from cnnviz_ui.current_digit import INITIAL, Digit, drawn_digit, example_digit, mnist_digit, set_current_digit, \
     uploaded_digit
 from cnnviz_ui.digits import missing_reason
@@ -25,7 +25,7 @@ model = loaded.model
 SOURCES = ["Draw", "MNIST test digit", "Upload an image"]
 PROMPT = "Draw a digit on the black square."
 st.session_state.pop(INITIAL, None)  # this page was just opened: the canvas mounts again, with the last drawing
-draw_view.arrive_from_evaluation()   # a mistake clicked on the Evaluation page: that digit, in the inspector
+inspector_view.arrive_from_evaluation()   # a mistake clicked on the Evaluation page: that digit, in the inspector
 
 
 def caution_markdown(judged, most: int | None = None) -> str:
@@ -104,7 +104,7 @@ def draw_and_look() -> None:
         result = analyse(model, digit.x, digest)
         show_answer(digit, result, digest, middle, right)
     show_which_model(loaded, "draw")
-    draw_view.inside_the_network(model, digit, result, example)
+    inspector_view.inside_the_network(model, digit, result, example)
 
 
 draw_and_look()

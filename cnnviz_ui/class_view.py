@@ -3,6 +3,7 @@ the runs board, and `share_model` (any page can share the session's model with i
 from __future__ import annotations
 
 import html
+from functools import lru_cache
 
 import numpy as np
 import plotly.graph_objects as go
@@ -90,7 +91,7 @@ def wall_html(drawings: list, asked: int | None = None, numbered: bool = False) 
         wrong = label is not None and int(d.prediction) != int(label)
         border = visual.HIGHLIGHT if wrong else visual.GRIDLINE
         number = f"<span style='color:{visual.MUTED}'>#{n}</span> " if numbered else ""
-        image = png_data_url(digit_image(np.asarray(d.pixels, dtype=np.float32) / 255.0, size=84))
+        image = card_image(np.asarray(d.pixels, dtype=np.uint8).tobytes())
         cards.append(f"<div class='cnnviz-wall-card' data-prediction='{int(d.prediction)}' "
                      f"data-student='{html.escape(d.student_id)}' data-created='{d.created:.6f}' style='width:92px;"
                      f"text-align:center;border:2px solid {border};border-radius:6px;padding:3px'>"
@@ -98,6 +99,14 @@ def wall_html(drawings: list, asked: int | None = None, numbered: bool = False) 
                      f"<div style='font-size:0.85rem'>{number}→ <b>{int(d.prediction)}</b></div></div>")
     return (f"<div class='cnnviz-wall' data-count='{len(drawings)}' style='display:flex;flex-wrap:wrap;gap:6px'>"
             + "".join(cards) + "</div>")
+
+
+@lru_cache(maxsize=4096)
+def card_image(pixels: bytes) -> str:
+    """One drawing (28x28 bytes) as the wall shows it, a PNG data URL; kept, as every student's page shows the same
+    wall again and again."""
+    image28 = np.frombuffer(pixels, dtype=np.uint8).reshape(28, 28).astype(np.float32) / 255.0  # [28, 28]
+    return png_data_url(digit_image(image28, size=84))
 
 
 def accuracy_line(class_accuracy: float, count: int, test_accuracy: float | None) -> str:

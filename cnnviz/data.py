@@ -140,15 +140,17 @@ def _missing_message(folder: Path, why: str) -> str:
 
 
 def _read(root: Path, dataset: str, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """Read the (already checked) files through torchvision; only its .data/.targets tensors are used."""
-    from torchvision import datasets  # slow import (seconds): keep it off the app's start-up path
-
-    cls = getattr(datasets, _dataset_info(dataset)[0])
+    """Read the (already checked) IDX files with NumPy: images uint8 [N, 28, 28], labels int64 [N].
+    (torchvision read them before; importing it cost a training worker seconds before its first step.)"""
+    folder = root / _dataset_info(dataset)[0] / "raw"
+    images_name, labels_name = _file_names("train" if train else "test")
     try:
-        ds = cls(str(root), train=train, download=False)
-    except (RuntimeError, ValueError) as exc:
-        raise CorruptDataError(f"torchvision could not read {dataset} from {root}: {exc}") from None
-    return ds.data, ds.targets  # uint8 [N, 28, 28], int64 [N]
+        images = np.fromfile(folder / images_name, dtype=np.uint8, offset=16)   # header: magic, count, rows, cols
+        labels = np.fromfile(folder / labels_name, dtype=np.uint8, offset=8)    # header: magic, count
+        images = images.reshape(-1, IMAGE_SIZE, IMAGE_SIZE)                      # [N, 28, 28]
+    except (OSError, ValueError) as exc:
+        raise CorruptDataError(f"could not read {dataset} from {folder}: {exc}") from None
+    return torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64))
 
 
 def _download(root: Path, dataset: str, folder: Path) -> None:

@@ -208,3 +208,13 @@ def test_pixels_digest_is_the_tag_the_draw_page_writes():
     image = np.linspace(0, 1, 784, dtype=np.float32).reshape(28, 28)
     assert pixels_digest(image) == input_hash(image)
     assert pixels_digest(image) != pixels_digest(image.T) and pixels_digest(image) != pixels_digest(image[None])
+
+
+def test_the_idx_files_read_exactly_as_torchvision_reads_them(data_root, test):
+    """cnnviz reads the IDX files with NumPy (no torchvision import in a training worker): torchvision's own
+    MNIST reader is the oracle, pixel for pixel and label for label."""
+    from torchvision import datasets
+
+    theirs = datasets.MNIST(str(data_root), train=False, download=False)
+    assert torch.equal(test.raw, theirs.data)
+    assert torch.equal(test.labels, theirs.targets)

@@ -59,7 +59,10 @@ def new_run_form(manager, owner: str, job, missing) -> None:
             st.caption(f"Your changes to this recipe: {', '.join(edits)}.")
         busy = job is not None and job.active
         started = st.form_submit_button("Start training", type="primary", disabled=bool(missing) or busy)
-    if started:
+    design_run = manager.get(f"{owner}-design")   # one run per student: the Design lab's counts too
+    if started and design_run is not None and design_run.active:
+        st.error("Your run in the Design lab is still going: stop it there first, then start this one.")
+    elif started:
         try:
             config = controls_config(st.session_state, device="cpu", max_steps=int(max_steps) or None)
             manager.start(owner, config, DataFiles("train"), DataFiles("test"))  # the worker reads MNIST

@@ -284,7 +284,8 @@ class JobManager:
 
     def start(self, owner: str, config, train, test) -> Job:
         """Start a job for `owner`; their finished job is replaced, an active one is returned as is.
-        `train` and `test` are Splits (sent to the worker) or DataFiles (read by the worker)."""
+        `train` and `test` are Splits (sent to the worker) or DataFiles (read by the worker, or already read by
+        the standby). The job runs in the standby worker when there is one (see warm()), else in a new one."""
         train, test = self._located(train), self._located(test)
         with self._lock:
             self._reap()

@@ -21,7 +21,11 @@ with st.container(key="lesson"):
     chosen = controls.preset_picker(pick)
     lesson.markdown(f"*{PRESETS[chosen].lesson}*")
     picture = st.container()
-    values = controls.editor(brief=lecture)
+    if lecture:  # the picture and the preset fill the projector's screen; the decisions fold under them
+        with st.expander("Change a decision: blocks, kernels, pooling, the head", expanded=False):
+            values = controls.editor(brief=True)
+    else:
+        values = controls.editor(brief=False)
 
 config = summary = None
 try:

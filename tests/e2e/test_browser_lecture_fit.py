@@ -31,6 +31,8 @@ LESSON_PAGES = {
     "receptive_field": "Receptive field",
     "gap_cam": "GAP and CAM",
     "evaluation": "Evaluation",
+    "design_lab": "Design lab",
+    "why": "Why this answer?",
 }
 SIZES = [(1280, 720), (1920, 1080)]
 CASES = [(path, size) for path in LESSON_PAGES for size in SIZES]
@@ -54,8 +56,10 @@ MEASURE_JS = """(tol) => {
   const box = e => { const b = e.getBoundingClientRect();
     return {left: Math.round(b.left), top: Math.round(b.top), right: Math.round(b.right), bottom: Math.round(b.bottom),
             width: Math.round(b.width), height: Math.round(b.height)}; };
+  const folded = e => { const d = e.closest('details');   // inside a closed expander (its title is not)
+    return !!d && !d.open && !e.closest('summary'); };
   const shown = e => { const b = e.getBoundingClientRect(); const s = getComputedStyle(e);
-    return b.width > 0 && b.height > 0 && s.visibility !== 'hidden' && s.display !== 'none'; };
+    return b.width > 0 && b.height > 0 && s.visibility !== 'hidden' && s.display !== 'none' && !folded(e); };
   const text = e => (e.innerText || e.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 70);
   const what = e => {
     const testid = e.closest('[data-testid]');

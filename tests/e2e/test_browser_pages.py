@@ -26,6 +26,8 @@ MAIN_FIGURE = {
     "filters": "[data-testid='stImage']",
     "gap_cam": "[data-testid='stPlotlyChart']",
     "evaluation": "[data-testid='stPlotlyChart']",          # the confusion matrix
+    "design_lab": ".st-key-lesson [data-testid='stPlotlyChart']",  # the design drawn as blocks
+    "why": "figure.cnnviz-attribution",                     # the four maps
 }
 
 # A number each page must show, computed live (from the chapter).
@@ -34,6 +36,7 @@ MAIN_TEXT = {
     "pooling": "max(1, 3, 5, 6) = 6",
     "architecture": "206,922",
     "receptive_field": "10×10",
+    "design_lab": "206,922",
 }
 
 IDS = [p or "home" for p in PAGES]

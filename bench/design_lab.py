@@ -9,24 +9,22 @@ to 0.5 s later (--browser measures the page itself in Chromium).
 The issue's targets: the first point under 2 s; the chapter's design to 99% in under 1/8 of the chapter's recipe
 (its 3-epoch wall time, measured as bench/train_speed.py does; --reference-seconds reuses a figure measured there).
 
-    CNNVIZ_DATA=path/to/data python bench/design_lab.py [--threads 1] [--reference-seconds 55] [--browser]
+    CNNVIZ_DATA=path/to/data python -m bench.design_lab [--threads 1] [--reference-seconds 55] [--browser]
 Not a test: timings depend on the machine and on what else runs on it (the load average is printed).
 """
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cnnviz import presets  # noqa: E402
-from cnnviz.data import data_root  # noqa: E402
-from cnnviz.jobs import FINISHED_STATES, DataFiles, JobManager  # noqa: E402
+from cnnviz import presets
+from cnnviz.data import data_root
+from cnnviz.jobs import FINISHED_STATES, DataFiles, JobManager
 
 DESIGNS = ("tiny", "chapter")
 
@@ -64,11 +62,12 @@ def through_job_manager(key: str, threads: int, root: str, target: float) -> dic
 
 def through_browser(key: str, root: str) -> dict:
     """The page itself in Chromium: pick the preset, press Train it, wait for the first curve and the end."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
     from playwright.sync_api import sync_playwright
 
-    from e2e_helpers import choose, open_page, rerun, wait_until
-    from livetest import launch_browser, streamlit_server
+    from livetest import REPO, launch_browser, load_script, streamlit_server
+
+    helpers = load_script(REPO / "tests" / "e2e" / "e2e_helpers.py", "e2e_helpers")   # the browser tests' own
+    choose, open_page, rerun, wait_until = helpers.choose, helpers.open_page, helpers.rerun, helpers.wait_until
 
     points_js = """() => { const gd = document.querySelector('.st-key-dl_live .js-plotly-plot');
         const len = a => !a ? 0 : (a._inputArray ? a._inputArray.length : (a.length || 0));
@@ -95,8 +94,7 @@ def through_browser(key: str, root: str) -> dict:
 
 def reference_seconds(root: str) -> float:
     """The chapter's recipe, as the chapter writes it: its 3-epoch wall time (bench/train_speed.py)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from train_speed import reference
+    from bench.train_speed import reference
     return reference(Path(root), 3, None, 0.99, seed=0)["wall"]
 
 

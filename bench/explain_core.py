@@ -1,6 +1,6 @@
 """What the explanation core costs for one new drawing, and the digit map's precomputation (issue 20).
 
-    CNNVIZ_DATA=/path/to/data python bench/explain_core.py [--threads 2] [--repeats 7]
+    CNNVIZ_DATA=/path/to/data python -m bench.explain_core [--threads 2] [--repeats 7]
 
 For the shipped FC model and a sketched digit (cnnviz.sketch, preprocessed as a drawing is): each attribution
 map (saliency, integrated gradients at 64 steps, Grad-CAM, occlusion 4x4 stride 2), the honesty check at one
@@ -14,18 +14,15 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cnnviz import attack, checkpoint, embedding, explain  # noqa: E402
-from cnnviz.data import load_split  # noqa: E402
-from cnnviz.preprocess import preprocess  # noqa: E402
-from cnnviz.sketch import draw_digit  # noqa: E402
+from cnnviz import attack, checkpoint, embedding, explain
+from cnnviz.data import load_split
+from cnnviz.preprocess import preprocess
+from cnnviz.sketch import draw_digit
 
 
 def timed(fn, repeats: int) -> tuple[float, float]:

@@ -1,6 +1,6 @@
 """Record the design lab's presets: train each with the lab's recipe and write checkpoints/designs/.
 
-    CNNVIZ_DATA=path/to/data python scripts/record_designs.py [--only tiny gap] [--threads 1] [--seed 0]
+    CNNVIZ_DATA=path/to/data python -m scripts.record_designs [--only tiny gap] [--threads 1] [--seed 0]
 
 For every preset (cnnviz/presets.py) it trains a fresh model with `presets.lab_recipe` (the fast recipe, a test
 every 250 steps) and writes `<key>.json`, the recorded run (config, curve, history, final numbers, images/s),
@@ -10,17 +10,14 @@ the JSON holds it). Timings depend on the machine and its load; the JSON says wh
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cnnviz import checkpoint, presets  # noqa: E402
-from cnnviz.data import load_split  # noqa: E402
-from cnnviz.train import Trainer  # noqa: E402
+from cnnviz import checkpoint, presets
+from cnnviz.data import load_split
+from cnnviz.train import Trainer
 
 
 def record(key: str, train, test, threads: int, seed: int) -> dict:
@@ -33,7 +30,7 @@ def record(key: str, train, test, threads: int, seed: int) -> dict:
         if record.test_acc is not None:
             print(f"  {key}: step {record.step}/{trainer.total_steps}  test {100 * record.test_acc:.2f}%  "
                   f"{record.images_per_sec:,.0f} img/s  {record.elapsed:.1f} s", flush=True)
-    command = f"python scripts/record_designs.py --only {key} --threads {threads} --seed {seed}"
+    command = f"python -m scripts.record_designs --only {key} --threads {threads} --seed {seed}"
     metadata = dict(trainer.metadata(), command=command)
     run = presets.run_record(key, metadata, command)
     if presets.ships_weights(design):

@@ -1,6 +1,6 @@
 """Record what the "Why this answer?" page ships for the shipped FC model, so the page works without MNIST.
 
-    CNNVIZ_DATA=/path/to/data python scripts/record_explain.py [--only curve,map,snapshots,fields] [--threads 1]
+    CNNVIZ_DATA=/path/to/data python -m scripts.record_explain [--only curve,map,snapshots,fields] [--threads 1]
 
 Writes into checkpoints/explain/:
 - accuracy_curve.json: test accuracy under FGSM and PGD attacks at growing epsilon (the first CURVE_DIGITS test digits)
@@ -14,20 +14,18 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from cnnviz import attack, checkpoint, effective_rf, embedding, snapshots
+from cnnviz.data import load_split
+from cnnviz.explain import SHIPPED_DIR
+from cnnviz.recipes import recipe
+from cnnviz.train import Trainer, TrainConfig
 
-from cnnviz import attack, checkpoint, effective_rf, embedding, snapshots  # noqa: E402
-from cnnviz.data import load_split  # noqa: E402
-from cnnviz.explain import SHIPPED_DIR  # noqa: E402
-from cnnviz.recipes import recipe  # noqa: E402
-from cnnviz.train import Trainer, TrainConfig  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 CURVE_DIGITS = 2000                                    # test digits attacked for the accuracy curves
 EPSILONS = [0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3]

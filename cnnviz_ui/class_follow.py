@@ -213,7 +213,20 @@ def _go(view) -> None:
         st.switch_page(entry.file, query_params=dict(view.params))
     for key in set(_params()) | set(view.params):   # the same page: each setting takes the instructor's value
         _set_param(key, view.params.get(key))
-    st.rerun()
+    _unbind(view.params)   # so that the switch may write the whole link (the widgets hold the values already)
+    st.switch_page(entry.file, query_params=dict(view.params))
+
+
+def _unbind(params: dict[str, str]) -> None:
+    """Release the link parameters bound to widgets (each binds again when its widget runs). Streamlit's own
+    switch_page holds this lock on the session's query parameters the same way."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    ctx = get_script_run_ctx()
+    with ctx.session_state.query_params() as qp:
+        for key in params:
+            binding = qp.get_binding_for_param(key)
+            if binding is not None:
+                qp.unbind_widget(binding.widget_id)
 
 
 def _set_param(key: str, text: str | None) -> None:

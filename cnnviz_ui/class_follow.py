@@ -44,6 +44,7 @@ class Seat:
     following: bool = True     # student: the page follows the instructor
     lead: bool = True          # instructor: publish my view (students follow me)
     seen_version: int = -1     # student: the last view version acted on
+    synced: int = -1           # student: the view version whose link was last written again (see _sync_link)
 
     @property
     def instructor(self) -> bool:
@@ -217,6 +218,21 @@ def _go(view) -> None:
     st.switch_page(entry.file, query_params=dict(view.params))
 
 
+def _sync_link(current: Seat, view) -> None:
+    """Once per view: when the browser's address bar lost part of the view's link (a widget's own URL sync can drop
+    a parameter the page shows), write the link again. The browser's query string comes with every rerun."""
+    from urllib.parse import parse_qsl
+
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    shown = {k: v for k, v in parse_qsl(get_script_run_ctx().query_string) if k != links.LECTURE}
+    if all(shown.get(k) == v for k, v in view.params.items()):
+        return
+    current.synced = view.version
+    _unbind(view.params)
+    with get_script_run_ctx().session_state.query_params() as qp:
+        qp.update({**shown, **view.params})
+
+
 def _unbind(params: dict[str, str]) -> None:
     """Release the link parameters bound to widgets (each binds again when its widget runs). Streamlit's own
     switch_page holds this lock on the session's query parameters the same way."""
@@ -303,6 +319,8 @@ def _follow_view() -> None:
             if view.page is not None and (view.page, dict(view.params)) != (st.session_state.get(_PAGE),
                                                                              _params()):
                 _go(view)
+        elif current.following and view.page == st.session_state.get(_PAGE) and current.synced != view.version:
+            _sync_link(current, view)
         text, button = st.columns([5, 1.3], vertical_alignment="center")
         if current.following:
             text.caption(f"Class {current.code}: you follow the instructor's page.")

@@ -10,6 +10,7 @@ from cnnviz_ui import design_controls as controls, design_runs as runs, design_v
 from cnnviz_ui.export import table_download
 from cnnviz_ui.mnist_gate import mnist_present, require_mnist
 from cnnviz_ui.shell import show_chart
+from cnnviz_ui.training_view import warm_for_start
 
 BUDGETS = (5, 10, 20, 30, 60, 120, 300)
 STATE_TITLES = {"starting": "Starting...", "running": "Training", "paused": "Paused", "done": "Finished",
@@ -43,6 +44,8 @@ def train_panel(config, error) -> None:
     """Name, budget and Train it; then the run's live progress and curves."""
     if not mnist_present():
         require_mnist("design_lab", "Training is off until then; the presets' recorded runs still work.")
+    else:
+        warm_for_start(runs.job_manager())   # a worker with torch imported and MNIST loaded waits for Train it
     held = runs.current_job()
     busy = held is not None and held[0].active
     name_col, budget_col, go_col = st.columns([2, 1.4, 1], vertical_alignment="bottom")

@@ -16,6 +16,15 @@ JOB_THREADS = int(os.environ.get("CNNVIZ_JOB_THREADS", "1"))  # torch threads of
 # Training processes run at niceness 10: on a busy server page reruns go first (bench/NOTES.md section 9); on an
 # idle machine a run is as fast as before. 0 gives them the server's own priority.
 JOB_NICE = int(os.environ.get("CNNVIZ_JOB_NICE", "10"))
+# A standby worker (torch imported, MNIST loaded) waits for the next Start while a page that trains is open: a run
+# starts at once, for one extra process per app process (~0.5 GB). 0 switches it off on a server short of memory.
+STANDBY_WORKER = os.environ.get("CNNVIZ_STANDBY_WORKER", "1") != "0"
+
+
+def warm_for_start(manager: JobManager) -> None:
+    """Keep the server's standby worker ready for this page's Start (see STANDBY_WORKER)."""
+    if STANDBY_WORKER:
+        manager.warm()
 
 
 @st.cache_resource(show_spinner=False)

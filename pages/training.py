@@ -10,7 +10,7 @@ from cnnviz_ui.models import LoadedModel, active_model, load_upload, set_active_
 from cnnviz_ui.shell import lecture_mode, prose
 from cnnviz_ui.training_form import new_run_form
 from cnnviz_ui.training_view import (curves, eta_text, job_manager, owner_id, recipe_summary, run_details,
-                                    training_data_missing)
+                                    training_data_missing, warm_for_start)
 
 st.title("Training")
 prose("Training shows the network batches of digits, measures how wrong it is (the loss), and nudges every "
@@ -26,6 +26,8 @@ missing = training_data_missing()
 
 if missing:
     require_mnist("training", "Live training is off until then; the recorded runs below still work.")
+else:
+    warm_for_start(manager)   # a worker with torch imported and MNIST loaded waits for Start
 if not big:
     new_run_form(manager, owner, job, missing)
 

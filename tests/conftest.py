@@ -11,6 +11,11 @@ import streamlit as st
 
 from cnnviz.data import data_root as default_data_root
 
+# No standby training worker (cnnviz_ui.training_view.STANDBY_WORKER) in the app sessions the tests start, nor in
+# the servers they launch: every test clears the cached job manager, and each would leave a torch process behind.
+# tests/test_page_training_recipes.py switches it on where it is the subject; tests/test_jobs.py drives it directly.
+os.environ.setdefault("CNNVIZ_STANDBY_WORKER", "0")
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 DATA_ROOT = SHARED if not os.environ.get("CNNVIZ_DATA") and SHARED.is_dir() else default_data_root()

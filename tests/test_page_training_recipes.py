@@ -181,3 +181,34 @@ def test_the_page_leaves_the_training_images_to_the_worker(online, monkeypatch):
     start = next(b for b in at.button if b.label == "Start training")
     assert not start.disabled          # MNIST's files are there: a run can start
     assert "train" not in loaded
+
+
+def test_opening_the_page_readies_a_standby_worker_that_the_next_start_uses(online, monkeypatch):
+    """With MNIST on disk, the Training page keeps a worker with torch imported and the data loaded; Start hands
+    the run to it (its process id), so the student does not wait for a new process."""
+    from cnnviz_ui import training_view
+
+    monkeypatch.setattr(training_view, "STANDBY_WORKER", True)
+    at = open_app_page("training")
+    manager = training_view.job_manager()
+    try:
+        standby = manager.standby_pid
+        assert standby is not None, "no standby worker after the Training page opened"
+        at.number_input(key="tr_max_steps").set_value(5)
+        next(b for b in at.button if b.label == "Start training").click().run()
+        job = manager.get(at.session_state[training_view.OWNER_KEY])
+        assert job is not None and job.pid == standby
+    finally:
+        manager.shutdown()
+
+
+def test_without_the_standby_switch_no_worker_waits(online, monkeypatch):
+    from cnnviz_ui import training_view
+
+    monkeypatch.setattr(training_view, "STANDBY_WORKER", False)
+    open_app_page("training")
+    manager = training_view.job_manager()
+    try:
+        assert manager.standby_pid is None
+    finally:
+        manager.shutdown()

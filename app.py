@@ -1,11 +1,7 @@
 """cnnviz: entry point. `streamlit run app.py`."""
-# pandas is imported whole before any page runs: Plotly's validators take it from sys.modules without the
-# import lock, so on a fresh server a chart drawn while another session was importing pandas (for a table)
-# met a half-made module (AttributeError: partially initialized module 'pandas').
-import pandas  # noqa: F401
 import streamlit as st
 
-from cnnviz_ui import class_follow, links, pages_list
+from cnnviz_ui import class_follow, links, pages_list, streamlit_internals
 from cnnviz_ui.memory import tune_malloc
 from cnnviz_ui.shell import apply_style, freeze_new_imports, lecture_bar, lecture_mode_asked, lecture_toggle
 
@@ -27,13 +23,16 @@ bar = lecture_bar() if lecture else st.sidebar
 with bar:
     lecture_toggle()
 
-page = st.navigation(PAGES)
+page = st.navigation(PAGES, expanded=True)   # every section in view: no "View more" hiding pages
 apply_style()
 freeze_new_imports()  # torch & co. out of the collector's way, sessions not pinned (see shell.py)
 class_follow.follow(page)  # in a class: the instructor's lead switch, or the student's poller and pause banner
+if page.title != pages_list.HOME.title:  # a chart or a table may come: pandas whole first (streamlit_internals)
+    streamlit_internals.import_pandas_whole()
 try:
     page.run()
 finally:
+    streamlit_internals.import_pandas_soon()   # the home page's cold start does not wait for pandas
     link_check.report()
     class_follow.publish(page)  # the instructor's view, as the URL now holds it, for the students following
     if lecture:  # after the page: its settings are in the URL by now

@@ -14,7 +14,7 @@ import logging
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from cnnviz_ui import links, pages_list
+from cnnviz_ui import links, pages_list, streamlit_internals
 from cnnviz_ui.class_seat import (  # noqa: F401 -- the seat's names, used through this module too
     COOKIE, SEAT, Seat, _PUBLISHED, act, cookie_script, cookie_value, new_student_id, parse_cookie, seat, store,
     take_seat)
@@ -112,28 +112,17 @@ def _go(view) -> None:
 def _sync_link(current: Seat, view) -> None:
     """Once per view: when the browser's address bar lost part of the view's link (a widget's own URL sync can drop
     a parameter the page shows), write the link again. The browser's query string comes with every rerun."""
-    from urllib.parse import parse_qsl
-
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-    shown = {k: v for k, v in parse_qsl(get_script_run_ctx().query_string) if k != links.LECTURE}
+    shown = {k: v for k, v in streamlit_internals.browser_query_params().items() if k != links.LECTURE}
     if all(shown.get(k) == v for k, v in view.params.items()):
         return
     current.synced = view.version
     _unbind(view.params)
-    with get_script_run_ctx().session_state.query_params() as qp:
-        qp.update({**shown, **view.params})
+    streamlit_internals.write_link({**shown, **view.params})
 
 
 def _unbind(params: dict[str, str]) -> None:
-    """Release the link parameters bound to widgets (each binds again when its widget runs). Streamlit's own
-    switch_page holds this lock on the session's query parameters the same way."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-    ctx = get_script_run_ctx()
-    with ctx.session_state.query_params() as qp:
-        for key in params:
-            binding = qp.get_binding_for_param(key)
-            if binding is not None:
-                qp.unbind_widget(binding.widget_id)
+    """Release the link parameters bound to widgets (each binds again when its widget runs)."""
+    streamlit_internals.unbind_link_params(params)
 
 
 def _set_param(key: str, text: str | None) -> None:

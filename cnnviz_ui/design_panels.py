@@ -126,9 +126,10 @@ def comparison_panel() -> None:
         st.success(f"The other pages now show your design '{name}'.")
     load_col.button("Open in the editor", key="dl_open", on_click=controls.load_design, args=(entry.config,))
     if model is not None:
-        down_col.download_button("Download checkpoint", lambda: checkpoint.to_bytes(model, metadata),
-                                 file_name=runs.download_name(entry), mime="application/octet-stream",
-                                 key="dl_download")
+        with down_col:
+            st.download_button("Download checkpoint", lambda: checkpoint.to_bytes(model, metadata),
+                               file_name=runs.download_name(entry), mime="application/octet-stream",
+                               key="dl_download")
     if del_col.button("Delete", key="dl_delete", icon=":material/delete:"):
         runs.delete(name)
         st.rerun()

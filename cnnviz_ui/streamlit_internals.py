@@ -245,3 +245,48 @@ def swap_canvas_component(component):
     stock, streamlit_drawable_canvas.out = streamlit_drawable_canvas.out, component
     return stock
 
+
+
+# ---------------------------------------------------------------- a class: following the instructor's link
+
+def browser_query_params() -> dict[str, str]:
+    """The query parameters the browser sent with this rerun (its address bar), as text.
+
+    Works around: st.query_params reports what the session holds, which a widget's own URL sync may already have
+    changed; a following student's page (cnnviz_ui/class_follow.py) must see what the address bar really shows.
+    Relies on `ScriptRunContext.query_string` (Streamlit 1.67). Check: tests/test_streamlit_internals.py."""
+    from urllib.parse import parse_qsl
+
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    ctx = get_script_run_ctx()
+    return dict(parse_qsl(ctx.query_string)) if ctx is not None else {}
+
+
+def unbind_link_params(keys) -> None:
+    """Release the link parameters `keys` bound to widgets (each binds again when its widget runs next).
+
+    Works around: Streamlit 1.67 refuses to set a query parameter a widget is bound to (bind="query-params"), so a
+    following student's page could not take the instructor's link on the same page. st.switch_page holds this same
+    lock on the session's query parameters. Relies on `SessionState.query_params()`,
+    `QueryParams.get_binding_for_param` and `QueryParams.unbind_widget`. Check: tests/test_streamlit_internals.py;
+    delete it if a later Streamlit lets st.query_params or st.switch_page write a bound parameter."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return
+    with ctx.session_state.query_params() as qp:
+        for key in keys:
+            binding = qp.get_binding_for_param(key)
+            if binding is not None:
+                qp.unbind_widget(binding.widget_id)
+
+
+def write_link(params: dict[str, str]) -> None:
+    """Write the whole link (query parameters) at once, under the session's query-parameter lock.
+    Relies on what `unbind_link_params` relies on, and `QueryParams.update`."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return
+    with ctx.session_state.query_params() as qp:
+        qp.update(params)

@@ -2,6 +2,7 @@
 component or Plotly, a failure here names the workaround whose ground moved, and what to do about it."""
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
 import importlib.util
 import inspect
@@ -140,3 +141,18 @@ def test_pandas_imported_in_the_background_is_whole_once_a_page_asks_for_it():
     internals.import_pandas_soon()      # never a second thread
     internals.import_pandas_whole()     # what every page but the home page waits on
     assert hasattr(sys.modules["pandas"], "DataFrame")
+
+
+def test_query_params_still_bind_widgets_the_way_a_following_page_releases_them():
+    """class_follow (through streamlit_internals.unbind_link_params / write_link / browser_query_params) relies
+    on the session's query-parameter lock, its widget bindings and the rerun's query string."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import ScriptRunContext
+    from streamlit.runtime.state.query_params import QueryParams
+    from streamlit.runtime.state.safe_session_state import SafeSessionState
+
+    for cls, name in ((QueryParams, "get_binding_for_param"), (QueryParams, "unbind_widget"),
+                      (QueryParams, "update"), (SafeSessionState, "query_params")):
+        assert callable(getattr(cls, name, None)), f"{_versions()}: {cls.__name__}.{name} is gone: " \
+            "cnnviz_ui/streamlit_internals.py's unbind_link_params / write_link must be redone"
+    assert "query_string" in {f.name for f in dataclasses.fields(ScriptRunContext)}, \
+        f"{_versions()}: ScriptRunContext has no query_string: redo streamlit_internals.browser_query_params"

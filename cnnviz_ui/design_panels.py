@@ -9,6 +9,7 @@ from cnnviz.jobs import FINISHED_STATES
 from cnnviz_ui import design_controls as controls, design_runs as runs, design_view as view, visual
 from cnnviz_ui.export import table_download
 from cnnviz_ui.mnist_gate import mnist_present, require_mnist
+from cnnviz_ui.models import LoadedModel
 from cnnviz_ui.shell import show_chart
 from cnnviz_ui.training_view import warm_for_start
 
@@ -133,6 +134,23 @@ def comparison_panel() -> None:
     if del_col.button("Delete", key="dl_delete", icon=":material/delete:"):
         runs.delete(name)
         st.rerun()
+    if model is not None:
+        share_with_class(name, LoadedModel(model, source=f"your design '{name}'", metadata=metadata))
+
+
+def share_with_class(name: str, loaded: LoadedModel) -> None:
+    """A student seated in a class puts a design on the class's runs board (the Class page shows the board)."""
+    from cnnviz.class_store import StoreUnavailable
+    from cnnviz_ui import class_seat, class_view
+
+    seat = class_seat.seat()
+    if seat is None or seat.instructor:
+        return
+    if st.button(f"Share '{name}' with class {seat.code}", key="dl_share", icon=":material/groups:"):
+        try:
+            st.success(class_view.share_model(loaded, name, "design"))
+        except (ValueError, StoreUnavailable) as exc:   # ClassError: the class refused it, said for the student
+            st.error(str(exc))
 
 
 def upload_panel() -> None:

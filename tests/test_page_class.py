@@ -224,3 +224,25 @@ def test_a_student_shares_a_design_and_the_runs_board_shows_it(store_url):
     assert list(table["Run"]) == ["tiny"] and list(table["Kind"]) == ["design"]
     assert list(table["Test accuracy"]) == ["97.00%"]
     assert any("class_runs_chart" in c.proto.id for c in teacher.get("plotly_chart"))
+
+
+def test_a_student_shares_a_design_straight_from_the_design_lab(store_url):
+    """A seated student adds a preset's recorded run to their designs in the lab and shares it from there."""
+    teacher, me = start(store_url)
+    pupil = join(me.code)
+    pupil.switch_page(f"{PAGES_DIR}/design_lab.py").run()
+    pupil.selectbox(key="dl_preset").set_value("tiny").run()
+    pupil.button(key="dl_add_preset").click().run()
+    pupil.button(key="dl_share").click().run()
+    assert not pupil.exception, [e.value for e in pupil.exception]
+    assert f"Shared with class {me.code}" in texts(pupil.success), texts(pupil.error)
+    shared = classroom.runs(open_store(store_url), me.code)
+    assert [r["kind"] for r in shared] == ["design"] and shared[0]["parameters"] == 4266
+
+
+def test_the_design_lab_offers_no_share_button_outside_a_class(store_url):
+    pupil = class_page()
+    pupil.switch_page(f"{PAGES_DIR}/design_lab.py").run()
+    pupil.selectbox(key="dl_preset").set_value("tiny").run()
+    pupil.button(key="dl_add_preset").click().run()
+    assert "dl_share" not in [b.key for b in pupil.button]

@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 _PAGE = "_class_page"         # url path of the page this run shows
 POLL_S = 1.0                  # a student's poller: the view lands within POLL_S + one page run
 LEAD_POLL_S = 2.0             # the instructor's: catches settings a fragment changed (a stepper's step)
+RETRIES = 3                   # a view that did not fully land is applied again, at most this many times
+_TRIES = "_class_follow_tries"  # how many times the current view was applied again
 
 PAUSED_CSS = """<style>
 [data-testid="stMain"] .stMainBlockContainer, [data-testid="stSidebar"] { pointer-events: none; }
@@ -165,6 +167,22 @@ def _widget_value(key: str, text: str):
     return text
 
 
+def _landed(view) -> bool:
+    """Whether this page shows the instructor's view: the same page, and every setting of the view held by its
+    widget (a bound widget's value, read the way links.py writes it) or, for a setting that is not one widget,
+    by the link."""
+    if view.page != st.session_state.get(_PAGE):
+        return False
+    shown = _params()
+    for key, text in view.params.items():
+        if key in st.session_state:
+            if st.session_state[key] != _widget_value(key, text):
+                return False
+        elif shown.get(key) != text:
+            return False
+    return True
+
+
 @st.fragment(run_every=POLL_S)
 def _student_bar() -> None:
     try:
@@ -196,9 +214,15 @@ def _follow_view() -> None:
             return
         if current.following and view.version and view.version != current.seen_version:  # 0: nothing published
             current.seen_version = view.version
-            if view.page is not None and (view.page, dict(view.params)) != (st.session_state.get(_PAGE),
-                                                                             _params()):
+            st.session_state[_TRIES] = 0
+            if view.page is not None and (view.page, dict(view.params)) != (st.session_state.get(_PAGE), _params()):
                 _go(view)
+        elif (current.following and view.page is not None and not _landed(view)
+              and st.session_state.get(_TRIES, 0) < RETRIES):
+            # the view did not fully land (a setting lost on the way: the page ran with its old value): again,
+            # a bounded number of times, so that a page that rewrites its own link cannot loop
+            st.session_state[_TRIES] = st.session_state.get(_TRIES, 0) + 1
+            _go(view)
         elif current.following and view.page == st.session_state.get(_PAGE) and current.synced != view.version:
             _sync_link(current, view)
         text, button = st.columns([5, 1.3], vertical_alignment="center")

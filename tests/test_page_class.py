@@ -246,3 +246,26 @@ def test_the_design_lab_offers_no_share_button_outside_a_class(store_url):
     pupil.selectbox(key="dl_preset").set_value("tiny").run()
     pupil.button(key="dl_add_preset").click().run()
     assert "dl_share" not in [b.key for b in pupil.button]
+
+
+def test_a_view_that_did_not_fully_land_is_applied_again_a_bounded_number_of_times(store_url):
+    """The student's page already acted on the instructor's view, but its link still lacks a setting (the page ran
+    with its old value): the poller applies the view again. A view that cannot land (here: a page this test's app
+    does not have) is tried at most RETRIES more times, so a page can never loop."""
+    from cnnviz_ui.class_follow import _TRIES, RETRIES
+
+    teacher, me = start(store_url)
+    store = open_store(store_url)
+    classroom.join(store, me.code, "pupil")
+    classroom.publish_view(store, me.code, me.key, "pooling", {"pool_kernel": "3"})
+    version = classroom.current_view(store, me.code).version
+    pupil = seated_page(Seat(me.code, "student", "pupil", seen_version=version))   # acted on, did not land
+    assert pupil.session_state[_TRIES] == 1
+    assert pupil.query_params.get("pool_kernel") in ("3", ["3"])                   # ... and now it has
+
+    classroom.publish_view(store, me.code, me.key, "convolution", {})
+    version = classroom.current_view(store, me.code).version
+    lost = seated_page(Seat(me.code, "student", "other", seen_version=version))
+    for _ in range(RETRIES + 2):
+        lost.run()
+    assert lost.session_state[_TRIES] == RETRIES

@@ -27,7 +27,9 @@ page = st.navigation(PAGES, expanded=True)   # every section in view: no "View m
 apply_style()
 freeze_new_imports()  # torch & co. out of the collector's way, sessions not pinned (see shell.py)
 class_follow.follow(page)  # in a class: the instructor's lead switch, or the student's poller and pause banner
-if page.title != pages_list.HOME.title:  # a chart or a table may come: pandas whole first (streamlit_internals)
+# a chart or a table may come: pandas whole first (streamlit_internals). getattr: app.py also runs bare, as the
+# __main__ that a spawned process re-runs after an AppTest (a Page there has no attributes)
+if getattr(page, "url_path", "") != pages_list.HOME.url_path:
     streamlit_internals.import_pandas_whole()
 try:
     page.run()

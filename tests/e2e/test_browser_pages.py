@@ -28,6 +28,7 @@ MAIN_FIGURE = {
     "evaluation": "[data-testid='stPlotlyChart']",          # the confusion matrix
     "design_lab": ".st-key-lesson [data-testid='stPlotlyChart']",  # the design drawn as blocks
     "why": "figure.cnnviz-attribution",                     # the four maps
+    "class_session": ".st-key-class_start button",          # no seat yet: start or join a class
 }
 
 # A number each page must show, computed live (from the chapter).

@@ -31,26 +31,30 @@ def penultimate_layer(model: nn.Module) -> str:
 
 
 def _pixel_batch(images) -> torch.Tensor:
-    """Pictures in [0, 1]: a Split (raw / 255), [N, H, W] or [N, 1, H, W] (array or tensor) -> [N, 1, H, W]."""
+    """Pictures in [0, 1] [N, 1, H, W] from: a Split (its raw pixels), uint8 pixels as stored [N, H, W] (/ 255),
+    or [N, H, W] / [N, 1, H, W] already in [0, 1] (array or tensor)."""
     if hasattr(images, "raw"):
-        return images.raw.float()[:, None] / 255.0
-    x = torch.as_tensor(np.asarray(images), dtype=torch.float32)
+        images = images.raw
+    x = torch.as_tensor(np.asarray(images))
+    x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
     x = x[:, None] if x.dim() == 3 else x
     if x.dim() != 4 or x.min() < 0 or x.max() > 1:
-        raise ValueError("pass pictures in [0, 1] shaped [N, 28, 28] (or a Split), not normalised inputs")
+        raise ValueError("pass pictures in [0, 1] shaped [N, 28, 28] (or a Split, or uint8 pixels as stored), "
+                         "not normalised inputs")
     return x
 
 
 def features(model: nn.Module, images, batch_size: int = 1000) -> np.ndarray:
-    """Penultimate-layer features [N, D] (float32) of pictures in [0, 1] (see `_pixel_batch`)."""
+    """Penultimate-layer features [N, D] (float32) of pictures (see `_pixel_batch`), `batch_size` at a time: the
+    pictures are converted batch by batch too, so 60,000 uint8 digits never become one float copy."""
     forward = working_copy(model)
     last = dict(forward.model.named_modules())[penultimate_layer(model)]
     caught = []
     last.register_forward_pre_hook(lambda module, args: caught.append(args[0].detach().flatten(1)))  # on the copy
-    pixels = _pixel_batch(images)
+    pixels = images.raw if hasattr(images, "raw") else images
     with torch.no_grad():
         for start in range(0, len(pixels), batch_size):
-            forward(pixels[start:start + batch_size])
+            forward(_pixel_batch(pixels[start:start + batch_size]))                # [b, 1, 28, 28] in
     return torch.cat(caught).numpy()  # [N, D]
 
 

@@ -1,13 +1,14 @@
 """The "Why this answer?" page's last three parts on screen: where the digit lands on the network's map of
-digits, its fate through training, and effective receptive fields. Recorded data (checkpoints/explain/) is
-loaded once per server (read-only); what depends on the session's model or digit is kept in the session."""
+digits (and its nearest training digits), its fate through training, and effective receptive fields. Recorded
+data (checkpoints/explain/), the MNIST training digits and the shipped models' features of them are loaded once
+per server (read-only); what depends on the session's model or digit is kept in the session."""
 from __future__ import annotations
 
 import numpy as np
 import streamlit as st
 from torch import nn
 
-from cnnviz import effective_rf, embedding, explain, snapshots
+from cnnviz import effective_rf, embedding, explain, neighbours, snapshots
 from cnnviz.model import leaf_layers
 from cnnviz.trace import trace
 from cnnviz_ui import links, model_charts, visual
@@ -60,42 +61,104 @@ def _model_map(loaded):
         return memo(("map", id(loaded.model)), lambda: embedding.digit_map(loaded.model, split))
 
 
+@st.cache_resource(show_spinner="Loading the MNIST training digits...")
+def _training_pixels():
+    """The training split's pixels uint8 [60000, 28, 28] and labels, shared by every user (read-only). Raises
+    without MNIST (and a raise is not cached, so a later download is seen); the normalised copy is not kept."""
+    from cnnviz.data import load_split  # imported here, as digits.test_split does
+    split = load_split("train", download=False)  # a page never waits on the network
+    return split.raw, split.labels
+
+
+def training_pixels():
+    """(pixels, labels) of the MNIST training digits, or None when they are not on this server."""
+    try:
+        return _training_pixels()
+    except Exception:  # MissingDataError, CorruptDataError: the page falls back to the mapped test digits
+        return None
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def shipped_training_bank(head: str) -> neighbours.FeatureBank:
+    """The shipped model's features of the 60,000 training digits (shared by every user: read-only)."""
+    pixels, labels = _training_pixels()
+    return neighbours.split_features(shipped_model(head).model, pixels, labels, "train")
+
+
+def training_bank(loaded) -> neighbours.FeatureBank | None:
+    """The session model's features of the training digits, computed once per model; None without them."""
+    found = training_pixels()
+    if found is None:
+        return None
+    spinner = (f"Computing how this model sees the {len(found[1]):,} training digits, to find the nearest "
+               "(once per model)...")
+    with st.spinner(spinner):
+        if loaded.shipped and loaded.model is shipped_model(loaded.head).model:
+            return shipped_training_bank(loaded.head)
+        return memo(("training features", id(loaded.model)),
+                    lambda: neighbours.split_features(loaded.model, *found, "train"))
+
+
 def landing_section(loaded, digit) -> None:
-    """The 2-D map with the digit placed live, and its nearest digits (in the full layer) with their labels."""
+    """The 2-D map with the digit placed live, and its nearest training digits (in the full layer) with their
+    labels; the nearest of the mapped test digits where the training digits are not on the server."""
     model = loaded.model
     try:
         digits = _model_map(loaded)
+        if digits is None:
+            st.info(f"The map of digits is recorded for the shipped model only. For {model_name(loaded)} it is "
+                    "made from the MNIST test digits, which are not on this server yet (the Evaluation page can "
+                    "download them).")
+            return
+        bank = training_bank(loaded)
     except ValueError as exc:
         error_box(exc)
         return
-    if digits is None:
-        st.info(f"The map of digits is recorded for the shipped model only. For {model_name(loaded)} it is made "
-                "from the MNIST test digits, which are not on this server yet (the Evaluation page can download them).")
-        return
     feats = memo(("features", id(model), digest(digit.image28)), lambda: embedding.digit_features(model, digit.image28))
     placed = digits.projection.place(feats)                                       # [2]
-    rows, distances = embedding.nearest(digits.features, feats, k=NEIGHBOURS)
-    labels = [int(digits.labels[r]) for r in rows]
+    searched = bank if bank is not None else neighbours.map_bank(digits)
+    near = neighbours.nearest_digits(searched, feats, k=NEIGHBOURS)
+    coords, map_labels, ringed = digits.coords, digits.labels, near.rows
+    if near.split == "train":  # not on the map: placed on it by the same two directions, and ringed there
+        coords = np.vstack([coords, digits.projection.place(bank.features[near.rows])])       # [N + k, 2]
+        map_labels, ringed = np.concatenate([map_labels, near.labels]), np.arange(len(digits.coords), len(coords))
     left, right = st.columns([1.7, 1], gap="medium")
     with left:
-        show_chart(view.digit_map_figure(digits.coords, digits.labels, placed, rows,
-                                         height=440 if lecture_mode() else 400),
+        show_chart(view.digit_map_figure(coords, map_labels, placed, ringed, height=440 if lecture_mode() else 400),
                    key="why_digit_map", name="map of digits")
         st.caption(f"{len(digits.labels):,} test digits; the two directions keep "
-                   f"{visual.percent(float(np.sum(digits.explained)))} of how their features vary.")
+                   f"{visual.percent(float(np.sum(digits.explained)))} of how their features vary. Ringed: its "
+                   + ("nearest training digits, placed by the same two directions." if bank is not None
+                      else "nearest of these test digits."))
     with right:
-        common = max(set(labels), key=labels.count)
-        st.html(f"<div class='cnnviz-neighbours' data-labels='{','.join(map(str, labels))}'><b>Its {len(labels)} "
-                f"nearest digits</b> in the network's layer are labelled {', '.join(map(str, labels))}: "
-                f"mostly {common}s ({labels.count(common)} of {len(labels)}).</div>")
-        found = [test_digit(int(digits.indices[r])) for r in rows]
-        if all(f is not None for f in found):
-            pictures = [digit_image(f[1] / 255.0, size=56) for f in found]
-            captions = [f"{lab}  d={visual.number(d, 1)}" for lab, d in zip(labels, distances)]
-            st.image(tile(pictures, cols=4, captions=captions, font_size=12), width="content")
-        else:
-            st.info("Their pictures need the MNIST test digits, which are not on this server: only their labels "
-                    "were recorded with the map.")
+        show_neighbours(near, len(searched))
+
+
+def show_neighbours(near: neighbours.Neighbours, searched: int) -> None:
+    """Which digits the network puts closest to this one (labels, pictures, distances) and which set they are from."""
+    labels = [int(label) for label in near.labels]
+    training = near.split == "train"
+    if not training:
+        st.info("The MNIST training digits are not on this server, so these are the nearest of the mapped test "
+                "digits instead.")
+    which = "training digits" if training else "test digits on the map"
+    common = max(set(labels), key=labels.count)
+    st.html(f"<div class='cnnviz-neighbours' data-source='{near.split}' data-labels='{','.join(map(str, labels))}' "
+            f"data-indices='{','.join(str(int(i)) for i in near.indices)}'><b>Its {len(labels)} nearest {which}"
+            f"</b> (of {searched:,}, measured in the network's layer) are labelled {', '.join(map(str, labels))}: "
+            f"mostly {common}s ({labels.count(common)} of {len(labels)}).</div>")
+    if training:
+        raw = training_pixels()[0]
+        found = [np.asarray(raw[int(i)]) for i in near.indices]                    # uint8 [28, 28] each
+    else:
+        found = [None if d is None else d[1] for d in (test_digit(int(i)) for i in near.indices)]
+    if any(f is None for f in found):
+        st.info("Their pictures need the MNIST test digits, which are not on this server: only their labels "
+                "were recorded with the map.")
+        return
+    captions = [f"{lab}  d={visual.number(d, 1)}" for lab, d in zip(labels, near.distances)]
+    st.image(tile([digit_image(f / 255.0, size=56) for f in found], cols=4, captions=captions, font_size=12),
+             width="content", caption=f"the nearest {which}: label and distance")
 
 
 def training_section(loaded, digit) -> None:

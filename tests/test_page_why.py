@@ -132,16 +132,19 @@ def test_the_recorded_accuracy_curve_shows_without_mnist(page):
     assert float(marked[0]["x0"]) == pytest.approx(page.session_state[why_sections.ATTACK_KEY][1].epsilon)
 
 
-def test_the_digit_lands_on_the_recorded_map_with_its_nearest_labels_and_a_note_instead_of_pictures(page):
+def test_without_the_training_digits_the_nearest_mapped_test_digits_stand_in_and_the_page_says_so(page):
     from app_helpers import figure
     _tab(page, "Where my digit lands")
     spec = figure(page, "why_digit_map")
     star = [t for t in spec["data"] if t.get("name") == "your digit"]
     assert len(star) == 1
-    labels = _tagged(page, "neighbours")["labels"].split(",")
-    assert len(labels) == 8 and labels.count("7") >= 5               # the drawn 7 lands among 7s
+    near = _tagged(page, "neighbours")
+    labels = near["labels"].split(",")
+    assert near["source"] == "test" and len(labels) == 8 and labels.count("7") >= 5  # the drawn 7 lands among 7s
+    assert "nearest test digits on the map" in texts(page.html)
+    assert any("training digits are not on this server" in i.value for i in page.info)   # the fallback, said
     assert any("need the MNIST test digits" in i.value for i in page.info)
-    assert "5,000 test digits" in texts(page.caption)
+    assert "5,000 test digits" in texts(page.caption) and "nearest of these test digits" in texts(page.caption)
 
 
 def test_the_training_slider_replays_the_digit_from_the_first_snapshot_to_the_last(page):

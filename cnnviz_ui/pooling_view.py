@@ -1,9 +1,16 @@
-"""Presentation helpers for the pooling page: inputs to choose from, the grids as shown, the formula as text."""
+"""Presentation helpers for the pooling page: inputs to choose from, the grids as shown, the formula as text.
+
+Everything the page computes and every grid it draws depends only on the view (input, kernel, stride, padding,
+step, move), never on who looks, and a class following its instructor asks for the same view all at once. So
+that work is cached across sessions (st.cache_data, keyed by the view) and a grid is kept as its plain spec:
+each run gets its own copy and builds its own Figure from it (`_figure`), so no session can change another's.
+"""
 from __future__ import annotations
 
 import inspect
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 
 from cnnviz import pooling
@@ -109,6 +116,82 @@ def shift_parser(limit: int):
     return parse
 
 
+# ---- the view's work, cached across sessions -----------------------------------------------------------------
+CACHE = dict(show_spinner=False, max_entries=256)  # a grid's spec is ~10 kB (a 28×28 map's ~100 kB)
+
+
+def _figure(spec: dict) -> go.Figure:
+    """This run's own Figure from a cached spec (st.cache_data hands out a fresh copy). Plotly checked the spec
+    when it was built, so it is not validated again: that check costs as much as building the grid."""
+    return go.Figure(spec, _validate=False)
+
+
+@st.cache_data(**CACHE)
+def pool_steps(x: np.ndarray, kernel_size: int, stride: int, padding: int) -> dict:
+    """{mode: [PoolStep, ...]} for max and average pooling (raises ValueError for a geometry that does not fit)."""
+    return {mode: pooling.pool_steps(x, kernel_size, stride, padding, mode) for mode in pooling.MODES}
+
+
+@st.cache_data(**CACHE)
+def _input_spec(x, padding, window, value_range) -> dict:
+    values, text = padded_input(x, padding, "max")
+    return charts.grid(values, text=text, highlight=window, origin=(-padding, -padding), title="Input",
+                       colorscale="sequential", zrange=value_range).to_dict()
+
+
+def input_figure(x: np.ndarray, padding: int, window: tuple, value_range: tuple) -> go.Figure:
+    """The input with its padding border and the current window (r0, r1, c0, c1, half-open) outlined."""
+    return _figure(_input_spec(x, padding, tuple(window), tuple(value_range)))
+
+
+@st.cache_data(**CACHE)
+def _output_spec(x, kernel_size, stride, padding, mode, upto, value_range, title) -> dict:
+    steps = pool_steps(x, kernel_size, stride, padding)[mode]
+    values, text = output_so_far(steps, upto)
+    i, j = steps[upto - 1].out_pos
+    return charts.grid(values, text=text, highlight=(i, i + 1, j, j + 1), title=title, colorscale="sequential",
+                       zrange=value_range).to_dict()
+
+
+def output_figure(x: np.ndarray, kernel_size: int, stride: int, padding: int, mode: str, upto: int,
+                  value_range: tuple, title: str) -> go.Figure:
+    """The `mode` pooled output after `upto` windows, the cell just written outlined, "?" where none came yet."""
+    return _figure(_output_spec(x, kernel_size, stride, padding, mode, upto, tuple(value_range), title))
+
+
+@st.cache_data(**CACHE)
+def kindest_shift(x: np.ndarray, kernel_size: int, stride: int, padding: int) -> tuple[int, int]:
+    """pooling.kindest_shift, once per input and geometry."""
+    return pooling.kindest_shift(x, kernel_size, stride, padding)
+
+
+@st.cache_data(**CACHE)
+def _shift_parts(x, dy, dx, kernel_size, stride, padding, value_range) -> tuple:
+    before, after, same = pooling.shift_invariance(x, dy, dx, kernel_size, stride, padding, "max")
+    windows = pooling.shift_windows(x, dy, dx, kernel_size, stride, padding)
+    moved = pooling.shift(x, dy, dx)
+    specs = (charts.grid(moved, text=shifted_text(moved, windows), title=f"Input moved {direction(dy, dx)}",
+                         colorscale="sequential", zrange=value_range).to_dict(),
+             charts.grid(before, title="Max pooled, before", colorscale="sequential", zrange=value_range).to_dict(),
+             charts.grid(after, text=marked(after, same), title="Max pooled, after", colorscale="sequential",
+                         zrange=value_range).to_dict())
+    return same, windows, specs
+
+
+def shift_figures(x: np.ndarray, dy: int, dx: int, kernel_size: int, stride: int, padding: int,
+                  value_range: tuple) -> tuple[np.ndarray, list, tuple[go.Figure, go.Figure, go.Figure]]:
+    """(True where the pooled value stayed, pooling.shift_windows, figures: the moved input with each window's
+    old maximum marked, the max-pooled map before and after) for a move of the input by (dy, dx)."""
+    same, windows, specs = _shift_parts(x, dy, dx, kernel_size, stride, padding, tuple(value_range))
+    return same, windows, tuple(_figure(spec) for spec in specs)
+
+
+@st.cache_data(**CACHE)
+def torch_comparison(x: np.ndarray, kernel_size: int, stride: int, padding: int) -> dict:
+    """{mode: (PyTorch's output, its largest difference from pool2d)} for max and average pooling."""
+    return {mode: pooling.compare_with_torch(x, kernel_size, stride, padding, mode) for mode in pooling.MODES}
+
+
 def size_formula(input_size: int, kernel_size: int, stride: int, padding: int) -> str:
     """The output-size formula with the user's numbers put in (markdown); raises ValueError when invalid."""
     out = pooling.output_size(input_size, kernel_size, stride, padding)
@@ -116,6 +199,7 @@ def size_formula(input_size: int, kernel_size: int, stride: int, padding: int) -
             f"= ⌊{input_size + 2 * padding - kernel_size} / {stride}⌋ + 1 = **{out}**")
 
 
+@st.cache_data(show_spinner=False, max_entries=1)
 def core_source() -> str:
     """The real source of the from-scratch pooling: the per-window computation and the loops over windows."""
     functions = [getattr(pooling, name, None) for name in ("_pool_cell", "pool_steps", "pool2d", "output_grid")]
@@ -130,7 +214,7 @@ def one_pixel_shift(x: np.ndarray, shape_key: tuple, value_range: tuple[float, f
     limit = x.shape[0] - 1
     if st.session_state.get("pool_shift_for") != shape_key:
         st.session_state.pool_shift_for = shape_key
-        st.session_state.pool_shift = pooling.kindest_shift(x, kernel_size, stride, padding)
+        st.session_state.pool_shift = kindest_shift(x, kernel_size, stride, padding)
     if (linked_shift := links.restore("pool_shift", shift_parser(limit))) is not None:
         st.session_state.pool_shift = linked_shift
 
@@ -146,20 +230,15 @@ def one_pixel_shift(x: np.ndarray, shape_key: tuple, value_range: tuple[float, f
                      width="stretch")
     dy, dx = st.session_state.pool_shift
     links.write("pool_shift", shift_text(dy, dx))
-    before, after, same = pooling.shift_invariance(x, dy, dx, kernel_size, stride, padding, "max")
-    windows = pooling.shift_windows(x, dy, dx, kernel_size, stride, padding)
+    same, windows, (shifted, before, after) = shift_figures(x, dy, dx, kernel_size, stride, padding, value_range)
     arrows[5].markdown(shift_summary(dy, dx, same))
     c_shifted, c_before, c_after = st.columns([3, 2, 2])
-    moved = pooling.shift(x, dy, dx)
     with c_shifted:
-        show_chart(charts.grid(moved, text=shifted_text(moved, windows), title=f"Input moved {direction(dy, dx)}",
-                               colorscale="sequential", zrange=value_range), key="pool_shifted", height=330)
+        show_chart(shifted, key="pool_shifted", height=330)
     with c_before:
-        show_chart(charts.grid(before, title="Max pooled, before", colorscale="sequential", zrange=value_range),
-                   key="pool_before", height=260)
+        show_chart(before, key="pool_before", height=260)
     with c_after:
-        show_chart(charts.grid(after, text=marked(after, same), title="Max pooled, after",
-                               colorscale="sequential", zrange=value_range), key="pool_after", height=260)
+        show_chart(after, key="pool_after", height=260)
     if (dy, dx) != (0, 0):
         st.markdown(shift_lines(windows))
         st.caption("On the moved input, ✓ marks a window's old maximum that stayed inside its window and ✗ one "
@@ -168,8 +247,9 @@ def one_pixel_shift(x: np.ndarray, shape_key: tuple, value_range: tuple[float, f
 
 def torch_check(x: np.ndarray, kernel_size: int, stride: int, padding: int) -> None:
     """The from-scratch max and average pooling against PyTorch's on the same input, and the code behind them."""
+    compared = torch_comparison(x, kernel_size, stride, padding)
     for mode, layer in (("max", "nn.MaxPool2d"), ("avg", "nn.AvgPool2d")):
-        theirs, diff = pooling.compare_with_torch(x, kernel_size, stride, padding, mode)
+        theirs, diff = compared[mode]
         same = diff < 1e-9
         (st.success if same else st.error)(
             f"`pool2d(mode={mode!r})` {'equals' if same else 'differs from'} PyTorch's "

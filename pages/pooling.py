@@ -55,7 +55,7 @@ else:
 
 try:
     formula = view.size_formula(x.shape[0], kernel_size, stride, padding)
-    steps = {mode: pooling.pool_steps(x, kernel_size, stride, padding, mode) for mode in pooling.MODES}
+    steps = view.pool_steps(x, kernel_size, stride, padding)  # {mode: [PoolStep, ...]}, shared by every session
 except ValueError as exc:
     st.caption(caption)
     error_box(exc)
@@ -83,23 +83,17 @@ def stepper_view() -> None:
              f"columns {current.cols[0]}:{current.cols[1]} → output cell {current.out_pos}")
     c_in, c_max, c_avg = lesson.columns([3, 2, 2])
     with c_in:
-        values, text = view.padded_input(x, padding, "max")
-        fig = charts.grid(values, text=text, highlight=window, origin=(-padding, -padding), title="Input",
-                          colorscale="sequential", zrange=value_range)
+        fig = view.input_figure(x, padding, window, value_range)
         show_chart(charts.lecture_margins(fig) if lecture else fig,
                    key="pool_in", height=285 if lecture else 360)
         if not lecture:
             st.markdown(where)
     for col, mode, title in ((c_max, "max", "Max pooling"), (c_avg, "avg", "Average pooling")):
         with col:
-            step = steps[mode][k - 1]
-            values, text = view.output_so_far(steps[mode], k)
-            cell = (step.out_pos[0], step.out_pos[0] + 1, step.out_pos[1], step.out_pos[1] + 1)
-            fig = charts.grid(values, text=text, highlight=cell, title=title, colorscale="sequential",
-                              zrange=value_range)
+            fig = view.output_figure(x, kernel_size, stride, padding, mode, k, value_range, title)
             show_chart(charts.lecture_margins(fig) if lecture else fig, key=f"pool_out_{mode}",
                        height=200 if lecture else 260)
-            st.code(step.formula, language=None, wrap_lines=True)
+            st.code(steps[mode][k - 1].formula, language=None, wrap_lines=True)
 
 
 stepper_view()

@@ -4,7 +4,8 @@
 (early training changes the most), from the initialisation (step 0) to the last step, with each snapshot's
 accuracy on a fixed set of test digits. They are saved in one safetensors file: weight matrices and kernels as
 int8 with one float32 scale per output row or filter (max |w| / 127), everything else float16; so 20 snapshots of
-DigitCNN take ~4 MB instead of 16 MB in float32.
+DigitCNN take ~4 MB instead of 16 MB in float32. A run in the training worker keeps its own snapshots as it goes
+(`Keeper`), so a student's run can be replayed like the recorded one.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from cnnviz.explain import SHIPPED_DIR
 from cnnviz.model import DigitCNN, ModelConfig
 
 SHIPPED_SNAPSHOTS = "snapshots.safetensors"
+BUDGET_BYTES = 16 * 2**20  # the most a training run's kept snapshots hold in memory (Keeper)
 STORAGE = ("int8", "float16", "float32")
 
 
@@ -72,6 +74,38 @@ def _state(model: nn.Module) -> dict:
     return {k: v.detach().to("cpu", torch.float32).contiguous().clone() for k, v in model.state_dict().items()}
 
 
+class Keeper:
+    """Keeps a training run's snapshots as it goes: the weights at `snapshot_steps(total_steps, count)`, in
+    float16 (half the memory; a model loads them back into float32), and fewer of them when `count` copies would
+    pass `budget_bytes` (a big design keeps at least its start and its end).
+
+    The training worker feeds it every step (`offer`) and `finish`es it with the weights it ends with (a run
+    stopped early ends on the step it reached); `snapshots` gives the Snapshots to replay.
+    """
+
+    def __init__(self, model: nn.Module, total_steps: int, count: int = 20, budget_bytes: int = BUDGET_BYTES):
+        size = sum(t.numel() for t in model.state_dict().values()) * 2                  # bytes per float16 copy
+        count = max(2, min(count, budget_bytes // max(size, 1)))
+        self.wanted = set(snapshot_steps(total_steps, count))
+        self.steps, self.accuracy, self.epoch_progress, self.states = [], [], [], []
+        self.model_config = model.config.to_dict()
+        self.offer(0, 0.0, model)
+
+    def offer(self, step: int, epoch_progress: float, model: nn.Module, accuracy: float | None = None,
+              last: bool = False) -> None:
+        """Keep the weights after `step` when it is a wanted step (or the `last` one and not yet kept)."""
+        if (step in self.wanted or last) and step not in self.steps:
+            self.steps.append(int(step))
+            self.epoch_progress.append(round(float(epoch_progress), 4))
+            self.accuracy.append(None if accuracy is None else float(accuracy))
+            self.states.append({k: v.detach().to("cpu", torch.float16 if v.is_floating_point() else v.dtype).clone()
+                                for k, v in model.state_dict().items()})
+
+    def snapshots(self, metadata: dict | None = None) -> Snapshots:
+        return Snapshots(list(self.steps), list(self.accuracy), list(self.epoch_progress), self.model_config,
+                         list(self.states), dict(metadata or {}, storage="float16"))
+
+
 def record(trainer, count: int = 20, evaluation=None, progress=None) -> Snapshots:
     """Run `trainer` to the end, keeping `count` snapshots (see `snapshot_steps`); `evaluation` (a Split) gives
     each snapshot's accuracy (None: not measured). `progress(step, total)` is called after every step."""
@@ -99,6 +133,7 @@ def record(trainer, count: int = 20, evaluation=None, progress=None) -> Snapshot
 
 
 def _pack(name: str, tensor: torch.Tensor, storage: str) -> dict:
+    tensor = tensor.float()  # a Keeper's float16 copies are packed from float32 like any other
     if storage == "float32":
         return {name: tensor}
     if storage == "int8" and tensor.dim() >= 2:

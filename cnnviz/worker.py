@@ -4,7 +4,8 @@ It may first be told to stand by ({"standby": ...}): then it loads the data file
 steps so the thread pool and the kernels are ready, says ("standby", info) and waits for a job, which then
 starts without paying for any of that. It reads its job from the connection on file descriptor FD, trains, and
 writes back what the page draws:
-("ready", info), ("step", record, seconds, epochs or None, filters or None), then ("end", result) or
+("ready", info), ("step", record, seconds, epochs or None, filters or None), then ("end", result: the weights,
+the metadata and ~20 snapshots of the run as a plain dict of cnnviz.snapshots.Snapshots' fields) or
 ("failed", reason). It obeys "pause", "resume" and "stop" between steps, and exits on its own when the
 server goes away (the connection reaches EOF, or its parent pid changes). Messages are plain pickles, so
 tensors travel by value. Imports torch and the core only: never Streamlit.
@@ -26,6 +27,7 @@ import torch
 from torch import nn
 
 from cnnviz.layers import layer_specs
+from cnnviz.snapshots import Keeper
 from cnnviz.train import TrainConfig, Trainer, warm_up
 
 PAUSED_POLL_S = 0.5   # how often a paused worker checks that its server is still there
@@ -120,6 +122,8 @@ def train(conn, job: dict, orders: _Orders, loaded: dict | None = None) -> None:
     trainer = Trainer(TrainConfig.from_dict(config) if isinstance(config, dict) else config, *data)
     send(conn, ("ready", {"pid": os.getpid(), "device": str(trainer.device), "total_steps": int(trainer.total_steps),
                           "filters": first_filters(trainer.model)}))
+    keeper = Keeper(trainer.model, trainer.total_steps)  # ~20 snapshots to replay the run (the Why page)
+    record = None
     every, epochs_sent = job["filters_every"], 0
     while True:
         orders.read()
@@ -135,12 +139,15 @@ def train(conn, job: dict, orders: _Orders, loaded: dict | None = None) -> None:
         if len(trainer.epochs) != epochs_sent:
             epochs, epochs_sent = [dict(e) for e in trainer.epochs], len(trainer.epochs)
         filters = first_filters(trainer.model) if record.step % every == 0 else None
+        keeper.offer(record.step, record.epoch_progress, trainer.model, record.test_acc)
         send(conn, ("step", record, spent, epochs, filters))
+    if record is not None:  # stopped early: the run's replay ends where the run did
+        keeper.offer(record.step, record.epoch_progress, trainer.model, record.test_acc, last=True)
     trainer.model.eval()
     weights = {k: v.detach().cpu() for k, v in trainer.model.state_dict().items()}
     send(conn, ("end", {"state": "stopped" if orders.stopping else "done", "epochs": [dict(e) for e in trainer.epochs],
                         "filters": first_filters(trainer.model), "model_config": trainer.model.config.to_dict(),
-                        "weights": weights, "metadata": trainer.metadata()}))
+                        "weights": weights, "metadata": trainer.metadata(), "snapshots": vars(keeper.snapshots())}))
 
 
 def _split(split, loaded: dict):

@@ -22,6 +22,7 @@ class LoadedModel:
     source: str                     # e.g. "shipped checkpoint", "your design 'wide'", "uploaded file.safetensors"
     metadata: dict = field(default_factory=dict)
     shipped: bool = False           # True only for the checkpoints in checkpoints/ (shared by every user)
+    snapshots: object | None = None  # cnnviz.snapshots.Snapshots of the run that trained it here, if kept
 
     @property
     def test_accuracy(self) -> float | None:

@@ -99,3 +99,46 @@ def test_the_shipped_snapshots_load_without_mnist():
     assert kept.accuracy[-1] > 0.97 and kept.accuracy[0] < 0.3
     with torch.no_grad():
         assert kept.model(len(kept) // 2)(torch.zeros(1, 1, 28, 28)).shape == (1, 10)
+
+
+def _keep_all(trainer, keeper, stop_after=None):
+    while (record := trainer.step()) is not None:
+        keeper.offer(record.step, record.epoch_progress, trainer.model, record.test_acc)
+        if record.step == stop_after:
+            keeper.offer(record.step, record.epoch_progress, trainer.model, record.test_acc, last=True)
+            break
+
+
+def test_a_keeper_keeps_the_same_steps_and_weights_as_record_within_float16(data_root):
+    train = load_split("train", root=data_root).subset(3000)
+    config = TrainConfig(max_steps=24, batch_size=64, seed=3, device="cpu", precision="float32")
+    recorded = snapshots.record(Trainer(config, train), count=8)
+    trainer = Trainer(config, train)
+    keeper = snapshots.Keeper(trainer.model, trainer.total_steps, count=8)
+    _keep_all(trainer, keeper)
+    kept = keeper.snapshots({"source": "test"})
+    assert kept.steps == recorded.steps and kept.metadata == {"source": "test", "storage": "float16"}
+    for i in range(len(kept)):
+        for name, weight in recorded.model(i).state_dict().items():
+            assert torch.allclose(kept.model(i).state_dict()[name], weight, rtol=1e-3, atol=1e-4), (i, name)
+
+
+def test_a_keeper_ends_a_stopped_run_on_the_step_it_reached(data_root):
+    train = load_split("train", root=data_root).subset(3000)
+    trainer = Trainer(TrainConfig(max_steps=40, batch_size=64, seed=3, device="cpu", precision="float32"), train)
+    keeper = snapshots.Keeper(trainer.model, trainer.total_steps, count=20)
+    _keep_all(trainer, keeper, stop_after=17)
+    kept = keeper.snapshots()
+    assert kept.steps[0] == 0 and kept.steps[-1] == 17 and 40 not in kept.steps
+    assert kept.steps == sorted(set(kept.steps))
+    final = kept.model(-1).state_dict()
+    assert all(torch.allclose(final[k], v.float(), rtol=1e-3, atol=1e-4) for k, v in trainer.model.state_dict().items())
+
+
+def test_a_keeper_keeps_fewer_snapshots_of_a_big_model_within_its_budget():
+    from cnnviz.model import DigitCNN
+    model = DigitCNN()
+    size = sum(t.numel() for t in model.state_dict().values()) * 2          # bytes of one float16 copy
+    keeper = snapshots.Keeper(model, 1000, count=20, budget_bytes=5 * size)
+    assert len(keeper.wanted) == 5 and {0, 1000} <= keeper.wanted
+    assert len(snapshots.Keeper(model, 1000, count=20, budget_bytes=size).wanted) == 2  # always its start and end

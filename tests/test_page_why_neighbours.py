@@ -66,3 +66,30 @@ def test_the_training_neighbours_are_ringed_on_the_map_beside_the_test_digits(la
     assert len(ring) == 1 and len(array(ring[0]["x"])) == 8
     caption = texts(landing.caption)
     assert "5,000 test digits" in caption and "nearest training digits, placed by the same two directions" in caption
+
+
+def test_a_students_own_model_finds_its_neighbours_once_and_keeps_them_in_its_session(online):
+    """A design of the student's own (untrained here): its map and its training features are its own, computed
+    once for the session; a second look at the tab finds the same bank, and the same 8 digits."""
+    import torch
+
+    from cnnviz.model import DigitCNN, ModelConfig
+    from cnnviz_ui.models import ACTIVE_KEY, LoadedModel, frozen
+    from cnnviz_ui.why_sections import CACHE_KEY
+    torch.manual_seed(0)
+    loaded = LoadedModel(frozen(DigitCNN(ModelConfig.uniform(channels=(4,), hidden=(16,)))), "your design 'tiny'", {})
+    at = open_app_page("why", **{ACTIVE_KEY: loaded})
+    at.session_state["why_tab"] = "Where my digit lands"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    first = _neighbours(at)
+    assert first["source"] == "train" and "your design 'tiny'" in texts(at.caption)
+    bank = at.session_state[CACHE_KEY][("training features", id(loaded.model))]
+    assert bank.features.shape == (60000, 16) and bank.split == "train"
+    at.run()
+    assert at.session_state[CACHE_KEY][("training features", id(loaded.model))] is bank   # not computed again
+    assert _neighbours(at) == first
+    query = embedding.digit_features(loaded.model, load_split("test", download=False).raw[0].numpy() / 255.0)
+    d = np.linalg.norm(bank.features.astype(np.float64) - query, axis=1)   # [60000]
+    shown = [int(i) for i in first["indices"].split(",")]
+    np.testing.assert_allclose(d[shown], np.sort(d)[:8], rtol=1e-5, atol=1e-4)

@@ -5,9 +5,11 @@
 For the shipped FC model and a sketched digit (cnnviz.sketch, preprocessed as a drawing is): each attribution
 map (saliency, integrated gradients at 64 steps, Grad-CAM, occlusion 4x4 stride 2), the honesty check at one
 depth (a randomised copy + the four maps again + rank correlations), the smallest flip (untargeted and targeted),
-the placement on the shipped map (features, projection, 8 nearest digits), and the map of 5,000 test digits
-computed from scratch. Median and max over the repeats, milliseconds. Targets: everything on the page for a new
-drawing under 1 s; the map's precomputation under 60 s (2 cores).
+the placement on the shipped map (features, projection, 8 nearest digits), the map of 5,000 test digits
+computed from scratch, and the nearest training digits: the features of all 60,000 training digits (once per
+model; timed once) and one search of them for 8 neighbours. Median and max over the repeats, milliseconds, each
+with the load average read after it. Targets: everything on the page for a new drawing under 1 s; the map's and
+the training features' precomputation under 60 s each (2 cores).
 """
 from __future__ import annotations
 
@@ -19,20 +21,22 @@ import time
 import torch
 
 
-from cnnviz import attack, checkpoint, embedding, explain
+from cnnviz import attack, checkpoint, embedding, explain, neighbours
 from cnnviz.data import load_split
 from cnnviz.preprocess import preprocess
 from cnnviz.sketch import draw_digit
 
 
-def timed(fn, repeats: int) -> tuple[float, float]:
-    fn()  # warm-up (imports, first allocations)
+def timed(fn, repeats: int, warm_up: bool = True) -> tuple[float, float, float]:
+    """(median ms, max ms, the 1-minute load average when done)."""
+    if warm_up:
+        fn()  # imports, first allocations
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
         fn()
         times.append(1000 * (time.perf_counter() - started))
-    return statistics.median(times), max(times)
+    return statistics.median(times), max(times), os.getloadavg()[0]
 
 
 def main(argv=None) -> None:
@@ -40,6 +44,8 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--no-map", action="store_true", help="skip the 5,000-digit map (needs MNIST)")
+    parser.add_argument("--no-training", action="store_true",
+                        help="skip the 60,000 training digits' features and the search over them (needs MNIST)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     model, _ = checkpoint.load(checkpoint.shipped_path("fc"))
@@ -72,10 +78,21 @@ def main(argv=None) -> None:
         test = load_split("test")
         rows.append(("map of 5,000 test digits from scratch",
                      *timed(lambda: embedding.digit_map(model, test), max(1, args.repeats // 3))))
-    print(f"torch {torch.__version__}, {args.threads} thread(s), load average {os.getloadavg()[0]:.1f}")
-    print(f"{'what':62s} {'median ms':>10s} {'max ms':>10s}")
-    for name, median, worst in rows:
-        print(f"{name:62s} {median:10.1f} {worst:10.1f}")
+    if not args.no_training:
+        train = load_split("train")
+        bank = {}
+
+        def training_features():  # once per model on the page: timed once, no warm-up
+            bank["train"] = neighbours.split_features(model, train.raw, train.labels, "train")
+
+        rows.append(("features of the 60,000 training digits (once per model)", *timed(training_features, 1, False)))
+        query = embedding.digit_features(model, image)
+        rows.append(("8 nearest of the 60,000 training digits (one search)",
+                     *timed(lambda: neighbours.nearest_digits(bank["train"], query, k=8), args.repeats)))
+    print(f"torch {torch.__version__}, {args.threads} thread(s), load average {os.getloadavg()[0]:.1f} at the end")
+    print(f"{'what':62s} {'median ms':>10s} {'max ms':>10s} {'load':>6s}")
+    for name, median, worst, load in rows:
+        print(f"{name:62s} {median:10.1f} {worst:10.1f} {load:6.1f}")
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@ small reader thread per job copies what the worker sends into the job; the UI on
 a consistent copy of the records so far, which never waits on the worker.
 
 Once `JobManager.warm()` has been called, the manager keeps one standby worker: a process that has imported
-torch, loaded MNIST and warmed up, waiting for a job. `start()` hands the next job to it (the student's first
-steps come seconds sooner) and prepares another, as long as the job limit leaves room for one.
+torch, loaded MNIST and warmed up, waiting for a job (cnnviz/standby.py). `start()` hands the next job to it (the
+student's first steps come seconds sooner) and prepares another, as long as the job limit leaves room for one.
 """
 from __future__ import annotations
 
@@ -27,11 +27,11 @@ from torch import nn
 
 from cnnviz.data import data_root
 from cnnviz.model import DigitCNN, ModelConfig
+from cnnviz.standby import EXIT_WAIT_S, Standby
 from cnnviz.worker import DataFiles, exit_reason, launch, receive, send
 
 ACTIVE_STATES = ("starting", "running", "paused")
 FINISHED_STATES = ("done", "stopped", "failed")
-EXIT_WAIT_S = 5.0    # how long a worker may take to exit after its last message before it is killed
 _LIVE: weakref.WeakSet = weakref.WeakSet()  # jobs whose worker may still run: terminated when the server exits
 
 __all__ = ["ACTIVE_STATES", "FINISHED_STATES", "DataFiles", "Job", "JobLimitError", "JobManager", "Snapshot",
@@ -222,47 +222,10 @@ class Job:
             return self._result["metadata"]
 
 
-class Standby:
-    """A worker process started ahead of any job: it loads `files`, warms up, then waits for a job."""
-
-    def __init__(self, threads: int, nice: int, files: tuple):
-        self.process, self.conn = launch(threads)
-        self.pid = self.process.pid
-        self.ready = False                    # it has said it is loaded and warmed up
-        self.last_wanted = time.monotonic()   # the last warm() call that wanted it
-        _LIVE.add(self)
-        try:
-            send(self.conn, {"standby": {"files": files, "threads": threads, "nice": nice}})
-        except OSError:  # it died at once: alive() says so
-            pass
-
-    def alive(self) -> bool:
-        """Still running and able to take a job; notes its "standby" message without waiting for it."""
-        if self.process.poll() is not None:
-            return False
-        try:
-            if not self.ready and self.conn.poll(0):
-                self.ready = receive(self.conn)[0] == "standby"
-        except (EOFError, OSError, pickle.UnpicklingError):
-            return False
-        return True
-
-    def terminate(self) -> None:
-        """End it now and collect its exit status (no zombie left)."""
-        _LIVE.discard(self)
-        self.conn.close()  # the worker reads EOF and exits by itself; SIGTERM ends a load or warm-up sooner
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(EXIT_WAIT_S)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
 @atexit.register
 def _terminate_all() -> None:
-    """When the server exits, its workers go too (each would also exit by itself on seeing the EOF)."""
+    """When the server exits, its jobs' workers go too (each would also exit by itself on seeing the EOF); a
+    standby still waiting is ended by cnnviz.standby."""
     for job in list(_LIVE):
         job.terminate()
 
@@ -303,7 +266,7 @@ class JobManager:
                 standby.terminate()
                 standby = None
             if standby is not None:
-                _LIVE.discard(standby)  # the job owns the process now (and terminates it at exit)
+                standby.hand_over()  # the job owns the process now (and terminates it at exit)
             job.begin(standby)  # may raise (no Python to start): then no job is registered
             self._jobs[owner] = job
             self._prepare_standby()

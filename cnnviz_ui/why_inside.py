@@ -146,7 +146,8 @@ def show_neighbours(near: neighbours.Neighbours, searched: int) -> None:
     st.html(f"<div class='cnnviz-neighbours' data-source='{near.split}' data-labels='{','.join(map(str, labels))}' "
             f"data-indices='{','.join(str(int(i)) for i in near.indices)}'><b>Its {len(labels)} nearest {which}"
             f"</b> (of {searched:,}, measured in the network's layer) are labelled {', '.join(map(str, labels))}: "
-            f"mostly {common}s ({labels.count(common)} of {len(labels)}).</div>")
+            + (f"all {common}s.</div>" if labels.count(common) == len(labels)
+               else f"mostly {common}s ({labels.count(common)} of {len(labels)}).</div>"))
     if training:
         raw = training_pixels()[0]
         found = [np.asarray(raw[int(i)]) for i in near.indices]                    # uint8 [28, 28] each

@@ -117,7 +117,7 @@ def shift_parser(limit: int):
 
 
 # ---- the view's work, cached across sessions -----------------------------------------------------------------
-CACHE = dict(show_spinner=False, max_entries=256)  # a grid's spec is ~10 kB (a 28×28 map's ~100 kB)
+CACHE = dict(show_spinner=False, max_entries=128)  # a grid's spec: 4 kB (4×4) to 20 kB (a padded 28×28 map)
 
 
 def _figure(spec: dict) -> go.Figure:
@@ -126,7 +126,7 @@ def _figure(spec: dict) -> go.Figure:
     return go.Figure(spec, _validate=False)
 
 
-@st.cache_data(**CACHE)
+@st.cache_data(show_spinner=False, max_entries=32)  # up to 210 kB each (a 28×28 map, kernel 1, stride 1)
 def pool_steps(x: np.ndarray, kernel_size: int, stride: int, padding: int) -> dict:
     """{mode: [PoolStep, ...]} for max and average pooling (raises ValueError for a geometry that does not fit)."""
     return {mode: pooling.pool_steps(x, kernel_size, stride, padding, mode) for mode in pooling.MODES}
@@ -159,10 +159,7 @@ def output_figure(x: np.ndarray, kernel_size: int, stride: int, padding: int, mo
     return _figure(_output_spec(x, kernel_size, stride, padding, mode, upto, tuple(value_range), title))
 
 
-@st.cache_data(**CACHE)
-def kindest_shift(x: np.ndarray, kernel_size: int, stride: int, padding: int) -> tuple[int, int]:
-    """pooling.kindest_shift, once per input and geometry."""
-    return pooling.kindest_shift(x, kernel_size, stride, padding)
+kindest_shift = st.cache_data(**CACHE)(pooling.kindest_shift)  # once per input and geometry
 
 
 @st.cache_data(**CACHE)

@@ -20,6 +20,7 @@ from cnnviz.model import leaf_layers
 
 SHIPPED_MAP = "digit_map.safetensors"
 MAP_SIZE = 5000   # test digits in the shipped map
+BATCH_SIZE = 256  # digits per forward pass: on one thread twice as fast as 1,000 (its activations stay in cache)
 
 
 def penultimate_layer(model: nn.Module) -> str:
@@ -44,7 +45,7 @@ def _pixel_batch(images) -> torch.Tensor:
     return x
 
 
-def features(model: nn.Module, images, batch_size: int = 1000) -> np.ndarray:
+def features(model: nn.Module, images, batch_size: int = BATCH_SIZE) -> np.ndarray:
     """Penultimate-layer features [N, D] (float32) of pictures (see `_pixel_batch`), `batch_size` at a time: the
     pictures are converted batch by batch too, so 60,000 uint8 digits never become one float copy."""
     forward = working_copy(model)

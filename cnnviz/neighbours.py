@@ -13,9 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from torch import nn
 
-from cnnviz.embedding import DigitMap, features, nearest
+from cnnviz.embedding import BATCH_SIZE, DigitMap, features, nearest
 
-BATCH_SIZE = 1000   # digits per forward pass while computing a split's features
 SPLITS = ("train", "test")
 
 

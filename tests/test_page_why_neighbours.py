@@ -26,7 +26,7 @@ def landing(data_root):
         st.cache_resource.clear()
         at = open_app_page("why")
         at.session_state["why_tab"] = "Where my digit lands"
-        at.run()
+        at.run(timeout=300)  # the 60,000 digits' features: once
         assert not at.exception, [e.value for e in at.exception]
         yield at
     st.cache_resource.clear()
@@ -80,7 +80,7 @@ def test_a_students_own_model_finds_its_neighbours_once_and_keeps_them_in_its_se
     loaded = LoadedModel(frozen(DigitCNN(ModelConfig.uniform(channels=(4,), hidden=(16,)))), "your design 'tiny'", {})
     at = open_app_page("why", **{ACTIVE_KEY: loaded})
     at.session_state["why_tab"] = "Where my digit lands"
-    at.run()
+    at.run(timeout=300)  # the 60,000 digits' features: once
     assert not at.exception, [e.value for e in at.exception]
     first = _neighbours(at)
     assert first["source"] == "train" and "your design 'tiny'" in texts(at.caption)

@@ -8,7 +8,6 @@ import threading
 import streamlit as st
 
 from cnnviz_ui import links, streamlit_internals
-from cnnviz_ui.export import chart_config
 
 # Every page imports this module: the first one to run on a fresh server makes sure every URL runs through
 # app.py (its navigation, sections and lecture switch): see streamlit_internals.leave_pages_folder_mode.
@@ -127,6 +126,8 @@ def show_chart(fig, key: str, height: int | None = None, name: str | None = None
     scale_text=False keeps the numbers written in cells at their size (a 10x10 matrix of 4-digit counts has
     no room for larger ones). The other keyword arguments go to st.plotly_chart (on_select, ...).
     """
+    from cnnviz_ui.export import chart_config  # here: NumPy and PIL stay off the home page's cold start
+
     big = lecture_mode()
     if big:
         _enlarge(fig, CHART_FONT[True] / CHART_FONT[False], scale_text)

@@ -13,6 +13,8 @@ Checked against the public API of Streamlit 1.67 (2026-12-06):
   every rerun; served as an asset it is fetched once, and only an installed package can declare an asset
   folder publicly (in its pyproject.toml), while our patched bundle is made at run time from whichever canvas
   version is installed, and the app also runs uninstalled: `register_asset_folder` stays.
+- `st.set_page_config(page_icon=":shark:")` (an ASCII shortcode) skips the emoji catalog but loads PIL and NumPy
+  instead (it tries the text as an image first): `known_emoji_icon` stays.
 - `bind="query-params"` covers every widget setting in a link (cnnviz_ui/links.py uses only the public API).
 """
 from __future__ import annotations
@@ -69,6 +71,37 @@ def apptest_runs_app_py():
         PagesManager.__init__ = original
 
 
+# ---------------------------------------------------------------- the page icon without the emoji catalog
+
+_known_emoji_lock = threading.Lock()
+_known_emojis: set[str] = set()
+
+
+def known_emoji_icon(icon: str) -> str:
+    """Let st.set_page_config take `icon`, an emoji, without loading Streamlit's emoji catalog; returns `icon`.
+
+    Works around: Streamlit 1.67 checks a page icon against its emoji catalog (`string_util.is_emoji`), and the
+    catalog's import compiles one regular expression of every emoji: about 0.15 s of CPU on a fresh server, the
+    largest single cost of the home page's cold start beyond a bare app (bench/NOTES.md). For our own icon the
+    answer is fixed, so the check answers it from a set and asks the catalog about anything else; the favicon
+    Streamlit sends is the same (`emoji:<icon>`). Relies on `streamlit.commands.page_config.is_emoji`, a module-level
+    name. Check: tests/test_streamlit_internals.py (the icon is in the catalog; a fresh process sets it without
+    importing `streamlit.emojis`).
+    """
+    from streamlit.commands import page_config
+
+    with _known_emoji_lock:
+        if not _known_emojis:
+            catalog_check = page_config.is_emoji
+
+            def is_emoji(text: str) -> bool:
+                return text in _known_emojis or catalog_check(text)
+
+            page_config.is_emoji = is_emoji
+        _known_emojis.add(icon)
+    return icon
+
+
 # ---------------------------------------------------------------- pandas before any chart
 
 def import_pandas_whole() -> None:
@@ -88,14 +121,29 @@ _pandas_thread: threading.Thread | None = None
 _pandas_lock = threading.Lock()
 
 
+def _on_a_server() -> bool:
+    """True under `streamlit run`; False under AppTest (whose runtime is a stand-in) or with no runtime at all.
+
+    Only a server leaves the pages-folder mode for good (`leave_pages_folder_mode`), so that every page runs
+    through app.py and waits for pandas there. AppTest goes back to that mode on every run and runs a switched-to
+    page alone, without app.py: a background import there met the Draw page's figures half-way
+    (tests/test_pages_model.py). Relies on `Runtime.exists()`/`Runtime.instance()` and AppTest's mock runtime."""
+    from streamlit.runtime import Runtime
+
+    return Runtime.exists() and type(Runtime.instance()) is Runtime
+
+
 def import_pandas_soon() -> None:
-    """Start importing pandas in a background thread, once per process (app.py calls this after the page ran).
+    """Start importing pandas in a background thread, once per server process (app.py calls this after the page
+    ran; elsewhere, see `_on_a_server`, pandas is imported where it is first used).
 
     The home page draws no chart and no table, so a cold start shows it without paying for pandas (about 0.4 s
     of CPU, a third of what the app adds to a bare Streamlit app's start); every other page waits for the import
     to finish through `import_pandas_whole` before it runs, so no chart can meet a half-imported pandas.
     """
     global _pandas_thread
+    if not _on_a_server():
+        return
     with _pandas_lock:
         if _pandas_thread is None and "pandas" not in sys.modules:
             _pandas_thread = threading.Thread(target=import_pandas_whole, name="cnnviz-import-pandas", daemon=True)

@@ -20,7 +20,8 @@ APP_CODE = [REPO / "app.py", *sorted((REPO / "cnnviz").rglob("*.py")), *sorted((
 PUBLIC = ("testing.v1", "components.v1", "errors")
 PRIVATE_IMPORT = re.compile(rf"^\s*(?:from|import) (streamlit\.(?!(?:{'|'.join(map(re.escape, PUBLIC))})\b)[\w.]+)",
                             re.M)
-PATCHED_NAMES = ("PagesManager", "DeltaGenerator", "streamlit_drawable_canvas.out", "uses_pages_directory")
+PATCHED_NAMES = ("PagesManager", "DeltaGenerator", "streamlit_drawable_canvas.out", "uses_pages_directory",
+                 "page_config.is_emoji")
 
 
 def _versions() -> str:
@@ -66,6 +67,48 @@ def test_the_apptest_helper_puts_streamlit_back_as_it_was():
     with internals.apptest_runs_app_py():
         assert PagesManager.__init__ is not before
     assert PagesManager.__init__ is before
+
+
+# ---- the page icon: known_emoji_icon ------------------------------------------------------------------------
+
+APP_ICON = re.search(r'known_emoji_icon\("([^"]+)"\)', (REPO / "app.py").read_text(encoding="utf-8")).group(1)
+
+
+def test_the_app_icon_is_an_emoji_in_streamlits_own_catalog():
+    from streamlit.emojis import ALL_EMOJIS
+
+    assert APP_ICON in ALL_EMOJIS, (f"{APP_ICON!r} is not in Streamlit's emoji catalog: known_emoji_icon would "
+                                    "make set_page_config send a favicon Streamlit itself would refuse")
+
+
+def test_set_page_config_still_checks_its_icon_through_the_name_we_replace():
+    from streamlit.commands import page_config
+
+    source = inspect.getsource(page_config._get_favicon_string)
+    assert "is_emoji(page_icon)" in source and "is_emoji" in vars(page_config), (
+        f"{_versions()}: set_page_config no longer asks page_config.is_emoji about its icon, so known_emoji_icon "
+        "changes nothing: find where the emoji catalog is loaded now (python -X importtime, bench/cold_start.py), "
+        "or drop the workaround.")
+
+
+def test_a_fresh_process_sets_the_app_icon_without_loading_the_emoji_catalog():
+    """In a new interpreter (this one may have loaded the catalog already): the favicon Streamlit would send for
+    the app's icon, the same with the workaround, without importing streamlit.emojis; any other emoji still goes
+    to the catalog."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from streamlit.commands import page_config\n"
+        "from cnnviz_ui import streamlit_internals\n"
+        f"icon = streamlit_internals.known_emoji_icon({APP_ICON!r})\n"
+        "print(page_config._get_favicon_string(icon), 'streamlit.emojis' in sys.modules)\n"
+        "print(page_config._get_favicon_string('\\U0001F988'), 'streamlit.emojis' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120,
+                         check=True).stdout.split("\n")
+    assert out[0] == f"emoji:{APP_ICON} False"
+    assert out[1] == "emoji:\U0001F988 True"
 
 
 # ---- pandas before any chart: import_pandas_whole --------------------------------------------------------------
@@ -137,10 +180,21 @@ def test_no_app_module_or_test_patches_streamlit_or_the_canvas_elsewhere():
 def test_pandas_imported_in_the_background_is_whole_once_a_page_asks_for_it():
     import sys
 
+    assert internals._on_a_server() is False   # no runtime here: AppTest-like processes import pandas in place
     internals.import_pandas_soon()      # a no-op where pandas is already imported (as in most test processes)
     internals.import_pandas_soon()      # never a second thread
     internals.import_pandas_whole()     # what every page but the home page waits on
     assert hasattr(sys.modules["pandas"], "DataFrame")
+
+
+def test_an_apptest_runtime_is_not_taken_for_a_server():
+    """AppTest runs a switched-to page without app.py, so a background pandas import would race its charts."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_string(
+        "import streamlit as st\nfrom cnnviz_ui import streamlit_internals\n"
+        "st.write(f'server={streamlit_internals._on_a_server()}')\n").run()
+    assert not at.exception and at.markdown[0].value == "server=False"
 
 
 def test_query_params_still_bind_widgets_the_way_a_following_page_releases_them():

@@ -16,6 +16,7 @@ from cnnviz.model import (ACTIVATIONS, CHAPTER_CONFIG, GAP_CONFIG, MAX_PARAMETER
 from cnnviz.receptive_field import layers_from_model, receptive_fields
 from cnnviz.trace import trace
 from cnnviz.unit import agrees, open_unit
+from model_checks import trained_looking
 
 PRESET_LIKE = {
     "chapter": CHAPTER_CONFIG,
@@ -55,19 +56,6 @@ def random_designs(count: int, seed: int = 19) -> list[ModelConfig]:
 
 RANDOM = random_designs(50)
 ALL = list(PRESET_LIKE.items()) + [(f"random{i}", c) for i, c in enumerate(RANDOM)]
-
-
-def built(config: ModelConfig, seed: int = 0) -> nn.Module:
-    """The design in eval mode, its batch norms holding statistics away from 0 / 1 as after training."""
-    torch.manual_seed(seed)
-    model = DigitCNN(config).eval()
-    with torch.no_grad():
-        for bn in (m for m in model.modules() if isinstance(m, nn.BatchNorm2d)):
-            bn.running_mean.uniform_(-0.5, 0.5)
-            bn.running_var.uniform_(0.2, 3.0)
-            bn.weight.uniform_(0.5, 2.0)
-            bn.bias.uniform_(-0.5, 0.5)
-    return model
 
 
 def image(config: ModelConfig) -> torch.Tensor:
@@ -170,7 +158,7 @@ def test_a_design_counts_its_parameters_as_pytorch_does(name, config):
 
 @pytest.mark.parametrize("name, config", ALL, ids=[name for name, _ in ALL])
 def test_a_design_traces_with_the_shapes_of_its_summary(name, config):
-    model, x = built(config), image(config)
+    model, x = trained_looking(config), image(config)
     acts = trace(model, x)
     summary = summarize(config)
     assert list(acts) == ["input", *[r.name for r in summary.rows[:-1]], "logits", "probabilities"]
@@ -183,14 +171,14 @@ def test_a_design_traces_with_the_shapes_of_its_summary(name, config):
 def test_a_design_counts_multiply_adds_as_pytorchs_flop_counter(name, config):
     """PyTorch's FlopCounterMode counts 2 FLOPs per multiply-add of every convolution and matrix product."""
     with FlopCounterMode(display=False) as counter:
-        built(config)(image(config))
+        trained_looking(config)(image(config))
     assert 2 * summarize(config).macs == counter.get_total_flops()
 
 
 @pytest.mark.parametrize("name, config", ALL, ids=[name for name, _ in ALL])
 def test_every_layer_of_a_design_opens_units_equal_to_the_forward_pass(name, config):
     """The corners, the centre and a random unit of every layer that holds values, opened to their arithmetic."""
-    model, rng = built(config), random.Random(name)
+    model, rng = trained_looking(config), random.Random(name)
     acts = trace(model, image(config))
     for layer, out in acts.items():
         if layer in ("input", "probabilities") or layer.startswith(("flatten", "dropout")):

@@ -32,6 +32,12 @@ def comparison(at):
     return next(t.value for t in at.table if "Design" in t.value.columns)
 
 
+def keep_preset(at, preset: str) -> None:
+    """Pick `preset` in the lab and keep it (it joins the comparison)."""
+    at.selectbox(key="dl_preset").set_value(preset).run()
+    at.button(key="dl_add_preset").click().run()
+
+
 def test_the_page_opens_on_the_chapters_design(offline):
     at = open_app_page("design_lab")
     assert at.selectbox(key="dl_preset").value == "chapter"
@@ -91,10 +97,8 @@ def test_a_preset_without_shipped_weights_says_so_and_offers_no_use_button(offli
 
 def test_a_kept_design_joins_the_comparison_and_can_be_deleted(offline):
     at = open_app_page("design_lab")
-    at.selectbox(key="dl_preset").set_value("gap").run()
-    at.button(key="dl_add_preset").click().run()
-    at.selectbox(key="dl_preset").set_value("tiny").run()
-    at.button(key="dl_add_preset").click().run()
+    keep_preset(at, "gap")
+    keep_preset(at, "tiny")
     table = comparison(at)
     assert table["Design"].tolist() == ["the chapter's design (recorded)", PRESETS["gap"].title, PRESETS["tiny"].title]
     assert table["Parameters"].tolist() == ["206,922", "5,130", "4,266"]
@@ -106,8 +110,7 @@ def test_a_kept_design_joins_the_comparison_and_can_be_deleted(offline):
 
 def test_a_kept_design_opens_in_the_editor(offline):
     at = open_app_page("design_lab")
-    at.selectbox(key="dl_preset").set_value("kernel5").run()
-    at.button(key="dl_add_preset").click().run()
+    keep_preset(at, "kernel5")
     at.selectbox(key="dl_preset").set_value("chapter").run()
     at.button(key="dl_open").click().run()
     assert design_of(at) == PRESETS["kernel5"].config and at.selectbox(key="dl_preset").value == "kernel5"
@@ -165,8 +168,7 @@ def test_a_kept_design_downloads_as_a_checkpoint_that_uploads_back(offline, monk
 
     monkeypatch.setattr(st, "download_button", spy)
     at = open_app_page("design_lab")
-    at.selectbox(key="dl_preset").set_value("tiny").run()
-    at.button(key="dl_add_preset").click().run()
+    keep_preset(at, "tiny")
     name, data = next((n, d) for n, d in made.items() if n.endswith(".safetensors"))   # not the tables' CSVs
     data = data() if callable(data) else data
     assert name == "cnnviz-design-tiny-under-5-000-parameters.safetensors"

@@ -10,6 +10,7 @@ from cnnviz.model import ConvBlock, DigitCNN, ModelConfig
 from cnnviz.preprocess import preprocess
 from cnnviz.sketch import draw_digit
 from cnnviz.unit import agrees, open_unit
+from model_checks import trained_looking
 
 TOL = 1e-5
 
@@ -162,24 +163,11 @@ def test_grouped_convolution_is_refused():
         open_unit(model, acts, "0", (0, 0, 0))
 
 
-def _trained_looking(config) -> nn.Module:
-    """A design whose batch norms hold statistics and scales away from 0 / 1 (as after training), in eval mode."""
-    torch.manual_seed(4)
-    model = DigitCNN(config).eval()
-    with torch.no_grad():
-        for bn in (m for m in model.modules() if isinstance(m, nn.BatchNorm2d)):
-            bn.running_mean.uniform_(-0.5, 0.5)
-            bn.running_var.uniform_(0.2, 3.0)
-            bn.weight.uniform_(0.5, 2.0)
-            bn.bias.uniform_(-0.5, 0.5)
-    return model
-
-
 def test_every_unit_of_a_batch_norm_leaky_relu_avg_pool_design_matches_the_forward_pass():
     """Strided 5x5 conv with padding 1, batch norm, leaky ReLU, overlapping average pooling, a valid 3x3 conv."""
     config = ModelConfig(blocks=(ConvBlock(3, 5, 1, 2, "leaky_relu", True, "avg", 3, 1),
                                  ConvBlock(4, 3, "valid", 1, "sigmoid", True, "max", 2)), hidden=(6,), image_size=14)
-    model = _trained_looking(config)
+    model = trained_looking(config, seed=4)
     acts = trace(model, torch.randn(1, 1, 14, 14))
     for layer, out in acts.items():
         if layer in {"input", "probabilities", "flatten", "dropout"}:
@@ -190,7 +178,7 @@ def test_every_unit_of_a_batch_norm_leaky_relu_avg_pool_design_matches_the_forwa
 
 
 def test_a_batch_norm_unit_shows_its_standardization(digit):
-    model = _trained_looking(ModelConfig.uniform(channels=(4, 8), batch_norm=True, activation="leaky_relu"))
+    model = trained_looking(ModelConfig.uniform(channels=(4, 8), batch_norm=True, activation="leaky_relu"), seed=4)
     acts = trace(model, digit)
     rec = open_unit(model, acts, "leaky_relu1", (2, 10, 11))
     norm = rec.normalization

@@ -85,8 +85,8 @@ def main(argv=None) -> None:
         def training_features(batch_size):  # once per model on the page: timed once, no warm-up
             bank["train"] = neighbours.split_features(model, train.raw, train.labels, "train", batch_size)
 
-        for batch_size, why in ((embedding.BATCH_SIZE, "once per model"), (1000, "the old batch size")):
-            rows.append((f"features of the 60,000 training digits ({why}: {batch_size:,})",
+        for batch_size, why in ((embedding.BATCH_SIZE, "once per model"), (1000, "before")):
+            rows.append((f"features of the 60,000 training digits, batches of {batch_size:,} ({why})",
                          *timed(lambda b=batch_size: training_features(b), 1, False)))
         query = embedding.digit_features(model, image)
         rows.append(("8 nearest of the 60,000 training digits (one search)",

@@ -15,7 +15,8 @@ class: cnnviz/class_store.py), passed to each as $CNNVIZ_CLASS_STORE and checked
 started here. nginx (Debian's /usr/sbin/nginx; no root needed) runs in the foreground from a temporary prefix
 folder holding its config, pid, temp files and logs, and keeps each browser on one process
 (deploy/nginx.conf.template says how). The app logs are in the same folder, which is printed at the start
-and removed at the end unless --keep-logs. docs/SERVING.md: serving across machines.
+and removed at the end unless --keep-logs. Before nginx starts, each app process runs every page once
+(deploy/warm_up.py). docs/SERVING.md: serving across machines.
 
 Only the standard library here (`python deploy/serve_class.py` or `python -m deploy.serve_class`): the store is
 checked by a Python process started from the repository root, as the app processes open it.
@@ -23,11 +24,8 @@ checked by a Python process started from the repository root, as the app process
 from __future__ import annotations
 
 import argparse
-import base64
-import concurrent.futures
 import contextlib
 import grp
-import hashlib
 import os
 import pwd
 import re
@@ -43,6 +41,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deploy.warm_up import page_paths, rerun_message, run_outcome, warm_up  # noqa: F401 - the tests reach them here
+
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = Path(__file__).with_name("nginx.conf.template")
 
@@ -56,7 +56,7 @@ def free_port(address: str = "127.0.0.1") -> int:
 
 def stop_process(proc: subprocess.Popen, grace: float = 10.0) -> None:
     """SIGTERM the process group started for `proc` (start_new_session=True: the process and its children, such
-    as an app's training workers; nothing else), then SIGKILL if it hangs."""
+    as an app's training workers; nothing else), then SIGKILL if it hangs. livetest stops its servers with it."""
     if proc.poll() is not None:
         return
     with contextlib.suppress(ProcessLookupError):
@@ -67,11 +67,6 @@ def stop_process(proc: subprocess.Popen, grace: float = 10.0) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(grace)
-
-
-def page_paths() -> list[str]:
-    """Every page's URL path, home ("") first: Streamlit names a page after its file (pages/pooling.py: pooling)."""
-    return ["", *sorted(p.stem for p in (REPO / "pages").glob("*.py") if p.stem != "home")]
 
 
 def nginx_binary() -> str:
@@ -176,167 +171,6 @@ def wait_healthy(apps: list[tuple[str, subprocess.Popen]], timeout: float = 120.
             if healthy(f"http://{app[0]}"):
                 waiting.remove(app)
         time.sleep(0.2)
-
-
-# ---------------------------------------------------------------- warm-up: every page run once, stdlib only
-# A page runs when a session asks for it over Streamlit's websocket (/_stcore/stream) with a BackMsg, and the
-# run's end comes back as a ForwardMsg: both protobufs. The few fields needed are written and read by hand
-# below (their numbers are those of Streamlit's BackMsg/ClientState/ForwardMsg/Delta/Element/Exception .proto
-# files; tests/e2e/test_serve_class.py checks them against Streamlit's own classes).
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        out.append(n & 0x7F | (0x80 if n > 0x7F else 0))
-        n >>= 7
-        if not n:
-            return bytes(out)
-
-
-def _message_field(number: int, payload: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
-def rerun_message(page: str) -> bytes:
-    """BackMsg{rerun_script (11): ClientState{page_name (4): page}}: run `page` ("" the default page)."""
-    return _message_field(11, _message_field(4, page.encode()) if page else b"")
-
-
-def _fields(buf: bytes):
-    """The top-level fields of a protobuf message: (number, int for a varint or bytes for a length)."""
-    i = 0
-    while i < len(buf):
-        key, i = _read_varint(buf, i)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, i = _read_varint(buf, i)
-        elif wire == 2:
-            size, i = _read_varint(buf, i)
-            value, i = buf[i:i + size], i + size
-        elif wire in (1, 5):
-            value, i = None, i + (8 if wire == 1 else 4)
-        else:
-            raise ValueError(f"protobuf wire type {wire} is not expected in a ForwardMsg")
-        yield number, value
-
-
-def _read_varint(buf: bytes, i: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = buf[i]
-        value |= (byte & 0x7F) << shift
-        i, shift = i + 1, shift + 7
-        if not byte & 0x80:
-            return value, i
-
-
-def _first(buf: bytes, number: int):
-    return next((value for n, value in _fields(buf) if n == number), None)
-
-
-def run_outcome(forward_msg: bytes) -> tuple[bool, str | None]:
-    """(the run finished: ForwardMsg.script_finished (6), the exception a page showed: ForwardMsg.delta (5) ->
-    Delta.new_element (3) -> Element.exception (8) -> Exception.type (1), .message (2), as "type: message")."""
-    finished, exception = False, None
-    for number, value in _fields(forward_msg):
-        if number == 6:
-            finished = True
-        elif number == 5 and (element := _first(value, 3)) is not None \
-                and (found := _first(element, 8)) is not None:
-            exception = f"{(_first(found, 1) or b'').decode()}: {(_first(found, 2) or b'').decode()}"
-    return finished, exception
-
-
-class WebSocket:
-    """A websocket client (RFC 6455) to an app process's /_stcore/stream: enough for a warm-up."""
-
-    def __init__(self, address: str, timeout: float):
-        host, port = address.rsplit(":", 1)
-        self.sock = socket.create_connection((host, int(port)), timeout=timeout)
-        self.file = self.sock.makefile("rb")
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall((f"GET /_stcore/stream HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\n"
-                           f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-                           f"Sec-WebSocket-Protocol: streamlit\r\nOrigin: http://{address}\r\n\r\n").encode())
-        head = b"".join(iter(self.file.readline, b"\r\n"))
-        accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest())
-        if not head.startswith(b"HTTP/1.1 101") or accept not in head:
-            raise ConnectionError(f"no websocket at {address}/_stcore/stream: {head[:80]!r}")
-
-    def send(self, payload: bytes, opcode: int = 2) -> None:
-        mask, n = os.urandom(4), len(payload)
-        size = bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + n.to_bytes(2, "big") if n < 65536 \
-            else bytes([0x80 | 127]) + n.to_bytes(8, "big")
-        self.sock.sendall(bytes([0x80 | opcode]) + size + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
-
-    def receive(self) -> bytes:
-        """The next whole message (fragments joined; pings answered)."""
-        parts = []
-        while True:
-            first, second = self._exactly(2)
-            n = second & 0x7F
-            if n >= 126:
-                n = int.from_bytes(self._exactly(2 if n == 126 else 8), "big")
-            data = self._exactly(n)
-            opcode = first & 0x0F
-            if opcode == 8:
-                raise ConnectionError("the app process closed the websocket")
-            if opcode == 9:
-                self.send(data, opcode=10)
-            elif opcode in (0, 1, 2):
-                parts.append(data)
-                if first & 0x80:
-                    return b"".join(parts)
-
-    def _exactly(self, n: int) -> bytes:
-        data = self.file.read(n)
-        if len(data) < n:
-            raise ConnectionError("the app process closed the connection")
-        return data
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.send(b"\x03\xe8", opcode=8)   # 1000: normal closure
-        self.file.close()
-        self.sock.close()
-
-
-def visit(address: str, page: str, timeout: float) -> str | None:
-    """Load `page` of one app process as a browser does (its HTML, then one run over the websocket); None when
-    the run ended cleanly, else the problem in one line."""
-    deadline = time.monotonic() + timeout
-    try:
-        with urllib.request.urlopen(f"http://{address}/{page}", timeout=timeout) as reply:
-            reply.read()
-        with contextlib.closing(WebSocket(address, timeout)) as ws:
-            ws.send(rerun_message(page))
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(f"the run did not end within {timeout:.0f} s")
-                ws.sock.settimeout(left)
-                finished, exception = run_outcome(ws.receive())
-                if exception:
-                    return f"{address}/{page}: {exception[:200]}"
-                if finished:
-                    return None
-    except Exception as exc:  # noqa: BLE001 - a warm-up problem is reported, never fatal
-        return f"{address}/{page}: {type(exc).__name__} {exc}"
-
-
-def warm_up(addresses: list[str], timeout: float = 180.0) -> list[str]:
-    """Open every page once in each app process, home first, so that the first class does not pay each page's
-    first run (imports, the model, Plotly's validators: bench/NOTES.md section 9). Returns the problems seen
-    (a page that did not finish in time, or showed an exception); the class is served either way."""
-    pages = page_paths()
-
-    def one_process(address: str) -> list[str | None]:
-        first = visit(address, pages[0], timeout)       # app.py's first run sets up the navigation the others need
-        with concurrent.futures.ThreadPoolExecutor(len(pages)) as pool:
-            return [first, *pool.map(lambda page: visit(address, page, timeout), pages[1:])]
-
-    with concurrent.futures.ThreadPoolExecutor(max(1, len(addresses))) as pool:
-        return [p for found in pool.map(one_process, addresses) for p in found if p]
 
 
 # ---------------------------------------------------------------- the class store

@@ -14,7 +14,6 @@ import os
 import platform
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cnnviz_ui.pages_list import URL_PATHS
+from deploy.serve_class import stop_process  # one way to end a server's process group, shared with deploy
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "artifacts"   # gitignored: screenshots, server logs, benchmark results
@@ -119,21 +119,6 @@ def wait_for_health(url: str, proc: subprocess.Popen | None = None, timeout: flo
                     return
         time.sleep(0.05)
     raise TimeoutError(f"{url} not healthy after {timeout:.0f} s")
-
-
-def stop_process(proc: subprocess.Popen, grace: float = 10.0) -> None:
-    """SIGTERM the process group started for `proc` (start_new_session=True: the process and its children, such
-    as a server's training workers; nothing else), then SIGKILL if it hangs. Shared with deploy/serve_class.py."""
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(grace)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(grace)
 
 
 def machine() -> str:

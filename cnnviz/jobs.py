@@ -214,6 +214,16 @@ class Job:
             p.requires_grad_(False)
         return model.eval()
 
+    def snapshots(self):
+        """The run's kept snapshots (cnnviz.snapshots.Snapshots, ~20 from start to end) once it has finished;
+        None for a run that kept none."""
+        from cnnviz.snapshots import Snapshots
+        with self._lock:
+            if self._result is None or self.state in ACTIVE_STATES:
+                raise ValueError(f"the job is {self.state}; its snapshots are available once it has finished")
+            kept = self._result.get("snapshots")
+        return None if kept is None else Snapshots(**kept)
+
     def metadata(self) -> dict:
         """The trainer's metadata (config, metrics, history) for a checkpoint of the finished run."""
         with self._lock:

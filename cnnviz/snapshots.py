@@ -23,7 +23,7 @@ from cnnviz.explain import SHIPPED_DIR
 from cnnviz.model import DigitCNN, ModelConfig
 
 SHIPPED_SNAPSHOTS = "snapshots.safetensors"
-BUDGET_BYTES = 16 * 2**20  # the most a training run's kept snapshots hold in memory (Keeper)
+BUDGET_BYTES = 10 * 2**20  # the most a training run's kept snapshots hold in memory (Keeper)
 STORAGE = ("int8", "float16", "float32")
 
 

@@ -28,6 +28,7 @@ class KeptDesign:
     metadata: dict = field(default_factory=dict)
     model: nn.Module | None = None  # None: a preset's recorded weights (loaded when used) or none shipped
     preset: str | None = None
+    snapshots: object | None = None  # cnnviz.snapshots.Snapshots of a run trained here (replayed on the Why page)
 
 
 def kept() -> dict[str, KeptDesign]:
@@ -81,7 +82,8 @@ def model_of(entry: KeptDesign) -> tuple[nn.Module, dict]:
 def use(entry: KeptDesign) -> None:
     """Make a kept design the model every other page shows."""
     model, metadata = model_of(entry)
-    set_active_model(LoadedModel(model, source=f"your design '{entry.name}'", metadata=metadata))
+    set_active_model(LoadedModel(model, source=f"your design '{entry.name}'", metadata=metadata,
+                                 snapshots=entry.snapshots))
 
 
 def checkpoint_bytes(entry: KeptDesign) -> bytes:
@@ -176,7 +178,8 @@ def keep_finished(job, name: str) -> str | None:
     metadata = job.metadata()
     if (metadata.get("final") or {}).get("test_acc") is None:  # stopped by its budget before its first test
         metadata = tested_now(model, metadata)
-    return keep(KeptDesign(new_name(name), model.config, "trained here", metadata, model))
+    return keep(KeptDesign(new_name(name), model.config, "trained here", metadata, model,
+                           snapshots=job.snapshots()))
 
 
 def tested_now(model: nn.Module, metadata: dict) -> dict:

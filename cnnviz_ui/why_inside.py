@@ -162,21 +162,32 @@ def show_neighbours(near: neighbours.Neighbours, searched: int) -> None:
              width="content", caption=f"the nearest {which}: label and distance")
 
 
+def replayed_run(loaded):
+    """(snapshots, own): the run that trained the session's model when it was kept here (a run on the Training
+    page or in the Design lab), else the recorded run of the shipped recipe."""
+    own = getattr(loaded, "snapshots", None)
+    return (own, True) if own is not None else (shipped_snapshots(), False)
+
+
 def training_section(loaded, digit) -> None:
-    """A slider over the recorded snapshots: the digit's probabilities, the first layer's filters and Grad-CAM."""
+    """A slider over a run's snapshots: the digit's probabilities, the first layer's filters and Grad-CAM."""
     try:
-        run = shipped_snapshots()
+        run, own = replayed_run(loaded)
     except ValueError as exc:
         error_box(exc)
         return
-    count = len(run)
-    probs = memo(("replay", digest(digit.image28)), lambda: snapshots.probabilities(run, digit.image28))  # [S, 10]
+    count, tag = len(run), ("own", id(run)) if own else ("shipped",)
+    probs = memo(("replay", *tag, digest(digit.image28)),
+                 lambda: snapshots.probabilities(run, digit.image28))                # [S, 10]
     final = int(probs[-1].argmax())
+    if not 0 <= st.session_state.get("why_snapshot", 0) < count:  # a longer run was replayed before
+        st.session_state["why_snapshot"] = count - 1
     i = st.select_slider("Training step", options=list(range(count)), value=count - 1, key="why_snapshot",
                          bind=links.BIND, format_func=lambda k: f"{run.steps[k]:,}")
-    model = snapshot_model(i)
+    model = memo(("snapshot_model", *tag, i), lambda: frozen(run.model(i))) if own else snapshot_model(i)
     answer = int(probs[i].argmax())
-    cam = memo(("snapshot_cam", digest(digit.image28), i), lambda: explain.grad_cam(model, digit.image28, answer))
+    cam = memo(("snapshot_cam", *tag, digest(digit.image28), i),
+               lambda: explain.grad_cam(model, digit.image28, answer))
     (first_name, first), = conv_layers(model)[:1]
     weights = first.weight.detach().numpy()                                         # [C_out, C_in, k, k]
     maps = first_activation(model, digit.x)                                         # [C, h, w]
@@ -195,7 +206,10 @@ def training_section(loaded, digit) -> None:
     show_chart(view.training_figure(run.steps, probs[:, final], run.accuracy, i, final,
                                     height=260 if lecture_mode() else 230), key="why_training_curve",
                name="through training")
-    if not is_shipped(loaded):
+    if own:
+        st.caption(f"Replaying your own run: {count} snapshots kept while it trained, from its initialisation "
+                   f"(step 0) to step {run.steps[-1]:,}.")
+    elif not is_shipped(loaded):
         st.caption(f"A recorded run of the shipped FC model's recipe, not of {model_name(loaded)}.")
 
 

@@ -71,7 +71,8 @@ if job is not None:
         meta_col, dl_col, _ = st.columns([1.6, 1, 1.4])
         if meta_col.button("Use this model on the other pages", key="tr_make_active", type="primary"):
             set_active_model(LoadedModel(job.copy_model(), f"your training run ({job.config.head.upper()} head, "
-                                         f"{len(job.snapshot().records)} steps)", job.metadata()))
+                                         f"{len(job.snapshot().records)} steps)", job.metadata(),
+                                         snapshots=job.snapshots()))
             st.success("Done: the draw, filters, GAP and evaluation pages now use your model.")
         try:
             data = st.session_state.get("_tr_ckpt")

@@ -228,6 +228,11 @@ def test_a_short_real_training_run_from_the_controls_becomes_the_active_model(on
     assert any("your training run" in m for m in _markdown(at))
     at.switch_page("pages/draw.py").run()
     assert any("your training run" in c for c in _captions(at))
+    at.switch_page("pages/why.py").run()                       # its run replays on the Why page, step 0 to 3
+    at.session_state["why_tab"] = "Through training"
+    at.run()
+    assert at.select_slider(key="why_snapshot").options == ["0", "1", "2", "3"]
+    assert any("Replaying your own run" in c for c in _captions(at))
 
 
 def test_training_page_offline_says_why_and_keeps_the_rest(offline):

@@ -20,7 +20,7 @@ from cnnviz.model import leaf_layers
 
 SHIPPED_MAP = "digit_map.safetensors"
 MAP_SIZE = 5000   # test digits in the shipped map
-BATCH_SIZE = 256  # digits per forward pass: on one thread twice as fast as 1,000 (its activations stay in cache)
+BATCH_SIZE = 256  # digits per forward pass: on one thread as fast as 1,000 or faster (bench.explain_core)
 
 
 def penultimate_layer(model: nn.Module) -> str:

@@ -42,7 +42,9 @@ LANDING = (
     "and yours the magenta star. Read the picture with care:\n"
     "- **Close on the map does not always mean close for the network.** Two dimensions keep only part of the "
     "differences (the caption says how much); dots that overlap here can be far apart in the full layer. So the "
-    "nearest digits beside the map are measured in the full layer, not on the picture.\n"
+    "nearest digits beside the map are measured in the full layer, not on the picture. They are training digits, "
+    "the ones the network learned from (when the MNIST training set is on this server; otherwise the nearest of "
+    "the mapped test digits).\n"
     "- **Far apart does mean different**: the map never makes two digits look more different than they are.\n"
     "- **The axes have no meaning of their own** and no units; turning or mirroring the picture changes nothing.\n"
     "- A digit landing among the 3s tells you the network sees it as a 3-like digit, not that it *is* a 3.")

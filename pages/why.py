@@ -49,8 +49,9 @@ LANDING = (
     "- **The axes have no meaning of their own** and no units; turning or mirroring the picture changes nothing.\n"
     "- A digit landing among the 3s tells you the network sees it as a 3-like digit, not that it *is* a 3.")
 TRAINING = (
-    "A training run of the shipped model's recipe was recorded at about twenty moments, closer together at "
-    "the start, where the network changes most. Move the slider to replay your digit through training: the "
+    "A training run keeps its weights at about twenty moments, closer together at the start, where the network "
+    "changes most: a model you trained here (Training page or Design lab) replays its own run, any other the "
+    "recorded run of the shipped model's recipe. Move the slider to replay your digit through training: the "
     "probabilities, the first layer's filters (random noise at step 0), the feature maps they make of your "
     "digit, and where Grad-CAM looks.")
 FIELDS = (

@@ -39,10 +39,10 @@ if getattr(page, "url_path", "") != pages_list.HOME.url_path:
 try:
     page.run()
 finally:
-    streamlit_internals.import_pandas_soon()   # the home page's cold start does not wait for pandas
     # torch & co. out of the collector's way, sessions not pinned (see shell.py); after the page, so that the
     # first run's full collection does not hold up the first screen
     freeze_new_imports()
+    streamlit_internals.import_pandas_soon()   # the home page's cold start does not wait for pandas
     link_check.report()
     class_follow.publish(page)  # the instructor's view, as the URL now holds it, for the students following
     if lecture:  # after the page: its settings are in the URL by now

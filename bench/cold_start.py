@@ -7,7 +7,8 @@ main content: for the app, the home page's title and its pipeline diagram; for t
 (`st.title`) in a temporary folder. The clock starts just before the server process is spawned. Pairs run
 in alternating order so that drift in the machine's load hits both. It also reports when the app's model line
 appears (that loads PyTorch and the checkpoint, after the rest of the page is on screen), the server's CPU
-time, and the machine's load average (the numbers are only meaningful on an otherwise idle machine).
+time by the first page (the app's includes the start of that PyTorch import), and the machine's load average
+(the numbers are only meaningful on an otherwise idle machine).
 
     python -m bench.cold_start               # 6 pairs
     python -m bench.cold_start --runs 3
@@ -86,9 +87,13 @@ def main(argv=None) -> int:
             browser.close()
     ratios = [pair["app"]["first_page"] / pair["bare"]["first_page"] for pair in pairs]
     ratio = statistics.median(ratios)
+    loads = [run["load"] for pair in pairs for run in pair.values()]
     print(f"first page: app median {statistics.median(p['app']['first_page'] for p in pairs):.2f} s, bare app "
           f"median {statistics.median(p['bare']['first_page'] for p in pairs):.2f} s; app / bare per pair, median "
-          f"{ratio:.2f}x (range {min(ratios):.2f}-{max(ratios):.2f}x; target at most {TARGET_RATIO}x). "
+          f"{ratio:.2f}x (range {min(ratios):.2f}-{max(ratios):.2f}x; target at most {TARGET_RATIO}x), load average "
+          f"{min(loads):.1f}-{max(loads):.1f}; server CPU at the first page: app median "
+          f"{statistics.median(p['app']['server_cpu'] for p in pairs):.2f} s, bare app median "
+          f"{statistics.median(p['bare']['server_cpu'] for p in pairs):.2f} s. "
           "'server CPU' is what the server process had used by then; 'load' is the 1-minute load average: above "
           "the CPU count, other work was competing for the cores.")
     return 0 if ratio <= TARGET_RATIO else 1

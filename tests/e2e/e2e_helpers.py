@@ -5,6 +5,7 @@ Named e2e_helpers (not helpers) so it cannot shadow another tests/ folder's help
 """
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,8 +176,34 @@ def choose(page, label: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
+def choose_layer(page, name: str) -> None:
+    """Pick a layer in the unit inspector's "Layer" dropdown; open it again if a rerun closed it before the pick."""
+    option = page.get_by_role("option", name=name, exact=True)
+
+    def picked() -> bool:
+        if not option.is_visible():
+            page.get_by_label("Layer", exact=True).click(timeout=5000)
+            option.wait_for(state="visible", timeout=5000)
+        option.click(timeout=5000)
+        return True
+
+    wait_until(picked, 60, f"the {name} option to be picked")
+
+
 def screenshot(page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# ---------------------------------------------------------------- a served class (deploy/serve_class.py)
+
+def stop_class(served, logs: str) -> None:
+    """Stop a class started with keep_logs=True, keep its logs in artifacts/logs/<logs>/ (the last run's only)
+    and remove its folder."""
+    served.stop()
+    kept = ARTIFACTS / "logs" / logs
+    shutil.rmtree(kept, ignore_errors=True)
+    shutil.copytree(served.prefix, kept, ignore=shutil.ignore_patterns("client_body", "proxy", "*cgi", "uwsgi"))
+    shutil.rmtree(served.prefix, ignore_errors=True)

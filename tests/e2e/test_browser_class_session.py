@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import re
 import secrets
-import shutil
 import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from e2e_helpers import address, exceptions_on, go_to_page_in_session, open_page, screenshot, wait_until
-from livetest import ARTIFACTS, REPO, load_script, wait_idle
+from e2e_helpers import address, exceptions_on, go_to_page_in_session, open_page, screenshot, stop_class, wait_until
+from livetest import REPO, load_script, wait_idle
 from livetest.drawing import DIGITS, draw_strokes
 
 pytestmark = pytest.mark.browser
@@ -57,11 +56,7 @@ def served(data_root, tmp_path, monkeypatch):
     try:
         yield served
     finally:
-        served.stop()
-        logs = ARTIFACTS / "logs" / "class-session"
-        shutil.rmtree(logs, ignore_errors=True)
-        shutil.copytree(served.prefix, logs, ignore=shutil.ignore_patterns("client_body", "proxy", "*cgi", "uwsgi"))
-        shutil.rmtree(served.prefix, ignore_errors=True)
+        stop_class(served, "class-session")
 
 
 def restart_one(served) -> str:

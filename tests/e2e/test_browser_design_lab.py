@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from e2e_helpers import (
-    choose, exceptions_on, go_to_page_in_session, main_text, open_page, rerun, screenshot, wait_idle, wait_until,
+    choose, choose_layer, exceptions_on, go_to_page_in_session, main_text, open_page, rerun, screenshot, wait_idle,
+    wait_until,
 )
 
 pytestmark = pytest.mark.browser
@@ -18,20 +19,6 @@ UNIT_JS = """() => { const u = document.querySelector('.cnnviz-unit');
 def _progress_text(page) -> str:
     bar = page.locator('.st-key-dl_live [data-testid="stProgress"]')
     return bar.first.inner_text() if bar.count() else ""
-
-
-def _choose_layer(page, name: str) -> None:
-    """Pick a layer in the inspector's dropdown; open it again if a rerun closed it before the pick."""
-    option = page.get_by_role("option", name=name, exact=True)
-
-    def picked() -> bool:
-        if not option.is_visible():
-            page.get_by_label("Layer", exact=True).click(timeout=5000)
-            option.wait_for(state="visible", timeout=5000)
-        option.click(timeout=5000)
-        return True
-
-    wait_until(picked, 60, f"the {name} option to be picked")
 
 
 def test_a_design_built_trained_and_used_opens_its_last_conv_block_in_the_inspector(page, console, base_url):
@@ -60,7 +47,7 @@ def test_a_design_built_trained_and_used_opens_its_last_conv_block_in_the_inspec
     go_to_page_in_session(page, "Draw a digit")
     wait_until(lambda: f"your design '{NAME}'" in main_text(page), 30, "the draw page naming the design it shows")
     page.locator(".cnnviz-unit").wait_for()
-    _choose_layer(page, "conv3 + relu3")
+    choose_layer(page, "conv3 + relu3")
     layer, unit, text = wait_until(lambda: (u := page.evaluate(UNIT_JS)) and u[0] == "relu3" and u, 60,
                                    "a unit of the last block's conv layer")
     assert len(unit.split(",")) == 3                                # map, row, column: a unit of a feature map

@@ -9,7 +9,6 @@ by the script), and the warm-up's hand-written protobuf fields checked against S
 from __future__ import annotations
 
 import re
-import shutil
 import time
 import urllib.request
 from http.cookies import SimpleCookie
@@ -20,8 +19,8 @@ import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from e2e_helpers import exceptions_on, go_to_page_in_session, main_text, open_page, wait_until
-from livetest import ARTIFACTS, PAGE_PATHS, REPO, free_port, load_script, streamlit_server
+from e2e_helpers import exceptions_on, go_to_page_in_session, main_text, open_page, stop_class, wait_until
+from livetest import PAGE_PATHS, REPO, free_port, load_script, streamlit_server
 from livetest.drawing import DIGITS, clear_canvas, draw_and_predict
 
 pytestmark = pytest.mark.browser
@@ -56,11 +55,7 @@ def served(data_root):
     try:
         yield served
     finally:
-        served.stop()
-        logs = ARTIFACTS / "logs" / "serve-class"
-        shutil.rmtree(logs, ignore_errors=True)
-        shutil.copytree(served.prefix, logs, ignore=shutil.ignore_patterns("client_body", "proxy", "*cgi", "uwsgi"))
-        shutil.rmtree(served.prefix, ignore_errors=True)
+        stop_class(served, "serve-class")
 
 
 def _log_lines(served) -> list[dict]:

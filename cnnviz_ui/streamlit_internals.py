@@ -82,7 +82,7 @@ def known_emoji_icon(icon: str) -> str:
 
     Works around: Streamlit 1.67 checks a page icon against its emoji catalog (`string_util.is_emoji`), and the
     catalog's import compiles one regular expression of every emoji: about 0.15 s of CPU on a fresh server, the
-    largest single cost of the home page's cold start beyond a bare app (bench/NOTES.md). For our own icon the
+    largest single cost of the home page's cold start beyond a bare app (bench/cold_start.py). For our own icon the
     answer is fixed, so the check answers it from a set and asks the catalog about anything else; the favicon
     Streamlit sends is the same (`emoji:<icon>`). Relies on `streamlit.commands.page_config.is_emoji`, a module-level
     name. Check: tests/test_streamlit_internals.py (the icon is in the catalog; a fresh process sets it without

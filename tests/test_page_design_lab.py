@@ -2,6 +2,7 @@
 design is refused in words, a preset's recorded model becomes the session's model, designs can be kept,
 deleted and trained."""
 import time
+import torch
 
 from app_helpers import figure, open_app_page, open_from_link
 from cnnviz.model import CHAPTER_CONFIG
@@ -143,6 +144,10 @@ def test_a_design_trained_on_the_page_joins_the_comparison_and_can_be_used(onlin
     at.button(key="dl_use").click().run()
     active = at.session_state[ACTIVE_KEY]
     assert active.source == "your design 'twelve'" and active.model.config.channels == (4, 12)
+    run = active.snapshots                        # its run, kept as it trained, replays on the Why page
+    assert run.steps[0] == 0 and len(run) >= 2 and run.model_config == active.model.config.to_dict()
+    last = run.model(-1).state_dict()
+    assert all(torch.allclose(last[k], v, rtol=1e-3, atol=1e-4) for k, v in active.model.state_dict().items())
 
 
 def test_a_link_opens_the_lab_on_its_preset(offline):

@@ -1,8 +1,9 @@
 """Benchmark: what "Train it" on the Design lab page costs, for the tiny design and the chapter's design.
 
 The page starts a run through the server's JobManager (handing it to the standby worker that every rerun of the
-lab keeps ready, torch imported and MNIST read; --new-worker starts a fresh one instead) with the lab's recipe (cnnviz.presets.lab_recipe: the fast recipe, a test every 250 steps). This does the same and times,
-from the start call: the first curve point (the first step record the page can draw), the first test accuracy
+lab keeps ready, torch imported and MNIST read; --new-worker starts a fresh one instead) with the lab's recipe
+(cnnviz.presets.lab_recipe: the fast recipe, a test every 250 steps). This does the same and times, from the
+start call: the first curve point (the first step record the page can draw), the first test accuracy
 at or above 99%, and the end of the run. The page polls the job every 0.5 s, so on screen each figure can be up
 to 0.5 s later (--browser measures the page itself in Chromium).
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from livetest.drawing import DIGITS, draw_and_predict, shown_prediction
-from e2e_helpers import exceptions_on, go_to_page_in_session, open_page, screenshot, wait_until
+from e2e_helpers import choose_layer, exceptions_on, go_to_page_in_session, open_page, screenshot, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -38,20 +38,6 @@ def _wait_for_ink(page, at_least: int, timeout: float = 30.0) -> int:
     return wait_until(lambda: (ink := _ink(page)) >= at_least and ink, timeout, f"{at_least} ink pixels")
 
 
-def _choose_layer(page, name: str) -> None:
-    """Pick a layer in the inspector's dropdown; open it again if a rerun closed it before the pick."""
-    option = page.get_by_role("option", name=name, exact=True)
-
-    def picked() -> bool:
-        if not option.is_visible():
-            page.get_by_label("Layer", exact=True).click(timeout=5000)
-            option.wait_for(state="visible", timeout=5000)
-        option.click(timeout=5000)
-        return True
-
-    wait_until(picked, 60, f"the {name} option to be picked")
-
-
 def test_the_page_opens_on_the_built_in_example(page, base_url):
     open_page(page, base_url, "draw")
     page.get_by_text("The built-in example 7, not your drawing").wait_for()
@@ -83,7 +69,7 @@ def test_clicking_a_square_of_the_map_opens_that_unit(page, base_url, console):
 def test_picking_a_pool_unit_shows_its_window_and_winner(page, base_url):
     open_page(page, base_url, "draw")
     page.locator(".cnnviz-unit").wait_for()
-    _choose_layer(page, "pool1")
+    choose_layer(page, "pool1")
     page.wait_for_function(f"() => {{ const u = ({UNIT_JS})(); return u && u[0] === 'pool1'; }}",
                            timeout=30_000, polling=100)
     assert "The largest of the 4 values wins" in _unit(page)[2]
@@ -127,7 +113,7 @@ def test_a_students_design_is_shown_and_a_conv_unit_of_its_last_block_opens(page
     go_to_page_in_session(page, "Draw a digit")
     page.get_by_text("Showing: uploaded mine.safetensors (3 conv blocks, FC head").wait_for()
     page.locator(".cnnviz-unit").wait_for()
-    _choose_layer(page, "conv3 + relu3")
+    choose_layer(page, "conv3 + relu3")
     page.wait_for_function(f"() => {{ const u = ({UNIT_JS})(); return u && u[0] === 'relu3'; }}",
                            timeout=30_000, polling=100)
     unit = tuple(int(u) for u in _unit(page)[1].split(","))

@@ -48,14 +48,15 @@ def _pixel_batch(images) -> torch.Tensor:
 def features(model: nn.Module, images, batch_size: int = BATCH_SIZE) -> np.ndarray:
     """Penultimate-layer features [N, D] (float32) of pictures (see `_pixel_batch`), `batch_size` at a time: the
     pictures are converted batch by batch too, so 60,000 uint8 digits never become one float copy."""
-    forward = working_copy(model)
+    forward = working_copy(model).to(memory_format=torch.channels_last)  # NHWC: ~1.7x faster convolutions on CPU
     last = dict(forward.model.named_modules())[penultimate_layer(model)]
     caught = []
     last.register_forward_pre_hook(lambda module, args: caught.append(args[0].detach().flatten(1)))  # on the copy
     pixels = images.raw if hasattr(images, "raw") else images
     with torch.no_grad():
         for start in range(0, len(pixels), batch_size):
-            forward(_pixel_batch(pixels[start:start + batch_size]))                # [b, 1, 28, 28] in
+            batch = _pixel_batch(pixels[start:start + batch_size])                # [b, 1, 28, 28]
+            forward(batch.contiguous(memory_format=torch.channels_last))
     return torch.cat(caught).numpy()  # [N, D]
 
 

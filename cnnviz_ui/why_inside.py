@@ -4,6 +4,9 @@ data (checkpoints/explain/), the MNIST training digits and the shipped models' f
 per server (read-only); what depends on the session's model or digit is kept in the session."""
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+
 import numpy as np
 import streamlit as st
 from torch import nn
@@ -80,9 +83,43 @@ def training_pixels():
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def shipped_training_bank(head: str) -> neighbours.FeatureBank:
-    """The shipped model's features of the 60,000 training digits (shared by every user: read-only)."""
+    """The shipped model's features of the 60,000 training digits (shared by every user: read-only); taken
+    from the computation `start_training_bank` began when the page opened, where it succeeded."""
+    early = _early_banks.get(head)
+    if early is not None:
+        try:
+            return early.result()
+        except Exception:  # noqa: BLE001 (it failed in the background: computed here, with the error shown)
+            pass
     pixels, labels = _training_pixels()
     return neighbours.split_features(shipped_model(head).model, pixels, labels, "train")
+
+
+_early = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cnnviz-training-bank")
+_early_banks: dict[str, Future] = {}
+_early_lock = threading.Lock()
+
+
+def _is_shipped_head(loaded) -> bool:
+    return loaded.shipped and loaded.model is shipped_model(loaded.head).model
+
+
+def start_training_bank(loaded) -> None:
+    """When the page opens with a shipped model, start computing its features of the training digits in the
+    background (once per server process and head), so "Where my digit lands" seldom waits for them. Uses the
+    core only (no Streamlit call in the thread); without MNIST on disk it fails there and the tab falls back."""
+    if not _is_shipped_head(loaded):
+        return
+    with _early_lock:
+        early = _early_banks.get(loaded.head)
+        if early is None or (early.done() and early.exception() is not None):  # again once MNIST is there
+            _early_banks[loaded.head] = _early.submit(_bank_of, loaded.model)
+
+
+def _bank_of(model: nn.Module) -> neighbours.FeatureBank:
+    from cnnviz.data import load_split  # imported here, as digits.test_split does
+    split = load_split("train", download=False)  # never the network from a background thread
+    return neighbours.split_features(model, split.raw, split.labels, "train")
 
 
 def training_bank(loaded) -> neighbours.FeatureBank | None:
@@ -93,7 +130,7 @@ def training_bank(loaded) -> neighbours.FeatureBank | None:
     spinner = (f"Computing how this model sees the {len(found[1]):,} training digits, to find the nearest "
                "(once per model)...")
     with st.spinner(spinner):
-        if loaded.shipped and loaded.model is shipped_model(loaded.head).model:
+        if _is_shipped_head(loaded):
             return shipped_training_bank(loaded.head)
         return memo(("training features", id(loaded.model)),
                     lambda: neighbours.split_features(loaded.model, *found, "train"))

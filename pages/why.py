@@ -66,6 +66,7 @@ CURVE = ("The same attack on every test digit at a fixed ε: how much of the tes
 st.title("Why this answer?")
 prose(INTRO)
 loaded = active_model()
+inside.start_training_bank(loaded)   # "Where my digit lands" needs it: begun now, in the background
 digit = current_digit()
 st.caption(f"Model: {sections.model_name(loaded)}. Digit: {digit.source} (draw your own on the *Draw a digit* "
            "page; it will show here).")

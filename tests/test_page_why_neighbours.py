@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import streamlit as st
 
-from cnnviz import embedding
+from cnnviz import embedding, neighbours
 from cnnviz.data import load_split
 from app_helpers import array, figure, open_app_page, texts
 
@@ -93,3 +93,15 @@ def test_a_students_own_model_finds_its_neighbours_once_and_keeps_them_in_its_se
     d = np.linalg.norm(bank.features.astype(np.float64) - query, axis=1)   # [60000]
     shown = [int(i) for i in first["indices"].split(",")]
     np.testing.assert_allclose(d[shown], np.sort(d)[:8], rtol=1e-5, atol=1e-4)
+
+
+def test_opening_the_page_starts_the_shipped_models_training_features_in_the_background(landing):
+    from cnnviz_ui import why_inside
+    from cnnviz_ui.models import shipped_model
+    early = why_inside._early_banks["fc"]          # begun by the page's first run, before any tab was opened
+    bank = early.result(timeout=600)
+    assert bank.split == "train" and bank.features.shape == (60000, 128)
+    pixels, labels = why_inside._training_pixels()
+    direct = neighbours.split_features(shipped_model("fc").model, pixels[:500], labels[:500], "train")
+    np.testing.assert_allclose(bank.features[:500], direct.features, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(why_inside.shipped_training_bank("fc").features, bank.features)

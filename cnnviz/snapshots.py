@@ -79,8 +79,8 @@ class Keeper:
     float16 (half the memory; a model loads them back into float32), and fewer of them when `count` copies would
     pass `budget_bytes` (a big design keeps at least its start and its end).
 
-    The training worker feeds it every step (`offer`) and `finish`es it with the weights it ends with (a run
-    stopped early ends on the step it reached); `snapshots` gives the Snapshots to replay.
+    The training worker offers it every step (`offer`), and once more with `last=True` for a run stopped early,
+    so the replay ends on the step it reached; `snapshots` gives the Snapshots to replay.
     """
 
     def __init__(self, model: nn.Module, total_steps: int, count: int = 20, budget_bytes: int = BUDGET_BYTES):

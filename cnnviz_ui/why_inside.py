@@ -81,22 +81,8 @@ def training_pixels():
         return None
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
-def shipped_training_bank(head: str) -> neighbours.FeatureBank:
-    """The shipped model's features of the 60,000 training digits (shared by every user: read-only); taken
-    from the computation `start_training_bank` began when the page opened, where it succeeded."""
-    early = _early_banks.get(head)
-    if early is not None:
-        try:
-            return early.result()
-        except Exception:  # noqa: BLE001 (it failed in the background: computed here, with the error shown)
-            pass
-    pixels, labels = _training_pixels()
-    return neighbours.split_features(shipped_model(head).model, pixels, labels, "train")
-
-
 _early = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cnnviz-training-bank")
-_early_banks: dict[str, Future] = {}
+_early_banks: dict[str, Future] = {}  # per head: the shipped model's features of the training digits (read-only)
 _early_lock = threading.Lock()
 
 
@@ -104,22 +90,24 @@ def _is_shipped_head(loaded) -> bool:
     return loaded.shipped and loaded.model is shipped_model(loaded.head).model
 
 
-def start_training_bank(loaded) -> None:
-    """When the page opens with a shipped model, start computing its features of the training digits in the
-    background (once per server process and head), so "Where my digit lands" seldom waits for them. Uses the
-    core only (no Streamlit call in the thread); without MNIST on disk it fails there and the tab falls back."""
+def start_training_bank(loaded) -> Future | None:
+    """For a shipped model, the computation of its features of the training digits: begun in the background on
+    the first call (once per server process and head; the thread runs the core only, on the pixels read here),
+    so "Where my digit lands" seldom waits for it. None for another model or without the training digits."""
     if not _is_shipped_head(loaded):
-        return
+        return None
+    found = training_pixels()
+    if found is None:
+        return None
     with _early_lock:
-        early = _early_banks.get(loaded.head)
-        if early is None or (early.done() and early.exception() is not None):  # again once MNIST is there
-            _early_banks[loaded.head] = _early.submit(_bank_of, loaded.model)
+        if loaded.head not in _early_banks:
+            _early_banks[loaded.head] = _early.submit(neighbours.split_features, loaded.model, *found, "train")
+        return _early_banks[loaded.head]
 
 
-def _bank_of(model: nn.Module) -> neighbours.FeatureBank:
-    from cnnviz.data import load_split  # imported here, as digits.test_split does
-    split = load_split("train", download=False)  # never the network from a background thread
-    return neighbours.split_features(model, split.raw, split.labels, "train")
+def shipped_training_bank(head: str) -> neighbours.FeatureBank:
+    """The shipped model's features of the 60,000 training digits, once `start_training_bank` has begun them."""
+    return _early_banks[head].result()
 
 
 def training_bank(loaded) -> neighbours.FeatureBank | None:
@@ -130,8 +118,9 @@ def training_bank(loaded) -> neighbours.FeatureBank | None:
     spinner = (f"Computing how this model sees the {len(found[1]):,} training digits, to find the nearest "
                "(once per model)...")
     with st.spinner(spinner):
-        if _is_shipped_head(loaded):
-            return shipped_training_bank(loaded.head)
+        shipped = start_training_bank(loaded)
+        if shipped is not None:
+            return shipped.result()
         return memo(("training features", id(loaded.model)),
                     lambda: neighbours.split_features(loaded.model, *found, "train"))
 

@@ -66,7 +66,6 @@ CURVE = ("The same attack on every test digit at a fixed ε: how much of the tes
 st.title("Why this answer?")
 prose(INTRO)
 loaded = active_model()
-inside.start_training_bank(loaded)   # "Where my digit lands" needs it: begun now, in the background
 digit = current_digit()
 st.caption(f"Model: {sections.model_name(loaded)}. Digit: {digit.source} (draw your own on the *Draw a digit* "
            "page; it will show here).")
@@ -94,3 +93,4 @@ with tabs[3]:
     if tabs[3].open:
         prose(FIELDS)
         inside.fields_section(loaded)
+inside.start_training_bank(loaded)  # "Where my digit lands" needs it: begun after the page, in the background

@@ -3,9 +3,9 @@
     python -m bench.draw_latency                  # both, side by side (starts its own server on port 8622)
     python -m bench.draw_latency --no-browser     # server-side only
     python -m bench.draw_latency --gc-lever       # also run the browser part with gc.freeze() disabled
-    python -m bench.draw_latency --no-server --against /tmp/old   # interleaved against another checkout
+    python -m bench.draw_latency --no-server --against ../old   # interleaved against another checkout
 
---against DIR (repeatable) starts one more server from each checkout DIR (e.g. `git worktree add /tmp/old <commit>`)
+--against DIR (repeatable) starts one more server from each checkout DIR (e.g. `git worktree add ../old <commit>`)
 and the browser draws the same digits on each in turn, one drawing here, one there, so that a busy machine loads
 every side alike; each side gets its own rows.
 

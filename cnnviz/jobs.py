@@ -27,6 +27,7 @@ from torch import nn
 
 from cnnviz.data import data_root
 from cnnviz.model import DigitCNN, ModelConfig
+from cnnviz.snapshots import Snapshots
 from cnnviz.standby import EXIT_WAIT_S, Standby
 from cnnviz.worker import DataFiles, exit_reason, launch, receive, send
 
@@ -214,22 +215,21 @@ class Job:
             p.requires_grad_(False)
         return model.eval()
 
-    def snapshots(self):
-        """The run's kept snapshots (cnnviz.snapshots.Snapshots, ~20 from start to end) once it has finished;
-        None for a run that kept none."""
-        from cnnviz.snapshots import Snapshots
+    def _finished_result(self, what: str) -> dict:
+        """The end message's result once the run has finished (or stopped); ValueError naming `what` before."""
         with self._lock:
             if self._result is None or self.state in ACTIVE_STATES:
-                raise ValueError(f"the job is {self.state}; its snapshots are available once it has finished")
-            kept = self._result.get("snapshots")
+                raise ValueError(f"the job is {self.state}; {what} available once it has finished")
+            return self._result
+
+    def snapshots(self) -> Snapshots | None:
+        """The run's kept snapshots (~20 from start to end) once it has finished; None for a run that kept none."""
+        kept = self._finished_result("its snapshots are").get("snapshots")
         return None if kept is None else Snapshots(**kept)
 
     def metadata(self) -> dict:
         """The trainer's metadata (config, metrics, history) for a checkpoint of the finished run."""
-        with self._lock:
-            if self._result is None or self.state in ACTIVE_STATES:
-                raise ValueError(f"the job is {self.state}; metadata is available once it has finished")
-            return self._result["metadata"]
+        return self._finished_result("metadata is")["metadata"]
 
 
 @atexit.register

@@ -101,6 +101,37 @@ def test_onecycle_warms_up_to_the_peak_then_anneals(small):
     assert 0 < peak < len(lrs) - 1 and lrs[-1] < lrs[0]
 
 
+def test_warmup_fraction_sets_where_the_cycle_peaks(small):
+    for fraction, peak_step in ((0.1, 2), (0.5, 10)):
+        trainer = Trainer(TrainConfig(max_steps=20, batch_size=32, lr=0.01, warmup_fraction=fraction), small[0])
+        lrs = [r.lr for r in trainer.run()]
+        assert lrs.index(max(lrs)) == pytest.approx(peak_step, abs=1)
+
+
+def test_cycle_steps_anneals_early_then_runs_a_second_cycle_over_the_rest(small):
+    """The first cycle ends (rate near 0) at step 12 of 20; the rate climbs to the peak again and anneals by 20."""
+    trainer = Trainer(TrainConfig(max_steps=20, batch_size=32, lr=0.01, cycle_steps=12), small[0])
+    lrs = [r.lr for r in trainer.run()]  # the rate each step used: lrs[11] is the first cycle's last step
+    assert lrs[11] < 0.001 and max(lrs[:12]) == pytest.approx(0.01, rel=0.05)
+    assert max(lrs[12:]) == pytest.approx(0.01, rel=0.05) and lrs[12] < 0.001 and lrs[-1] < 0.001
+    assert lrs.index(max(lrs[12:]), 12) in range(13, 19)
+
+
+def test_a_cycle_as_long_as_the_run_is_the_single_cycle(small):
+    """cycle_steps at or past the run's length changes nothing: today's one cycle."""
+    single = [r.lr for r in Trainer(TrainConfig(max_steps=15, batch_size=32), small[0]).run()]
+    for cycle_steps in (15, 100):
+        same = Trainer(TrainConfig(max_steps=15, batch_size=32, cycle_steps=cycle_steps), small[0])
+        assert [r.lr for r in same.run()] == single
+
+
+@pytest.mark.parametrize("bad", [{"warmup_fraction": 0.0}, {"warmup_fraction": 1.0}, {"cycle_steps": 0},
+                                 {"cycle_steps": 2.5}])
+def test_cycle_settings_are_validated(bad):
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        TrainConfig(**bad)
+
+
 def test_constant_schedule_keeps_the_learning_rate(small):
     trainer = Trainer(TrainConfig(max_steps=5, lr=0.002, schedule="constant"), small[0])
     assert {r.lr for r in trainer.run()} == {0.002}

@@ -36,6 +36,9 @@ class TrainConfig:
     momentum: float = 0.9            # SGD momentum
     weight_decay: float = 0.0        # L2 penalty added by the optimizer
     schedule: str = "onecycle"       # constant | onecycle (warm up to lr, then anneal towards 0)
+    warmup_fraction: float = 0.3     # one-cycle: the share of its steps spent rising to lr (PyTorch's pct_start)
+    cycle_steps: int | None = None   # one-cycle: anneal over the first cycle_steps steps, then run a second cycle
+                                     # over the rest (None = one cycle over the whole run)
     label_smoothing: float = 0.1     # cross-entropy against (1 - e) one-hot + e / 10 uniform targets
     dropout: float = 0.25            # dropout before the last layer (FC head)
     activation: str = "relu"         # relu | leaky_relu | tanh | sigmoid
@@ -66,7 +69,7 @@ class TrainConfig:
         for name, value in positive.items():
             if int(value) != value or value < 1:
                 raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-        for name in ("max_steps", "eval_every", "threads"):
+        for name in ("max_steps", "eval_every", "threads", "cycle_steps"):
             value = getattr(self, name)
             if value is not None and (int(value) != value or value < 1):
                 raise ValueError(f"{name} must be None or a whole number >= 1, got {value!r}")
@@ -74,6 +77,8 @@ class TrainConfig:
             raise ValueError(f"lr must be a positive number, got {self.lr!r}")
         if not 0 <= self.momentum < 1 or self.weight_decay < 0 or not 0 <= self.label_smoothing < 1:
             raise ValueError("momentum and label_smoothing must be in [0, 1), weight_decay >= 0")
+        if not 0 < self.warmup_fraction < 1:
+            raise ValueError(f"warmup_fraction must be in (0, 1), got {self.warmup_fraction!r}")
         if not 0 < self.hard_fraction <= 1:
             raise ValueError(f"hard_fraction must be in (0, 1], got {self.hard_fraction!r}")
         for name, allowed in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("device", DEVICES),
@@ -164,10 +169,8 @@ class Trainer:
         if config.max_steps is not None:
             self.total_steps = min(self.total_steps, config.max_steps)
         self.optimizer = self._make_optimizer()
-        self.scheduler = None
-        if config.schedule == "onecycle":
-            self.scheduler = torch.optim.lr_scheduler.OneCycleLR(
-                self.optimizer, max_lr=config.lr, total_steps=self.total_steps)
+        self.cycle_end = min(config.cycle_steps or self.total_steps, self.total_steps)  # the first cycle's last step
+        self.scheduler = self._one_cycle(self.cycle_end) if config.schedule == "onecycle" else None
         self.records: list[StepRecord] = []
         self.epochs: list[dict] = []
         self.done = False
@@ -184,6 +187,11 @@ class Trainer:
             return torch.optim.SGD(self.model.parameters(), lr=c.lr, momentum=c.momentum,
                                    weight_decay=c.weight_decay)
         return torch.optim.Adam(self.model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
+
+    def _one_cycle(self, steps: int) -> torch.optim.lr_scheduler.OneCycleLR:
+        """Warm up to the peak rate over warmup_fraction of `steps`, then anneal towards 0 by their end."""
+        return torch.optim.lr_scheduler.OneCycleLR(self.optimizer, max_lr=self.config.lr, total_steps=steps,
+                                                   pct_start=self.config.warmup_fraction)
 
     def stop(self) -> None:
         """Finish now: later step() calls return None. The model keeps the weights it has."""
@@ -205,6 +213,8 @@ class Trainer:
         self._last_loss[batch.cpu()] = losses.cpu()
         loss = float(losses.mean())
         self.step_count += 1
+        if self.scheduler is not None and self.step_count == self.cycle_end < self.total_steps:
+            self.scheduler = self._one_cycle(self.total_steps - self.step_count)  # the second cycle
         self._position += len(batch)
         stats = self._epoch_stats
         stats["loss_sum"] += loss * len(batch)

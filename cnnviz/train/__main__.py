@@ -33,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--momentum", type=float, default=d.momentum, help="SGD momentum")
     p.add_argument("--weight-decay", type=float, default=d.weight_decay)
     p.add_argument("--schedule", choices=SCHEDULES, default=d.schedule)
+    p.add_argument("--warmup-fraction", type=float, default=d.warmup_fraction,
+                   help="one-cycle: the share of the cycle spent rising to the peak rate")
+    p.add_argument("--cycle-steps", type=int, default=d.cycle_steps,
+                   help="one-cycle: anneal over the first N steps, then a second cycle over the rest")
     p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
     p.add_argument("--dropout", type=float, default=d.dropout)
     p.add_argument("--activation", choices=tuple(ACTIVATIONS), default=d.activation)

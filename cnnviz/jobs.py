@@ -5,9 +5,8 @@ and its threads), so training never competes with the page reruns for the server
 small reader thread per job copies what the worker sends into the job; the UI only polls `job.snapshot()`,
 a consistent copy of the records so far, which never waits on the worker.
 
-Once `JobManager.warm()` has been called, the manager keeps one standby worker: a process that has imported
-torch, loaded MNIST and warmed up, waiting for a job (cnnviz/standby.py). `start()` hands the next job to it (the
-student's first steps come seconds sooner) and prepares another, as long as the job limit leaves room for one.
+Once `JobManager.warm()` has been called, the manager keeps one standby worker (torch imported, MNIST loaded,
+warmed up: cnnviz/standby.py); `start()` hands the next job to it and prepares another while the limit allows.
 """
 from __future__ import annotations
 
@@ -28,7 +27,7 @@ from torch import nn
 from cnnviz.data import data_root
 from cnnviz.model import DigitCNN, ModelConfig
 from cnnviz.snapshots import Snapshots
-from cnnviz.standby import EXIT_WAIT_S, Standby
+from cnnviz.standby import EXIT_WAIT_S, Standby, StandbySlot
 from cnnviz.worker import DataFiles, exit_reason, launch, receive, send
 
 ACTIVE_STATES = ("starting", "running", "paused")
@@ -252,8 +251,7 @@ class JobManager:
         self.data_root = data_root        # where workers read DataFiles without a root (None: cnnviz.data's default)
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
-        self._standby: Standby | None = None
-        self._standby_files: tuple | None = None  # what a standby loads, once warm() has asked for one
+        self._slot = StandbySlot()        # the standby worker, once warm() has asked for one
 
     def start(self, owner: str, config, train, test) -> Job:
         """Start a job for `owner`; their finished job is replaced, an active one is returned as is.
@@ -271,13 +269,7 @@ class JobManager:
                                     f"{self.max_jobs}); try again when one has finished, or watch the "
                                     "recorded run meanwhile")
             job = Job(owner, config, train, test, threads=self.threads, nice=self.nice)
-            standby, self._standby = self._standby, None
-            if standby is not None and not standby.alive():
-                standby.terminate()
-                standby = None
-            if standby is not None:
-                standby.hand_over()  # the job owns the process now (and terminates it at exit)
-            job.begin(standby)  # may raise (no Python to start): then no job is registered
+            job.begin(self._slot.take())  # may raise (no Python to start): then no job is registered
             self._jobs[owner] = job
             self._prepare_standby()
             return job
@@ -288,40 +280,26 @@ class JobManager:
         no call has wanted for `stale_after` seconds is ended."""
         files = tuple(self._located(DataFiles(split, None, dataset)) for split in ("train", "test"))
         with self._lock:
-            if files != self._standby_files and self._standby is not None:
-                self._standby.terminate()
-                self._standby = None
-            self._standby_files = files
+            self._slot.want(files)
             self._reap()
             self._prepare_standby()
-            if self._standby is not None:
-                self._standby.last_wanted = time.monotonic()
+            self._slot.touch()
 
     @property
     def standby_pid(self) -> int | None:
         """The process id of the standby worker, None when there is none."""
         with self._lock:
-            return self._standby.pid if self._standby is not None and self._standby.alive() else None
+            return self._slot.pid
 
     def standby_ready(self) -> bool:
         """Whether a standby worker has loaded the data and warmed up (a job handed to it starts at once)."""
         with self._lock:
-            return self._standby is not None and self._standby.alive() and self._standby.ready
+            return self._slot.ready()
 
     def _prepare_standby(self) -> None:
         """Start a standby when warm() asked for one, there is none alive, and one more job fits the limit."""
-        if self._standby_files is None:
-            return
-        if self._standby is not None:
-            if self._standby.alive():
-                return
-            self._standby.terminate()
-            self._standby = None
-        if sum(job.active for job in self._jobs.values()) < self.max_jobs:
-            try:
-                self._standby = Standby(self.threads, self.nice, self._standby_files)
-            except OSError:  # no process could start: the next start() spawns its own, as without warm()
-                self._standby = None
+        room = sum(job.active for job in self._jobs.values()) < self.max_jobs
+        self._slot.fill(room, self.threads, self.nice)
 
     def _located(self, split):
         """DataFiles without a root get this server's root, so the worker reads what the server would."""
@@ -338,8 +316,7 @@ class JobManager:
         """End every worker now, the standby too (what happens to all workers when the server exits); a later
         warm() prepares a new standby."""
         with self._lock:
-            jobs, standby = list(self._jobs.values()), self._standby
-            self._standby, self._standby_files = None, None
+            jobs, standby = list(self._jobs.values()), self._slot.clear()
         for job in jobs:
             job.terminate()
         if standby is not None:
@@ -351,6 +328,4 @@ class JobManager:
             if now - job.last_poll > self.stale_after:
                 job.stop()
                 del self._jobs[owner]
-        if self._standby is not None and now - self._standby.last_wanted > self.stale_after:
-            self._standby.terminate()
-            self._standby, self._standby_files = None, None
+        self._slot.end_if_stale(now, self.stale_after)

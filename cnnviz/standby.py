@@ -1,9 +1,9 @@
 """The standby training worker: a process started ahead of any job, ready for the next Start.
 
 It imports torch, loads the data files it is given, runs a few throwaway steps (cnnviz/worker.py's
-`stand_by`), says so, and waits. `cnnviz.jobs.JobManager` keeps at most one and hands the next job to it, so
-the student's first steps come seconds sooner. Until then the standby is nobody's job: a standby still waiting
-when the server exits is ended here.
+`stand_by`), says so, and waits. `cnnviz.jobs.JobManager` keeps at most one in a `StandbySlot` and hands the
+next job to it, so the student's first steps come seconds sooner. Until then the standby is nobody's job: a
+standby still waiting when the server exits is ended here.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from cnnviz.worker import launch, receive, send
 EXIT_WAIT_S = 5.0    # how long a worker may take to exit after its last message before it is killed
 _WAITING: weakref.WeakSet = weakref.WeakSet()  # standbys not yet handed to a job: terminated when the server exits
 
-__all__ = ["EXIT_WAIT_S", "Standby"]
+__all__ = ["EXIT_WAIT_S", "Standby", "StandbySlot"]
 
 
 class Standby:
@@ -62,6 +62,73 @@ class Standby:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+class StandbySlot:
+    """A JobManager's place for one standby worker: wanted (with the files it loads) once warm() has asked,
+    refilled while the job limit leaves room, handed to the next job, ended when no warm() has wanted it for
+    a while. Not thread-safe: the manager calls it under its own lock."""
+
+    def __init__(self):
+        self.standby: Standby | None = None
+        self.files: tuple | None = None  # what a standby loads, once want() has asked for one
+
+    def want(self, files: tuple) -> None:
+        """From now on a standby loads `files`; one loading other files is ended."""
+        if files != self.files and self.standby is not None:
+            self.standby.terminate()
+            self.standby = None
+        self.files = files
+
+    def fill(self, room: bool, threads: int, nice: int) -> None:
+        """Start a standby when one is wanted, none is alive, and (`room`) one more job fits the limit."""
+        if self.files is None:
+            return
+        if self.standby is not None:
+            if self.standby.alive():
+                return
+            self.standby.terminate()
+            self.standby = None
+        if room:
+            try:
+                self.standby = Standby(threads, nice, self.files)
+            except OSError:  # no process could start: the next job spawns its own, as without a standby
+                self.standby = None
+
+    def touch(self) -> None:
+        """A warm() call wanted the standby now: it is not stale."""
+        if self.standby is not None:
+            self.standby.last_wanted = time.monotonic()
+
+    def take(self) -> Standby | None:
+        """The standby, handed over to a job (which owns the process from now on), or None when none is alive."""
+        standby, self.standby = self.standby, None
+        if standby is not None and not standby.alive():
+            standby.terminate()
+            return None
+        if standby is not None:
+            standby.hand_over()
+        return standby
+
+    def end_if_stale(self, now: float, stale_after: float) -> None:
+        """End the standby, and want none, when no warm() has wanted it for `stale_after` seconds."""
+        if self.standby is not None and now - self.standby.last_wanted > stale_after:
+            self.standby.terminate()
+            self.standby, self.files = None, None
+
+    def clear(self) -> Standby | None:
+        """Want no standby any more; the one there was (for the caller to terminate outside its lock)."""
+        standby, self.standby, self.files = self.standby, None, None
+        return standby
+
+    @property
+    def pid(self) -> int | None:
+        """The process id of a live standby, None when there is none."""
+        return self.standby.pid if self.standby is not None and self.standby.alive() else None
+
+    def ready(self) -> bool:
+        """Whether a live standby has loaded its files and warmed up."""
+        return self.standby is not None and self.standby.alive() and self.standby.ready
 
 
 @atexit.register

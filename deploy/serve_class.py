@@ -18,8 +18,8 @@ folder holding its config, pid, temp files and logs, and keeps each browser on o
 and removed at the end unless --keep-logs. Before nginx starts, each app process runs every page once
 (deploy/warm_up.py). docs/SERVING.md: serving across machines.
 
-Only the standard library here (`python deploy/serve_class.py` or `python -m deploy.serve_class`): the store is
-checked by a Python process started from the repository root, as the app processes open it.
+Only the standard library here (`python deploy/serve_class.py` or `python -m deploy.serve_class`); the class
+store is started and checked by deploy/class_store.py.
 """
 from __future__ import annotations
 
@@ -28,11 +28,9 @@ import contextlib
 import grp
 import os
 import pwd
-import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,17 +39,12 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deploy.class_store import check_store  # noqa: F401 - the tests reach it here
+from deploy.class_store import free_port, shown_url, start_redis, wait_for_store
 from deploy.warm_up import page_paths, rerun_message, run_outcome, warm_up  # noqa: F401 - the tests reach them here
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = Path(__file__).with_name("nginx.conf.template")
-
-
-def free_port(address: str = "127.0.0.1") -> int:
-    """A TCP port the OS says is free right now on `address`."""
-    with socket.socket() as s:
-        s.bind((address, 0))
-        return s.getsockname()[1]
 
 
 def stop_process(proc: subprocess.Popen, grace: float = 10.0) -> None:
@@ -173,88 +166,26 @@ def wait_healthy(apps: list[tuple[str, subprocess.Popen]], timeout: float = 120.
         time.sleep(0.2)
 
 
-# ---------------------------------------------------------------- the class store
-
-STORE_CHECK = """
-import sys
-from cnnviz.class_store import StoreUnavailable, open_store
-try:
-    open_store(sys.argv[1]).close()
-except (StoreUnavailable, ValueError) as exc:
-    sys.exit(str(exc))
-"""
-
-
-def shown_url(url: str) -> str:
-    """A store URL fit to print: its password replaced by ***."""
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
-
-
-def check_store(url: str, timeout: float = 60.0) -> None:
-    """Open the store `url` as an app process will (a Python started from the repository root, importing
-    cnnviz) and create its tables; RuntimeError with the store's own sentence when it cannot be used."""
-    done = subprocess.run([sys.executable, "-c", STORE_CHECK, url], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout, env={k: v for k, v in os.environ.items() if k != "CNNVIZ_CLASS_STORE"})
-    if done.returncode != 0:
-        lines = (done.stderr or done.stdout).strip().splitlines() or ["(no message)"]
-        raise RuntimeError(f"the class store {shown_url(url)} cannot be used: {lines[-1]}")
-
-
-def redis_binary() -> str:
-    exe = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
-    if exe is None:
-        raise RuntimeError("redis-server is not installed (Debian: apt-get install redis-server)")
-    return exe
-
-
-def start_redis(prefix: Path, address: str = "127.0.0.1", port: int | None = None) -> tuple[subprocess.Popen, str]:
-    """A redis-server for the class store, its data and log in `prefix`, a random password: (process, URL)."""
-    port = port or free_port(address)
-    password = secrets.token_hex(16)
-    (prefix / "redis").mkdir(exist_ok=True)
-    conf = prefix / "redis" / "redis.conf"   # the password in a file of ours, not on a command line
-    conf.write_text(f"port {port}\nbind {address}\nrequirepass {password}\ndir {prefix / 'redis'}\n"
-                    "appendonly yes\nappendfsync everysec\nsave \"\"\nlogfile redis.log\n")
-    conf.chmod(0o600)
-    proc = subprocess.Popen([redis_binary(), str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    host = "127.0.0.1" if address in ("0.0.0.0", "") else address
-    return proc, f"redis://:{password}@{host}:{port}/0"
-
-
-def start_store(served: Class, class_store: str | None, redis: bool, redis_address: str,
-                redis_port: int | None) -> None:
-    """Choose the class store (a redis-server started here, `class_store`, else SQLite in the run's folder),
-    start it if it is ours, and check that it can be used (waiting up to 20 s for our redis-server)."""
-    if redis:
-        served.redis, served.store_url = start_redis(served.prefix, redis_address, redis_port)
-    else:
-        served.store_url = class_store or f"sqlite://{served.prefix / 'classes.sqlite3'}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            return check_store(served.store_url)
-        except RuntimeError:
-            if served.redis is None or served.redis.poll() is not None or time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
 def start_class(k: int, port: int | None = None, address: str = "127.0.0.1", backends: tuple = (),
                 app_address: str = "127.0.0.1", first_app_port: int | None = None, env: dict | None = None,
                 with_nginx: bool = True, keep_logs: bool = False, options: tuple = (), warm: bool = True,
                 class_store: str | None = None, redis: bool = False, redis_address: str = "127.0.0.1",
                 redis_port: int | None = None) -> Class:
-    """Start the class store (see `start_store`: redis=True, else `class_store`, else CNNVIZ_CLASS_STORE in `env`,
-    else SQLite in the run's folder; when there are app processes here or redis=True), K app
+    """Start the class store (redis=True: a redis-server started here, else `class_store`, else CNNVIZ_CLASS_STORE in
+    `env`, else SQLite in the run's folder; when there are app processes here or redis=True) and check that it can
+    be used (deploy/class_store.py), K app
     processes sharing it and (unless with_nginx=False) nginx in front of them and of `backends`; return once
     every process answers and (warm=True) has run every page once. The caller stops it all with `Class.stop()`."""
     prefix = make_prefix()
     served = Class(prefix, keep_logs=keep_logs)
     try:
         if k > 0 or redis:    # the store: redis=True, else class_store, else the one `env` names, else SQLite
-            start_store(served, class_store or (env or {}).get("CNNVIZ_CLASS_STORE"), redis, redis_address,
-                        redis_port)
+            if redis:
+                served.redis, served.store_url = start_redis(prefix, redis_address, redis_port)
+            else:
+                served.store_url = (class_store or (env or {}).get("CNNVIZ_CLASS_STORE")
+                                    or f"sqlite://{prefix / 'classes.sqlite3'}")
+            wait_for_store(served.store_url, served.redis)   # our redis-server gets up to 20 s to start
         secret = os.environ.get("STREAMLIT_SERVER_COOKIE_SECRET") or secrets.token_hex(32)  # set it: many machines
         env = {**(env or {}), "CNNVIZ_CLASS_STORE": served.store_url} if served.store_url else env
         served.apps = start_apps(k, prefix, app_address, first_app_port, secret, env, options)

@@ -1,7 +1,8 @@
 """The class store (cnnviz.class_store): SQLite and Redis give the same small atomic operations.
 
 Every test runs against both backends: a temporary SQLite file, and a redis-server started for this test
-session on a free port in a temporary folder (stopped at the end). Where redis-server is missing, the Redis
+session as `deploy/serve_class.py --redis` starts one (deploy/class_store.py: a free port, a random password) in a
+temporary folder (stopped at the end). Where redis-server is missing, the Redis
 cases fail with a message naming the package (scripts/test.sh installs it): they are never skipped.
 tests/test_classroom_logic.py uses the same Redis fixture and `empty_store_url`.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import shutil
-import socket
 import sqlite3
 import subprocess
 import tempfile
@@ -22,38 +22,27 @@ import pytest
 
 from cnnviz import class_store
 from cnnviz.class_store import NoSuchClass, StoreUnavailable, open_store
+from deploy import class_store as deployed
 
 BACKENDS = ["sqlite", "redis"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_redis() -> tuple[subprocess.Popen, str, Path]:
-    """A throwaway redis-server (no persistence) on a free loopback port: (process, URL, its folder)."""
-    exe = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
-    if exe is None:
-        pytest.fail("redis-server is not installed: the Redis class-store tests need Debian's package "
-                    "'redis-server' (scripts/test.sh installs it; or: sudo apt-get install redis-server)")
+    """A throwaway redis-server on a free loopback port, started and checked by deploy/class_store.py:
+    (process, URL, its folder)."""
     folder = Path(tempfile.mkdtemp(prefix="cnnviz-redis-"))
-    port = _free_port()
-    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder), "--save", "",
-                             "--appendonly", "no", "--protected-mode", "yes"],
-                            stdout=open(folder / "redis.log", "w"), stderr=subprocess.STDOUT)
-    url = f"redis://127.0.0.1:{port}/0"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            open_store(url).close()
-            return proc, url, folder
-        except StoreUnavailable:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                stop_redis(proc, folder)
-                pytest.fail(f"redis-server did not start: {(folder / 'redis.log').read_text()[-500:]}")
-            time.sleep(0.05)
+    try:
+        proc, url = deployed.start_redis(folder)
+    except RuntimeError as exc:   # not installed
+        shutil.rmtree(folder, ignore_errors=True)
+        pytest.fail(f"{exc}: the Redis class-store tests need it (scripts/test.sh installs it)")
+    try:
+        deployed.wait_for_store(url, proc)
+    except RuntimeError as exc:
+        log = folder / "redis" / "redis.log"
+        stop_redis(proc, folder)
+        pytest.fail(f"redis-server did not start: {exc}; {log.read_text()[-500:] if log.exists() else ''}")
+    return proc, url, folder
 
 
 def stop_redis(proc: subprocess.Popen, folder: Path) -> None:
@@ -129,7 +118,7 @@ def test_an_unknown_url_scheme_says_which_ones_work():
 
 
 def test_a_redis_server_that_is_not_there_is_one_clear_sentence():
-    port = _free_port()   # nothing listens there
+    port = deployed.free_port()   # nothing listens there
     with pytest.raises(StoreUnavailable) as found:
         open_store(f"redis://127.0.0.1:{port}/0")
     message = str(found.value)

@@ -21,6 +21,19 @@ def test_simulated_drawings_have_their_own_digests():
     assert len({d.digest for d in drawings}) == len(drawings)
 
 
+def test_a_report_row_has_a_cell_per_column_a_dash_where_nothing_was_measured_and_each_error(capsys):
+    from bench.load_report import HEADER, print_row
+    row = {"sessions": 20, "trainers": 1, "drawings": 100, "pred_p50_ms": 123.4, "pred_p95_ms": None,
+           "pred_max_ms": 500.0, "run_p95_ms": 80.2, "wrong": 0, "errors": 1, "server_cpu_pct": 55.5,
+           "workers_cpu_pct": None, "server_rss_mb": 400, "generator_cpu_pct": 3.2, "load_avg": [1.5, 2.5],
+           "error_samples": ["no prediction within 30 s"]}
+    print_row(row)
+    table_row, error = capsys.readouterr().out.splitlines()
+    assert table_row.count("|") == HEADER.splitlines()[0].count("|")
+    assert table_row == "| 20 | 1 | 100 | 123 | - | 500 | 80 | 0 | 1 | 56 | - | 400 | 3 | 1.5-2.5 |"
+    assert error == "    error: no prediction within 30 s"
+
+
 @pytest.fixture(scope="module")
 def server(data_root):
     with streamlit_server(env={"CNNVIZ_DATA": str(data_root)}, name="load-bench") as s:

@@ -10,6 +10,7 @@ or a class that ended is said in one line, and the page below runs as usual.
 from __future__ import annotations
 
 import logging
+import time
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
@@ -24,8 +25,11 @@ log = logging.getLogger(__name__)
 _PAGE = "_class_page"         # url path of the page this run shows
 POLL_S = 1.0                  # a student's poller: the view lands within POLL_S + one page run
 LEAD_POLL_S = 2.0             # the instructor's: catches settings a fragment changed (a stepper's step)
-RETRIES = 3                   # a view that did not fully land is applied again, at most this many times
-_TRIES = "_class_follow_tries"  # how many times the current view was applied again
+RETRY_EVERY_S = 3.0           # a view that did not fully land is applied again, at most this often ...
+RETRY_FOR_S = 20.0            # ... and only this long after it appeared (a page that rewrites its own link cannot loop)
+_TRIES = "_class_follow_tries"  # how many times the current view was applied
+_SEEN_AT = "_class_follow_seen_at"    # when (time.monotonic) this page first acted on the current view
+_TRIED_AT = "_class_follow_tried_at"  # when it last applied it
 
 PAUSED_CSS = """<style>
 [data-testid="stMain"] .stMainBlockContainer, [data-testid="stSidebar"] { pointer-events: none; }
@@ -183,6 +187,22 @@ def _landed(view) -> bool:
     return True
 
 
+def _apply(view) -> None:
+    st.session_state[_TRIES] = st.session_state.get(_TRIES, 0) + 1
+    st.session_state[_TRIED_AT] = time.monotonic()
+    _go(view)
+
+
+def _may_retry() -> bool:
+    """Whether a view that has not landed may be applied again now: RETRY_EVERY_S after the last try (a slow page
+    run gets the time to land), within RETRY_FOR_S of the view's first appearance on this page. Bounded by time,
+    not by a count: under load a count is spent before the first slow run has even ended."""
+    now = time.monotonic()
+    seen_at = st.session_state.setdefault(_SEEN_AT, now)   # a view acted on before this session: from now
+    tried_at = st.session_state.get(_TRIED_AT)
+    return now - seen_at < RETRY_FOR_S and (tried_at is None or now - tried_at >= RETRY_EVERY_S)
+
+
 @st.fragment(run_every=POLL_S)
 def _student_bar() -> None:
     try:
@@ -214,15 +234,14 @@ def _follow_view() -> None:
             return
         if current.following and view.version and view.version != current.seen_version:  # 0: nothing published
             current.seen_version = view.version
+            st.session_state[_SEEN_AT] = time.monotonic()
             st.session_state[_TRIES] = 0
             if view.page is not None and (view.page, dict(view.params)) != (st.session_state.get(_PAGE), _params()):
-                _go(view)
-        elif (current.following and view.page is not None and not _landed(view)
-              and st.session_state.get(_TRIES, 0) < RETRIES):
-            # the view did not fully land (a setting lost on the way: the page ran with its old value): again,
-            # a bounded number of times, so that a page that rewrites its own link cannot loop
-            st.session_state[_TRIES] = st.session_state.get(_TRIES, 0) + 1
-            _go(view)
+                _apply(view)
+        elif current.following and view.page is not None and not _landed(view) and _may_retry():
+            # the view did not fully land (a setting lost on the way, or a page run slowed by a busy server that
+            # ended with the old value): again, every few seconds for a while, never for ever
+            _apply(view)
         elif current.following and view.page == st.session_state.get(_PAGE) and current.synced != view.version:
             _sync_link(current, view)
         text, button = st.columns([5, 1.3], vertical_alignment="center")

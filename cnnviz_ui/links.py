@@ -12,6 +12,8 @@ from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
+from cnnviz_ui import streamlit_internals
+
 BIND = "query-params"
 LECTURE = "lecture_mode"      # the one parameter a link for students leaves out
 _SEEN = "_link_seen"          # the query string as it stood at the end of the last run
@@ -74,6 +76,7 @@ class LinkCheck:
     def report(self) -> None:
         """One short note above the page when part of the link could not be used; stale custom settings leave
         the URL."""
+        streamlit_internals.restore_lost_bound_params()   # a widget's value the link lost on a busy server
         used, written = st.session_state.get(_USED, set()), st.session_state.get(_WRITTEN, {})
         bad = self.unused()
         for key in [k for k in written if k not in used]:  # a setting this page no longer shows

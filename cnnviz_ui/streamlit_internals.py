@@ -15,7 +15,8 @@ Checked against the public API of Streamlit 1.67 (2026-12-06):
   version is installed, and the app also runs uninstalled: `register_asset_folder` stays.
 - `st.set_page_config(page_icon=":shark:")` (an ASCII shortcode) skips the emoji catalog but loads PIL and NumPy
   instead (it tries the text as an image first): `known_emoji_icon` stays.
-- `bind="query-params"` covers every widget setting in a link (cnnviz_ui/links.py uses only the public API).
+- `bind="query-params"` covers every widget setting in a link; cnnviz_ui/links.py uses only the public API,
+  besides `restore_lost_bound_params` (a parameter a busy server's rerun can drop from the link).
 """
 from __future__ import annotations
 
@@ -338,3 +339,33 @@ def write_link(params: dict[str, str]) -> None:
         return
     with ctx.session_state.query_params() as qp:
         qp.update(params)
+
+
+def restore_lost_bound_params() -> list[str]:
+    """Write back into the link every widget-bound parameter it lost while its widget still holds a value other
+    than its default; returns the keys written.
+
+    Works around: Streamlit 1.67 rebuilds a session's query parameters from the query string each rerun request
+    carries. Seen in Chromium on a busy server: the instructor's Pooling page showed kernel 3 while its link, and
+    so the view the class followed, had lost `pool_kernel` (a request sent before the address bar took the new
+    value). Streamlit puts such a parameter back only for a key set through st.session_state. Relies on
+    `QueryParams._bindings_by_param` / `has_param` / `set_corrected_value` and the session's widget metadata
+    (`SessionState._new_widget_state.widget_metadata`, each with `serializer`, `deserializer`, `value_type`) and
+    `ScriptRunContext.shared.widget_ids_this_run` (a widget this run did not show keeps out of the link).
+    Check: tests/test_streamlit_internals.py; delete it if Streamlit restores the parameter itself."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return []
+    widgets, shown = ctx.session_state._state._new_widget_state.widget_metadata, ctx.shared.widget_ids_this_run
+    written = []
+    with ctx.session_state.query_params() as qp:
+        for key, binding in list(qp._bindings_by_param.items()):
+            meta = widgets.get(binding.widget_id)
+            if meta is None or binding.widget_id not in shown or qp.has_param(key) or key not in st.session_state:
+                continue
+            value = st.session_state[key]
+            if value != meta.deserializer(None):
+                qp.set_corrected_value(key, meta.serializer(value), meta.value_type)
+                written.append(key)
+    return written

@@ -248,11 +248,12 @@ def test_the_design_lab_offers_no_share_button_outside_a_class(store_url):
     assert "dl_share" not in [b.key for b in pupil.button]
 
 
-def test_a_view_that_did_not_fully_land_is_applied_again_a_bounded_number_of_times(store_url):
+def test_a_view_that_did_not_fully_land_is_applied_again_every_few_seconds_for_a_while(store_url):
     """The student's page already acted on the instructor's view, but its link still lacks a setting (the page ran
     with its old value): the poller applies the view again. A view that cannot land (here: a page this test's app
-    does not have) is tried at most RETRIES more times, so a page can never loop."""
-    from cnnviz_ui.class_follow import _TRIES, RETRIES
+    does not have) is applied again at most every RETRY_EVERY_S, and not after RETRY_FOR_S, so a page can never
+    loop. The clock is moved by moving the stored times back."""
+    from cnnviz_ui.class_follow import _SEEN_AT, _TRIED_AT, _TRIES, RETRY_EVERY_S, RETRY_FOR_S
 
     teacher, me = start(store_url)
     store = open_store(store_url)
@@ -266,6 +267,19 @@ def test_a_view_that_did_not_fully_land_is_applied_again_a_bounded_number_of_tim
     classroom.publish_view(store, me.code, me.key, "convolution", {})
     version = classroom.current_view(store, me.code).version
     lost = seated_page(Seat(me.code, "student", "other", seen_version=version))
-    for _ in range(RETRIES + 2):
+    assert lost.session_state[_TRIES] == 1
+    lost.run().run()
+    assert lost.session_state[_TRIES] == 1                     # not again within RETRY_EVERY_S
+
+    def later(seconds):
+        for key in (_SEEN_AT, _TRIED_AT):
+            lost.session_state[key] = lost.session_state[key] - seconds
         lost.run()
-    assert lost.session_state[_TRIES] == RETRIES
+
+    later(RETRY_EVERY_S)
+    assert lost.session_state[_TRIES] == 2                     # a slow run had its time: applied again
+    later(RETRY_EVERY_S)
+    assert lost.session_state[_TRIES] == 3
+    later(RETRY_FOR_S)
+    later(RETRY_EVERY_S)
+    assert lost.session_state[_TRIES] == 3                     # the window has passed: left as it is

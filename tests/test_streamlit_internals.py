@@ -210,3 +210,53 @@ def test_query_params_still_bind_widgets_the_way_a_following_page_releases_them(
             "cnnviz_ui/streamlit_internals.py's unbind_link_params / write_link must be redone"
     assert "query_string" in {f.name for f in dataclasses.fields(ScriptRunContext)}, \
         f"{_versions()}: ScriptRunContext has no query_string: redo streamlit_internals.browser_query_params"
+
+
+RESTORE_SCRIPT = """
+import streamlit as st
+from cnnviz_ui import streamlit_internals
+st.number_input("Kernel size", 1, 8, 2, key="k", bind="query-params")
+st.number_input("Stride", 1, 8, 2, key="s", bind="query-params")
+if st.toggle("Padding too", key="show_p"):
+    st.number_input("Padding", 0, 4, 0, key="p", bind="query-params")
+st.session_state["written"] = streamlit_internals.restore_lost_bound_params()
+"""
+
+
+def test_a_bound_widget_value_the_link_lost_is_written_back_and_a_default_is_not():
+    """AppTest's rerun requests carry the query string the test holds, never a widget's new value: the request
+    that lost the parameter on a busy server. The widget's value is written back into the link once; a widget
+    left at its default stays out of the link."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_string(RESTORE_SCRIPT, default_timeout=30).run()
+    assert at.session_state["written"] == [] and dict(at.query_params) == {}
+    at.number_input(key="k").set_value(3).run()
+    assert at.session_state["written"] == ["k"] and at.query_params["k"] in ("3", ["3"])
+    at.number_input(key="s").set_value(1).run()
+    assert at.number_input(key="k").value == 3 and at.query_params["k"] in ("3", ["3"])
+    assert at.session_state["written"] == ["s"]            # the link kept k this time: only s was missing
+    at.number_input(key="s").set_value(2).run()              # back to the default: no parameter written for it
+    assert at.session_state["written"] == [] and at.query_params["k"] in ("3", ["3"])
+    at.toggle(key="show_p").set_value(True).run()
+    at.number_input(key="p").set_value(1).run()
+    assert at.session_state["written"] == ["p"]
+    at.query_params.pop("p")                                 # lost again, and this run does not show the widget:
+    at.toggle(key="show_p").set_value(False).run()           # it stays out of the link
+    assert at.session_state["written"] == [] and "p" not in at.query_params
+
+
+def test_query_params_still_keep_the_bindings_a_lost_parameter_is_restored_from():
+    from streamlit.runtime.state.query_params import QueryParams
+    from streamlit.runtime.scriptrunner_utils.shared_run_state import SharedRunState
+    from streamlit.runtime.state.session_state import SessionState, WidgetMetadata
+
+    assert "_bindings_by_param" in {f.name for f in dataclasses.fields(QueryParams)}, \
+        f"{_versions()}: QueryParams._bindings_by_param is gone: redo streamlit_internals.restore_lost_bound_params"
+    for name in ("has_param", "set_corrected_value"):
+        assert callable(getattr(QueryParams, name, None)), \
+            f"{_versions()}: QueryParams.{name} is gone: redo streamlit_internals.restore_lost_bound_params"
+    assert "_new_widget_state" in {f.name for f in dataclasses.fields(SessionState)}
+    assert {"serializer", "deserializer", "value_type"} <= {f.name for f in dataclasses.fields(WidgetMetadata)}
+    assert "widget_ids_this_run" in SharedRunState().__dict__, \
+        f"{_versions()}: SharedRunState.widget_ids_this_run is gone: redo streamlit_internals.restore_lost_bound_params"

@@ -14,7 +14,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cnnviz_ui.pages_list import URL_PATHS
+from deploy.class_store import free_port  # noqa: F401 - one way to find a free port; callers use livetest.free_port
 from deploy.serve_class import stop_process  # one way to end a server's process group, shared with deploy
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,13 +47,6 @@ BENIGN_CONSOLE = [
 
 
 # ---------------------------------------------------------------- server
-
-def free_port(address: str = "127.0.0.1") -> int:
-    """A TCP port the OS says is free right now on `address`."""
-    with socket.socket() as s:
-        s.bind((address, 0))
-        return s.getsockname()[1]
-
 
 @dataclass
 class Server:

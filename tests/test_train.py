@@ -125,8 +125,13 @@ def test_a_cycle_as_long_as_the_run_is_the_single_cycle(small):
         assert [r.lr for r in same.run()] == single
 
 
+def test_beta2_reaches_adam(small):
+    trainer = Trainer(TrainConfig(max_steps=1, beta2=0.99), small[0])
+    assert trainer.optimizer.param_groups[0]["betas"][1] == 0.99
+
+
 @pytest.mark.parametrize("bad", [{"warmup_fraction": 0.0}, {"warmup_fraction": 1.0}, {"cycle_steps": 0},
-                                 {"cycle_steps": 2.5}])
+                                 {"cycle_steps": 2.5}, {"beta2": 1.0}, {"beta2": 0.0}])
 def test_cycle_settings_are_validated(bad):
     with pytest.raises(ValueError, match=next(iter(bad))):
         TrainConfig(**bad)
@@ -348,3 +353,11 @@ def test_a_warm_up_fits_a_design_with_other_input_channels():
 def test_the_cli_uses_one_thread_when_other_programs_keep_every_core_busy():
     assert default_threads(load=2.5, cores=2, torch_default=2) == 1
     assert default_threads(load=0.3, cores=2, torch_default=2) == 2
+
+
+def test_the_cli_flags_set_the_cycle_and_beta2():
+    from cnnviz.train.__main__ import build_parser, config_from_args
+    config = config_from_args(build_parser().parse_args(
+        ["--cycle-steps", "350", "--warmup-fraction", "0.2", "--beta2", "0.99"]))
+    assert (config.cycle_steps, config.warmup_fraction, config.beta2) == (350, 0.2, 0.99)
+    assert config_from_args(build_parser().parse_args([])) == TrainConfig()

@@ -34,6 +34,7 @@ class TrainConfig:
     lr: float = 3e-3                 # the peak rate for one-cycle, else the constant rate
     optimizer: str = "adam"          # adam | sgd (SGD uses `momentum`)
     momentum: float = 0.9            # SGD momentum
+    beta2: float = 0.999             # Adam's decay of its running mean of squared gradients
     weight_decay: float = 0.0        # L2 penalty added by the optimizer
     schedule: str = "onecycle"       # constant | onecycle (warm up to lr, then anneal towards 0)
     warmup_fraction: float = 0.3     # one-cycle: the share of its steps spent rising to lr (PyTorch's pct_start)
@@ -75,6 +76,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be None or a whole number >= 1, got {value!r}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"lr must be a positive number, got {self.lr!r}")
+        if not 0 < self.beta2 < 1:
+            raise ValueError(f"beta2 must be in (0, 1), got {self.beta2!r}")
         if not 0 <= self.momentum < 1 or self.weight_decay < 0 or not 0 <= self.label_smoothing < 1:
             raise ValueError("momentum and label_smoothing must be in [0, 1), weight_decay >= 0")
         if not 0 < self.warmup_fraction < 1:
@@ -186,7 +189,7 @@ class Trainer:
         if c.optimizer == "sgd":
             return torch.optim.SGD(self.model.parameters(), lr=c.lr, momentum=c.momentum,
                                    weight_decay=c.weight_decay)
-        return torch.optim.Adam(self.model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
+        return torch.optim.Adam(self.model.parameters(), lr=c.lr, betas=(0.9, c.beta2), weight_decay=c.weight_decay)
 
     def _one_cycle(self, steps: int) -> torch.optim.lr_scheduler.OneCycleLR:
         """Warm up to the peak rate over warmup_fraction of `steps`, then anneal towards 0 by their end."""

@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=d.lr, help="peak (one-cycle) or constant learning rate")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer)
     p.add_argument("--momentum", type=float, default=d.momentum, help="SGD momentum")
+    p.add_argument("--beta2", type=float, default=d.beta2, help="Adam's decay of its mean squared gradient")
     p.add_argument("--weight-decay", type=float, default=d.weight_decay)
     p.add_argument("--schedule", choices=SCHEDULES, default=d.schedule)
     p.add_argument("--warmup-fraction", type=float, default=d.warmup_fraction,

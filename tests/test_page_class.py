@@ -2,6 +2,7 @@
 answered and revealed, the digit wall with stubbed drawings, and a forged instructor refused."""
 import json
 import re
+import time
 
 import numpy as np
 import pytest
@@ -268,18 +269,14 @@ def test_a_view_that_did_not_fully_land_is_applied_again_every_few_seconds_for_a
     version = classroom.current_view(store, me.code).version
     lost = seated_page(Seat(me.code, "student", "other", seen_version=version))
     assert lost.session_state[_TRIES] == 1
-    lost.run().run()
-    assert lost.session_state[_TRIES] == 1                     # not again within RETRY_EVERY_S
 
-    def later(seconds):
-        for key in (_SEEN_AT, _TRIED_AT):
-            lost.session_state[key] = lost.session_state[key] - seconds
+    def run_as_if(tried_ago: float, seen_ago: float = 0.0):
+        now = time.monotonic()
+        lost.session_state[_TRIED_AT], lost.session_state[_SEEN_AT] = now - tried_ago, now - seen_ago
         lost.run()
+        return lost.session_state[_TRIES]
 
-    later(RETRY_EVERY_S)
-    assert lost.session_state[_TRIES] == 2                     # a slow run had its time: applied again
-    later(RETRY_EVERY_S)
-    assert lost.session_state[_TRIES] == 3
-    later(RETRY_FOR_S)
-    later(RETRY_EVERY_S)
-    assert lost.session_state[_TRIES] == 3                     # the window has passed: left as it is
+    assert run_as_if(tried_ago=-60) == 1                       # tried "just now": not again before RETRY_EVERY_S
+    assert run_as_if(tried_ago=RETRY_EVERY_S) == 2             # a slow run had its time: applied again
+    assert run_as_if(tried_ago=RETRY_EVERY_S, seen_ago=RETRY_FOR_S / 2) == 3
+    assert run_as_if(tried_ago=RETRY_EVERY_S, seen_ago=RETRY_FOR_S) == 3   # the window has passed: left as it is

@@ -10,7 +10,7 @@ to 0.5 s later (--browser measures the page itself in Chromium).
 The issue's targets: the first point under 2 s; the chapter's design to 99% in under 1/8 of the chapter's recipe
 (its 3-epoch wall time, measured as bench/train_speed.py does; --reference-seconds reuses a figure measured there).
 
-    CNNVIZ_DATA=path/to/data python -m bench.design_lab [--threads 1] [--reference-seconds 55] [--browser]
+    CNNVIZ_DATA=path/to/data python -m bench.design_lab [--threads auto] [--reference-seconds 55] [--browser]
 Not a test: timings depend on the machine and on what else runs on it (the load average is printed).
 """
 from __future__ import annotations
@@ -24,6 +24,7 @@ import torch
 
 
 from cnnviz import presets
+from cnnviz.cpu_share import threads_setting
 from cnnviz.data import data_root
 from cnnviz.jobs import FINISHED_STATES, DataFiles, JobManager
 
@@ -34,7 +35,7 @@ def load_average() -> str:
     return "load avg " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def through_job_manager(key: str, threads: int, root: str, target: float, standby: bool) -> dict:
+def through_job_manager(key: str, threads, root: str, target: float, standby: bool) -> dict:
     """Start the preset's design as the page does and time what the page would see.
 
     standby: as on the page, a standby worker (JobManager.warm(), called by every rerun of the lab) has started
@@ -114,7 +115,8 @@ def reference_seconds(root: str) -> float:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=None, help="data root holding MNIST/raw")
-    p.add_argument("--threads", type=int, default=1, help="torch threads of the worker (the server's default: 1)")
+    p.add_argument("--threads", type=threads_setting, default="auto",
+                   help="torch threads of the worker: a number, or auto (the server's default)")
     p.add_argument("--target", type=float, default=0.99)
     p.add_argument("--reference-seconds", type=float, default=None,
                    help="the chapter's recipe's 3-epoch wall time measured elsewhere (skips measuring it here)")

@@ -22,14 +22,15 @@ import time
 from dataclasses import replace
 
 from bench.train_start import load_average, time_chapter_recipe
+from cnnviz.cpu_share import threads_setting
 from cnnviz.data import data_root
 from cnnviz.jobs import DataFiles, JobManager
 from cnnviz.recipes import recipe
 
-PAGE_THREADS, PAGE_NICE = 1, 10   # the Training page's defaults (CNNVIZ_JOB_THREADS, CNNVIZ_JOB_NICE)
+PAGE_THREADS, PAGE_NICE = "auto", 10   # the Training page's defaults (CNNVIZ_JOB_THREADS, CNNVIZ_JOB_NICE)
 
 
-def one_run(warm: bool, root, target: float, threads: int, nice: int, timeout: float = 1800) -> dict:
+def one_run(warm: bool, root, target: float, threads, nice: int, timeout: float = 1800) -> dict:
     """One page start: seconds from start() to the first step and to the first test point >= target."""
     manager = JobManager(threads=threads, nice=nice, data_root=root)
     try:
@@ -68,7 +69,8 @@ def main(argv=None) -> int:
     p.add_argument("--data", default=None, help="data root holding MNIST/raw (default: $CNNVIZ_DATA)")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--target", type=float, default=0.99)
-    p.add_argument("--threads", type=int, default=PAGE_THREADS)
+    p.add_argument("--threads", type=threads_setting, default=PAGE_THREADS,
+                   help="a number, or auto (the page's default)")
     p.add_argument("--nice", type=int, default=PAGE_NICE)
     p.add_argument("--skip-reference", action="store_true")
     args = p.parse_args(argv)

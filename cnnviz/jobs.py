@@ -6,7 +6,9 @@ small reader thread per job copies what the worker sends into the job; the UI on
 a consistent copy of the records so far, which never waits on the worker.
 
 Once `JobManager.warm()` has been called, the manager keeps one standby worker (torch imported, MNIST loaded,
-warmed up: cnnviz/standby.py); `start()` hands the next job to it and prepares another while the limit allows.
+warmed up: cnnviz/standby.py); `start()` hands the next job to it, and the next standby starts once no job is in
+its first `refill_after` seconds (loading one takes a core for ~3 s, which the run just started would miss) and
+the limit allows.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from multiprocessing.connection import Connection
 import torch
 from torch import nn
 
+from cnnviz.cpu_share import AUTO
 from cnnviz.data import data_root
 from cnnviz.model import DigitCNN, ModelConfig
 from cnnviz.snapshots import Snapshots
@@ -31,6 +34,7 @@ from cnnviz.standby import EXIT_WAIT_S, Standby, StandbySlot
 from cnnviz.worker import DataFiles, exit_reason, launch, receive, send
 
 ACTIVE_STATES = ("starting", "running", "paused")
+REFILL_AFTER_S = 20.0  # no new standby loads while a job is younger than this (its first seconds, on a shared CPU)
 FINISHED_STATES = ("done", "stopped", "failed")
 _LIVE: weakref.WeakSet = weakref.WeakSet()  # jobs whose worker may still run: terminated when the server exits
 
@@ -72,13 +76,15 @@ class Job:
     train: object                     # a Split (sent by value) or DataFiles (read by the worker)
     test: object
     filters_every: int = 10
-    threads: int = 1                  # torch threads of this job's worker (a shared server: keep it small)
+    threads: int | str = 1            # torch threads of this job's worker, or "auto": the cores the rest of the
+                                      # machine leaves idle, asked again as it trains (cnnviz.cpu_share)
     nice: int = 0                     # the worker's niceness: > 0 lets the server's page reruns go first
     state: str = "starting"
     error: str | None = None
     device: str | None = None
     pid: int | None = None            # the worker's process id
     last_poll: float = field(default_factory=time.monotonic)
+    started: float = field(default_factory=time.monotonic)
     _records: list = field(default_factory=list)
     _epochs: list = field(default_factory=list)
     _total_steps: int = 0
@@ -242,10 +248,13 @@ def _terminate_all() -> None:
 class JobManager:
     """All training jobs of one server. Thread-safe; at most `max_jobs` train at once, one job per owner."""
 
-    def __init__(self, max_jobs: int = 2, stale_after: float = 30 * 60, threads: int = 1, nice: int = 0,
-                 data_root: str | os.PathLike | None = None):
+    def __init__(self, max_jobs: int = 2, stale_after: float = 30 * 60, threads: int | str = 1, nice: int = 0,
+                 data_root: str | os.PathLike | None = None, refill_after: float = REFILL_AFTER_S):
+        if threads != AUTO and (not isinstance(threads, int) or threads < 1):
+            raise ValueError(f"threads must be a whole number >= 1 or {AUTO!r}, got {threads!r}")
         self.max_jobs = max_jobs
-        self.threads = threads            # torch threads per job
+        self.threads = threads            # torch threads per job, or "auto" (cnnviz.cpu_share)
+        self.refill_after = refill_after  # seconds a new job trains before the next standby may start loading
         self.nice = nice                  # added to each worker's niceness (0-19; higher = lower CPU priority)
         self.stale_after = stale_after    # seconds without a poll before a job is stopped and released
         self.data_root = data_root        # where workers read DataFiles without a root (None: cnnviz.data's default)
@@ -297,9 +306,12 @@ class JobManager:
             return self._slot.ready()
 
     def _prepare_standby(self) -> None:
-        """Start a standby when warm() asked for one, there is none alive, and one more job fits the limit."""
-        room = sum(job.active for job in self._jobs.values()) < self.max_jobs
-        self._slot.fill(room, self.threads, self.nice)
+        """Start a standby when warm() asked for one, there is none alive, one more job fits the limit and no job
+        is in its first `refill_after` seconds."""
+        active = [job for job in self._jobs.values() if job.active]
+        if any(time.monotonic() - job.started < self.refill_after for job in active):
+            return
+        self._slot.fill(len(active) < self.max_jobs, self.threads, self.nice)
 
     def _located(self, split):
         """DataFiles without a root get this server's root, so the worker reads what the server would."""

@@ -25,7 +25,7 @@ __all__ = ["EXIT_WAIT_S", "Standby", "StandbySlot"]
 class Standby:
     """A worker process started ahead of any job: it loads `files`, warms up, then waits for a job."""
 
-    def __init__(self, threads: int, nice: int, files: tuple):
+    def __init__(self, threads: int | str, nice: int, files: tuple):
         self.process, self.conn = launch(threads)
         self.pid = self.process.pid
         self.ready = False                    # it has said it is loaded and warmed up
@@ -80,7 +80,7 @@ class StandbySlot:
             self.standby = None
         self.files = files
 
-    def fill(self, room: bool, threads: int, nice: int) -> None:
+    def fill(self, room: bool, threads: int | str, nice: int) -> None:
         """Start a standby when one is wanted, none is alive, and (`room`) one more job fits the limit."""
         if self.files is None:
             return

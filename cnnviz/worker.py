@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from cnnviz.cpu_share import AUTO, RECHECK_S, IdleCores, most_threads, thread_pool_size
 from cnnviz.layers import layer_specs
 from cnnviz.snapshots import Keeper
 from cnnviz.train import TrainConfig, Trainer, warm_up
@@ -95,12 +96,13 @@ class _Orders:
                 return
 
 
-def stand_by(conn, order: dict) -> dict:
+def stand_by(conn, order: dict) -> tuple[dict, IdleCores]:
     """Get ready for a job not yet known: lower the priority, load the data files named, warm up. Returns the
-    loaded splits by DataFiles; says ("standby", info) when done. Files that fail to load are left for the job,
-    which then reports the loader's message as its own."""
+    loaded splits by DataFiles, and the measure of idle cores started once ready (what the machine left idle while
+    this worker waited tells an "auto" job its first thread count); says ("standby", info) when done. Files that
+    fail to load are left for the job, which then reports the loader's message as its own."""
     os.nice(order["nice"])
-    torch.set_num_threads(order["threads"])
+    torch.set_num_threads(1 if order["threads"] == AUTO else order["threads"])
     loaded = {}
     for files in order["files"]:
         try:
@@ -108,15 +110,22 @@ def stand_by(conn, order: dict) -> dict:
         except Exception:  # noqa: BLE001 -- the job loads it again and says why it failed
             continue
     warm_up(TrainConfig(device="cpu"), WARM_UP_STEPS)  # the page's recipes train on the CPU
+    idle = IdleCores(most_threads())
     send(conn, ("standby", {"pid": os.getpid(), "loaded": list(loaded)}))
-    return loaded
+    return loaded, idle
 
 
-def train(conn, job: dict, orders: _Orders, loaded: dict | None = None) -> None:
-    """Run `job`; `loaded` holds splits a standby has read already (by their DataFiles)."""
+def train(conn, job: dict, orders: _Orders, loaded: dict | None = None, idle: IdleCores | None = None) -> None:
+    """Run `job`; `loaded` holds splits a standby has read already (by their DataFiles), `idle` its measure of the
+    idle cores (for a job whose threads are AUTO)."""
     loaded = loaded or {}
     os.nice(max(0, job["nice"] - os.nice(0) + _START_NICE))  # a standby has lowered it already
-    torch.set_num_threads(job["threads"])
+    share = None
+    if job["threads"] == AUTO:  # the cores the machine leaves idle, asked again every RECHECK_S (cnnviz.cpu_share)
+        share = idle or IdleCores(most_threads())
+        torch.set_num_threads(share.threads())
+    else:
+        torch.set_num_threads(job["threads"])
     data = [_split(s, loaded) for s in (job["train"], job["test"])]
     config = job["config"]  # a TrainConfig's dict (its design inside): plain data across the process boundary
     trainer = Trainer(TrainConfig.from_dict(config) if isinstance(config, dict) else config, *data)
@@ -124,13 +133,17 @@ def train(conn, job: dict, orders: _Orders, loaded: dict | None = None) -> None:
                           "filters": first_filters(trainer.model)}))
     keeper = Keeper(trainer.model, trainer.total_steps)  # ~20 snapshots to replay the run (the Why page)
     record = None
-    every, epochs_sent = job["filters_every"], 0
+    every, epochs_sent, asked = job["filters_every"], 0, time.perf_counter()
     while True:
         orders.read()
         if orders.stopping:
             trainer.stop()
             break
         t0 = time.perf_counter()
+        if share is not None and t0 - asked >= RECHECK_S:
+            threads, asked = share.threads(), t0
+            if threads != torch.get_num_threads():
+                torch.set_num_threads(threads)
         record = trainer.step()
         spent = time.perf_counter() - t0
         if record is None:
@@ -157,11 +170,13 @@ def _split(split, loaded: dict):
     return loaded[split] if split in loaded else split.load()
 
 
-def launch(threads: int) -> tuple[subprocess.Popen, Connection]:
-    """Start a worker: a fresh interpreter (fork + exec: nothing of the server's threads or state is inherited,
-    and unlike multiprocessing's spawn it does not re-run the server's __main__, a Streamlit page script)."""
+def launch(threads: int | str) -> tuple[subprocess.Popen, Connection]:
+    """Start a worker with `threads` torch threads (or AUTO): a fresh interpreter (fork + exec: nothing of the
+    server's threads or state is inherited, and unlike multiprocessing's spawn it does not re-run the server's
+    __main__, a Streamlit page script)."""
     ours, theirs = socket.socketpair()
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
+    pool = str(thread_pool_size(threads))
+    env = dict(os.environ, OMP_NUM_THREADS=pool, MKL_NUM_THREADS=pool,
                PYTHONPATH=os.pathsep.join(p for p in (_PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p))
     try:
         process = subprocess.Popen([sys.executable, "-c", _MAIN, str(theirs.fileno()), str(os.getpid())],
@@ -190,12 +205,12 @@ def main(argv: list[str]) -> int:
     conn, parent_pid = Connection(int(argv[0])), int(argv[1])
     orders = _Orders(conn, parent_pid)
     try:
-        job, loaded = receive(conn), {}
+        job, loaded, idle = receive(conn), {}, None
         try:
             if isinstance(job, dict) and "standby" in job:
-                loaded = stand_by(conn, job["standby"])
+                loaded, idle = stand_by(conn, job["standby"])
                 job = receive(conn)
-            train(conn, job, orders, loaded)
+            train(conn, job, orders, loaded, idle)
         except ServerGone:
             raise
         except Exception as exc:  # noqa: BLE001 -- reported on the page as the reason the run failed

@@ -7,12 +7,15 @@ import uuid
 import numpy as np
 import streamlit as st
 
+from cnnviz.cpu_share import threads_setting
 from cnnviz.jobs import JobManager
 from cnnviz_ui import visual
 
 OWNER_KEY = "owner_id"
 MAX_JOBS = int(os.environ.get("CNNVIZ_MAX_JOBS", "2"))
-JOB_THREADS = int(os.environ.get("CNNVIZ_JOB_THREADS", "1"))  # torch threads of each training process
+# Torch threads of each training process: "auto" (the cores the rest of the machine leaves idle, asked again every
+# half second: two on an idle two-core server, one beside a busy class; cnnviz/cpu_share.py) or a number.
+JOB_THREADS = threads_setting(os.environ.get("CNNVIZ_JOB_THREADS", "auto"))
 # Training processes run at niceness 10: on a busy server page reruns go first (bench/NOTES.md section 9); on an
 # idle machine a run is as fast as before. 0 gives them the server's own priority.
 JOB_NICE = int(os.environ.get("CNNVIZ_JOB_NICE", "10"))

@@ -53,6 +53,29 @@ def test_a_job_runs_to_its_step_budget_and_reports_every_step():
     assert snap.total_steps == 5 and snap.progress == 1.0
 
 
+def test_an_auto_threads_job_gets_a_pool_of_the_idle_cores_and_keeps_training_as_it_reasks():
+    """threads="auto": the worker's pool can grow to cnnviz.cpu_share.most_threads(), and the run goes on across
+    several re-asks (RECHECK_S apart) of how many cores are idle."""
+    from cnnviz.cpu_share import RECHECK_S, most_threads
+    job = JobManager(threads="auto").start("alice", _long(), TRAIN, TEST)
+    try:
+        _wait(job, ("running",))
+        env = Path(f"/proc/{job.pid}/environ").read_bytes().split(b"\0")
+        assert f"OMP_NUM_THREADS={most_threads()}".encode() in env
+        steps = job.snapshot().step
+        time.sleep(3 * RECHECK_S)
+        assert job.snapshot().step > steps and job.snapshot().state == "running"
+    finally:
+        job.stop()
+    assert _wait(job).state == "stopped"
+
+
+def test_a_manager_refuses_a_thread_count_that_is_not_a_number_or_auto():
+    for bad in (0, -1, "two", 1.5):
+        with pytest.raises(ValueError, match="threads"):
+            JobManager(threads=bad)
+
+
 def test_the_job_limit_refuses_a_third_owner_with_a_clear_message():
     manager = JobManager(max_jobs=2)
     jobs = [manager.start(owner, _long(), TRAIN, TEST) for owner in ("a", "b")]

@@ -43,7 +43,7 @@ def _gone_and_collected(pid: int, timeout: float = 20.0) -> None:
 
 
 def test_a_job_started_after_warm_up_runs_in_the_standby_and_another_standby_follows(data_root):
-    manager = JobManager(data_root=data_root)
+    manager = JobManager(data_root=data_root, refill_after=0)
     try:
         manager.warm()
         standby = _ready(manager)
@@ -52,6 +52,29 @@ def test_a_job_started_after_warm_up_runs_in_the_standby_and_another_standby_fol
         snap = _wait(job)
         assert snap.state == "done", snap.error
         assert manager.standby_pid not in (None, standby) and _alive(manager.standby_pid)
+    finally:
+        manager.shutdown()
+
+
+def test_the_next_standby_waits_until_no_job_is_in_its_first_seconds(data_root):
+    """Loading a standby takes a core for seconds: it starts only once the new run is past `refill_after`
+    seconds, or finished (the page's next warm() then starts it)."""
+    manager = JobManager(data_root=data_root, refill_after=600)
+    try:
+        manager.warm()
+        standby = _ready(manager)
+        job = manager.start("alice", _long(), TRAIN, TEST)
+        assert job.pid == standby and manager.standby_pid is None
+        manager.warm()
+        assert manager.standby_pid is None          # the run is young: nothing loads beside it
+        job.stop()
+        assert _wait(job).state == "stopped"
+        manager.warm()
+        assert manager.standby_pid not in (None, standby)
+        job = manager.start("bob", _long(), TRAIN, TEST)
+        job.started -= 601                           # the run is past its first seconds
+        manager.warm()
+        assert manager.standby_pid not in (None, job.pid)
     finally:
         manager.shutdown()
 
@@ -107,7 +130,7 @@ def test_a_standby_worker_takes_the_managers_niceness_once(data_root):
 
 
 def test_shutdown_ends_the_standby_and_leaves_no_process(data_root):
-    manager = JobManager(data_root=data_root)
+    manager = JobManager(data_root=data_root, refill_after=0)
     manager.warm()
     standby = manager.standby_pid
     job = manager.start("alice", _long(), TRAIN, TEST)
@@ -129,7 +152,7 @@ def test_an_unwanted_standby_is_ended_after_the_stale_time(data_root):
 
 
 def test_a_standby_that_died_is_replaced_and_start_spawns_its_own_worker(data_root):
-    manager = JobManager(data_root=data_root)
+    manager = JobManager(data_root=data_root, refill_after=0)
     try:
         manager.warm()
         dead = manager.standby_pid

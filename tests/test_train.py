@@ -166,6 +166,14 @@ def test_eval_every_adds_test_metrics_to_those_steps(small):
     assert evaluated == [4, 8, 9]
 
 
+def test_eval_every_counts_from_the_last_test_an_epoch_end_included(small):
+    """300 images in batches of 64: epochs end at steps 5 and 10. A test every 3 steps counted from the last test
+    gives 3, 5 (epoch end), 8, 10 (epoch end and the run's end): none a step after an epoch's test."""
+    train = small[0].subset(300)
+    trainer = Trainer(TrainConfig(epochs=2, batch_size=64, hard_fraction=1.0, eval_every=3), train, small[1])
+    assert [r.step for r in trainer.run() if r.test_acc is not None] == [3, 5, 8, 10]
+
+
 def test_each_epoch_end_is_evaluated_and_added_to_the_history(small):
     train, test = small[0].subset(300), small[1]
     trainer = Trainer(TrainConfig(epochs=2, batch_size=128, hard_fraction=1.0), train, test)

@@ -92,6 +92,7 @@ class Trainer:
         self.epochs: list[dict] = []
         self.done = False
         self.step_count = 0
+        self._tested = 0             # the step of the last test pass (eval_every counts from it)
         self.elapsed = 0.0
         self._epoch = 0           # 1-based index of the epoch in progress (0 before the first step)
         self._perm = None
@@ -142,8 +143,10 @@ class Trainer:
         finished = self.step_count >= self.total_steps
         evaluation = None
         every = self.config.eval_every
-        if self.test_split is not None and (epoch_end or finished or (every and self.step_count % every == 0)):
+        due = every is not None and self.step_count - self._tested >= every
+        if self.test_split is not None and (epoch_end or finished or due):
             evaluation = evaluate(self.model, self.test_split, self.config.eval_batch_size)
+            self._tested = self.step_count
         self.elapsed += time.perf_counter() - started
         record = StepRecord(
             step=self.step_count, epoch=self._epoch,

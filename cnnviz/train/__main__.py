@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="torch threads (default: torch's choice, or 1 when other programs keep every core busy)")
     p.add_argument("--device", choices=DEVICES, default=d.device)
     p.add_argument("--max-steps", type=int, default=d.max_steps, help="stop after this many steps")
-    p.add_argument("--eval-every", type=int, default=d.eval_every, help="also evaluate every N steps")
+    p.add_argument("--eval-every", type=int, default=d.eval_every, help="also evaluate N steps after the last test")
     p.add_argument("--eval-batch-size", type=int, default=d.eval_batch_size)
     p.add_argument("--no-channels-last", dest="channels_last", action="store_false",
                    help="keep the NCHW memory layout")

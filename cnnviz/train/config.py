@@ -38,7 +38,7 @@ class TrainConfig:
     threads: int | None = None       # torch.set_num_threads in the CLI; None leaves torch's default
     device: str = "auto"             # auto (cuda, then mps, then cpu) | cpu | cuda | mps
     max_steps: int | None = None     # budget: stop after this many optimizer steps (None = all epochs)
-    eval_every: int | None = None    # also evaluate every N steps (None = at each epoch end only)
+    eval_every: int | None = None    # also evaluate N steps after the last test (None = at each epoch end only)
     eval_batch_size: int = EVAL_BATCH_SIZE  # test images per forward pass during evaluation
     channels_last: bool = True       # NHWC memory layout: faster convolutions on CPU
     precision: str = "auto"          # float32 | bfloat16 (autocast the training steps; weights stay float32) |

@@ -8,34 +8,21 @@ from __future__ import annotations
 import json
 import math
 import os
-import struct
 import tempfile
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from cnnviz.checkpoint_header import (  # noqa: F401 -- the header's names, used through this module too
+    CHECKPOINT_DIR, FORMAT, MAX_HEADER_BYTES, PICKLE_SUFFIXES, SHIPPED, VERSION, CheckpointError, shipped_path)
+from cnnviz.checkpoint_header import read_header as _read_header
+from cnnviz.checkpoint_header import read_metadata as _read_metadata
+from cnnviz.checkpoint_header import refuse_pickle_name as _refuse_pickle_name
 from cnnviz.model import DigitCNN, ModelConfig
 
-CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
-SHIPPED = {"fc": "digitcnn.safetensors", "gap": "digitcnn_gap.safetensors"}
-FORMAT = "cnnviz-checkpoint"
-VERSION = "1"
 MAX_FILE_BYTES = 64 * 1024 * 1024      # DigitCNN is ~0.8 MB, a design at most 5 M parameters (20 MB)
-MAX_HEADER_BYTES = 8 * 1024 * 1024
 MAX_SIZE = 4096                         # no channel count, width or image side above this
-PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
-
-
-class CheckpointError(ValueError):
-    """The file is not a valid cnnviz checkpoint; the message says why."""
-
-
-def shipped_path(head: str = "fc") -> Path:
-    """The pretrained checkpoint in checkpoints/ for the FC head (the chapter's model) or the GAP head."""
-    if head not in SHIPPED:
-        raise ValueError(f"head must be one of {sorted(SHIPPED)}, got {head!r}")
-    return CHECKPOINT_DIR / SHIPPED[head]
 
 
 def to_bytes(model: nn.Module, metadata: dict) -> bytes:
@@ -119,48 +106,6 @@ def _load(data: bytes, name: str) -> tuple[nn.Module, dict]:
     model = DigitCNN(config)
     model.load_state_dict(tensors, strict=True)
     return model.eval(), metadata
-
-
-def _refuse_pickle_name(name: str) -> None:
-    if name.lower().endswith(PICKLE_SUFFIXES):
-        raise CheckpointError(
-            f"{name}: PyTorch .pt/.pth files are pickles, which can run code when opened, so cnnviz never "
-            "opens them. Save the model with cnnviz (python -m cnnviz.train --out model.safetensors) "
-            "or convert a state_dict you trust with safetensors.torch.save_file.")
-
-
-def _read_header(data: bytes, name: str) -> tuple[dict, int]:
-    """The safetensors JSON header and the length of the tensor data after it."""
-    # a pickle starts with 0x80 and a protocol byte, a torch.save file with the zip signature "PK\x03\x04"
-    hint = (" (it looks like a PyTorch pickle/zip file; cnnviz never opens pickles)"
-            if data[:1] == b"\x80" or data[:4] == b"PK\x03\x04" else "")
-    if len(data) < 8:
-        raise CheckpointError(f"{name} is {len(data)} bytes: too short to be a safetensors file{hint}")
-    (header_len,) = struct.unpack("<Q", data[:8])
-    if not 2 <= header_len <= min(len(data) - 8, MAX_HEADER_BYTES):
-        raise CheckpointError(f"{name}: the header length ({header_len}) does not fit the file "
-                              f"({len(data)} bytes): the file is truncated or not safetensors{hint}")
-    try:
-        header = json.loads(data[8:8 + header_len].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise CheckpointError(f"{name}: the safetensors header is not valid JSON{hint}") from None
-    if not isinstance(header, dict):
-        raise CheckpointError(f"{name}: the safetensors header is not a JSON object")
-    return header, len(data) - 8 - header_len
-
-
-def _read_metadata(header: dict, name: str) -> dict:
-    meta = header.get("__metadata__")
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT or "cnnviz" not in meta:
-        raise CheckpointError(f"{name} is a safetensors file but not a cnnviz checkpoint "
-                              "(no cnnviz metadata in its header)")
-    try:
-        metadata = json.loads(meta["cnnviz"])
-    except (TypeError, ValueError):
-        raise CheckpointError(f"{name}: the cnnviz metadata is not valid JSON") from None
-    if not isinstance(metadata, dict):
-        raise CheckpointError(f"{name}: the cnnviz metadata is not a JSON object")
-    return metadata
 
 
 def _read_model_config(metadata: dict, name: str) -> ModelConfig:

@@ -1,6 +1,8 @@
 """The home page's pipeline (which page explains which stage) and its model summary."""
 from __future__ import annotations
 
+import sys
+
 import streamlit as st
 
 # The network's pipeline, left to right: (stage, icon, its job in a few words, the page that explains it).
@@ -43,16 +45,30 @@ def draw_pipeline() -> None:
 
 
 def model_summary(with_command: bool = True) -> str:
-    """Which model this session's pages use, as markdown (loads the shipped model on first call: imports torch)."""
-    from cnnviz_ui.models import active_model  # here, not at the top: keeps torch off the first paint
-
+    """Which model this session's pages use, as markdown. Until some page of this server has loaded a model (and so
+    PyTorch), no session can have made one of its own active: the line then comes from the shipped checkpoint's
+    header alone, and the first page never waits for PyTorch's import (bench/cold_start.py)."""
+    if "cnnviz_ui.models" not in sys.modules:   # the only way a session makes a model active is through it
+        from cnnviz.checkpoint_header import CheckpointError, file_metadata, shipped_path
+        try:
+            return summary_text("the shipped checkpoint", file_metadata(shipped_path("fc")), with_command)
+        except CheckpointError:
+            pass   # no usable shipped checkpoint: models.py says which model is used instead
+    from cnnviz_ui.models import active_model
     loaded = active_model()
-    accuracy = loaded.test_accuracy
-    parts = [f"**Model in use:** {loaded.source}"]
+    return summary_text(loaded.source, loaded.metadata, with_command)
+
+
+def summary_text(source: str, metadata: dict, with_command: bool = True) -> str:
+    """The model line: where the model comes from, its recorded test accuracy, when it was trained, and (with
+    `with_command`) the command that made it."""
+    from cnnviz.checkpoint_header import recorded_accuracy
+    accuracy = recorded_accuracy(metadata)
+    parts = [f"**Model in use:** {source}"]
     parts.append(f"test accuracy **{accuracy:.2%}**" if accuracy is not None else "test accuracy not recorded")
-    if loaded.metadata.get("created"):
-        parts.append(f"trained {str(loaded.metadata['created'])[:10]}")
+    if metadata.get("created"):
+        parts.append(f"trained {str(metadata['created'])[:10]}")
     text = " · ".join(parts)
-    if with_command and loaded.metadata.get("command"):
-        text += f"  \nMade with `{loaded.metadata['command']}`"
+    if with_command and metadata.get("command"):
+        text += f"  \nMade with `{metadata['command']}`"
     return text

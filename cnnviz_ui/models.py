@@ -8,6 +8,7 @@ import streamlit as st
 import torch
 from torch import nn
 
+from cnnviz.checkpoint_header import recorded_accuracy
 from cnnviz.layers import LayerSpec, layer_specs
 from cnnviz.model import GAP_CONFIG, DigitCNN, ModelConfig, count_parameters
 from cnnviz_ui.shell import lecture_mode
@@ -26,11 +27,7 @@ class LoadedModel:
 
     @property
     def test_accuracy(self) -> float | None:
-        meta = self.metadata
-        value = (meta.get("evaluation") or {}).get("accuracy")   # python -m cnnviz.train's full report
-        if value is None:
-            value = (meta.get("final") or {}).get("test_acc")       # any run's last evaluation
-        return None if value is None else float(value)
+        return recorded_accuracy(self.metadata)
 
     @property
     def head(self) -> str:

@@ -57,3 +57,18 @@ def test_app_py_imports_what_the_probe_imports():
     lines = [line.split("#")[0].strip() for line in (REPO / "app.py").read_text(encoding="utf-8").splitlines()
              if line.startswith("from cnnviz_ui")]
     assert lines and all(line in FIRST_SCREEN for line in lines), lines
+
+
+def test_the_model_line_comes_from_the_checkpoint_header_without_pytorch_and_says_what_the_loaded_model_says():
+    """On a server where no page has loaded a model yet, the home page's model line reads the shipped checkpoint's
+    header only (PyTorch is not imported), and says exactly what the line built from the loaded model says."""
+    code = ("import sys\nfrom cnnviz_ui import home_view\nline = home_view.model_summary()\n"
+            "print('torch' in sys.modules)\nprint(line)")
+    torch_loaded, *line = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                                         timeout=300, check=True).stdout.splitlines()
+    assert torch_loaded == "False"
+    from cnnviz_ui import home_view
+    from cnnviz_ui.models import shipped_model
+    loaded = shipped_model("fc")
+    assert "\n".join(line) == home_view.summary_text(loaded.source, loaded.metadata) == home_view.model_summary()
+    assert "test accuracy **99." in "\n".join(line)

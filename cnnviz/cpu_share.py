@@ -6,10 +6,13 @@ worker whose threads are "auto" measures, every RECHECK_S of training, how many 
 machine kept busy, and trains on the ones left (at least one, at most `most`).
 
 The measure: the machine's busy CPU time (Linux's /proc/stat) minus this process's own, over the wall time between
-two asks. Where /proc/stat cannot be read, the worker keeps one thread (the safe choice on a shared server).
+two asks. Where /proc/stat cannot be read, the worker keeps one thread (the safe choice on a shared server). In a
+container /proc/stat counts the whole host: a busy host then gives one thread, and a container's CPU quota caps
+the cores counted (`usable_cores`).
 """
 from __future__ import annotations
 
+import math
 import os
 import time
 
@@ -20,12 +23,21 @@ MOST = 4             # "auto" never takes more threads than this (this network g
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100   # /proc/stat counts in these per second
 
 
-def usable_cores() -> int:
-    """The cores this process may run on (its affinity), else the machine's count."""
+def usable_cores(cpu_max: str = "/sys/fs/cgroup/cpu.max") -> int:
+    """The cores this process may use: its affinity (else the machine's count), and no more than a container's
+    CPU quota (cgroup v2's cpu.max, e.g. "200000 100000" = 2 cores) where one is set."""
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    try:
+        with open(cpu_max) as f:
+            quota, period = f.read().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return cores
 
 
 def threads_setting(text) -> int | str:

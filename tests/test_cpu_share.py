@@ -4,7 +4,7 @@ import time
 import pytest
 
 from cnnviz.cpu_share import (IdleCores, machine_busy_seconds, most_threads, spare_threads, thread_pool_size,
-                              threads_setting)
+                              threads_setting, usable_cores)
 
 
 @pytest.mark.parametrize("cores, others, most, expected", [
@@ -86,3 +86,15 @@ def test_a_threads_setting_is_auto_or_a_whole_number():
     for bad in ("0", "-1", "two", "1.5", ""):
         with pytest.raises(ValueError, match="threads"):
             threads_setting(bad)
+
+
+def test_a_containers_cpu_quota_caps_the_usable_cores(tmp_path):
+    cpu_max = tmp_path / "cpu.max"
+    unlimited = usable_cores(str(tmp_path / "missing"))
+    assert unlimited >= 1
+    cpu_max.write_text("max 100000\n")
+    assert usable_cores(str(cpu_max)) == unlimited
+    cpu_max.write_text("150000 100000\n")          # 1.5 cores of quota: 2 may run, at most
+    assert usable_cores(str(cpu_max)) == min(unlimited, 2)
+    cpu_max.write_text("50000 100000\n")           # half a core: still one
+    assert usable_cores(str(cpu_max)) == 1

@@ -260,3 +260,88 @@ def test_query_params_still_keep_the_bindings_a_lost_parameter_is_restored_from(
     assert {"serializer", "deserializer", "value_type"} <= {f.name for f in dataclasses.fields(WidgetMetadata)}
     assert "widget_ids_this_run" in SharedRunState().__dict__, \
         f"{_versions()}: SharedRunState.widget_ids_this_run is gone: redo streamlit_internals.restore_lost_bound_params"
+
+
+# ---- a class: the follow poller woken from the server (running_fragment, wake_fragment, page_script_hash) ---------
+
+def test_a_session_can_still_be_found_and_asked_for_a_fragment_rerun_from_another_thread():
+    """wake_fragment finds the session through the Runtime, copies its last client state and hands
+    `request_rerun` to the session's event loop, as runOnSave does."""
+    from streamlit.proto.ClientState_pb2 import ClientState
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.app_session import AppSession
+
+    redo = "cnnviz_ui/streamlit_internals.py's wake_fragment (class_wake's push falls back to the browser's poll)"
+    assert callable(getattr(Runtime, "get_app_session", None)), \
+        f"{_versions()}: Runtime.get_app_session is gone: redo {redo}"
+    for name in ("request_rerun", "_call_soon_on_event_loop", "has_fragment"):
+        assert callable(getattr(AppSession, name, None)), f"{_versions()}: AppSession.{name} is gone: redo {redo}"
+    init = inspect.getsource(AppSession.__init__)
+    for attribute in ("self._client_state = ClientState()", "self._scriptrunner", "self._event_loop"):
+        assert attribute in init, f"{_versions()}: AppSession no longer sets {attribute}: redo {redo}"
+    rerun = inspect.getsource(AppSession.request_rerun)
+    for field in ("client_state.fragment_id", "client_state.is_auto_rerun", "client_state.widget_states",
+                  "client_state.page_script_hash", "client_state.query_string", "self.has_fragment(fragment_id)"):
+        assert field in rerun, f"{_versions()}: AppSession.request_rerun no longer reads {field}: redo {redo}"
+    assert "self.request_rerun(self._client_state)" in inspect.getsource(AppSession._on_source_file_changed), (
+        f"{_versions()}: runOnSave no longer reruns with the session's last client state; check that a "
+        f"server-side rerun is still done this way, else redo {redo}")
+    fields = {f.name for f in ClientState.DESCRIPTOR.fields}
+    assert {"fragment_id", "is_auto_rerun", "widget_states", "page_script_hash", "query_string"} <= fields, \
+        f"{_versions()}: ClientState has {sorted(fields)}: redo {redo}"
+
+
+def test_the_client_state_a_finished_run_leaves_carries_no_widget_states():
+    """A wake must never replay a button's trigger: the state a run leaves behind holds the query string, the page
+    and the browser context only (wake_fragment clears widget states anyway)."""
+    from streamlit.runtime.scriptrunner import script_runner
+
+    source = inspect.getsource(script_runner.ScriptRunner._run_script_thread)
+    assert "final_client_state.page_script_hash = ctx.page_script_hash" in source, (
+        f"{_versions()}: the ScriptRunner no longer records the page in the client state it leaves: "
+        "wake_fragment would rerun a fragment for the wrong page")
+    assert "final_client_state.widget_states" not in source, (
+        f"{_versions()}: the client state a run leaves now carries widget states: check that wake_fragment's "
+        "ClearField('widget_states') still leaves every value widget as it was")
+
+
+def test_the_running_fragment_and_the_page_are_still_known_to_a_run():
+    from streamlit.runtime.scriptrunner_utils.script_run_context import ScriptRunContext, ThreadState
+
+    from streamlit.runtime.scriptrunner_utils.script_run_context import FragmentThreadState
+
+    assert callable(getattr(ThreadState, "get", None)) and \
+        "fragment_id" in {f.name for f in dataclasses.fields(FragmentThreadState)}, \
+        f"{_versions()}: ThreadState.get().fragment_id is gone: redo streamlit_internals.running_fragment"
+    assert "session_id" in {f.name for f in dataclasses.fields(ScriptRunContext)}, \
+        f"{_versions()}: ScriptRunContext has no session_id: redo streamlit_internals.running_fragment"
+    assert isinstance(getattr(ScriptRunContext, "page_script_hash", None), property), \
+        f"{_versions()}: ScriptRunContext.page_script_hash is gone: redo streamlit_internals.page_script_hash"
+
+
+WAKE_SCRIPT = """
+import streamlit as st
+from cnnviz_ui import streamlit_internals
+
+@st.fragment
+def poller():
+    st.session_state["inside"] = streamlit_internals.running_fragment()
+    st.session_state["page"] = streamlit_internals.page_script_hash()
+
+poller()
+st.session_state["outside"] = streamlit_internals.running_fragment()
+st.session_state["woken"] = streamlit_internals.wake_fragment("no such session", "no such fragment")
+"""
+
+
+def test_outside_a_server_there_is_no_fragment_to_wake_and_nothing_is_woken():
+    """Under AppTest (a stand-in runtime) the poller registers nothing and a wake reports the session absent;
+    the page a run belongs to is known in a fragment as in the script."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_string(WAKE_SCRIPT, default_timeout=30).run()
+    assert not at.exception
+    assert at.session_state["inside"] is None and at.session_state["outside"] is None
+    assert at.session_state["woken"] is False
+    assert isinstance(at.session_state["page"], str) and at.session_state["page"]
+    assert internals.wake_fragment("no such session", "no such fragment") is False   # no runtime at all

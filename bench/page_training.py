@@ -2,8 +2,9 @@
 
 What the page does when a student presses "Start training" with the fast recipe: JobManager.start(owner, the
 fast recipe on the CPU, DataFiles("train"), DataFiles("test")), with the page's manager settings (torch threads
-"auto": the cores the rest of the machine leaves idle; niceness 10). Timed from start() to the first test point >= the target in job.snapshot() (what the live
-view draws; the page polls it once a second, so a browser sees it up to ~1 s later), and to the first step.
+"auto": the cores the rest of the machine leaves idle; niceness 10). Timed from start() to the first test point
+>= the target in job.snapshot() (what the live view draws; the page polls it once a second, so a browser sees it
+up to ~1 s later), and to the first step.
 "cold": the worker is spawned by start() (torch's import, MNIST's loading and the first slow steps counted);
 "warm": JobManager.warm() ran first and its standby was ready (what a student gets when the page has been open
 a few seconds). Interleaved round by round, medians printed; the chapter's recipe runs as its own process

@@ -24,6 +24,7 @@ from cnnviz_ui.class_seat import (  # noqa: F401 -- the seat's names, used throu
 log = logging.getLogger(__name__)
 
 _PAGE = "_class_page"         # url path of the page this run shows
+_PAGE_HASH = "_class_page_hash"  # ... and its page script hash (see _stale_run)
 POLL_S = 1.0                  # a student's poller: the fallback when no wake came (another process, a busy session)
 LEAD_POLL_S = 2.0             # the instructor's: catches settings a fragment changed (a stepper's step)
 RETRY_EVERY_S = 3.0           # a view that did not fully land is applied again, at most this often ...
@@ -50,6 +51,7 @@ def follow(page) -> None:
     """Before the page runs: the instructor's lead line (sidebar) or the student's poller (top of the page)."""
     try:
         st.session_state[_PAGE] = page.url_path
+        st.session_state[_PAGE_HASH] = streamlit_internals.page_script_hash()
         current = seat()
         if current is None:
             return
@@ -206,6 +208,13 @@ def _may_retry() -> bool:
     return now - seen_at < RETRY_FOR_S and (tried_at is None or now - tried_at >= RETRY_EVERY_S)
 
 
+def _stale_run() -> bool:
+    """Whether this poller run names another page than the one this session's last full run showed (a poll sent
+    just before a server-side switch, run after it: see streamlit_internals.page_script_hash)."""
+    shown = st.session_state.get(_PAGE_HASH)
+    return shown is not None and streamlit_internals.page_script_hash() not in (None, shown)
+
+
 def _watch(code: str, following: bool, version: int) -> None:
     """This poller in this process's watcher: registered while it follows (a move of the class's view past
     `version`, the one it just read, wakes it at once), forgotten otherwise. Only on a server (the watcher needs
@@ -216,7 +225,6 @@ def _watch(code: str, following: bool, version: int) -> None:
             return
         session_id, fragment_id = where
         if following:
-            streamlit_internals.drop_stale_polls()   # a poll sent for the page a wake just left must not run
             _WATCHER.register(store(), code, session_id, fragment_id, version)
         else:
             _WATCHER.forget(session_id)
@@ -250,6 +258,11 @@ def _follow_view() -> None:
             st.info(f"Class {current.code} has ended: {exc}")
             return
         _watch(current.code, current.following, view.version)
+        if _stale_run():   # a poll the browser sent for the page it just left: show the right page again
+            if current.following and view.page:
+                _apply(view)
+            elif (entry := _entry(st.session_state.get(_PAGE))) is not None:
+                st.switch_page(entry.file, query_params=_params())
         if view.paused:
             st.html(PAUSED_CSS)
             st.warning(f"**Class {current.code} is paused by the instructor:** eyes on the projector. This page is "

@@ -374,6 +374,22 @@ def restore_lost_bound_params() -> list[str]:
     return written
 
 
+def page_script_hash() -> str | None:
+    """The page this run belongs to: in a full run, the page st.navigation chose; in a fragment run, the page the
+    rerun request named. None outside a run.
+
+    Works around: in Streamlit 1.67 a fragment rerun the browser asked for just before a server-side st.switch_page
+    (a following student's page moved by the instructor) runs after the switch for the page the browser had left:
+    the run says the old page, Chromium's app then dropped the new page's elements and failed on the next fragment
+    ("Bad delta path index"), leaving the student a blank page (tests/e2e/test_browser_class_session.py). The
+    poller (cnnviz_ui/class_follow.py) compares this with the page its last full run showed and, on a mismatch,
+    shows that page again. Relies on `ScriptRunContext.page_script_hash`. Check: tests/test_streamlit_internals.py;
+    delete it when a fragment rerun for a page the session has left is dropped by Streamlit itself."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return ctx.page_script_hash if ctx is not None else None
+
+
 def running_fragment() -> tuple[str, str] | None:
     """(session id, fragment id) of the fragment running now, on a server; None elsewhere (AppTest, a full run
     outside any fragment, no runtime). What `wake_fragment` needs to rerun this same fragment later.
@@ -431,43 +447,3 @@ def wake_fragment(session_id: str, fragment_id: str) -> bool:
 
     session._call_soon_on_event_loop(rerun)
     return True
-
-
-_stale_polls_lock = threading.Lock()
-_stale_polls_dropped = False
-
-
-def drop_stale_polls() -> None:
-    """From now on, every session of this server process ignores a browser's timer poll (the rerun of a
-    `run_every` fragment) that names another page than the session's own. Once per process; nothing outside a
-    server (AppTest).
-
-    Works around: in Streamlit 1.67 a poll the browser sent just before a server-side st.switch_page (a following
-    student's page moved by a wake or by its own poller) reached the server after the switch and ran the
-    fragment for the page the browser had left. Chromium's app, told of the old page, cleared the new page's
-    elements and then failed on the next fragment ("Bad delta path index"): a blank page
-    (tests/e2e/test_browser_class_session.py; seen at the poll-only commit too, more often once a move no longer
-    waits for the poll). A poll dropped costs nothing: the next one comes a poll interval later, for the right
-    page. Only timer polls are dropped (`ClientState.is_auto_rerun`), never a click or a drawing. Relies on
-    `AppSession._handle_rerun_script_request` (the browser's rerun request) and `AppSession._client_state`'s
-    `page_script_hash` (the page of the session's run: set when a run starts and when it ends), both read on the
-    session's event loop. Check: tests/test_streamlit_internals.py; delete it when Streamlit drops such a poll."""
-    global _stale_polls_dropped
-    if _stale_polls_dropped or not _on_a_server():
-        return
-    from streamlit.runtime.app_session import AppSession
-
-    with _stale_polls_lock:
-        if _stale_polls_dropped:
-            return
-        handle = AppSession._handle_rerun_script_request
-
-        def handle_rerun_script_request(self, client_state=None):
-            page = self._client_state.page_script_hash
-            if (client_state is not None and client_state.is_auto_rerun and client_state.fragment_id
-                    and client_state.page_script_hash and page and client_state.page_script_hash != page):
-                return
-            handle(self, client_state)
-
-        AppSession._handle_rerun_script_request = handle_rerun_script_request
-        _stale_polls_dropped = True

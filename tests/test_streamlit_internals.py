@@ -21,7 +21,7 @@ PUBLIC = ("testing.v1", "components.v1", "errors")
 PRIVATE_IMPORT = re.compile(rf"^\s*(?:from|import) (streamlit\.(?!(?:{'|'.join(map(re.escape, PUBLIC))})\b)[\w.]+)",
                             re.M)
 PATCHED_NAMES = ("PagesManager", "DeltaGenerator", "streamlit_drawable_canvas.out", "uses_pages_directory",
-                 "page_config.is_emoji", "_handle_rerun_script_request")
+                 "page_config.is_emoji")
 
 
 def _versions() -> str:
@@ -262,7 +262,7 @@ def test_query_params_still_keep_the_bindings_a_lost_parameter_is_restored_from(
         f"{_versions()}: SharedRunState.widget_ids_this_run is gone: redo streamlit_internals.restore_lost_bound_params"
 
 
-# ---- a class: the follow poller woken from the server (running_fragment, wake_fragment, drop_stale_polls) --------
+# ---- a class: the follow poller woken from the server (running_fragment, wake_fragment, page_script_hash) ---------
 
 def test_a_session_can_still_be_found_and_asked_for_a_fragment_rerun_from_another_thread():
     """wake_fragment finds the session through the Runtime, copies its last client state and hands
@@ -315,6 +315,8 @@ def test_the_running_fragment_and_the_page_are_still_known_to_a_run():
         f"{_versions()}: ThreadState.get().fragment_id is gone: redo streamlit_internals.running_fragment"
     assert "session_id" in {f.name for f in dataclasses.fields(ScriptRunContext)}, \
         f"{_versions()}: ScriptRunContext has no session_id: redo streamlit_internals.running_fragment"
+    assert isinstance(getattr(ScriptRunContext, "page_script_hash", None), property), \
+        f"{_versions()}: ScriptRunContext.page_script_hash is gone: redo streamlit_internals.page_script_hash"
 
 
 WAKE_SCRIPT = """
@@ -324,35 +326,22 @@ from cnnviz_ui import streamlit_internals
 @st.fragment
 def poller():
     st.session_state["inside"] = streamlit_internals.running_fragment()
+    st.session_state["page"] = streamlit_internals.page_script_hash()
 
 poller()
 st.session_state["outside"] = streamlit_internals.running_fragment()
 st.session_state["woken"] = streamlit_internals.wake_fragment("no such session", "no such fragment")
-streamlit_internals.drop_stale_polls()
 """
 
 
 def test_outside_a_server_there_is_no_fragment_to_wake_and_nothing_is_woken():
     """Under AppTest (a stand-in runtime) the poller registers nothing and a wake reports the session absent;
-    nor is any poll dropped."""
+    the page a run belongs to is known in a fragment as in the script."""
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_string(WAKE_SCRIPT, default_timeout=30).run()
     assert not at.exception
     assert at.session_state["inside"] is None and at.session_state["outside"] is None
     assert at.session_state["woken"] is False
+    assert isinstance(at.session_state["page"], str) and at.session_state["page"]
     assert internals.wake_fragment("no such session", "no such fragment") is False   # no runtime at all
-    assert internals._stale_polls_dropped is False
-
-
-def test_a_browser_rerun_request_still_reaches_the_session_through_the_method_we_wrap():
-    from streamlit.runtime.app_session import AppSession
-
-    redo = "cnnviz_ui/streamlit_internals.py's drop_stale_polls"
-    assert "self._handle_rerun_script_request(msg.rerun_script)" in inspect.getsource(AppSession.handle_backmsg), (
-        f"{_versions()}: a browser's rerun request no longer goes through AppSession._handle_rerun_script_request, so "
-        f"a poll for a page the session left runs again (a blank student page): redo {redo}")
-    started = inspect.getsource(AppSession._handle_scriptrunner_event_on_event_loop)
-    assert "self._client_state.page_script_hash = page_script_hash" in started, (
-        f"{_versions()}: a starting run no longer records its page in the session's client state: {redo} would "
-        "compare a poll with a stale page")

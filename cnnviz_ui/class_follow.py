@@ -2,9 +2,8 @@
 
 app.py calls `follow(page)` before every page and `publish(page)` after it. For a browser in no class both do
 nothing (no store is opened). An instructor's run publishes its page and query parameters (less lecture mode)
-whenever they change; a student's page carries a small poller (a fragment rerun every second, and woken at once
-by this process's watcher when the class's view moves: cnnviz_ui/class_wake.py) that switches to the instructor's
-view when its version moves, shows the pause banner and freezes the page while the class is
+whenever they change; a student's page carries a small poller (a fragment rerun every second) that switches to
+the instructor's view when its version moves, shows the pause banner and freezes the page while the class is
 paused, and offers "Break away" / "Follow again". Nothing here may break a page: a store that cannot be reached
 or a class that ended is said in one line, and the page below runs as usual.
 """
@@ -16,7 +15,7 @@ import time
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from cnnviz_ui import class_wake, links, pages_list, streamlit_internals
+from cnnviz_ui import links, pages_list, streamlit_internals
 from cnnviz_ui.class_seat import (  # noqa: F401 -- the seat's names, used through this module too
     COOKIE, SEAT, Seat, _PUBLISHED, act, cookie_script, cookie_value, new_student_id, parse_cookie, seat, store,
     take_seat)
@@ -24,16 +23,13 @@ from cnnviz_ui.class_seat import (  # noqa: F401 -- the seat's names, used throu
 log = logging.getLogger(__name__)
 
 _PAGE = "_class_page"         # url path of the page this run shows
-_PAGE_HASH = "_class_page_hash"  # ... and its page script hash (see _stale_run)
-POLL_S = 1.0                  # a student's poller: the fallback when no wake came (another process, a busy session)
+POLL_S = 1.0                  # a student's poller: the view lands within POLL_S + one page run
 LEAD_POLL_S = 2.0             # the instructor's: catches settings a fragment changed (a stepper's step)
 RETRY_EVERY_S = 3.0           # a view that did not fully land is applied again, at most this often ...
 RETRY_FOR_S = 20.0            # ... and only this long after it appeared (a page that rewrites its own link cannot loop)
 _TRIES = "_class_follow_tries"  # how many times the current view was applied
 _SEEN_AT = "_class_follow_seen_at"    # when (time.monotonic) this page first acted on the current view
 _TRIED_AT = "_class_follow_tried_at"  # when it last applied it
-
-_WATCHER = class_wake.Watcher(streamlit_internals.wake_fragment)   # this process's: wakes pollers on a move
 
 PAUSED_CSS = """<style>
 [data-testid="stMain"] .stMainBlockContainer, [data-testid="stSidebar"] { pointer-events: none; }
@@ -51,7 +47,6 @@ def follow(page) -> None:
     """Before the page runs: the instructor's lead line (sidebar) or the student's poller (top of the page)."""
     try:
         st.session_state[_PAGE] = page.url_path
-        st.session_state[_PAGE_HASH] = streamlit_internals.page_script_hash()
         current = seat()
         if current is None:
             return
@@ -208,30 +203,6 @@ def _may_retry() -> bool:
     return now - seen_at < RETRY_FOR_S and (tried_at is None or now - tried_at >= RETRY_EVERY_S)
 
 
-def _stale_run() -> bool:
-    """Whether this poller run names another page than the one this session's last full run showed (a poll sent
-    just before a server-side switch, run after it: see streamlit_internals.page_script_hash)."""
-    shown = st.session_state.get(_PAGE_HASH)
-    return shown is not None and streamlit_internals.page_script_hash() not in (None, shown)
-
-
-def _watch(code: str, following: bool, version: int) -> None:
-    """This poller in this process's watcher: registered while it follows (a move of the class's view past
-    `version`, the one it just read, wakes it at once), forgotten otherwise. Only on a server (the watcher needs
-    the session's fragment); never breaks the poller."""
-    try:
-        where = streamlit_internals.running_fragment()
-        if where is None:
-            return
-        session_id, fragment_id = where
-        if following:
-            _WATCHER.register(store(), code, session_id, fragment_id, version)
-        else:
-            _WATCHER.forget(session_id)
-    except Exception as exc:  # noqa: BLE001 - without the wake the poll still follows
-        log.warning("class follow watcher: %s", exc)
-
-
 @st.fragment(run_every=POLL_S)
 def _student_bar() -> None:
     try:
@@ -253,16 +224,9 @@ def _follow_view() -> None:
             st.caption(f"Class {current.code}: not reachable just now ({exc}). This page works as usual.")
             return
         except ValueError as exc:  # ClassError: the class ended
-            _watch(current.code, False, 0)
             take_seat(None)
             st.info(f"Class {current.code} has ended: {exc}")
             return
-        _watch(current.code, current.following, view.version)
-        if _stale_run():   # a poll the browser sent for the page it just left: show the right page again
-            if current.following and view.page:
-                _apply(view)
-            elif (entry := _entry(st.session_state.get(_PAGE))) is not None:
-                st.switch_page(entry.file, query_params=_params())
         if view.paused:
             st.html(PAUSED_CSS)
             st.warning(f"**Class {current.code} is paused by the instructor:** eyes on the projector. This page is "

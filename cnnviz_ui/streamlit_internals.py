@@ -21,15 +21,12 @@ Checked against the public API of Streamlit 1.67 (2026-12-06):
 from __future__ import annotations
 
 import contextlib
-import logging
 import re
 import sys
 import threading
 from pathlib import Path
 
 import streamlit as st
-
-_log = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------- pages: the app's navigation on every URL
@@ -372,78 +369,3 @@ def restore_lost_bound_params() -> list[str]:
                 qp.set_corrected_value(key, meta.serializer(value), meta.value_type)
                 written.append(key)
     return written
-
-
-def page_script_hash() -> str | None:
-    """The page this run belongs to: in a full run, the page st.navigation chose; in a fragment run, the page the
-    rerun request named. None outside a run.
-
-    Works around: in Streamlit 1.67 a fragment rerun the browser asked for just before a server-side st.switch_page
-    (a following student's page moved by the instructor) runs after the switch for the page the browser had left:
-    the run says the old page, Chromium's app then dropped the new page's elements and failed on the next fragment
-    ("Bad delta path index"), leaving the student a blank page (tests/e2e/test_browser_class_session.py). The
-    poller (cnnviz_ui/class_follow.py) compares this with the page its last full run showed and, on a mismatch,
-    shows that page again. Relies on `ScriptRunContext.page_script_hash`. Check: tests/test_streamlit_internals.py;
-    delete it when a fragment rerun for a page the session has left is dropped by Streamlit itself."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-    ctx = get_script_run_ctx(suppress_warning=True)
-    return ctx.page_script_hash if ctx is not None else None
-
-
-def running_fragment() -> tuple[str, str] | None:
-    """(session id, fragment id) of the fragment running now, on a server; None elsewhere (AppTest, a full run
-    outside any fragment, no runtime). What `wake_fragment` needs to rerun this same fragment later.
-
-    Works around: Streamlit 1.67 has no public way to name the running fragment. Relies on
-    `ScriptRunContext.session_id` and the fragment's `ThreadState.get().fragment_id` (set while a fragment runs,
-    in its full-run pass and in its own reruns alike). Check: tests/test_streamlit_internals.py."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-    from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState
-
-    ctx = get_script_run_ctx(suppress_warning=True)
-    fragment_id = ThreadState.get().fragment_id if ctx is not None else None
-    if ctx is None or not fragment_id or not _on_a_server():
-        return None
-    return ctx.session_id, fragment_id
-
-
-def wake_fragment(session_id: str, fragment_id: str) -> bool:
-    """Rerun fragment `fragment_id` of session `session_id` soon, as its own `run_every` timer would, from any
-    thread (cnnviz_ui/class_wake.py's watcher); False when this process holds no such session (closed, or never
-    here), True when the rerun was handed to the session's event loop.
-
-    Works around: Streamlit 1.67 reruns a `run_every` fragment only when the browser's timer asks, so a following
-    student's page waited up to a whole poll interval for the instructor's move. A server-side rerun is what
-    Streamlit itself does for runOnSave (`AppSession.request_rerun(self._client_state)`); here the session's last
-    client state is copied with this fragment's id and `is_auto_rerun`, and without widget states (in 1.67 the
-    recorded state carries none; cleared anyway, so that a button's trigger can never fire a second time). It runs
-    on the session's event loop (`AppSession._call_soon_on_event_loop`), where every other rerun request is
-    handled, and only while the session runs nothing (`AppSession._scriptrunner is None`): a run in flight
-    recorded no client state yet, and a rerun folded into it would take the older query string; the caller tries
-    again a moment later, and the browser's own poll still comes. A fragment a full run dropped is ignored by
-    request_rerun (`has_fragment`). Relies on `Runtime.get_app_session`, `AppSession._client_state`,
-    `_scriptrunner`, `_call_soon_on_event_loop`, `request_rerun` and `ClientState`'s fields. Check:
-    tests/test_streamlit_internals.py; delete it if a later Streamlit can rerun a fragment from the server."""
-    from streamlit.proto.ClientState_pb2 import ClientState
-    from streamlit.runtime import Runtime
-
-    if not _on_a_server():
-        return False
-    session = Runtime.instance().get_app_session(session_id)
-    if session is None:
-        return False
-
-    def rerun() -> None:   # on the session's event loop
-        try:
-            if session._scriptrunner is not None:
-                return
-            state = ClientState()
-            state.CopyFrom(session._client_state)
-            state.ClearField("widget_states")
-            state.fragment_id, state.is_auto_rerun = fragment_id, True
-            session.request_rerun(state)
-        except Exception as exc:  # noqa: BLE001 - a missed wake only leaves the browser's poll to do it
-            _log.warning("waking fragment %s of session %s: %s", fragment_id, session_id, exc)
-
-    session._call_soon_on_event_loop(rerun)
-    return True

@@ -139,12 +139,13 @@ POOLING_VIEW = ("pooling", {"pool_kernel": "3", "pool_stride": "1"})
 CLASS_VIEW = ("class_session", {})
 
 
-def _shows(shown: list, after: float, view: tuple) -> float | None:
-    """When a session's page first showed `view` (url path and every parameter) after `after`, or None."""
+def _shows(shown: list, after: float, view: tuple, before: float = float("inf")) -> float | None:
+    """When a session's page first showed `view` (url path and every parameter) after `after` and before `before`
+    (the instructor's next move), or None."""
     page, params = view
     for t, url_path, query in shown:
         got = {k: v[-1] for k, v in parse_qs(query).items()}
-        if t >= after and url_path == page and all(got.get(k) == v for k, v in params.items()):
+        if after <= t < before and url_path == page and all(got.get(k) == v for k, v in params.items()):
             return t
     return None
 
@@ -191,9 +192,11 @@ async def run_follow_class(base_url: str, store_url: str, n: int, drawings: list
     await teacher.close()
 
     follow, missed, by_page = [], 0, {}
-    for moved, view in moves:
+    for i, (moved, view) in enumerate(moves):
+        next_move = moves[i + 1][0] if i + 1 < len(moves) else float("inf")
         for s in students:
-            landed = _shows(s.session.shown, moved, view)
+            landed = _shows(s.session.shown, moved, view, next_move)   # a page that caught up only at a later
+            # move to the same view did not follow this one: "not followed", not a slow follow
             if landed is None:
                 missed += 1
             else:

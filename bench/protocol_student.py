@@ -285,7 +285,8 @@ async def _draw(session: ClassSession, me: ClassStudent, drawing: Drawing) -> No
             return
         send = await session.wait_for(lambda: session.elements.get("Send to the wall"))
     except TimeoutError:
-        me.errors.append(f"no answer from the model within {TIMEOUT_S:.0f} s")
+        me.errors.append(f"no answer from the model within {TIMEOUT_S:.0f} s (on {session.url_path}, "
+                         f"{session.runs_finished - done} runs since, {len(session.model_reads) - seen} model reads)")
         return
     done = session.runs_finished
     me.sent.append((time.monotonic(), time.time()))

@@ -56,6 +56,7 @@ def follow(page) -> None:
             with st.sidebar:
                 _lead_bar()
         else:
+            streamlit_internals.note_page(page.url_path)   # a poll sent for another page is dropped from now on
             _student_bar()
     except Exception as exc:  # noqa: BLE001 - the hook never breaks a page (Streamlit's own stop/rerun pass)
         log.warning("class follow hook: %s", exc)
@@ -106,6 +107,7 @@ def _go(view) -> None:
     if entry is None:
         return
     if view.page != st.session_state.get(_PAGE):
+        streamlit_internals.note_page(view.page)   # before the switch: a poll for the page left must not run
         for key in view.params:  # a widget state left from an earlier visit must not win over the link
             st.session_state.pop(key, None)
         st.switch_page(entry.file, query_params=dict(view.params))

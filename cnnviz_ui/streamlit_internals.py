@@ -369,3 +369,70 @@ def restore_lost_bound_params() -> list[str]:
                 qp.set_corrected_value(key, meta.serializer(value), meta.value_type)
                 written.append(key)
     return written
+
+
+# ---------------------------------------------------------------- a class: a student's page moved by the server
+
+_SHOWN = "_cnnviz_shown_page"   # on an AppSession: the url path of the page its last full run showed (note_page)
+_polls_lock = threading.Lock()
+_polls_patched = False
+
+
+def note_page(url_path: str) -> None:
+    """Record that this session shows (or is being switched to) page `url_path`; from then on a browser's timer
+    poll naming another page is dropped for this session (`stale_poll`). Nothing outside a server (AppTest).
+
+    Works around: in Streamlit 1.67 a timer poll (the rerun of a `run_every` fragment) that the browser sent just
+    before a server-side `st.switch_page` (a following student's page moved by its poller,
+    cnnviz_ui/class_follow.py) runs after the switch for the page the browser has left. The run announces the old
+    page: Chromium's app then cleared the new page and failed on the next fragment ("Bad delta path index"), a
+    blank page; a client that trusts the announcement (bench/protocol_student.py) shows the old page, so the
+    student did not follow. A dropped poll costs nothing: the next one comes a poll interval later, for the right
+    page. Only timer polls are dropped (`ClientState.is_auto_rerun` with a fragment id), never a click or a
+    drawing, and only for a session whose page was noted. The page is ours to record: a first try compared
+    with `AppSession._client_state.page_script_hash` instead (replaced by the script runner's copy whenever a run
+    ends) and missed 10-23 of 320 follows in `bench.load --follow`, against none with the noted page. Relies on
+    `Runtime.get_app_session`, `AppSession._handle_rerun_script_request` (the browser's rerun request) and
+    `AppSession._pages_manager`'s `get_pages()` (page hash → url path). Check: tests/test_streamlit_internals.py;
+    delete it when Streamlit drops such a poll itself."""
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is None or not _on_a_server():
+        return
+    session = Runtime.instance().get_app_session(ctx.session_id)
+    if session is None:
+        return
+    _drop_stale_polls()
+    setattr(session, _SHOWN, url_path)
+
+
+def stale_poll(client_state, shown: str | None, pages: dict) -> bool:
+    """Whether a browser's rerun request (`ClientState`) is a timer poll for another page than `shown`, the url
+    path noted for the session (None: nothing noted); `pages` maps page hashes to Streamlit's page infos."""
+    if client_state is None or shown is None or not (client_state.is_auto_rerun and client_state.fragment_id):
+        return False
+    asked = pages.get(client_state.page_script_hash)
+    return asked is not None and asked.get("url_pathname") != shown
+
+
+def _drop_stale_polls() -> None:
+    global _polls_patched
+    if _polls_patched:
+        return
+    from streamlit.runtime.app_session import AppSession
+
+    with _polls_lock:
+        if _polls_patched:
+            return
+        handle = AppSession._handle_rerun_script_request
+
+        def handle_rerun_script_request(self, client_state=None):
+            shown = getattr(self, _SHOWN, None)
+            if shown is not None and stale_poll(client_state, shown, self._pages_manager.get_pages()):
+                return
+            handle(self, client_state)
+
+        AppSession._handle_rerun_script_request = handle_rerun_script_request
+        _polls_patched = True

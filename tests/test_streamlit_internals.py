@@ -21,7 +21,7 @@ PUBLIC = ("testing.v1", "components.v1", "errors")
 PRIVATE_IMPORT = re.compile(rf"^\s*(?:from|import) (streamlit\.(?!(?:{'|'.join(map(re.escape, PUBLIC))})\b)[\w.]+)",
                             re.M)
 PATCHED_NAMES = ("PagesManager", "DeltaGenerator", "streamlit_drawable_canvas.out", "uses_pages_directory",
-                 "page_config.is_emoji")
+                 "page_config.is_emoji", "_handle_rerun_script_request")
 
 
 def _versions() -> str:
@@ -260,3 +260,52 @@ def test_query_params_still_keep_the_bindings_a_lost_parameter_is_restored_from(
     assert {"serializer", "deserializer", "value_type"} <= {f.name for f in dataclasses.fields(WidgetMetadata)}
     assert "widget_ids_this_run" in SharedRunState().__dict__, \
         f"{_versions()}: SharedRunState.widget_ids_this_run is gone: redo streamlit_internals.restore_lost_bound_params"
+
+
+# ---- a class: a poll for a page the session has left is dropped (note_page, stale_poll) -------------------------
+
+PAGES = {"hash-class": {"url_pathname": "class_session"}, "hash-pool": {"url_pathname": "pooling"},
+         "hash-home": {"url_pathname": ""}}
+
+
+@pytest.mark.parametrize("auto, fragment, page, shown, dropped", [
+    (True, "poller", "hash-class", "pooling", True),    # the browser's timer, for the page the server switched from
+    (True, "poller", "hash-pool", "pooling", False),    # the timer of the page the session shows
+    (True, "poller", "hash-home", "", False),           # the home page's url path is empty, and still a page
+    (True, "poller", "hash-class", "", True),
+    (False, "poller", "hash-class", "pooling", False),  # a click or a drawing inside a fragment: never dropped
+    (False, "", "hash-class", "pooling", False),        # a full run the browser asked for (a page link): never
+    (True, "poller", "unknown", "pooling", False),      # a page this session does not know: left to Streamlit
+    (True, "poller", "hash-class", None, False),        # no page noted for the session (not in a class)
+])
+def test_only_a_timer_poll_for_a_page_the_session_left_is_stale(auto, fragment, page, shown, dropped):
+    from streamlit.proto.ClientState_pb2 import ClientState
+
+    state = ClientState(is_auto_rerun=auto, fragment_id=fragment, page_script_hash=page)
+    assert internals.stale_poll(state, shown, PAGES) is dropped
+    assert internals.stale_poll(None, shown, PAGES) is False
+
+
+def test_outside_a_server_no_page_is_noted_and_no_poll_dropped():
+    from streamlit.runtime.app_session import AppSession
+    from streamlit.testing.v1 import AppTest
+
+    before = AppSession._handle_rerun_script_request
+    at = AppTest.from_string("from cnnviz_ui import streamlit_internals\nstreamlit_internals.note_page('pooling')",
+                             default_timeout=30).run()
+    assert not at.exception
+    assert internals._polls_patched is False and AppSession._handle_rerun_script_request is before
+
+
+def test_a_browser_rerun_request_and_the_session_pages_are_still_where_note_page_looks():
+    from streamlit.runtime.app_session import AppSession
+    from streamlit.runtime.pages_manager import PagesManager
+
+    redo = "cnnviz_ui/streamlit_internals.py's note_page"
+    assert "self._handle_rerun_script_request(msg.rerun_script)" in inspect.getsource(AppSession.handle_backmsg), (
+        f"{_versions()}: a browser's rerun request no longer goes through AppSession._handle_rerun_script_request, so "
+        f"a poll for a page the session left runs again (a blank student page): redo {redo}")
+    assert "self._pages_manager = PagesManager(" in inspect.getsource(AppSession.__init__), \
+        f"{_versions()}: an AppSession keeps no _pages_manager: redo {redo}"
+    assert "url_pathname" in inspect.getsource(PagesManager), \
+        f"{_versions()}: page infos no longer carry url_pathname: redo {redo}"

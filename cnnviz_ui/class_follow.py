@@ -106,8 +106,8 @@ def _go(view) -> None:
     entry = _entry(view.page)
     if entry is None:
         return
+    streamlit_internals.note_page(view.page, view.params, _params())   # a poll from before the move must not run
     if view.page != st.session_state.get(_PAGE):
-        streamlit_internals.note_page(view.page)   # before the switch: a poll for the page left must not run
         for key in view.params:  # a widget state left from an earlier visit must not win over the link
             st.session_state.pop(key, None)
         st.switch_page(entry.file, query_params=dict(view.params))
@@ -134,24 +134,32 @@ def _unbind(params: dict[str, str]) -> None:
 
 
 def _set_param(key: str, text: str | None) -> None:
-    """One link parameter set to `text` (None: back to its default). A custom setting (links.restore) reads the
-    URL; a bound widget's parameter cannot be set directly, so the widget's own value is set instead."""
+    """One link parameter set to `text` (None: back to its default): the link, and where a widget holds the
+    setting, the widget's own value too. A bound widget's parameter cannot be set in the link (Streamlit refuses);
+    and a widget whose state missed an earlier view keeps that state over a link that already holds the text, so
+    the link alone could never correct it."""
     try:
         if text is None:
             st.query_params.pop(key, None)
         elif st.query_params.get(key) != text:
             st.query_params[key] = text
-        return
     except StreamlitAPIException:  # bound to a widget: "modify the widget value instead"
         pass
-    if text is None:
-        st.session_state.pop(key, None)  # the widget starts again from its default
+    if not _is_widget(key):
         return
-    value = _widget_value(key, text)
+    value = None if text is None else _widget_value(key, text)
     if value is None:
-        st.session_state.pop(key, None)
+        st.session_state.pop(key, None)  # the widget starts again from its default (or the link)
     else:
         st.session_state[key] = value
+
+
+def _is_widget(key: str) -> bool:
+    """Whether the link parameter `key` is held by a widget's state: not a custom setting the page keeps itself
+    (the pooling window's shift: a tuple in session state, "dy,dx" in the link), whose link text is what counts."""
+    if key not in st.session_state or links.is_custom(key):
+        return False
+    return key in st.session_state.get("_link_labels", {}) or isinstance(st.session_state[key], (bool, int, float, str))
 
 
 def _widget_value(key: str, text: str):
@@ -175,13 +183,14 @@ def _widget_value(key: str, text: str):
 
 def _landed(view) -> bool:
     """Whether this page shows the instructor's view: the same page, and every setting of the view held by its
-    widget (a bound widget's value, read the way links.py writes it) or, for a setting that is not one widget,
-    by the link."""
+    widget (a bound widget's value, read the way links.py writes it) or, for a setting that is not one widget (a
+    custom setting such as the pooling window's shift, a tuple in session state), by the link. Comparing such a
+    tuple with the link's text found the view never landed: the poller re-ran the whole page every few seconds."""
     if view.page != st.session_state.get(_PAGE):
         return False
     shown = _params()
     for key, text in view.params.items():
-        if key in st.session_state:
+        if _is_widget(key):
             if st.session_state[key] != _widget_value(key, text):
                 return False
         elif shown.get(key) != text:

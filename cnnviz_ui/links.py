@@ -103,6 +103,12 @@ def read(key: str):
     return st.query_params.get(key)
 
 
+def is_custom(key: str) -> bool:
+    """Whether `key` is a custom setting this session keeps in the URL itself (restore/write), not a bound
+    widget: its session-state value (a tuple, say) is not what the URL holds; the URL's text is."""
+    return key in st.session_state.get(_WRITTEN, {})
+
+
 def accept(key: str) -> None:
     """Mark a custom parameter as used, so the link check does not report it."""
     st.session_state.setdefault(_USED, set()).add(key)

@@ -144,7 +144,7 @@ def start_apps(k: int, prefix: Path, address: str, first_port: int | None, cooki
                "--server.address", address, "--server.headless", "true",
                *options]
         shared = {"STREAMLIT_SERVER_COOKIE_SECRET": cookie_secret}   # not allowed as a command-line flag
-        with open(prefix / f"app-{port}.log", "w") as log:
+        with open(prefix / f"app-{port}.log", "a") as log:   # a process restarted on the port: after the first
             proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **shared, **(env or {})}, stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True)
         host = "127.0.0.1" if address in ("0.0.0.0", "") else address

@@ -280,3 +280,80 @@ def test_a_view_that_did_not_fully_land_is_applied_again_every_few_seconds_for_a
     assert run_as_if(tried_ago=RETRY_EVERY_S) == 2             # a slow run had its time: applied again
     assert run_as_if(tried_ago=RETRY_EVERY_S, seen_ago=RETRY_FOR_S / 2) == 3
     assert run_as_if(tried_ago=RETRY_EVERY_S, seen_ago=RETRY_FOR_S) == 3   # the window has passed: left as it is
+
+
+def page_with_a_custom_setting():
+    """A page like Pooling: its window shift is a custom setting, a tuple in session state and "dy,dx" in the URL."""
+    from collections import namedtuple
+
+    import streamlit as st
+
+    from cnnviz_ui import class_follow, links
+    class_follow.follow(namedtuple("Page", "url_path")("pooling"))
+    if (linked := links.restore("pool_shift", lambda t: tuple(int(v) for v in t.split(",")))) is not None:
+        st.session_state.pool_shift = linked
+    dy, dx = st.session_state.setdefault("pool_shift", (0, 0))
+    links.write("pool_shift", f"{dy},{dx}")
+    st.title(f"Shift {dy},{dx}")
+
+
+def test_a_view_whose_custom_setting_landed_is_not_applied_again(store_url):
+    """The poller reads a custom setting (the pooling shift, a tuple in session state) from the link: once the link
+    holds the instructor's text the view has landed, and the page is not re-run every few seconds."""
+    from cnnviz_ui.class_follow import _TRIED_AT, _TRIES, RETRY_EVERY_S
+
+    teacher, me = start(store_url)
+    store = open_store(store_url)
+    classroom.join(store, me.code, "pupil")
+    classroom.publish_view(store, me.code, me.key, "pooling", {"pool_shift": "0,1"})
+    version = classroom.current_view(store, me.code).version
+    pupil = AppTest.from_function(page_with_a_custom_setting, default_timeout=60)
+    pupil.session_state[SEAT] = Seat(me.code, "student", "pupil", seen_version=version)
+    pupil.query_params["pool_shift"] = "0,1"                                 # the switch brought the link
+    pupil.run()
+    assert [t.value for t in pupil.title] == ["Shift 0,1"]
+    for _ in range(2):   # later polls, a retry's wait after any earlier try
+        pupil.session_state[_TRIED_AT] = time.monotonic() - RETRY_EVERY_S
+        pupil.run()
+        assert not pupil.exception, [e.value for e in pupil.exception]
+    assert pupil.session_state[SEAT].seen_version == version
+    assert _TRIES not in pupil.session_state or pupil.session_state[_TRIES] == 0   # never applied again
+    assert [t.value for t in pupil.title] == ["Shift 0,1"]
+
+
+def page_with_a_bound_widget():
+    """A page like Pooling: its kernel size is a number box bound to the link."""
+    from collections import namedtuple
+
+    import streamlit as st
+
+    from cnnviz_ui import class_follow, links
+    class_follow.follow(namedtuple("Page", "url_path")("pooling"))
+    kernel = st.number_input("Kernel size", 1, 8, 2, key="pool_kernel", bind=links.BIND)
+    st.title(f"Kernel {kernel}")
+
+
+def test_a_widget_that_missed_the_view_is_corrected_even_when_the_link_already_holds_it(store_url):
+    """Seen in the browser class test: the link said pool_kernel=3 but the number box kept 2 (its state had missed
+    the view). Setting the link again changes nothing then; the retry must set the widget's own value."""
+    from cnnviz_ui.class_follow import _TRIED_AT, RETRY_EVERY_S
+
+    teacher, me = start(store_url)
+    store = open_store(store_url)
+    classroom.join(store, me.code, "pupil")
+    classroom.publish_view(store, me.code, me.key, "pooling", {"pool_kernel": "3"})
+    version = classroom.current_view(store, me.code).version
+    pupil = AppTest.from_function(page_with_a_bound_widget, default_timeout=60)
+    pupil.session_state[SEAT] = Seat(me.code, "student", "pupil", seen_version=version)
+    pupil.session_state[_TRIED_AT] = time.monotonic()        # just tried: no retry on this run
+    pupil.run()
+    assert [t.value for t in pupil.title] == ["Kernel 2"]
+    pupil.query_params["pool_kernel"] = "3"                   # the link holds the view, the widget does not
+    pupil.session_state[_TRIED_AT] = time.monotonic()
+    pupil.run()
+    assert [t.value for t in pupil.title] == ["Kernel 2"], "the stuck state this test is about was not set up"
+    pupil.session_state[_TRIED_AT] = time.monotonic() - RETRY_EVERY_S   # the retry's wait has passed
+    pupil.run()
+    assert not pupil.exception, [e.value for e in pupil.exception]
+    assert [t.value for t in pupil.title] == ["Kernel 3"]
+    assert pupil.number_input(key="pool_kernel").value == 3

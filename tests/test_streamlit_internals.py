@@ -286,13 +286,66 @@ def test_only_a_timer_poll_for_a_page_the_session_left_is_stale(auto, fragment, 
     assert internals.stale_poll(None, shown, PAGES) is False
 
 
+@pytest.mark.parametrize("auto, query, moved, dropped", [
+    (True, "pool_kernel=2&pool_stride=2", {"pool_kernel": "2"}, True),   # sent before the follow reached the browser
+    (True, "pool_stride=1&pool_kernel=3", {"pool_kernel": "2", "pool_stride": None}, False),   # after: it runs
+    (True, "pool_kernel=3", {"pool_kernel": "2", "pool_stride": None}, True),   # a setting the follow added: missing
+    (True, "pool_kernel=3&pool_shift=0%2C1", {"pool_shift": "0,-1"}, False),   # a value the page wrote itself since
+    (True, "pool_kernel=2", None, False),                                       # no follow under way
+    (False, "pool_kernel=2", {"pool_kernel": "2"}, False),                      # the student's own click: never
+])
+def test_a_timer_poll_from_before_a_follow_on_the_same_page_is_stale(auto, query, moved, dropped):
+    from streamlit.proto.ClientState_pb2 import ClientState
+
+    state = ClientState(is_auto_rerun=auto, fragment_id="poller", page_script_hash="hash-pool", query_string=query)
+    assert internals.stale_poll(state, "pooling", PAGES, moved) is dropped
+
+
+def test_a_follow_watches_for_old_values_a_while_and_the_students_own_click_ends_that():
+    """`screen` as the wrapped rerun handler asks it (None: dropped): a value from before a follow is dropped for
+    MOVED_FOR_S; a click ends the watch (what the student asks for stands); a poll for the page left is dropped
+    regardless; a timer poll that runs carries no value for a widget bound to the link, a click keeps them all."""
+    from types import SimpleNamespace
+
+    from streamlit.proto.ClientState_pb2 import ClientState
+    from streamlit.proto.WidgetStates_pb2 import WidgetState, WidgetStates
+    from streamlit.runtime.state.session_state import SessionState
+
+    values = WidgetStates(widgets=[WidgetState(id="kernel-box", int_value=2), WidgetState(id="canvas", json_value="")])
+
+    def poll(query, page="hash-pool", auto=True):
+        return ClientState(is_auto_rerun=auto, fragment_id="poller", page_script_hash=page, query_string=query,
+                           widget_states=values)
+
+    def dropped(state, now):
+        return internals.screen(session, state, now) is None
+
+    session = SimpleNamespace(_pages_manager=SimpleNamespace(get_pages=lambda: PAGES), _session_state=SessionState())
+    session._session_state._query_param_bound_widget_ids.add("kernel-box")          # as `bind="query-params"` does
+    outside = poll("pool_kernel=2")
+    assert internals.screen(session, outside, now=0.0) is outside                       # no page noted: not a class
+    setattr(session, internals._SHOWN, "pooling")
+    setattr(session, internals._MOVED, ({"pool_kernel": "2"}, 10.0))                   # 2 -> 3, watched until 10
+    assert dropped(poll("pool_kernel=2"), now=1.0)
+    ran = internals.screen(session, poll("pool_kernel=3"), now=1.0)
+    assert [w.id for w in ran.widget_states.widgets] == ["canvas"]                    # the bound box's value: out
+    assert ran.query_string == "pool_kernel=3" and ran.is_auto_rerun and ran.fragment_id == "poller"
+    assert not dropped(poll("pool_kernel=2"), now=10.0)                                # past it: polls run again
+    assert dropped(poll("pool_kernel=2", page="hash-class"), now=10.0)                 # the page left
+    click = poll("pool_kernel=2", auto=False)
+    assert internals.screen(session, click, now=1.0) is click                          # a click, untouched ...
+    assert getattr(session, internals._MOVED) is None
+    assert not dropped(poll("pool_kernel=2"), now=1.0)                                 # ... ends the watch
+    assert internals.screen(session, None, now=1.0) is None
+
+
 def test_outside_a_server_no_page_is_noted_and_no_poll_dropped():
     from streamlit.runtime.app_session import AppSession
     from streamlit.testing.v1 import AppTest
 
     before = AppSession._handle_rerun_script_request
-    at = AppTest.from_string("from cnnviz_ui import streamlit_internals\nstreamlit_internals.note_page('pooling')",
-                             default_timeout=30).run()
+    script = "from cnnviz_ui import streamlit_internals\nstreamlit_internals.note_page('pooling', {'k': '1'}, {})"
+    at = AppTest.from_string(script, default_timeout=30).run()
     assert not at.exception
     assert internals._polls_patched is False and AppSession._handle_rerun_script_request is before
 
@@ -309,3 +362,7 @@ def test_a_browser_rerun_request_and_the_session_pages_are_still_where_note_page
         f"{_versions()}: an AppSession keeps no _pages_manager: redo {redo}"
     assert "url_pathname" in inspect.getsource(PagesManager), \
         f"{_versions()}: page infos no longer carry url_pathname: redo {redo}"
+    from streamlit.runtime.state.session_state import SessionState
+    assert "self._session_state = SessionState()" in inspect.getsource(AppSession.__init__) and \
+        hasattr(SessionState, "_omit_query_bound_widget_states"), \
+        f"{_versions()}: a session's state no longer leaves out link-bound widgets: redo streamlit_internals.screen"

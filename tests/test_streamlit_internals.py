@@ -1,4 +1,4 @@
-"""What cnnviz_ui/streamlit_internals.py relies on is still there: after an upgrade of Streamlit, the canvas
+"""What cnnviz_ui/streamlit_internals/ relies on is still there: after an upgrade of Streamlit, the canvas
 component or Plotly, a failure here names the workaround whose ground moved, and what to do about it."""
 from __future__ import annotations
 
@@ -22,6 +22,11 @@ PRIVATE_IMPORT = re.compile(rf"^\s*(?:from|import) (streamlit\.(?!(?:{'|'.join(m
                             re.M)
 PATCHED_NAMES = ("PagesManager", "DeltaGenerator", "streamlit_drawable_canvas.out", "uses_pages_directory",
                  "page_config.is_emoji", "_handle_rerun_script_request")
+
+
+def _internal(path: Path) -> bool:
+    """Whether `path` is part of the package that keeps every use of the internals."""
+    return path.is_relative_to(REPO / "cnnviz_ui" / "streamlit_internals")
 
 
 def _versions() -> str:
@@ -163,24 +168,24 @@ def test_streamlit_still_registers_component_assets_from_a_manifest():
 # ---- the quarantine itself ---------------------------------------------------------------------------------------
 
 def test_no_other_app_module_imports_a_private_streamlit_module():
-    found = [f"{path.relative_to(REPO)}: {name}" for path in APP_CODE if path.name != "streamlit_internals.py"
+    found = [f"{path.relative_to(REPO)}: {name}" for path in APP_CODE if not _internal(path)
              for name in PRIVATE_IMPORT.findall(path.read_text(encoding="utf-8"))]
-    assert found == [], ("Streamlit's internals are used only in cnnviz_ui/streamlit_internals.py (one function "
+    assert found == [], ("Streamlit's internals are used only in cnnviz_ui/streamlit_internals/ (one function "
                          f"per workaround, with its check): move these there: {found}")
 
 
 def test_no_app_module_or_test_patches_streamlit_or_the_canvas_elsewhere():
     files = APP_CODE + sorted((REPO / "tests").rglob("*.py"))
     found = [f"{path.relative_to(REPO)}: {name}" for path in files
-             if path.name not in ("streamlit_internals.py", Path(__file__).name)
+             if not _internal(path) and path.name != Path(__file__).name
              for name in PATCHED_NAMES if name in path.read_text(encoding="utf-8")]
-    assert found == [], f"patching Streamlit or the canvas belongs in cnnviz_ui/streamlit_internals.py: {found}"
+    assert found == [], f"patching Streamlit or the canvas belongs in cnnviz_ui/streamlit_internals/: {found}"
 
 
 def test_pandas_imported_in_the_background_is_whole_once_a_page_asks_for_it():
     import sys
 
-    assert internals._on_a_server() is False   # no runtime here: AppTest-like processes import pandas in place
+    assert internals.on_a_server() is False   # no runtime here: AppTest-like processes import pandas in place
     internals.import_pandas_soon()      # a no-op where pandas is already imported (as in most test processes)
     internals.import_pandas_soon()      # never a second thread
     internals.import_pandas_whole()     # what every page but the home page waits on
@@ -193,7 +198,7 @@ def test_an_apptest_runtime_is_not_taken_for_a_server():
 
     at = AppTest.from_string(
         "import streamlit as st\nfrom cnnviz_ui import streamlit_internals\n"
-        "st.write(f'server={streamlit_internals._on_a_server()}')\n").run()
+        "st.write(f'server={streamlit_internals.on_a_server()}')\n").run()
     assert not at.exception and at.markdown[0].value == "server=False"
 
 
@@ -207,7 +212,7 @@ def test_query_params_still_bind_widgets_the_way_a_following_page_releases_them(
     for cls, name in ((QueryParams, "get_binding_for_param"), (QueryParams, "unbind_widget"),
                       (QueryParams, "update"), (SafeSessionState, "query_params")):
         assert callable(getattr(cls, name, None)), f"{_versions()}: {cls.__name__}.{name} is gone: " \
-            "cnnviz_ui/streamlit_internals.py's unbind_link_params / write_link must be redone"
+            "cnnviz_ui/streamlit_internals/link_params.py's unbind_link_params / write_link must be redone"
     assert "query_string" in {f.name for f in dataclasses.fields(ScriptRunContext)}, \
         f"{_versions()}: ScriptRunContext has no query_string: redo streamlit_internals.browser_query_params"
 
@@ -347,14 +352,14 @@ def test_outside_a_server_no_page_is_noted_and_no_poll_dropped():
     script = "from cnnviz_ui import streamlit_internals\nstreamlit_internals.note_page('pooling', {'k': '1'}, {})"
     at = AppTest.from_string(script, default_timeout=30).run()
     assert not at.exception
-    assert internals._polls_patched is False and AppSession._handle_rerun_script_request is before
+    assert internals.class_polls._polls_patched is False and AppSession._handle_rerun_script_request is before
 
 
 def test_a_browser_rerun_request_and_the_session_pages_are_still_where_note_page_looks():
     from streamlit.runtime.app_session import AppSession
     from streamlit.runtime.pages_manager import PagesManager
 
-    redo = "cnnviz_ui/streamlit_internals.py's note_page"
+    redo = "cnnviz_ui/streamlit_internals/class_polls.py's note_page"
     assert "self._handle_rerun_script_request(msg.rerun_script)" in inspect.getsource(AppSession.handle_backmsg), (
         f"{_versions()}: a browser's rerun request no longer goes through AppSession._handle_rerun_script_request, so "
         f"a poll for a page the session left runs again (a blank student page): redo {redo}")

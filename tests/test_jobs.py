@@ -355,11 +355,11 @@ def test_shutdown_ends_every_worker_now():
 
 def test_a_job_trains_a_design_sent_to_its_worker_as_a_dict(monkeypatch):
     """The worker is another process: the TrainConfig travels as plain data, the design inside it."""
-    import cnnviz.jobs
+    import cnnviz.job
 
     sent = []
-    real_send = cnnviz.jobs.send
-    monkeypatch.setattr(cnnviz.jobs, "send", lambda conn, message: (sent.append(message), real_send(conn, message)))
+    real_send = cnnviz.job.send
+    monkeypatch.setattr(cnnviz.job, "send", lambda conn, message: (sent.append(message), real_send(conn, message)))
     design = ModelConfig.uniform(channels=(3, 5, 6), batch_norm=True, activation="tanh", pool="avg", head="gap")
     job = JobManager().start("alice", _config(max_steps=2, model=design), TRAIN, TEST)
     snap = _wait(job)

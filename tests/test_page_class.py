@@ -282,6 +282,19 @@ def test_a_view_that_did_not_fully_land_is_applied_again_every_few_seconds_for_a
     assert run_as_if(tried_ago=RETRY_EVERY_S, seen_ago=RETRY_FOR_S) == 3   # the window has passed: left as it is
 
 
+def pupil_on_view(store_url: str, page, params: dict) -> tuple[AppTest, int]:
+    """A student's page (`page`, not run yet) in a class whose instructor shows Pooling with `params`, a view the
+    student's poller has already acted on; and that view's version."""
+    teacher, me = start(store_url)
+    store = open_store(store_url)
+    classroom.join(store, me.code, "pupil")
+    classroom.publish_view(store, me.code, me.key, "pooling", params)
+    version = classroom.current_view(store, me.code).version
+    pupil = AppTest.from_function(page, default_timeout=60)
+    pupil.session_state[SEAT] = Seat(me.code, "student", "pupil", seen_version=version)
+    return pupil, version
+
+
 def page_with_a_custom_setting():
     """A page like Pooling: its window shift is a custom setting, a tuple in session state and "dy,dx" in the URL."""
     from collections import namedtuple
@@ -302,13 +315,7 @@ def test_a_view_whose_custom_setting_landed_is_not_applied_again(store_url):
     holds the instructor's text the view has landed, and the page is not re-run every few seconds."""
     from cnnviz_ui.class_follow import _TRIED_AT, _TRIES, RETRY_EVERY_S
 
-    teacher, me = start(store_url)
-    store = open_store(store_url)
-    classroom.join(store, me.code, "pupil")
-    classroom.publish_view(store, me.code, me.key, "pooling", {"pool_shift": "0,1"})
-    version = classroom.current_view(store, me.code).version
-    pupil = AppTest.from_function(page_with_a_custom_setting, default_timeout=60)
-    pupil.session_state[SEAT] = Seat(me.code, "student", "pupil", seen_version=version)
+    pupil, version = pupil_on_view(store_url, page_with_a_custom_setting, {"pool_shift": "0,1"})
     pupil.query_params["pool_shift"] = "0,1"                                 # the switch brought the link
     pupil.run()
     assert [t.value for t in pupil.title] == ["Shift 0,1"]
@@ -338,13 +345,7 @@ def test_a_widget_that_missed_the_view_is_corrected_even_when_the_link_already_h
     the view). Setting the link again changes nothing then; the retry must set the widget's own value."""
     from cnnviz_ui.class_follow import _TRIED_AT, RETRY_EVERY_S
 
-    teacher, me = start(store_url)
-    store = open_store(store_url)
-    classroom.join(store, me.code, "pupil")
-    classroom.publish_view(store, me.code, me.key, "pooling", {"pool_kernel": "3"})
-    version = classroom.current_view(store, me.code).version
-    pupil = AppTest.from_function(page_with_a_bound_widget, default_timeout=60)
-    pupil.session_state[SEAT] = Seat(me.code, "student", "pupil", seen_version=version)
+    pupil, version = pupil_on_view(store_url, page_with_a_bound_widget, {"pool_kernel": "3"})
     pupil.session_state[_TRIED_AT] = time.monotonic()        # just tried: no retry on this run
     pupil.run()
     assert [t.value for t in pupil.title] == ["Kernel 2"]

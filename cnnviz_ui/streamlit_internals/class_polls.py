@@ -27,9 +27,12 @@ def note_page(url_path: str, link: dict[str, str] | None = None, before: dict[st
     - its page: the run announces the page the browser has left. Chromium's app then cleared the new page and
       failed on the next fragment ("Bad delta path index"), a blank page; a client that trusts the announcement
       (bench/protocol_student.py) shows the old page, so the student did not follow.
-    - its link and widget values: merged into the switch's run (`ScriptRequests` coalesces a pending rerun, the
-      later request's query string and widget states winning), they put the instructor's kernel size back to the
-      student's old one (seen in the browser class test: the student's box kept 2 under a link saying 3).
+    - its link and widget values. A poll that came in while the poller ran waits in the session's queue and is
+      merged with the switch's rerun (`ScriptRequests`: the newer request's link wins, but the widget values are
+      the older one's when the newer has none); one that comes in later runs next, with the old link. Either way
+      the instructor's kernel size went back to the student's old one (seen in the browser class test: the box
+      kept 2 under a link saying 3). `screen` leaves link-bound widget values out of a student's timer polls,
+      and a poll with a link value from before the move is dropped.
     A dropped poll costs nothing: the next one comes a poll interval later, with what the browser shows then.
     Only timer polls are dropped (`ClientState.is_auto_rerun` with a fragment id), never a click or a drawing,
     and only for a session whose page was noted. The page is ours to record: a first try compared with

@@ -347,7 +347,7 @@ def test_the_picture_check_catches_a_reversed_scale_and_foreign_colours():
 
 
 # ---- the static walk ----------------------------------------------------------------------------------------
-SOURCES = sorted(p.relative_to(ROOT).as_posix() for p in [*ROOT.glob("cnnviz_ui/*.py"), *ROOT.glob("pages/*.py")]
+SOURCES = sorted(p.relative_to(ROOT).as_posix() for p in [*ROOT.glob("cnnviz_ui/**/*.py"), *ROOT.glob("pages/*.py")]
                  if p.name != "visual.py")
 
 

@@ -145,7 +145,7 @@ def _set_param(key: str, text: str | None) -> None:
             st.query_params[key] = text
     except StreamlitAPIException:  # bound to a widget: "modify the widget value instead"
         pass
-    if not _is_widget(key):
+    if not links.held_by_widget(key):
         return
     value = None if text is None else _widget_value(key, text)
     if value is None:
@@ -154,18 +154,10 @@ def _set_param(key: str, text: str | None) -> None:
         st.session_state[key] = value
 
 
-def _is_widget(key: str) -> bool:
-    """Whether the link parameter `key` is held by a widget's state: not a custom setting the page keeps itself
-    (the pooling window's shift: a tuple in session state, "dy,dx" in the link), whose link text is what counts."""
-    if key not in st.session_state or links.is_custom(key):
-        return False
-    return key in st.session_state.get("_link_labels", {}) or isinstance(st.session_state[key], (bool, int, float, str))
-
-
 def _widget_value(key: str, text: str):
     """The value a bound widget shows for the URL text `text`, read the way links.py writes it: a labelled option
     by its label, a switch as true/false, numbers as numbers; None when it cannot be read."""
-    labels = st.session_state.get("_link_labels", {}).get(key)
+    labels = links.labels_of(key)
     if labels:
         return next((value for value, label in labels.items() if str(label) == text), None)
     current = st.session_state.get(key)
@@ -190,7 +182,7 @@ def _landed(view) -> bool:
         return False
     shown = _params()
     for key, text in view.params.items():
-        if _is_widget(key):
+        if links.held_by_widget(key):
             if st.session_state[key] != _widget_value(key, text):
                 return False
         elif shown.get(key) != text:

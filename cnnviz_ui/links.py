@@ -103,10 +103,18 @@ def read(key: str):
     return st.query_params.get(key)
 
 
-def is_custom(key: str) -> bool:
-    """Whether `key` is a custom setting this session keeps in the URL itself (restore/write), not a bound
-    widget: its session-state value (a tuple, say) is not what the URL holds; the URL's text is."""
-    return key in st.session_state.get(_WRITTEN, {})
+def labels_of(key: str) -> dict | None:
+    """The {value: label} of a bound widget shown through labels (`labelled`), or None."""
+    return st.session_state.get(_LABELS, {}).get(key)
+
+
+def held_by_widget(key: str) -> bool:
+    """Whether the link parameter `key` is held by a bound widget's state: not a custom setting this session keeps
+    in the URL itself (restore/write; the pooling window's shift is a tuple in session state, "dy,dx" in the URL),
+    whose URL text is what counts."""
+    if key not in st.session_state or key in st.session_state.get(_WRITTEN, {}):
+        return False
+    return labels_of(key) is not None or isinstance(st.session_state[key], (bool, int, float, str))
 
 
 def accept(key: str) -> None:

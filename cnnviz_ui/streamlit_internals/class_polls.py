@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 import time
 
+from cnnviz_ui.streamlit_internals.link_params import link_of
 from cnnviz_ui.streamlit_internals.server import on_a_server
 
 
@@ -73,8 +74,7 @@ def stale_poll(client_state, shown: str | None, pages: dict, moved: dict[str, st
     if asked is not None and asked.get("url_pathname") != shown:
         return True
     if moved:
-        from urllib.parse import parse_qs
-        link = {k: v[-1] for k, v in parse_qs(client_state.query_string, keep_blank_values=True).items()}
+        link = link_of(client_state.query_string)
         return any(link.get(k) == old for k, old in moved.items())
     return False
 
@@ -99,7 +99,7 @@ def screen(session, client_state, now: float):
     if stale_poll(client_state, shown, session._pages_manager.get_pages(), live):
         return None
     kept = session._session_state._omit_query_bound_widget_states(client_state.widget_states)
-    if kept is client_state.widget_states:
+    if len(kept.widgets) == len(client_state.widget_states.widgets):   # no bound value in it: nothing to copy
         return client_state
     from streamlit.proto.ClientState_pb2 import ClientState
     screened = ClientState()

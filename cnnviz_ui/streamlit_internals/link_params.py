@@ -1,6 +1,8 @@
 """A class: following the instructor's link (the browser's query string, bound widgets released and restored)."""
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 import streamlit as st
 
 
@@ -10,11 +12,14 @@ def browser_query_params() -> dict[str, str]:
     Works around: st.query_params reports what the session holds, which a widget's own URL sync may already have
     changed; a following student's page (cnnviz_ui/class_follow.py) must see what the address bar really shows.
     Relies on `ScriptRunContext.query_string` (Streamlit 1.67). Check: tests/test_streamlit_internals.py."""
-    from urllib.parse import parse_qsl
-
     from streamlit.runtime.scriptrunner import get_script_run_ctx
     ctx = get_script_run_ctx()
-    return dict(parse_qsl(ctx.query_string)) if ctx is not None else {}
+    return link_of(ctx.query_string) if ctx is not None else {}
+
+
+def link_of(query_string: str) -> dict[str, str]:
+    """A query string's parameters as text (the last value where one repeats; a blank value is kept)."""
+    return dict(parse_qsl(query_string, keep_blank_values=True))
 
 
 def unbind_link_params(keys) -> None:

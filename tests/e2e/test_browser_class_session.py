@@ -114,7 +114,8 @@ def test_a_class_follows_answers_and_draws_across_two_processes_and_a_restart(se
         go_to_page_in_session(teacher, "Pooling")
         set_number(teacher, "Kernel size", 3)
         set_number(teacher, "Stride", 1)
-        assert query(teacher).get("pool_kernel") == "3" and query(teacher).get("pool_stride") == "1"
+        wait_until(lambda: query(teacher).get("pool_kernel") == "3" and query(teacher).get("pool_stride") == "1", 30,
+                   "the instructor's own link to hold kernel 3, stride 1")   # the address bar updates after the run
         changed = time.monotonic()
         landed = []
         for page in students:   # what the student sees: the page, and its widgets holding the instructor's values

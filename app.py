@@ -6,6 +6,7 @@ from cnnviz_ui import streamlit_internals
 # A fresh server runs its first script in pages-folder mode and must start again through st.navigation: done
 # first, so that this wasted run imports nothing more (cold start, bench/cold_start.py).
 streamlit_internals.leave_pages_folder_mode()
+streamlit_internals.deliver_finished_runs()   # a fragment's answer is not lost to the next run (once per process)
 
 from cnnviz_ui import class_follow, links, pages_list  # noqa: E402
 from cnnviz_ui.memory import tune_malloc  # noqa: E402

@@ -21,7 +21,7 @@ PUBLIC = ("testing.v1", "components.v1", "errors")
 PRIVATE_IMPORT = re.compile(rf"^\s*(?:from|import) (streamlit\.(?!(?:{'|'.join(map(re.escape, PUBLIC))})\b)[\w.]+)",
                             re.M)
 PATCHED_NAMES = ("PagesManager", "DeltaGenerator", "streamlit_drawable_canvas.out", "uses_pages_directory",
-                 "page_config.is_emoji", "_handle_rerun_script_request")
+                 "page_config.is_emoji", "_handle_rerun_script_request", "_create_scriptrunner")
 
 
 def _internal(path: Path) -> bool:
@@ -371,3 +371,124 @@ def test_a_browser_rerun_request_and_the_session_pages_are_still_where_note_page
     assert "self._session_state = SessionState()" in inspect.getsource(AppSession.__init__) and \
         hasattr(SessionState, "_omit_query_bound_widget_states"), \
         f"{_versions()}: a session's state no longer leaves out link-bound widgets: redo streamlit_internals.screen"
+
+
+# ---------------------------------------------------------------- runner_handover: a finished run's last messages
+
+class _Loop:
+    """The event loop, stepped by hand: call_later only records what is due."""
+
+    def __init__(self):
+        self.due = []
+
+    def call_later(self, delay, fn, *args):
+        self.due.append((fn, args))
+
+    def step(self):
+        due, self.due = self.due, []
+        for fn, args in due:
+            fn(*args)
+
+
+class _Runner:
+    def __init__(self, takes: bool):
+        self.takes, self.asked = takes, []
+
+    def request_rerun(self, data):
+        self.asked.append(data)
+        return self.takes
+
+
+class _Session:
+    def __init__(self, runner=None, closed=False):
+        self._scriptrunner, self.closed, self.started = runner, closed, []
+
+
+def _start(session, data):
+    session.started.append(data)
+    session._scriptrunner = _Runner(takes=True)
+
+
+def _hold(session, loop, data="drawing"):
+    from cnnviz_ui.streamlit_internals import runner_handover
+    runner_handover.start_or_hold(session, data, _start, loop, lambda s: s.closed)
+
+
+def test_a_new_run_starts_at_once_when_no_runner_is_finishing():
+    session, loop = _Session(), _Loop()
+    _hold(session, loop)
+    assert session.started == ["drawing"] and loop.due == []
+
+
+def test_a_new_run_waits_until_the_finished_runner_has_shut_down():
+    """The finished runner's last messages (a fragment's answer) are handled before its shutdown event clears it:
+    the new run starts only then, so none of them is dropped as coming from a non-current runner."""
+    finishing = _Runner(takes=False)
+    session, loop = _Session(finishing), _Loop()
+    _hold(session, loop)
+    assert session.started == [] and len(loop.due) == 1
+    loop.step()                                   # still shutting down: it refuses, and the request waits again
+    assert session.started == [] and finishing.asked == ["drawing"] and len(loop.due) == 1
+    session._scriptrunner = None                  # its shutdown event has been handled
+    loop.step()
+    assert session.started == ["drawing"] and loop.due == []
+
+
+def test_a_request_held_back_joins_a_runner_that_started_meanwhile():
+    session, loop = _Session(_Runner(takes=False)), _Loop()
+    _hold(session, loop)
+    running = session._scriptrunner = _Runner(takes=True)   # another request started a run in the meantime
+    loop.step()
+    assert running.asked == ["drawing"] and session.started == [] and loop.due == []
+
+
+def test_a_closed_session_starts_nothing_and_a_runner_that_never_shuts_down_is_not_waited_for_ever():
+    from cnnviz_ui.streamlit_internals import runner_handover
+    session, loop = _Session(_Runner(takes=False)), _Loop()
+    _hold(session, loop)
+    session.closed = True
+    loop.step()
+    assert session.started == [] and loop.due == []
+    stuck, loop = _Session(_Runner(takes=False)), _Loop()
+    _hold(stuck, loop)
+    for _ in range(int(runner_handover.GIVE_UP_S / runner_handover.RETRY_S) + 2):
+        loop.step()
+    assert stuck.started == ["drawing"] and loop.due == []
+
+
+def test_a_new_script_runner_is_still_made_where_deliver_finished_runs_holds_it_back():
+    from streamlit.runtime.app_session import AppSession, AppSessionState
+    from streamlit.runtime.scriptrunner import ScriptRunner
+
+    redo = "cnnviz_ui/streamlit_internals/runner_handover.py's deliver_finished_runs"
+    request = inspect.getsource(AppSession.request_rerun)
+    assert "self._scriptrunner.request_rerun(rerun_data)" in request and \
+        "self._create_scriptrunner(rerun_data)" in request, (
+            f"{_versions()}: AppSession no longer asks its runner first and then makes a new one: redo {redo}")
+    assert list(inspect.signature(AppSession._create_scriptrunner).parameters) == ["self", "initial_rerun_data"], \
+        f"{_versions()}: AppSession._create_scriptrunner takes other arguments now: redo {redo}"
+    handler = inspect.getsource(AppSession._handle_scriptrunner_event_on_event_loop)
+    assert "sender is not self._scriptrunner" in handler and "self._scriptrunner = None" in handler, (
+        f"{_versions()}: a non-current runner's events are no longer dropped, or the shutdown no longer clears the "
+        f"runner: check whether {redo} is still needed")
+    init = inspect.getsource(AppSession.__init__)
+    assert "self._event_loop = " in init and "self._state = " in init and \
+        hasattr(AppSessionState, "SHUTDOWN_REQUESTED") and hasattr(ScriptRunner, "request_rerun"), \
+        f"{_versions()}: an AppSession keeps no _event_loop or _state: redo {redo}"
+
+
+def test_deliver_finished_runs_replaces_only_the_runner_factory_and_only_once():
+    from streamlit.runtime.app_session import AppSession
+    from cnnviz_ui.streamlit_internals import runner_handover
+
+    before = AppSession._create_scriptrunner
+    installed = runner_handover._installed
+    try:
+        runner_handover._installed = False
+        runner_handover.deliver_finished_runs()
+        patched = AppSession._create_scriptrunner
+        runner_handover.deliver_finished_runs()
+        assert patched is not before and AppSession._create_scriptrunner is patched
+    finally:
+        AppSession._create_scriptrunner = before
+        runner_handover._installed = installed

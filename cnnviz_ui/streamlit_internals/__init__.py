@@ -30,4 +30,5 @@ from cnnviz_ui.streamlit_internals.link_params import (  # noqa: F401
 from cnnviz_ui.streamlit_internals.navigation import (  # noqa: F401
     apptest_runs_app_py, known_emoji_icon, leave_pages_folder_mode)
 from cnnviz_ui.streamlit_internals.pandas_import import import_pandas_soon, import_pandas_whole  # noqa: F401
+from cnnviz_ui.streamlit_internals.runner_handover import deliver_finished_runs  # noqa: F401
 from cnnviz_ui.streamlit_internals.server import on_a_server  # noqa: F401

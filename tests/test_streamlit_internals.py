@@ -2,6 +2,7 @@
 component or Plotly, a failure here names the workaround whose ground moved, and what to do about it."""
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import importlib.metadata
 import importlib.util
@@ -384,6 +385,9 @@ class _Loop:
     def call_later(self, delay, fn, *args):
         self.due.append((fn, args))
 
+    def call_soon_threadsafe(self, fn, *args):   # from outside the loop: the loop's own call_later, run there
+        fn(*args)
+
     def step(self):
         due, self.due = self.due, []
         for fn, args in due:
@@ -475,6 +479,25 @@ def test_a_new_script_runner_is_still_made_where_deliver_finished_runs_holds_it_
     assert "self._event_loop = " in init and "self._state = " in init and \
         hasattr(AppSessionState, "SHUTDOWN_REQUESTED") and hasattr(ScriptRunner, "request_rerun"), \
         f"{_versions()}: an AppSession keeps no _event_loop or _state: redo {redo}"
+
+
+def test_a_request_held_back_on_the_event_loop_is_looked_at_again_there():
+    from cnnviz_ui.streamlit_internals import runner_handover
+    session = _Session(_Runner(takes=False))
+
+    async def held():
+        loop = asyncio.get_running_loop()
+        runner_handover.start_or_hold(session, "drawing", _start, loop, lambda s: s.closed)
+        await asyncio.sleep(10 * runner_handover.RETRY_S)
+        assert session.started == []
+        session._scriptrunner = None
+        for _ in range(200):
+            if session.started:
+                break
+            await asyncio.sleep(runner_handover.RETRY_S)
+
+    asyncio.run(held())
+    assert session.started == ["drawing"]
 
 
 def test_deliver_finished_runs_replaces_only_the_runner_factory_and_only_once():

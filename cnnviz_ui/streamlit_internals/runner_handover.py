@@ -1,6 +1,7 @@
 """A finished run's last messages reach the browser before the next run takes over (`deliver_finished_runs`)."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 
@@ -32,7 +33,19 @@ def start_or_hold(session, rerun_data, create, loop, closed, waited: float = 0.0
     runner = session._scriptrunner
     if waited > 0 and runner.request_rerun(rerun_data):   # a runner that is running (again) takes it
         return
-    loop.call_later(RETRY_S, start_or_hold, session, rerun_data, create, loop, closed, waited + RETRY_S)
+    _later(loop, start_or_hold, session, rerun_data, create, loop, closed, waited + RETRY_S)
+
+
+def _later(loop, fn, *args) -> None:
+    """fn(*args) RETRY_S from now on `loop`, asked from the loop's own thread or from any other."""
+    try:
+        on_loop = asyncio.get_running_loop() is loop
+    except RuntimeError:   # no loop running in this thread
+        on_loop = False
+    if on_loop:
+        loop.call_later(RETRY_S, fn, *args)
+    else:
+        loop.call_soon_threadsafe(loop.call_later, RETRY_S, fn, *args)
 
 
 def deliver_finished_runs() -> None:

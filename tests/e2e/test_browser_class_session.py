@@ -103,6 +103,8 @@ def test_a_class_follows_answers_and_draws_across_two_processes_and_a_restart(se
         ctx.set_default_timeout(60_000)
     try:
         teacher = contexts[0].new_page()
+        teacher._errors = []
+        teacher.on("pageerror", lambda exc: teacher._errors.append(str(exc)))
         open_page(teacher, served.url, "class_session")
         click(teacher, "Start a class")
         code = teacher.locator(".cnnviz-join").get_attribute("data-code", timeout=60_000)
@@ -149,9 +151,9 @@ def test_a_class_follows_answers_and_draws_across_two_processes_and_a_restart(se
 
         restarted = restart_one(served)                                             # nothing may be lost
         print(f"restarted the app process on {restarted}")
-        for page in [teacher, *students]:
+        for n, page in enumerate([teacher, *students]):   # 0 is the instructor
             wait_until(lambda: "answered so far" in page.inner_text("body") or
-                       "Your answer:" in page.inner_text("body"), 90, "the class page back after the restart")
+                       "Your answer:" in page.inner_text("body"), 90, f"browser {n}'s class page after the restart")
         wait_until(lambda: "6 answered so far" in teacher.inner_text("body"), 60, "six answers after the restart")
 
         click(teacher, "Reveal the answers")
@@ -178,9 +180,10 @@ def test_a_class_follows_answers_and_draws_across_two_processes_and_a_restart(se
             assert exceptions_on(page) == []
         assert [e for page in students for e in page._errors] == []
     except BaseException:
-        for n, ctx in enumerate(contexts):   # what each browser showed when it failed
+        for n, ctx in enumerate(contexts):   # what each browser showed when it failed, and what its page reported
             for page in ctx.pages:
                 screenshot(page, f"class-session-fail-{n}")
+                print(f"browser {n}: {address(page)}; page errors: {getattr(page, '_errors', None)}")
         raise
     finally:
         for ctx in contexts:

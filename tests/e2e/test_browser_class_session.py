@@ -78,10 +78,15 @@ def click(page, name: str) -> None:
     page.get_by_role("button", name=name, exact=True).click()
 
 
-def join(context, url: str, code: str):
-    page = context.new_page()
-    page.on("pageerror", lambda exc: page._errors.append(str(exc)))
+def watch_errors(page):
+    """`page`, keeping the JavaScript errors it reports in `page._errors`."""
     page._errors = []
+    page.on("pageerror", lambda exc: page._errors.append(str(exc)))
+    return page
+
+
+def join(context, url: str, code: str):
+    page = watch_errors(context.new_page())
     open_page(page, url, "class_session")
     page.get_by_label("Class code (on the projector)").fill(code)
     page.get_by_label("Class code (on the projector)").press("Enter")
@@ -102,9 +107,7 @@ def test_a_class_follows_answers_and_draws_across_two_processes_and_a_restart(se
     for ctx in contexts:
         ctx.set_default_timeout(60_000)
     try:
-        teacher = contexts[0].new_page()
-        teacher._errors = []
-        teacher.on("pageerror", lambda exc: teacher._errors.append(str(exc)))
+        teacher = watch_errors(contexts[0].new_page())
         open_page(teacher, served.url, "class_session")
         click(teacher, "Start a class")
         code = teacher.locator(".cnnviz-join").get_attribute("data-code", timeout=60_000)

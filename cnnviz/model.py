@@ -12,6 +12,8 @@ from cnnviz.model_config import (  # noqa: F401 - the design's names, used throu
 
 ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 assert tuple(ACTIVATIONS) == ACTIVATION_NAMES
+# Every activation offered is non-decreasing, so f(max(window)) = max(f(window)): it commutes with max pooling.
+NON_DECREASING = tuple(ACTIVATIONS.values())
 
 
 class DigitCNN(nn.Module):
@@ -61,6 +63,24 @@ class DigitCNN(nn.Module):
         for module in list(self.children())[self.n_feature_layers:]:
             x = module(x)                                              # ... -> [B, num_classes] logits
         return x
+
+    def forward_pooling_first(self, x: torch.Tensor) -> torch.Tensor:
+        """The logits of forward, with every max pooling run before the activation in front of it: the activation
+        then touches a quarter of the values (2x2 windows), forward and backward. The gradients are forward's
+        (for tanh and sigmoid up to which of several equal maxima gets a window's gradient). Training and test
+        passes use it; forward keeps the design's order for hooks and traces. bench/NOTES.md §20."""
+        for module in pooling_first(list(self.children())):
+            x = module(x)
+        return x
+
+
+def pooling_first(modules: list[nn.Module]) -> list[nn.Module]:
+    """`modules` in running order with each (activation, max pooling) pair swapped (see NON_DECREASING)."""
+    order = list(modules)
+    for i in range(len(order) - 1):
+        if isinstance(order[i], NON_DECREASING) and isinstance(order[i + 1], nn.MaxPool2d):
+            order[i], order[i + 1] = order[i + 1], order[i]
+    return order
 
 
 def count_parameters(model: nn.Module) -> int:

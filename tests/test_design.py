@@ -12,7 +12,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from cnnviz.design import compare, summarize
 from cnnviz.layers import layer_specs
 from cnnviz.model import (ACTIVATIONS, CHAPTER_CONFIG, GAP_CONFIG, MAX_PARAMETERS, POOLS, ConvBlock, DigitCNN,
-                          ModelConfig, count_parameters)
+                          ModelConfig, count_parameters, pooling_first)
 from cnnviz.receptive_field import layers_from_model, receptive_fields
 from cnnviz.trace import trace
 from cnnviz.unit import agrees, open_unit
@@ -165,6 +165,37 @@ def test_a_design_traces_with_the_shapes_of_its_summary(name, config):
     assert [tuple(t.shape[1:]) for t in list(acts.values())[1:-1]] == [r.output_shape for r in summary.rows]
     torch.testing.assert_close(acts["logits"], model(x))
     assert summary.activation_bytes == 4 * sum(t.numel() for k, t in acts.items() if k != "probabilities")
+
+
+@pytest.mark.parametrize("name, config", ALL, ids=[name for name, _ in ALL])
+def test_a_design_pooling_first_gives_the_logits_and_gradients_of_its_own_order(name, config):
+    """forward_pooling_first (training and test passes) against forward (the design's order) as the oracle, in
+    training mode (batch norm on the batch, the same dropout mask), float64."""
+    model = trained_looking(config).double().train()
+    x = torch.randn(3, config.in_channels, config.image_size, config.image_size, dtype=torch.float64)
+    results = []
+    for forward in (model.forward, model.forward_pooling_first):
+        model.zero_grad()
+        torch.manual_seed(0)
+        logits = forward(x)
+        (logits * torch.arange(1.0, logits.shape[1] + 1, dtype=torch.float64)).sum().backward()
+        results.append((logits.detach(), [p.grad.clone() for p in model.parameters()]))
+    (ordered, ordered_grads), (quick, quick_grads) = results
+    torch.testing.assert_close(quick, ordered)
+    for g, h in zip(quick_grads, ordered_grads):
+        torch.testing.assert_close(g, h)
+
+
+def test_pooling_first_swaps_each_activation_with_the_max_pooling_after_it_only():
+    def order(config):
+        return [type(m).__name__ for m in pooling_first(list(DigitCNN(config).children()))]
+
+    assert order(CHAPTER_CONFIG) == ["Conv2d", "MaxPool2d", "ReLU", "Conv2d", "MaxPool2d", "ReLU", "Flatten",
+                                     "Linear", "ReLU", "Dropout", "Linear"]
+    assert order(PRESET_LIKE["avg_pool"])[:3] == ["Conv2d", "ReLU", "AvgPool2d"]     # a mean does not commute
+    assert order(ModelConfig.uniform(batch_norm=True))[:4] == ["Conv2d", "BatchNorm2d", "MaxPool2d", "ReLU"]
+    no_pooling = PRESET_LIKE["no_pooling"]
+    assert order(no_pooling) == [type(m).__name__ for m in DigitCNN(no_pooling).children()]
 
 
 @pytest.mark.parametrize("name, config", ALL, ids=[name for name, _ in ALL])

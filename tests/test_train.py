@@ -58,6 +58,21 @@ def test_same_seed_gives_identical_losses_on_cpu(small):
     assert all(torch.equal(p, q) for p, q in zip(a.model.parameters(), b.model.parameters()))
 
 
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_training_with_pooling_first_takes_the_steps_the_designs_order_takes(small, monkeypatch, precision):
+    """The Trainer runs each max pooling before the ReLU in front of it (cheaper): the same logits, the same
+    gradients, so the same weights bit for bit as a run in the design's order (forward)."""
+    config = TrainConfig(max_steps=6, batch_size=64, seed=5, device="cpu", precision=precision)
+    quick = Trainer(config, *small)
+    quick.run()
+    monkeypatch.setattr(DigitCNN, "forward_pooling_first", DigitCNN.forward)
+    ordered = Trainer(config, *small)
+    ordered.run()
+    assert losses(quick) == losses(ordered)
+    assert [r.test_acc for r in quick.records] == [r.test_acc for r in ordered.records]
+    assert all(torch.equal(p, q) for p, q in zip(quick.model.parameters(), ordered.model.parameters()))
+
+
 def test_different_seeds_give_different_runs(small):
     a = Trainer(TrainConfig(max_steps=3, seed=1, device="cpu"), small[0])
     b = Trainer(TrainConfig(max_steps=3, seed=2, device="cpu"), small[0])

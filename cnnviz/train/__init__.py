@@ -184,7 +184,7 @@ class Trainer:
         with torch.random.fork_rng(devices=[]):
             torch.set_rng_state(self._dropout_rng)
             with torch.autocast(self.device.type, torch.bfloat16, enabled=self.precision == "bfloat16"):
-                logits = self.model(x)           # [B, 10]
+                logits = self.model.forward_pooling_first(x)  # [B, 10], as self.model(x) gives them
                 losses = F.cross_entropy(logits, y, label_smoothing=self.config.label_smoothing, reduction="none")
             self.optimizer.zero_grad(set_to_none=True)
             losses.mean().backward()

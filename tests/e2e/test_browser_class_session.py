@@ -95,6 +95,20 @@ def join(context, url: str, code: str):
     return page
 
 
+def choose(radio, option: str) -> None:
+    """Pick `option` in `radio`; click again where a re-render swallowed the click, until the radio shows it chosen
+    (a lost click leaves "Answer" disabled)."""
+    choice = radio.get_by_role("radio", name=option, exact=True)
+
+    def chosen() -> bool:
+        radio.get_by_text(option, exact=True).click()
+        try:
+            return wait_until(choice.is_checked, 3, f"{option!r} to show as chosen")
+        except TimeoutError:
+            return False
+    wait_until(chosen, 60, f"the answer {option!r} to show as chosen")
+
+
 def set_number(page, label: str, value: int) -> None:
     box = page.get_by_label(label, exact=True)
     box.fill(str(value))
@@ -145,7 +159,7 @@ def test_a_class_follows_answers_and_draws_across_two_processes_and_a_restart(se
         for n, page in enumerate(students):
             radio = page.locator('[data-testid="stRadio"]').filter(has_text="Your answer")
             radio.wait_for(timeout=60_000)
-            radio.get_by_text(OPTIONS[2 if n % 3 else 1], exact=True).click()
+            choose(radio, OPTIONS[2 if n % 3 else 1])
             click(page, "Answer")
             page.get_by_text("Your answer:").first.wait_for(timeout=60_000)
         wait_until(lambda: "6 answered so far" in teacher.inner_text("body"), 30, "six answers")

@@ -89,8 +89,15 @@ def extract(rev: str) -> Path:
 
 
 def cli_env(package_root: Path) -> dict:
-    """The environment that makes `python -m cnnviz.train` import cnnviz from `package_root`."""
+    """The environment that makes `python -m cnnviz.train` import cnnviz from `package_root`, when it runs in that
+    folder too (see cli_run): `-m` puts the working folder first on sys.path, before PYTHONPATH."""
     return dict(os.environ, PYTHONPATH=os.pathsep.join([str(package_root), os.environ.get("PYTHONPATH", "")]))
+
+
+def cli_run(package_root: Path, *args: str) -> tuple[list[str], dict, Path]:
+    """(command, environment, working folder) running `python -m cnnviz.train *args` on cnnviz from
+    `package_root`. Run from the repository instead, every variant would import the repository's cnnviz."""
+    return [sys.executable, "-m", "cnnviz.train", *args], cli_env(package_root), package_root
 
 
 _PHASES = r"""
@@ -159,16 +166,16 @@ def main(argv=None) -> int:
     if args.phases:
         phases(root, args.rounds, args.threads)
         return 0
-    variants = {"after": cli_env(REPO)}
+    variants = {"after": REPO}   # the package root each variant imports cnnviz from
     if args.before:
-        variants = {"before": cli_env(extract(args.before)), **variants}
+        variants = {"before": extract(args.before), **variants}
     times = {name: [] for name in variants}
     reference = []
     for round_ in range(args.rounds):
         order = list(variants) if round_ % 2 == 0 else list(reversed(variants))
         for name in order:
-            r = run_until([sys.executable, "-m", "cnnviz.train", "--data", str(root)], args.target, variants[name],
-                          REPO)
+            command, env, cwd = cli_run(variants[name], "--data", str(root))
+            r = run_until(command, args.target, env, cwd)
             times[name].append(r)
             when = "not reached" if r["reached"] is None else f"{r['reached']:.1f}s"
             print(f"round {round_ + 1} {name:6s}: first test >= {100 * args.target:.1f}% at {when} "

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from cnnviz_ui import canvas_frontend, streamlit_internals as internals
+from cnnviz_ui.streamlit_internals.wrapping import WRAPS, is_wrapped, wrap_once
 
 REPO = Path(__file__).resolve().parents[1]
 APP_CODE = [REPO / "app.py", *sorted((REPO / "cnnviz").rglob("*.py")), *sorted((REPO / "cnnviz_ui").rglob("*.py")),
@@ -354,7 +355,8 @@ def test_outside_a_server_no_page_is_noted_and_no_poll_dropped():
     script = "from cnnviz_ui import streamlit_internals\nstreamlit_internals.note_page('pooling', {'k': '1'}, {})"
     at = AppTest.from_string(script, default_timeout=30).run()
     assert not at.exception
-    assert internals.class_polls._polls_patched is False and AppSession._handle_rerun_script_request is before
+    assert not is_wrapped(AppSession, "_handle_rerun_script_request") and \
+        AppSession._handle_rerun_script_request is before
 
 
 def test_a_browser_rerun_request_and_the_session_pages_are_still_where_note_page_looks():
@@ -513,18 +515,39 @@ def _raised(fn) -> list[BaseException]:
     return []
 
 
+def test_wrap_once_wraps_a_method_once_however_often_and_from_however_many_threads_it_is_asked():
+    class Owner:
+        def greet(self):
+            return "hello"
+
+    made = []
+
+    def wrap(original):
+        made.append(original)
+        return lambda self: original(self) + "!"
+
+    workers = [threading.Thread(target=wrap_once, args=(Owner, "greet", wrap)) for _ in range(8)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    wrap_once(Owner, "greet", wrap)
+    assert len(made) == 1 and is_wrapped(Owner, "greet") and Owner().greet() == "hello!"
+    assert getattr(Owner.greet, WRAPS) is made[0]
+
+
 def test_deliver_finished_runs_replaces_only_the_runner_factory_and_only_once():
     from streamlit.runtime.app_session import AppSession
     from cnnviz_ui.streamlit_internals import runner_handover
 
-    before = AppSession._create_scriptrunner
-    installed = runner_handover._installed
+    installed = AppSession._create_scriptrunner
+    before = getattr(installed, WRAPS, installed)   # Streamlit's own, where app.py ran in this process already
     try:
-        runner_handover._installed = False
+        AppSession._create_scriptrunner = before
         runner_handover.deliver_finished_runs()
         patched = AppSession._create_scriptrunner
         runner_handover.deliver_finished_runs()
         assert patched is not before and AppSession._create_scriptrunner is patched
+        assert getattr(patched, WRAPS) is before
     finally:
-        AppSession._create_scriptrunner = before
-        runner_handover._installed = installed
+        AppSession._create_scriptrunner = installed

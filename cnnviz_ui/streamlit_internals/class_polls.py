@@ -1,18 +1,16 @@
 """A class: a student's page moved by the server, and the browser's timer polls from before the move."""
 from __future__ import annotations
 
-import threading
 import time
 
 from cnnviz_ui.streamlit_internals.link_params import link_of
 from cnnviz_ui.streamlit_internals.server import on_a_server
+from cnnviz_ui.streamlit_internals.wrapping import wrap_once
 
 
 _SHOWN = "_cnnviz_shown_page"   # on an AppSession: the url path of the page its last full run showed (note_page)
 _MOVED = "_cnnviz_moved_link"   # on an AppSession: ({key: value before}, until) what a follow just changed (note_page)
 MOVED_FOR_S = 6.0   # how long a poll with a value from before the follow is dropped: the page run, and the way back
-_polls_lock = threading.Lock()
-_polls_patched = False
 
 
 def note_page(url_path: str, link: dict[str, str] | None = None, before: dict[str, str] | None = None) -> None:
@@ -109,21 +107,14 @@ def screen(session, client_state, now: float):
 
 
 def _drop_stale_polls() -> None:
-    global _polls_patched
-    if _polls_patched:
-        return
     from streamlit.runtime.app_session import AppSession
 
-    with _polls_lock:
-        if _polls_patched:
-            return
-        handle = AppSession._handle_rerun_script_request
-
+    def wrap(handle):
         def handle_rerun_script_request(self, client_state=None):
             screened = screen(self, client_state, time.monotonic())
             if screened is None and client_state is not None:   # a stale poll: dropped
                 return
             handle(self, screened)
+        return handle_rerun_script_request
 
-        AppSession._handle_rerun_script_request = handle_rerun_script_request
-        _polls_patched = True
+    wrap_once(AppSession, "_handle_rerun_script_request", wrap)

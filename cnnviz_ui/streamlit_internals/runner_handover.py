@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
+
+from cnnviz_ui.streamlit_internals.wrapping import wrap_once
 
 _LOG = logging.getLogger(__name__)
 RETRY_S = 0.002      # how often a held-back request looks again whether the finishing run has handed over
 GIVE_UP_S = 2.0      # ... and after how long it starts its run anyway (the runner's shutdown never came)
-_lock = threading.Lock()
-_installed = False
 
 
 def hold_back(session) -> bool:
@@ -65,25 +64,18 @@ def deliver_finished_runs() -> None:
     Relies on `AppSession._create_scriptrunner(rerun_data)`, `AppSession._scriptrunner` (None once the shutdown
     event is handled), `AppSession._event_loop`, `AppSession._state` and `ScriptRunner.request_rerun`. Check:
     tests/test_streamlit_internals.py; delete this when Streamlit hands its events over itself."""
-    global _installed
-    if _installed:
-        return
     from streamlit.runtime.app_session import AppSession, AppSessionState
 
     def closed(session) -> bool:
         return session._state == AppSessionState.SHUTDOWN_REQUESTED
 
-    with _lock:
-        if _installed:
-            return
-        create = AppSession._create_scriptrunner
-
+    def wrap(create):
         def create_scriptrunner(self, initial_rerun_data) -> None:
             loop = getattr(self, "_event_loop", None)
             if loop is None or not hold_back(self):
                 create(self, initial_rerun_data)
                 return
             start_or_hold(self, initial_rerun_data, create, loop, closed)
+        return create_scriptrunner
 
-        AppSession._create_scriptrunner = create_scriptrunner
-        _installed = True
+    wrap_once(AppSession, "_create_scriptrunner", wrap)

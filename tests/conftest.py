@@ -4,6 +4,7 @@ $CNNVIZ_DATA if set, else ../shared/data where it exists (CI), else the app's de
 scripts/test.sh makes the same choice and downloads MNIST there before the tests start.
 """
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,17 @@ os.environ.setdefault("CNNVIZ_STANDBY_WORKER", "0")
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 DATA_ROOT = SHARED if not os.environ.get("CNNVIZ_DATA") and SHARED.is_dir() else default_data_root()
+
+
+@pytest.fixture(autouse=True)
+def main_module_kept():
+    """Streamlit's AppTest leaves sys.modules["__main__"] pointing at the script it ran (a temporary file). A
+    spawn pool started later in the same pytest process would make every child import that script: the children
+    die and the pool replaces them without end (a hang). Each test gets back the __main__ it started with."""
+    main = sys.modules.get("__main__")
+    yield
+    if sys.modules.get("__main__") is not main:
+        sys.modules["__main__"] = main
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ import importlib.metadata
 import importlib.util
 import inspect
 import re
+import sys
 import threading
 from pathlib import Path
 
@@ -75,6 +76,24 @@ def test_the_apptest_helper_puts_streamlit_back_as_it_was():
     with internals.apptest_runs_app_py():
         assert PagesManager.__init__ is not before
     assert PagesManager.__init__ is before
+
+
+MAIN_AT_COLLECTION = sys.modules["__main__"]   # pytest's own, before any test ran
+
+
+def test_apptest_still_leaves_the_script_it_ran_as_main():
+    """Why tests/conftest.py's main_module_kept exists: a spawn pool started after an AppTest run in the same
+    process would make its children import AppTest's script, and replace the dying children without end."""
+    from streamlit.testing.v1 import AppTest
+
+    AppTest.from_string("import streamlit as st\nst.write('hello')", default_timeout=30).run()
+    assert sys.modules["__main__"] is not MAIN_AT_COLLECTION, (
+        f"{_versions()}: AppTest now puts sys.modules['__main__'] back itself: main_module_kept in "
+        "tests/conftest.py can go.")
+
+
+def test_the_next_test_starts_with_pytests_own_main_again():   # runs after the one above (file order)
+    assert sys.modules["__main__"] is MAIN_AT_COLLECTION
 
 
 # ---- the page icon: known_emoji_icon ------------------------------------------------------------------------

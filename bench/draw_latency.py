@@ -105,24 +105,32 @@ def _start_server(port: int, freeze: bool, checkout: Path | None = None):
 
 
 # The draw page tags its prediction and probability bars with a digest of the input, and the network picture
-# carries it in its layout's meta. Settled: all three show the same digest, it is not the one on screen at the
-# last mouse-up, every picture is decoded and the network's layer pictures are drawn.
-_DIGESTS = """() => {
+# carries it too (the SVG picture's data-digest; before it, a Plotly figure's layout.meta, so that --against can
+# measure an older checkout). Settled: all three show the same digest, it is not the one on screen at the last
+# mouse-up, and every picture is decoded.
+_NETWORK = """const network = () => {
+  const svg = document.querySelector('.st-key-network svg.cnnviz-network');
+  if (svg) return {digest: svg.dataset.digest, drawn: true};
+  const gd = document.querySelector('.st-key-network .js-plotly-plot');
+  if (!gd || !gd.layout || !gd.layout.meta) return null;
+  return {digest: gd.layout.meta.digest,
+          drawn: !!gd._fullLayout && gd.querySelectorAll('image').length >= gd.layout.images.length};
+};"""
+_DIGESTS = """() => { """ + _NETWORK + """
   const tags = [...document.querySelectorAll('.cnnviz-prediction, .cnnviz-probabilities')].map(e => e.dataset.digest);
-  const gd = document.querySelector('.st-key-network .js-plotly-plot');
-  return tags.concat(gd && gd.layout && gd.layout.meta ? [gd.layout.meta.digest] : []);
+  const net = network();
+  return tags.concat(net ? [net.digest] : []);
 }"""
-_SETTLED = """(before) => {
+_SETTLED = """(before) => { """ + _NETWORK + """
   const blocks = [...document.querySelectorAll('.cnnviz-prediction, .cnnviz-probabilities')];
-  const gd = document.querySelector('.st-key-network .js-plotly-plot');
   if (blocks.length !== 2) return false;
   const answer = blocks.map(e => e.dataset.digest);
   if (answer[0] === answer[1] && !before.includes(answer[0]) && window.__answerAt == null)
     window.__answerAt = performance.now();   // the prediction and the probabilities are the new drawing's
-  if (!gd || !gd.layout || !gd.layout.meta || !gd._fullLayout) return false;
-  const digests = answer.concat([gd.layout.meta.digest]);
+  const net = network();
+  if (!net || !net.drawn) return false;
+  const digests = answer.concat([net.digest]);
   if (digests.some(d => d !== digests[0]) || before.includes(digests[0])) return false;
-  if (gd.querySelectorAll('image').length < gd.layout.images.length) return false;
   const imgs = blocks.flatMap(b => [...b.querySelectorAll('img')]);
   if (imgs.length === 0 || imgs.some(img => !img.complete || img.naturalWidth === 0)) return false;
   const now = performance.now();

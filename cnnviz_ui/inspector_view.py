@@ -14,9 +14,10 @@ from cnnviz_ui.current_digit import Digit
 from cnnviz_ui.draw_view import Analysis, example_html, field_widths, input_hash, layers_picture
 from cnnviz_ui.export import image_download
 from cnnviz_ui.images import digit_image, figure_html
-from cnnviz_ui.network_view import clicked, network_figure
+from cnnviz_ui.clickable import clickable_picture
+from cnnviz_ui.network_view import clicked, network_svg
 from cnnviz_ui.shell import lecture_mode, prose, show_chart
-from cnnviz_ui.unit_view import map_picker_figure, partial_sums_figure, unit_html
+from cnnviz_ui.unit_view import map_picker_svg, partial_sums_figure, unit_html
 
 # -- the page's state: which map or unit the student is looking at ----------------------------------------------
 
@@ -73,19 +74,19 @@ SCROLL_JS = """<script>
 
 # -- the page's pieces: the digit read from an upload, the answer, the network and one unit opened ---------------
 
-def _open_clicked(chart: str, views: list) -> None:
+def _open_clicked(views: list, spot: str) -> None:
     """A click on the network picture: open that map (or unit) in the inspector."""
-    hit = clicked(st.session_state.get(chart), views)
+    hit = clicked(spot, views)
     if hit is not None:
         open_pick(*hit, views)
 
 
-def _pick_from_map(chart: str, layer: str) -> None:
-    """A click on the map picks that unit: move the row and column pickers there."""
-    points = st.session_state[chart]["selection"]["points"]
-    if points:
-        st.session_state[f"rf_y_{layer}"] = int(points[0]["y"])
-        st.session_state[f"rf_x_{layer}"] = int(points[0]["x"])
+def _pick_from_map(layer: str, spot: str) -> None:
+    """A click on the map picks that unit (its `data-spot` is "<row> <column>"): move the pickers there."""
+    row, _, column = spot.partition(" ")
+    if row.isdigit() and column.isdigit():
+        st.session_state[f"rf_y_{layer}"] = int(row)
+        st.session_state[f"rf_x_{layer}"] = int(column)
 
 
 @st.fragment  # picking a map or a unit reruns only this part: the canvas and the prediction are left alone
@@ -100,12 +101,10 @@ def inside_the_network(model: nn.Module, digit: Digit, result: Analysis, example
           "it below; the magenta box on the input is the patch of pixels the unit you open can see.")
     layer, index, where = current_pick(result.layers)
     box = unit_window(model, layer, *where, n_px) if where is not None else None
-    chart = f"network_{layer}_{index}"  # a new chart after each pick: a click on any map is a new selection
     with st.container(key="network"):
-        show_chart(network_figure(digit.image28, result.layers, result.probabilities, (layer, index), box,
-                                  input_hash(digit.image28), height=470 if lecture_mode() else 340),
-                   key=chart, name="network", on_select=partial(_open_clicked, chart, result.layers),
-                   selection_mode="points")
+        clickable_picture(network_svg(digit.image28, result.layers, result.probabilities, (layer, index), box,
+                                      input_hash(digit.image28), height=517 if lecture_mode() else 340),
+                          key="network_picture", on_click=partial(_open_clicked, result.layers))
     image_download(lambda: layers_picture(result.layers), "every layer", key="draw_layers_png")
     with st.container(key="inspector"):
         _one_unit(model, digit, result)
@@ -147,10 +146,10 @@ def _one_unit(model: nn.Module, digit: Digit, result: Analysis) -> None:
             y0, y1, x0, x1 = unit_window(model, layer, uy, ux, n_px)
             st.html(figure_html(digit_image(digit.image28, size=140, box=(y0, y1, x0, x1)), 168,
                                 f"Input pixels rows {y0}–{y1 - 1}, columns {x0}–{x1 - 1}: a {y1 - y0}×{x1 - x0} patch"))
-            chart = f"unit_map_{layer}"
-            show_chart(map_picker_figure(values[channel], (uy, ux), height=260), key=chart,
-                       name=f"{layer} map {channel}", on_select=partial(_pick_from_map, chart, layer),
-                       selection_mode="points")
+            big = lecture_mode()
+            clickable_picture(map_picker_svg(values[channel], (uy, ux), height=300 if big else 260,
+                                             type_px=15 if big else 11),
+                              key=f"unit_map_{layer}", on_click=partial(_pick_from_map, layer))
             st.caption(f"{titles[layer]}, map {channel}: click a square to open that unit.")
         else:
             st.caption(f"{titles[layer]} is a vector: each of its units reads every value of the layer before it, "

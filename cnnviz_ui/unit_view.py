@@ -8,10 +8,12 @@ import html
 
 import numpy as np
 import plotly.graph_objects as go
+from PIL import Image
 
 from cnnviz.written import as_written, total
 from cnnviz.unit import Normalization, UnitComputation, WeightedSum
 from cnnviz_ui import visual
+from cnnviz_ui.images import png_data_url
 from cnnviz_ui.visual import number
 
 TOP = 10  # contributions listed for a Linear unit
@@ -199,27 +201,52 @@ def partial_sums_figure(rec: UnitComputation, height: int = 260) -> go.Figure:
     return fig
 
 
-def map_picker_figure(values: np.ndarray, unit: tuple[int, int], height: int = 300) -> go.Figure:
-    """A feature map as clickable squares (a scatter: Plotly selects scatter points, not heatmap cells).
+def map_picker_svg(values: np.ndarray, unit: tuple[int, int], height: int = 260, type_px: int = 11) -> str:
+    """A feature map [h, w] as a clickable picture for cnnviz_ui.clickable: a click on a square sends "<row>
+    <column>", hovering one writes its value under the map; the `unit` outlined, row and column numbers on two
+    sides, the colour bar on the right. As wide as its column and at most `height` px tall; its type about
+    `type_px` px.
 
-    Built in one constructor call: each later update_* call would validate the figure again, and this one
-    is drawn on every Draw-page rerun (bench/NOTES.md section 8)."""
+    One small PNG under one `data-grid` rectangle (the browser finds the square from the pointer), not a shape
+    per square: 784 shapes made each drawing's page heavier to parse and lay out (bench/NOTES.md section 21)."""
+    values = np.asarray(values, dtype=float)
     h, w = values.shape
-    ys, xs = np.mgrid[0:h, 0:w]  # [h, w] each
-    cell = (height - 40) / max(h, w)  # pixels per cell: the plot is as tall as the frame allows
-    colors = visual.heatmap_colors(values, title="value")
-    marker = dict(symbol="square", size=max(3.0, cell + 0.5), color=values.ravel(), colorscale=colors["colorscale"],
-                  cmin=colors["zmin"], cmax=colors["zmax"], showscale=True, colorbar=colors["colorbar"],
-                  line=dict(width=0))
+    name, lo, hi = visual.scale_range(values)
+    if name == "diverging":
+        lo, hi = visual.signed_range([lo, hi])
+    hi = hi if hi > lo else lo + 1.0
+    url = png_data_url(Image.fromarray(visual.colorize(values, lo, hi, name)))
+    n = max(h, w)
+    room = n / 14                               # the margins scale with the map: about 26 px whatever its size
+    px = max((h + 3.2 * room) / height, (w + 9 * room) / 330)   # one pixel, in squares (a ~330 px column): type
+    font = type_px * px
+    step = 1 if n <= 8 else 2 if n <= 16 else 5
     uy, ux = unit
-    axis = dict(constrain="domain", showgrid=False, zeroline=False)
-    return go.Figure(
-        data=[go.Scatter(x=xs.ravel(), y=ys.ravel(), mode="markers", marker=marker,
-                         unselected=dict(marker=dict(opacity=1)), selected=dict(marker=dict(opacity=1)),
-                         hovertemplate="row %{y}, column %{x}: %{marker.color:.4f}<extra></extra>")],
-        layout=dict(height=height, margin=dict(l=10, r=10, t=30, b=10), clickmode="event+select", dragmode=False,
-                    plot_bgcolor="rgba(0,0,0,0)",
-                    shapes=[dict(type="rect", x0=ux - 0.5, x1=ux + 0.5, y0=uy - 0.5, y1=uy + 0.5,
-                                 line=dict(color=visual.HIGHLIGHT, width=3))],
-                    xaxis=dict(axis, range=[-0.5, w - 0.5], side="top"),
-                    yaxis=dict(axis, scaleanchor="x", range=[h - 0.5, -0.5])))
+    ink = f'font-size="{font:.3f}" fill="{visual.MUTED}"'
+    shown = " ".join(number(v, DIGITS) for v in values.ravel())
+    parts = [f'<image href="{url}" x="0" y="0" width="{w}" height="{h}" preserveAspectRatio="none" '
+             'style="image-rendering:pixelated"/>',
+             f'<rect x="{ux}" y="{uy}" width="1" height="1" fill="none" stroke="{visual.HIGHLIGHT}" '
+             'stroke-width="3" vector-effect="non-scaling-stroke" pointer-events="none"/>',
+             f'<rect data-grid="{h} {w}" data-values="{shown}" x="0" y="0" width="{w}" height="{h}" '
+             'fill="transparent"/>']
+    parts += [f'<text x="{x + 0.5}" y="-0.3" text-anchor="middle" {ink}>{x}</text>' for x in range(0, w, step)]
+    parts += [f'<text x="-0.3" y="{y + 0.5}" text-anchor="end" dominant-baseline="central" {ink}>{y}</text>'
+              for y in range(0, h, step)]
+    stops = "".join(f'<stop offset="{i / 4:g}" stop-color="rgb({r},{g},{b})"/>'
+                    for i, (r, g, b) in enumerate(visual.lut(name)[[255, 192, 128, 64, 0]]))
+    bar_x, bar_w = w + 0.6, 0.6 * room
+    parts.append(f'<defs><linearGradient id="cnnviz-map-scale" x1="0" y1="0" x2="0" y2="1">{stops}'
+                 '</linearGradient></defs>')
+    parts.append(f'<rect x="{bar_x}" y="0" width="{bar_w:.3f}" height="{h}" fill="url(#cnnviz-map-scale)"/>')
+    label_x = bar_x + bar_w + 0.3
+    parts.append(f'<text x="{label_x:.3f}" y="0" dominant-baseline="hanging" {ink}>{number(hi)}</text>')
+    parts.append(f'<text x="{label_x:.3f}" y="{h}" {ink}>{number(lo)}</text>')
+    parts.append(f'<text data-readout="Point at a square to read its value" x="0" y="{h + 1.2 * room:.3f}" '
+                 f'dominant-baseline="central" font-size="{font:.3f}" fill="{visual.TEXT}">'
+                 'Point at a square to read its value</text>')
+    right = label_x + 5 * font
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="cnnviz-map-picker" data-unit="{uy} {ux}" '
+            f'viewBox="{-1.6 * room:.3f} {-1.6 * room:.3f} {right + 1.6 * room:.3f} {h + 3.2 * room:.3f}" '
+            f'style="max-height:{int(height)}px" role="img" aria-label="The feature map: click a square to '
+            f'open that unit">{"".join(parts)}</svg>')

@@ -148,7 +148,6 @@ def samples() -> dict[str, list[Case]]:
         "cnnviz_ui.model_charts.channel_weights": [Case((np.abs(SIGNED),), scale="sequential")],
         # unit inspector
         "cnnviz_ui.unit_view.partial_sums_figure": [Case((unit,))],
-        "cnnviz_ui.unit_view.map_picker_figure": [Case((acts["relu1"][0, 0].numpy(), (2, 3)), scale="sequential")],
         # convolution page
         "cnnviz_ui.convolution_view.input_figures": [Case((x, 1, steps[6])), Case((np.abs(np.eye(30)), 0, steps[0]))],
         "cnnviz_ui.convolution_view.kernel_figure": [Case((kernel,), scale="diverging")],
@@ -175,7 +174,6 @@ def samples() -> dict[str, list[Case]]:
         # draw page
         "cnnviz_ui.draw_view.layer_image": [Case((v,)) for v in views],
         "cnnviz_ui.draw_view.layers_picture": [Case((views,))],
-        "cnnviz_ui.network_view.network_figure": [Case((np.eye(28), views, np.full(10, 0.1)))],
     }
 
 
@@ -198,7 +196,7 @@ def test_discovery_finds_the_builders_of_every_kind():
     """The walk is not empty: figure builders, picture builders and unannotated ones are all found."""
     for name in ("cnnviz_ui.charts.grid", "cnnviz_ui.model_charts.confusion", "cnnviz_ui.images.feature_grid",
                  "cnnviz_ui.images.kernel_image", "cnnviz_ui.draw_view.layer_image",
-                 "cnnviz_ui.convolution_view.kernel_figure", "cnnviz_ui.unit_view.map_picker_figure"):
+                 "cnnviz_ui.convolution_view.kernel_figure", "cnnviz_ui.unit_view.partial_sums_figure"):
         assert name in FOUND, f"{name} was not discovered as a builder"
     assert "cnnviz_ui.images.png_data_url" not in FOUND  # a str, not a picture
 
@@ -256,12 +254,12 @@ def test_every_sample_names_a_discovered_builder(sample_table):
     assert not set(sample_table) - set(FOUND)
 
 
-# ---- HTML builders (number grids, bars): the same colours, the same numbers --------------------------------
+# ---- HTML and SVG builders (number grids, bars, clickable pictures): the same colours, the same numbers ------
 def html_builders() -> dict[str, object]:
     found = {}
     for module in _modules():
         for name, fn in inspect.getmembers(module, inspect.isfunction):
-            if fn.__module__ == module.__name__ and not name.startswith("_") and name.endswith("_html"):
+            if fn.__module__ == module.__name__ and not name.startswith("_") and name.endswith(("_html", "_svg")):
                 found[f"{module.__name__}.{name}"] = fn
     return found
 
@@ -289,6 +287,8 @@ def html_samples() -> dict[str, list[Case]]:
         "cnnviz_ui.model_charts.probability_bars_html": [Case((probabilities, "d"))],
         "cnnviz_ui.draw_view.prediction_html": [Case(("data:image/png;base64,", probabilities, "d"))],
         "cnnviz_ui.images.figure_html": [Case((Image.new("RGB", (4, 4)), 40, "a caption"))],
+        "cnnviz_ui.unit_view.map_picker_svg": [Case((acts["relu1"][0, 0].numpy(), (2, 3))), Case((SIGNED, (0, 1)))],
+        "cnnviz_ui.network_view.network_svg": [Case((np.eye(28), _draw_views(), np.full(10, 0.1)))],
     }
 
 
@@ -335,6 +335,10 @@ def test_the_html_check_catches_blue_positive_cells_foreign_colours_and_negative
     problems = check_html(html, Case(probes=[(0, "red"), (1, "blue")]))
     assert sum("not a colour of visual.py" in p for p in problems) == 2, problems
     assert sum("expected" in p for p in problems) == 2 and any("negative zero" in p for p in problems)
+    from cnnviz_ui.images import png_data_url
+
+    svg = f"<svg><image href='{png_data_url(Image.new('RGB', (4, 4), (31, 119, 180)))}'/></svg>"
+    assert any(p.startswith("picture 0:") for p in check_html(svg, Case()))      # a picture inside the markup
 
 
 def test_the_picture_check_catches_a_reversed_scale_and_foreign_colours():

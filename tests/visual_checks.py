@@ -173,8 +173,15 @@ def check_picture(img: Image.Image, case: Case) -> list[str]:
 CELL = re.compile(r"<td[^>]*?background:\s*([^;'\"]+)[^>]*>")
 
 
+PICTURE_URL = re.compile(r"data:image/png;base64,([A-Za-z0-9+/=]+)")
+
+
 def check_html(text: str, case: Case) -> list[str]:
+    """HTML or SVG markup: its colours are visual's, and so are the pixels of every PNG it carries."""
     problems = []
+    for n, data in enumerate(PICTURE_URL.findall(text)):
+        picture = Image.open(io.BytesIO(base64.b64decode(data)))
+        problems += [f"picture {n}: {p}" for p in check_picture(picture, Case())]
     text = re.sub(r"data:image/[a-z]+;base64,[A-Za-z0-9+/=]*", "", text)
     foreign = {rgb_of(m.group(0)) for m in COLOUR_TEXT.finditer(text)} - {None}
     problems += [f"colour rgb{rgb} is not a colour of visual.py" for rgb in sorted(foreign) if not is_visual(rgb)]

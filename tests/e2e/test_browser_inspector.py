@@ -11,14 +11,14 @@ pytestmark = pytest.mark.browser
 UNIT_JS = """() => { const u = document.querySelector('.cnnviz-unit');
   return u ? [u.dataset.layer, u.dataset.unit, u.innerText] : null; }"""
 
-# Page coordinates of cell (row, col) of the clickable map (the Plotly chart drawn in the inspector).
+# Page coordinates of the centre of square (row, col) of the clickable map (the inspector's grid picture).
 CELL_JS = """([row, col]) => {
-  const gd = [...document.querySelectorAll('.st-key-inspector .js-plotly-plot')]
-    .find(g => g.layout && g.layout.clickmode);
-  if (!gd || !gd._fullLayout) return null;
-  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
-  return [box.left + xa._offset + xa.l2p(col), box.top + ya._offset + ya.l2p(row)];
+  const grid = document.querySelector('.st-key-inspector .cnnviz-map-picker [data-grid]');
+  if (!grid) return null;
+  const [rows, cols] = grid.dataset.grid.split(' ').map(Number), box = grid.getBoundingClientRect();
+  return [box.left + (col + 0.5) * box.width / cols, box.top + (row + 0.5) * box.height / rows];
 }"""
+READOUT_JS = """() => document.querySelector('.st-key-inspector [data-readout]')?.textContent"""
 
 # White pixels on the fabric canvas that holds the strokes (the drawing layer under the mouse layer).
 INK_JS = """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
@@ -44,7 +44,7 @@ def test_the_page_opens_on_the_built_in_example(page, base_url):
     wait_until(lambda: page.locator(".cnnviz-example").get_attribute("data-prediction") == "7", 30,
                "the example's prediction, below, labelled as the example")
     assert page.locator(".cnnviz-prediction").count() == 0      # nothing beside the empty canvas
-    wait_until(lambda: page.locator(".st-key-network .js-plotly-plot").count() == 1, 30, "the network picture")
+    wait_until(lambda: page.locator(".st-key-network svg.cnnviz-network").count() == 1, 30, "the network picture")
     assert exceptions_on(page) == []
 
 
@@ -54,8 +54,10 @@ def test_clicking_a_square_of_the_map_opens_that_unit(page, base_url, console):
     layer, unit, _ = _unit(page)
     channel = unit.split(",")[0]
     page.wait_for_function(f"() => ({CELL_JS})([0, 0]) !== null", timeout=30_000, polling=100)
-    page.locator(".st-key-inspector .js-plotly-plot").last.scroll_into_view_if_needed()
+    page.locator(".st-key-inspector .cnnviz-map-picker").scroll_into_view_if_needed()
     x, y = page.evaluate(CELL_JS, [9, 11])
+    page.mouse.move(x, y)                    # pointing at a square reads its value under the map
+    wait_until(lambda: (page.evaluate(READOUT_JS) or "").startswith("row 9, column 11: "), 10, "the value read out")
     page.mouse.click(x, y)
     layer, unit, text = wait_until(lambda: (u := _unit(page)) and u[1] == f"{channel},9,11"
                                    and "The network's own forward pass gives" in u[2] and u, 30, "the clicked unit")

@@ -137,6 +137,14 @@ MEASURE_JS = """(tol) => {
       }
     }
   }
+  // (d) our own clickable pictures (cnnviz_ui.clickable): inside the page
+  for (const svg of main.querySelectorAll('.cnnviz-clickable svg')) {
+    if (!shown(svg)) continue;
+    const s = box(svg);
+    if (s.right > window.innerWidth + tol || s.left < -tol)
+      cut.push(`picture ${svg.getAttribute('class')}: spans x ${s.left}..${s.right} px, ` +
+               `page ${window.innerWidth} px wide`);
+  }
   // still loading: a widget's code not yet there (skeleton), an element left from the last run, a run going on
   const app = document.querySelector('[data-testid="stApp"]');
   const busy = !!document.querySelector('[data-testid="stSkeleton"], [data-stale="true"]')

@@ -11,40 +11,28 @@ pytestmark = pytest.mark.browser
 UNIT_JS = """() => { const u = document.querySelector('.cnnviz-unit');
   return u ? [u.dataset.layer, u.dataset.unit] : null; }"""
 
-# The network figure (inside the st-key-network box): what it outlines, and where a spot of it is on the page.
-NETWORK_JS = """() => { const gd = document.querySelector('.st-key-network .js-plotly-plot');
-  return gd && gd.layout && gd._fullLayout ? gd.layout.meta : null; }"""
-SPOT_JS = """([layer, index]) => {
-  const gd = document.querySelector('.st-key-network .js-plotly-plot');
-  if (!gd || !gd._fullLayout) return null;
-  const trace = gd._fullData.find(t => t.name === 'spots');
-  const meta = gd.layout.meta, l = meta.layers.indexOf(layer);     // spots run layer by layer, in order
-  const i = l < 0 ? -1 : meta.counts.slice(0, l).reduce((a, b) => a + b, 0) + index;
-  if (i < 0) return null;
-  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
-  return [box.left + xa._offset + xa.l2p(trace.x[i]), box.top + ya._offset + ya.l2p(trace.y[i])];
-}"""
-
-
-def _spot(page, layer: str, index: int):
-    return wait_until(lambda: page.evaluate(SPOT_JS, [layer, index]), 30, f"{layer} map {index} on the picture")
+# The network picture (inside the st-key-network box): what it outlines, and each map's clickable square.
+NETWORK_JS = """() => { const svg = document.querySelector('.st-key-network svg.cnnviz-network');
+  return svg ? {selected: svg.dataset.selected, digest: svg.dataset.digest} : null; }"""
 
 
 def _click(page, layer: str, index: int) -> None:
-    page.locator(".st-key-network").scroll_into_view_if_needed()
-    x, y = _spot(page, layer, index)
-    page.mouse.move(x, y)
-    page.mouse.click(x, y)
+    spot = page.locator(f'.st-key-network [data-spot="{layer} {index}"]')
+    spot.scroll_into_view_if_needed()
+    box = spot.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
 
 
 def test_the_network_is_one_picture_from_input_to_probabilities(page, base_url):
     open_page(page, base_url, "draw")
     meta = wait_until(lambda: page.evaluate(NETWORK_JS), 60, "the network picture")
-    titles = page.evaluate("""() => [...document.querySelector('.st-key-network .js-plotly-plot').data[0].text]""")
-    joined = " ".join(titles)
+    joined = page.locator(".st-key-network svg.cnnviz-network").text_content()
     for name in ("input", "conv1 + relu1", "pool1", "conv2 + relu2", "pool2", "logits", "probabilities"):
-        assert name in joined, (name, titles)
-    assert meta["selected"] is not None
+        assert name in joined, (name, joined)
+    assert meta["selected"]
+    picture = page.locator(".st-key-network svg.cnnviz-network").bounding_box()
+    assert picture["width"] > 600 and picture["height"] > 150            # drawn, across the page
     assert exceptions_on(page) == []
 
 
@@ -58,7 +46,7 @@ def test_clicking_a_map_opens_it_in_the_inspector(page, base_url, console):
                              "the inspector on pool2")
     assert unit.split(",")[0] == "21"
     assert page.get_by_label("Layer", exact=True).input_value() == "pool2"
-    wait_until(lambda: (page.evaluate(NETWORK_JS) or {}).get("selected") == ["pool2", 21], 30,
+    wait_until(lambda: (page.evaluate(NETWORK_JS) or {}).get("selected") == "pool2 21", 30,
                "pool2 map 21 outlined on the picture")
     screenshot(page, "draw-network-clicked")
     # a second click, on another layer's map, moves the inspector again

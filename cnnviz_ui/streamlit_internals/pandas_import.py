@@ -22,6 +22,7 @@ def import_pandas_whole() -> None:
 
 _pandas_thread: threading.Thread | None = None
 _pandas_lock = threading.Lock()
+SOON_S = 3.0   # after the first page: its browser is still fetching the page's code from this server meanwhile
 
 
 
@@ -32,12 +33,15 @@ def import_pandas_soon() -> None:
 
     The home page draws no chart and no table, so a cold start shows it without paying for pandas (about 0.4 s
     of CPU, a third of what the app adds to a bare Streamlit app's start); every other page waits for the import
-    to finish through `import_pandas_whole` before it runs, so no chart can meet a half-imported pandas.
+    to finish through `import_pandas_whole` before it runs, so no chart can meet a half-imported pandas. The
+    import starts SOON_S seconds after the call: started at once, it held the interpreter lock for most of ~0.8 s
+    while the server was still sending the first page's code and messages to the browser (bench/cold_start.py).
     """
     global _pandas_thread
     if not on_a_server():
         return
     with _pandas_lock:
         if _pandas_thread is None and "pandas" not in sys.modules:
-            _pandas_thread = threading.Thread(target=import_pandas_whole, name="cnnviz-import-pandas", daemon=True)
+            _pandas_thread = threading.Timer(SOON_S, import_pandas_whole)
+            _pandas_thread.name, _pandas_thread.daemon = "cnnviz-import-pandas", True
             _pandas_thread.start()

@@ -8,7 +8,6 @@ so the GAP model draws itself too.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from html import escape
 
 import numpy as np
@@ -124,9 +123,10 @@ def _title(x: float, lines: list[str], last: str, size: float) -> str:
     return f'<text font-size="{_f(size)}" fill="{visual.TEXT}" text-anchor="middle">{spans}</text>'
 
 
-def _outline(x0: float, y0: float, x1: float, y1: float, px: float) -> str:
+def _outline(x0: float, y0: float, x1: float, y1: float, line_px: float) -> str:
+    """A box in the highlight colour, its line `line_px` screen pixels wide whatever the picture's scale."""
     return (f'<rect x="{_f(x0)}" y="{_f(y0)}" width="{_f(x1 - x0)}" height="{_f(y1 - y0)}" fill="none" '
-            f'stroke="{visual.HIGHLIGHT}" stroke-width="{px}" vector-effect="non-scaling-stroke" '
+            f'stroke="{visual.HIGHLIGHT}" stroke-width="{line_px}" vector-effect="non-scaling-stroke" '
             'class="cnnviz-outline"/>')
 
 
@@ -166,7 +166,7 @@ def network_svg(image28: np.ndarray, views: list, probabilities: np.ndarray, sel
     px = max((HEIGHT + 0.3 - y_top) / (height - 12), (x_end + 0.6) / 820)
     font = 12 * px
 
-    parts = pictures
+    parts = [*pictures]
     parts += [_title(tx, lines, last, font) for tx, lines, last in titles]
     mid = HEIGHT / 2
     for a, b in arrows:                       # the arrows between stages: shaft, then head

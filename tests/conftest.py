@@ -22,15 +22,18 @@ SHARED = REPO.parent / "shared" / "data"
 DATA_ROOT = SHARED if not os.environ.get("CNNVIZ_DATA") and SHARED.is_dir() else default_data_root()
 
 
+PYTEST_MAIN = sys.modules.get("__main__")
+
+
 @pytest.fixture(autouse=True)
 def main_module_kept():
-    """Streamlit's AppTest leaves sys.modules["__main__"] pointing at the script it ran (a temporary file). A
-    spawn pool started later in the same pytest process would make every child import that script: the children
-    die and the pool replaces them without end (a hang). Each test gets back the __main__ it started with."""
-    main = sys.modules.get("__main__")
+    """Streamlit's AppTest leaves sys.modules["__main__"] pointing at the script it ran (app.py, or a temporary
+    file). A spawn pool started later in the same pytest process would make every child import that script: the
+    children die and the pool replaces them without end (a hang). Every test starts and ends with pytest's own
+    __main__, also after a module-scoped fixture that ran an AppTest."""
+    sys.modules["__main__"] = PYTEST_MAIN
     yield
-    if sys.modules.get("__main__") is not main:
-        sys.modules["__main__"] = main
+    sys.modules["__main__"] = PYTEST_MAIN
 
 
 @pytest.fixture(scope="session")

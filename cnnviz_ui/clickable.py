@@ -15,12 +15,12 @@ import streamlit as st
 from cnnviz_ui import visual
 
 _JS = """
-function cellOf(grid, event) {            // the square of a data-grid="<rows> <columns>" under the pointer
+function cellOf(grid, event) {   // the square of a data-grid="<rows> <columns>" under the pointer: [row, column]
   const [rows, cols] = grid.dataset.grid.split(' ').map(Number);
   const r = grid.getBoundingClientRect();
   const y = Math.floor((event.clientY - r.top) / r.height * rows);
   const x = Math.floor((event.clientX - r.left) / r.width * cols);
-  return y >= 0 && y < rows && x >= 0 && x < cols ? [y, x] : null;
+  return y >= 0 && y < rows && x >= 0 && x < cols ? [y, x, y * cols + x] : null;   // and its place, row by row
 }
 export default function (component) {
   const { data, setTriggerValue, parentElement } = component;
@@ -36,7 +36,7 @@ export default function (component) {
     if (spot) { setTriggerValue('spot', spot.dataset.spot); return; }
     const grid = event.target.closest('[data-grid]');
     const cell = grid && cellOf(grid, event);
-    if (cell) setTriggerValue('spot', cell.join(' '));
+    if (cell) setTriggerValue('spot', `${cell[0]} ${cell[1]}`);
   };
   box.onmousemove = box.onmouseleave = (event) => {   // a grid's square: its value in the data-readout line
     const out = box.querySelector('[data-readout]');
@@ -44,11 +44,9 @@ export default function (component) {
     const grid = event.type === 'mousemove' && event.target.closest('[data-grid]');
     const cell = grid && cellOf(grid, event);
     if (!cell) { out.textContent = out.dataset.readout; return; }
-    const values = grid.dataset.values.split(' ');
-    out.textContent = `row ${cell[0]}, column ${cell[1]}: ${values[cell[0] * cols(grid) + cell[1]]}`;
+    out.textContent = `row ${cell[0]}, column ${cell[1]}: ${grid.dataset.values.split(' ')[cell[2]]}`;
   };
 }
-function cols(grid) { return Number(grid.dataset.grid.split(' ')[1]); }
 """
 
 _CSS = f"""

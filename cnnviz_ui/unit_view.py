@@ -211,10 +211,7 @@ def map_picker_svg(values: np.ndarray, unit: tuple[int, int], height: int = 260,
     per square: 784 shapes made each drawing's page heavier to parse and lay out (bench/NOTES.md section 21)."""
     values = np.asarray(values, dtype=float)
     h, w = values.shape
-    name, lo, hi = visual.scale_range(values)
-    if name == "diverging":
-        lo, hi = visual.signed_range([lo, hi])
-    hi = hi if hi > lo else lo + 1.0
+    name, lo, hi = visual.heatmap_range(values)
     url = png_data_url(Image.fromarray(visual.colorize(values, lo, hi, name)))
     n = max(h, w)
     room = n / 14                               # the margins scale with the map: about 26 px whatever its size
@@ -233,8 +230,8 @@ def map_picker_svg(values: np.ndarray, unit: tuple[int, int], height: int = 260,
     parts += [f'<text x="{x + 0.5}" y="-0.3" text-anchor="middle" {ink}>{x}</text>' for x in range(0, w, step)]
     parts += [f'<text x="-0.3" y="{y + 0.5}" text-anchor="end" dominant-baseline="central" {ink}>{y}</text>'
               for y in range(0, h, step)]
-    stops = "".join(f'<stop offset="{i / 4:g}" stop-color="rgb({r},{g},{b})"/>'
-                    for i, (r, g, b) in enumerate(visual.lut(name)[[255, 192, 128, 64, 0]]))
+    stops = "".join(f'<stop offset="{i / 4:g}" stop-color="{color}"/>'     # high at the top
+                    for i, color in enumerate(reversed(visual.scale_stops(name))))
     bar_x, bar_w = w + 0.6, 0.6 * room
     parts.append(f'<defs><linearGradient id="cnnviz-map-scale" x1="0" y1="0" x2="0" y2="1">{stops}'
                  '</linearGradient></defs>')

@@ -184,15 +184,26 @@ def colorbar(vmin: float, vmax: float, scale: str, title: str = "", thickness: i
     return dict(bar, xpad=2)
 
 
+def heatmap_range(values, scale: str | None = None, zrange=None) -> tuple[str, float, float]:
+    """(scale name, vmin, vmax) a heatmap of `values` is coloured with (`scale_range`; `zrange` overrides the
+    range, a diverging one made symmetric about 0; never an empty range)."""
+    name, lo, hi = scale_range(values if zrange is None else np.asarray(zrange, dtype=float), scale)
+    if name == "diverging":
+        lo, hi = signed_range([lo, hi])
+    return name, lo, (hi if hi > lo else lo + 1.0)
+
+
+def scale_stops(scale: str) -> list[str]:
+    """Five CSS colours along the named scale, low to high: a colour bar's gradient."""
+    return [f"rgb({r},{g},{b})" for r, g, b in (lut(scale)[i] for i in (0, 64, 128, 192, 255))]
+
+
 def heatmap_colors(values, scale: str | None = None, zrange=None, title: str = "", legend: bool = True,
                    orientation: str = "v") -> dict:
     """Keyword arguments for a go.Heatmap (or a marker) that colour `values` in the visual language:
     colorscale, zmin, zmax, and the colour bar as legend (showscale, colorbar; see `colorbar`). `zrange`
     overrides the range (a diverging one is made symmetric about 0)."""
-    name, lo, hi = scale_range(values if zrange is None else np.asarray(zrange, dtype=float), scale)
-    if name == "diverging":
-        lo, hi = signed_range([lo, hi])
-    hi = hi if hi > lo else lo + 1.0
+    name, lo, hi = heatmap_range(values, scale, zrange)
     kwargs = dict(colorscale=SCALES[name], zmin=lo, zmax=hi, showscale=legend)
     if legend:
         kwargs["colorbar"] = colorbar(lo, hi, name, title, orientation=orientation)
@@ -203,7 +214,7 @@ def legend_html(vmin: float, vmax: float, scale: str) -> str:
     """A small inline colour bar (CSS gradient) with its end values, for a title line in st.markdown."""
     if scale == "viridis":  # the older name of the sequential scale
         scale = "sequential"
-    stops = ", ".join(f"rgb({r},{g},{b})" for r, g, b in (lut(scale)[i] for i in (0, 64, 128, 192, 255)))
+    stops = ", ".join(scale_stops(scale))
     bar = (f"<span style='display:inline-block;width:90px;height:0.8em;vertical-align:middle;"
            f"background:linear-gradient(to right, {stops});border-radius:2px'></span>")
     return (f"<span class='cnnviz-legend' data-scale='{html.escape(scale)}' style='font-size:0.85em;"

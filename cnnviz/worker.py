@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from cnnviz.cpu_share import AUTO, RECHECK_S, IdleCores, most_threads, thread_pool_size
+from cnnviz.heap import keep_freed_memory
 from cnnviz.layers import layer_specs
 from cnnviz.snapshots import Keeper
 from cnnviz.train import TrainConfig, Trainer, warm_up
@@ -202,6 +203,7 @@ def exit_reason(code: int) -> str:
 
 def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the server's terminal stops the server; it stops us
+    keep_freed_memory()  # a training process: each step reuses the memory the last one freed (cnnviz.heap)
     conn, parent_pid = Connection(int(argv[0])), int(argv[1])
     orders = _Orders(conn, parent_pid)
     try:

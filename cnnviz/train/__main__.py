@@ -12,6 +12,7 @@ from dataclasses import fields
 
 import torch
 
+from cnnviz.heap import keep_freed_memory
 from cnnviz.model import ACTIVATIONS, HEADS, POOLS, ModelConfig
 from cnnviz.train import DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES, StepRecord, TrainConfig, Trainer, warm_up
 
@@ -159,6 +160,7 @@ def main(argv=None) -> int:
     except ValueError as exc:
         print(f"error: {exc}")
         return 2
+    keep_freed_memory()  # each step reuses the memory the last one freed (cnnviz.heap)
     torch.set_num_threads(config.threads or default_threads(os.getloadavg()[0], os.cpu_count() or 1,
                                                             torch.get_num_threads()))
     warming = warm_up_while(config)

@@ -17,6 +17,7 @@ from cnnviz.data import Split
 from cnnviz.device import resolve_device, resolve_precision
 from cnnviz.evaluate import evaluate
 from cnnviz.model import DigitCNN, ModelConfig
+from cnnviz.torch_internals import SGD, Adam
 from cnnviz.train.config import (  # noqa: F401 - the package's API
     DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES, TrainConfig)
 
@@ -100,11 +101,11 @@ class Trainer:
         self._epoch_stats = {}
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
+        """torch's Adam or SGD, as subclasses whose step never imports the compiler (cnnviz.torch_internals)."""
         c = self.config
         if c.optimizer == "sgd":
-            return torch.optim.SGD(self.model.parameters(), lr=c.lr, momentum=c.momentum,
-                                   weight_decay=c.weight_decay)
-        return torch.optim.Adam(self.model.parameters(), lr=c.lr, betas=(0.9, c.beta2), weight_decay=c.weight_decay)
+            return SGD(self.model.parameters(), lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
+        return Adam(self.model.parameters(), lr=c.lr, betas=(0.9, c.beta2), weight_decay=c.weight_decay)
 
     def _one_cycle(self, steps: int) -> torch.optim.lr_scheduler.OneCycleLR:
         """Warm up to the peak rate over warmup_fraction of `steps`, then anneal towards 0 by their end."""

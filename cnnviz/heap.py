@@ -1,4 +1,6 @@
-"""Keep the memory a training step frees in the process, for the next step to take again.
+"""glibc's malloc told what to do with freed memory: a training process keeps it, a server gives it back.
+
+A training process: keep the memory a step frees, for the next step to take again.
 
 Each training step allocates and frees the same few megabytes of activations and gradients. glibc's malloc sizes
 two thresholds on the fly: blocks above the mmap threshold go straight back to the kernel when freed, and free
@@ -8,8 +10,8 @@ takes it again: each new page is then a page fault, which the kernel fills with 
 0.1-1.2 million faults over the fast recipe's 610 steps, up to 2.6 s of kernel time in one run (bench/NOTES.md
 §22). Fixed thresholds above one step's blocks end that: the blocks stay in the heap and are reused.
 
-Only for a process that trains (the CLI, a training worker): a long-lived server should give memory back.
-Linux with glibc only; elsewhere (macOS, Windows, musl) nothing changes.
+Only for a process that trains (the CLI, a training worker). A long-running server wants the opposite, GIVE_BACK
+(cnnviz_ui.memory.tune_malloc says why). Linux with glibc only; elsewhere (macOS, Windows, musl) nothing changes.
 """
 from __future__ import annotations
 
@@ -19,17 +21,25 @@ import sys
 
 M_TRIM_THRESHOLD = -1   # mallopt's parameter numbers, from glibc's <malloc.h>
 M_MMAP_THRESHOLD = -3
-MMAP_THRESHOLD = 32 << 20    # blocks below 32 MiB come from the heap (a step's largest is ~6 MiB)
-TRIM_THRESHOLD = 128 << 20   # the heap keeps up to 128 MiB of free memory at its top
+M_ARENA_MAX = -8
+KEEP = {M_MMAP_THRESHOLD: 32 << 20,    # a training process: blocks below 32 MiB come from the heap (a step's
+        M_TRIM_THRESHOLD: 128 << 20}   # largest is ~6 MiB), which keeps up to 128 MiB free at its top
+GIVE_BACK = {M_MMAP_THRESHOLD: 128 << 10, M_TRIM_THRESHOLD: 128 << 10,   # a server: blocks above 128 KiB and the
+             M_ARENA_MAX: 2}                                            # heap's free top go back; 2 arenas
 
 
-def keep_freed_memory(mmap_threshold: int = MMAP_THRESHOLD, trim_threshold: int = TRIM_THRESHOLD) -> bool:
-    """Fix glibc's two thresholds for this whole process; True when they were set, False where this is not glibc."""
+def set_malloc(settings: dict) -> bool:
+    """Apply mallopt's {parameter: value} to this whole process; True when glibc accepted every one, False where
+    this is not glibc."""
     if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
         return False
     try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
         return False
-    return bool(libc.mallopt(M_MMAP_THRESHOLD, int(mmap_threshold))) and \
-        bool(libc.mallopt(M_TRIM_THRESHOLD, int(trim_threshold)))
+    return all(mallopt(parameter, value) == 1 for parameter, value in settings.items())
+
+
+def keep_freed_memory() -> bool:
+    """KEEP for this process (one that trains); True when glibc took it."""
+    return set_malloc(KEEP)

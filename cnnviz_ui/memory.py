@@ -9,29 +9,18 @@ are in bench/NOTES.md).
 """
 from __future__ import annotations
 
-import ctypes
-import platform
 import threading
 
-M_TRIM_THRESHOLD = -1   # glibc's mallopt parameter numbers (malloc.h)
-M_MMAP_THRESHOLD = -3
-M_ARENA_MAX = -8
-SETTINGS = {M_MMAP_THRESHOLD: 128 * 1024, M_TRIM_THRESHOLD: 128 * 1024, M_ARENA_MAX: 2}
+from cnnviz.heap import GIVE_BACK, set_malloc
 
 _lock = threading.Lock()
 _applied: bool | None = None
 
 
 def tune_malloc() -> bool:
-    """Apply SETTINGS once per process; True when glibc accepted all of them."""
+    """Apply cnnviz.heap's GIVE_BACK once per process; True when glibc accepted all of them."""
     global _applied
     with _lock:
         if _applied is None:
-            _applied = False
-            if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
-                try:
-                    mallopt = ctypes.CDLL(None).mallopt
-                    _applied = all(mallopt(param, value) == 1 for param, value in SETTINGS.items())
-                except (OSError, AttributeError):
-                    _applied = False
+            _applied = set_malloc(GIVE_BACK)
         return _applied

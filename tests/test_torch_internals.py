@@ -92,3 +92,29 @@ def test_a_process_that_trains_never_imports_the_compiler(optimizer):
 
     assert dynamo_imported("compile-free") is False
     assert dynamo_imported("as-torch-ships") is True   # without it, torch.optim imports the compiler
+
+
+def _private_torch_uses(path) -> list[str]:
+    """`torch._x` attributes and `torch._x` imports in a Python file's code (comments and strings aside)."""
+    import ast
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        private = node.attr.startswith("_") and not node.attr.endswith("__") if isinstance(node, ast.Attribute) else 0
+        if private and isinstance(node.value, ast.Name) and node.value.id == "torch":
+            found.append(f"torch.{node.attr}")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("torch._"):
+            found.append(node.module)
+        elif isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.startswith("torch._")]
+    return found
+
+
+def test_no_other_module_of_the_app_uses_torchs_internals():
+    from pathlib import Path
+    root = Path(ti.__file__).resolve().parents[1]
+    folders = ("cnnviz", "cnnviz_ui", "pages")
+    files = [root / "app.py", *(p for folder in folders for p in (root / folder).rglob("*.py"))]
+    uses = {str(p.relative_to(root)): u for p in files
+            if p.name != "torch_internals.py" and (u := _private_torch_uses(p))}
+    assert not uses, f"PyTorch's internals belong in cnnviz/torch_internals.py, with a test: {uses}"
+    assert _private_torch_uses(Path(ti.__file__)) == ["torch._compile"]   # the scan sees what it looks for

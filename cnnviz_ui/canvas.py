@@ -32,7 +32,7 @@ def draw_canvas(key: str, stroke_width: int = 18, size: int = 280, stroke_color:
     if stub_key(key) in st.session_state:
         return st.session_state[stub_key(key)]
     from cnnviz_ui import canvas_frontend
-    canvas_frontend.install()  # the component's own frontend, sending 30 ms after a stroke instead of 200
+    canvas_frontend.install()  # the component's own frontend, sending as a stroke ends instead of 200 ms later
     from streamlit_drawable_canvas import st_canvas  # imported late: it registers a component
 
     result = st_canvas(stroke_width=stroke_width, stroke_color=stroke_color, background_color=background_color,

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from cnnviz_ui import streamlit_internals as internals
 
-SEND_DELAY_MS = 30          # after the last change; a stroke takes far longer than this to draw
+SEND_DELAY_MS = 0   # no wait: a freehand stroke has ended at mouse-up, when the canvas schedules its send
 COMPONENT = "cnnviz-canvas.canvas"
 KEEP_FIELD = "cnnvizKeep"   # in the component's data: the canvas's Streamlit key, under which its drawing is kept
 

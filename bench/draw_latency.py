@@ -17,8 +17,9 @@ picture of that drawing are on screen.
 Targets (issue 22): end to end p50 <= 100 ms and p95 <= 200 ms, with the unit inspector on the page.
 
 streamlit-drawable-canvas 0.13 waits 200 ms after the last change before it sends the drawing (a debounce in
-its frontend bundle). The app mounts the same bundle with that wait cut to 0 ms (30 ms until 2026-12-07) (cnnviz_ui/canvas_frontend.py);
-the benchmark reports that part (mouse-up -> the canvas sends) and the rest (server + browser) separately.
+its frontend bundle). The app mounts the same bundle with that wait cut to 0 ms (30 ms until 2026-12-07;
+cnnviz_ui/canvas_frontend.py); the benchmark reports that part (mouse-up -> the canvas sends) and the rest
+(server + browser) separately.
 """
 from __future__ import annotations
 

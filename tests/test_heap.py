@@ -62,6 +62,7 @@ def test_the_command_line_keeps_freed_memory(monkeypatch, data_root):
     from cnnviz.train import __main__ as cli
     asked = []
     monkeypatch.setattr(cli, "keep_freed_memory", lambda: asked.append(True))
+    monkeypatch.setattr(cli, "compile_free_optimizers", lambda: True)   # not in pytest's process (torch_internals)
     assert cli.main(["--max-steps", "1", "--train-size", "128", "--threads", "1", "--data", str(data_root)]) == 0
     assert asked == [True]
 
@@ -70,6 +71,7 @@ def test_a_training_worker_keeps_freed_memory(monkeypatch):
     from cnnviz import worker
     asked = []
     monkeypatch.setattr(worker, "keep_freed_memory", lambda: asked.append(True))
+    monkeypatch.setattr(worker, "compile_free_optimizers", lambda: True)   # not in pytest's process
 
     class Gone(Exception):
         pass

@@ -1,6 +1,4 @@
-"""glibc's malloc told what to do with freed memory: a training process keeps it, a server gives it back.
-
-A training process: keep the memory a step frees, for the next step to take again.
+"""glibc's malloc told what to do with freed memory: a training process keeps it (KEEP), a server gives it back.
 
 Each training step allocates and frees the same few megabytes of activations and gradients. glibc's malloc sizes
 two thresholds on the fly: blocks above the mmap threshold go straight back to the kernel when freed, and free

@@ -27,11 +27,9 @@ import torch
 from torch import nn
 
 from cnnviz.cpu_share import AUTO, RECHECK_S, IdleCores, most_threads, thread_pool_size
-from cnnviz.heap import keep_freed_memory
 from cnnviz.layers import layer_specs
 from cnnviz.snapshots import Keeper
-from cnnviz.torch_internals import compile_free_optimizers
-from cnnviz.train import TrainConfig, Trainer, warm_up
+from cnnviz.train import TrainConfig, Trainer, prepare_training_process, warm_up
 
 PAUSED_POLL_S = 0.5   # how often a paused worker checks that its server is still there
 WARM_UP_STEPS = 3     # throwaway optimizer steps a standby worker runs before it waits for its job
@@ -204,8 +202,7 @@ def exit_reason(code: int) -> str:
 
 def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the server's terminal stops the server; it stops us
-    keep_freed_memory()  # a training process: each step reuses the memory the last one freed (cnnviz.heap)
-    compile_free_optimizers()  # no torch._dynamo import before the first step (cnnviz.torch_internals)
+    prepare_training_process()
     conn, parent_pid = Connection(int(argv[0])), int(argv[1])
     orders = _Orders(conn, parent_pid)
     try:

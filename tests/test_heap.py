@@ -58,20 +58,31 @@ def test_elsewhere_nothing_changes(monkeypatch):
     assert heap.keep_freed_memory() is False
 
 
-def test_the_command_line_keeps_freed_memory(monkeypatch, data_root):
+@pytest.fixture
+def asked(monkeypatch) -> list:
+    """What cnnviz.train.prepare_training_process asked for, recorded instead of done (pytest's own process keeps
+    glibc's thresholds and torch's optimizers as they were)."""
+    import cnnviz.train as training
+    asked = []
+    monkeypatch.setattr(training, "keep_freed_memory", lambda: asked.append("keep freed memory"))
+    monkeypatch.setattr(training, "compile_free_optimizers", lambda: asked.append("compile-free optimizers"))
+    return asked
+
+
+def test_the_command_line_keeps_freed_memory(asked, data_root):
+    import torch
+
     from cnnviz.train import __main__ as cli
-    asked = []
-    monkeypatch.setattr(cli, "keep_freed_memory", lambda: asked.append(True))
-    monkeypatch.setattr(cli, "compile_free_optimizers", lambda: True)   # not in pytest's process (torch_internals)
-    assert cli.main(["--max-steps", "1", "--train-size", "128", "--threads", "1", "--data", str(data_root)]) == 0
-    assert asked == [True]
+    threads = torch.get_num_threads()
+    try:
+        assert cli.main(["--max-steps", "1", "--train-size", "128", "--threads", "1", "--data", str(data_root)]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    assert asked == ["keep freed memory", "compile-free optimizers"]
 
 
-def test_a_training_worker_keeps_freed_memory(monkeypatch):
+def test_a_training_worker_keeps_freed_memory(asked, monkeypatch):
     from cnnviz import worker
-    asked = []
-    monkeypatch.setattr(worker, "keep_freed_memory", lambda: asked.append(True))
-    monkeypatch.setattr(worker, "compile_free_optimizers", lambda: True)   # not in pytest's process
 
     class Gone(Exception):
         pass
@@ -83,4 +94,4 @@ def test_a_training_worker_keeps_freed_memory(monkeypatch):
     monkeypatch.setattr(worker.signal, "signal", lambda *_: None)  # pytest keeps its own Ctrl-C
     with pytest.raises(Gone):
         worker.main(["0", "0"])
-    assert asked == [True]
+    assert asked == ["keep freed memory", "compile-free optimizers"]

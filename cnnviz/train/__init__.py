@@ -16,8 +16,9 @@ from torch import nn
 from cnnviz.data import Split
 from cnnviz.device import resolve_device, resolve_precision
 from cnnviz.evaluate import evaluate
+from cnnviz.heap import keep_freed_memory
 from cnnviz.model import DigitCNN, ModelConfig
-from cnnviz.torch_internals import SGD, Adam
+from cnnviz.torch_internals import SGD, Adam, compile_free_optimizers
 from cnnviz.train.config import (  # noqa: F401 - the package's API
     DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES, TrainConfig)
 
@@ -221,6 +222,14 @@ class Trainer:
                 "curve": [_rounded(r.to_dict()) for r in downsample(self.records, CURVE_POINTS)],
                 "device": str(self.device), "precision": self.precision, "torch": torch.__version__,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def prepare_training_process() -> None:
+    """What a process that trains (the CLI, a training worker) sets once, before its first step: glibc keeps the
+    memory each step frees for the next (cnnviz.heap), and torch.optim does not import the compiler
+    (cnnviz.torch_internals). Both hold for the whole process: not for the server, which gives memory back."""
+    keep_freed_memory()
+    compile_free_optimizers()
 
 
 def warm_up(config: TrainConfig, steps: int = 3) -> None:

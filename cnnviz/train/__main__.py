@@ -12,10 +12,9 @@ from dataclasses import fields
 
 import torch
 
-from cnnviz.heap import keep_freed_memory
 from cnnviz.model import ACTIVATIONS, HEADS, POOLS, ModelConfig
-from cnnviz.torch_internals import compile_free_optimizers
-from cnnviz.train import DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES, StepRecord, TrainConfig, Trainer, warm_up
+from cnnviz.train import (DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES, StepRecord, TrainConfig, Trainer,
+                          prepare_training_process, warm_up)
 
 BAR_WIDTH = 30
 
@@ -161,8 +160,7 @@ def main(argv=None) -> int:
     except ValueError as exc:
         print(f"error: {exc}")
         return 2
-    keep_freed_memory()  # each step reuses the memory the last one freed (cnnviz.heap)
-    compile_free_optimizers()  # no torch._dynamo import before the first step (cnnviz.torch_internals)
+    prepare_training_process()
     torch.set_num_threads(config.threads or default_threads(os.getloadavg()[0], os.cpu_count() or 1,
                                                             torch.get_num_threads()))
     warming = warm_up_while(config)

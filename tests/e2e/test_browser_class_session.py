@@ -109,11 +109,19 @@ def choose(radio, option: str) -> None:
     wait_until(chosen, 60, f"the answer {option!r} to show as chosen")
 
 
-def set_number(page, label: str, value: int) -> None:
+def set_number(page, label: str, value: int, tries: int = 3) -> None:
+    """Type `value` into a number input and press Enter; typed again while the widget, once the page is idle, does
+    not hold it. A script run still going when the text is typed (the run of the setting before, started late on
+    a busy machine) draws the widget again with the value it had, and the typed text is gone."""
     box = page.get_by_label(label, exact=True)
-    box.fill(str(value))
-    box.press("Enter")
-    wait_idle(page)
+    for _ in range(tries):
+        wait_idle(page)
+        box.fill(str(value))
+        box.press("Enter")
+        wait_idle(page)
+        if box.input_value() == str(value):
+            return
+    raise AssertionError(f"{label!r} shows {box.input_value()!r} after {tries} tries to set {value}")
 
 
 def test_a_class_follows_answers_and_draws_across_two_processes_and_a_restart(served, browser):

@@ -79,26 +79,45 @@ def crossings(image28: np.ndarray) -> float:
     return float(starts / lines) if lines else 0.0
 
 
+def _open_background(background: np.ndarray) -> np.ndarray:
+    """The background pixels a 4-connected path through background links to the border: grown from the border's
+    background pixels one step at a time until it stops growing (a few dozen whole-array steps for a digit)."""
+    reached = np.zeros_like(background)
+    for edge in (np.s_[0, :], np.s_[-1, :], np.s_[:, 0], np.s_[:, -1]):
+        reached[edge] = background[edge]
+    while True:
+        grown = reached.copy()
+        grown[1:] |= reached[:-1]
+        grown[:-1] |= reached[1:]
+        grown[:, 1:] |= reached[:, :-1]
+        grown[:, :-1] |= reached[:, 1:]
+        grown &= background
+        if np.array_equal(grown, reached):
+            return reached
+        reached = grown
+
+
 def loops(image28: np.ndarray) -> int:
-    """Closed loops: regions of background the strokes wall off from the border (4-connected flood fill)."""
+    """Closed loops: regions of background the strokes wall off from the border (4-connected). Only the few
+    enclosed pixels left once the open background is grown from the border are grouped one by one."""
     background = np.asarray(image28) <= LOOP_LEVEL
-    h, w = background.shape
-    seen = np.zeros_like(background)
+    enclosed = background & ~_open_background(background)
+    h, w = enclosed.shape
+    seen = np.zeros_like(enclosed)
     count = 0
-    for sy, sx in zip(*np.nonzero(background)):
+    for sy, sx in zip(*np.nonzero(enclosed)):
         if seen[sy, sx]:
             continue
         seen[sy, sx] = True
-        queue, size, open_ = deque([(sy, sx)]), 0, False
+        queue, size = deque([(sy, sx)]), 0
         while queue:
             y, x = queue.popleft()
             size += 1
-            open_ = open_ or y in (0, h - 1) or x in (0, w - 1)
             for yy, xx in ((y + 1, x), (y - 1, x), (y, x + 1), (y, x - 1)):
-                if 0 <= yy < h and 0 <= xx < w and background[yy, xx] and not seen[yy, xx]:
+                if 0 <= yy < h and 0 <= xx < w and enclosed[yy, xx] and not seen[yy, xx]:
                     seen[yy, xx] = True
                     queue.append((yy, xx))
-        count += int(not open_ and size >= MIN_LOOP_PIXELS)
+        count += int(size >= MIN_LOOP_PIXELS)
     return count
 
 

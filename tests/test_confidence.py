@@ -56,6 +56,42 @@ def test_loops_count_closed_holes_a_zero_one_an_eight_two():
     assert confidence.loops(bar) == 0
 
 
+def _loops_by_flood_fill(image28) -> int:
+    """The oracle: every background region grown pixel by pixel from its first pixel; a region touching the
+    border is open, an enclosed one of MIN_LOOP_PIXELS or more is a loop."""
+    from collections import deque
+    background = np.asarray(image28) <= confidence.LOOP_LEVEL
+    h, w = background.shape
+    seen = np.zeros_like(background)
+    count = 0
+    for sy, sx in zip(*np.nonzero(background)):
+        if seen[sy, sx]:
+            continue
+        seen[sy, sx] = True
+        queue, size, open_ = deque([(sy, sx)]), 0, False
+        while queue:
+            y, x = queue.popleft()
+            size += 1
+            open_ = open_ or y in (0, h - 1) or x in (0, w - 1)
+            for yy, xx in ((y + 1, x), (y - 1, x), (y, x + 1), (y, x - 1)):
+                if 0 <= yy < h and 0 <= xx < w and background[yy, xx] and not seen[yy, xx]:
+                    seen[yy, xx] = True
+                    queue.append((yy, xx))
+        count += int(not open_ and size >= confidence.MIN_LOOP_PIXELS)
+    return count
+
+
+def test_loops_equal_a_pixel_by_pixel_flood_fill_on_digits_and_noise():
+    rng = np.random.default_rng(0)
+    pictures = [preprocess(draw_digit(d, h, top, left))[0] for d in (0, 1, 2, 3, 4, 7)
+                for h, top, left in ((200, 40, 70), (90, 170, 20))]
+    pictures += [(rng.random((28, 28)) < p).astype(np.float32) for p in (0.3, 0.45, 0.55, 0.7) for _ in range(10)]
+    pictures += [rng.random((9, 13)).astype(np.float32) for _ in range(10)]   # not 28x28, not square
+    counts = [confidence.loops(p) for p in pictures]
+    assert counts == [_loops_by_flood_fill(p) for p in pictures]
+    assert max(counts) >= 3 and 0 in counts          # the noise makes many holes, some pictures none
+
+
 def test_a_vertical_bar_is_met_once_per_line():
     bar = np.zeros((28, 28), np.float32)
     bar[4:24, 13:15] = 1

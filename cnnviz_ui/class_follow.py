@@ -31,6 +31,30 @@ _TRIES = "_class_follow_tries"  # how many times the current view was applied
 _SEEN_AT = "_class_follow_seen_at"    # when (time.monotonic) this page first acted on the current view
 _TRIED_AT = "_class_follow_tried_at"  # when it last applied it
 
+# A following student's page that Streamlit's app left blank ("Bad delta path index": a fragment's output landing
+# in a page the browser has already replaced, seen under heavy load after a follow) reloads itself: the new session
+# finds its seat from the cookie and the instructor's view from the store. At most once in 30 s, so never a loop.
+# (Its own element is hidden, so that the bar keeps its height.)
+BLANK_GUARD_JS = """<style>
+.st-key-class_bar [data-testid="stElementContainer"]:has(.cnnviz-blank-guard) { display: none; }
+</style><span class="cnnviz-blank-guard"></span><script>
+(() => {
+  const w = window.top;
+  if (w.__cnnvizBlankGuard) return;
+  w.__cnnvizBlankGuard = true;
+  const reload = (error) => {
+    const text = String((error && (error.message || error)) || '');
+    if (!text.includes('Bad delta path index')) return;
+    const last = +(w.sessionStorage.getItem('cnnviz-blank-reload') || 0);
+    if (Date.now() - last < 30000) return;
+    w.sessionStorage.setItem('cnnviz-blank-reload', String(Date.now()));
+    w.setTimeout(() => w.location.reload(), 300);
+  };
+  w.addEventListener('error', (e) => reload(e.error || e.message));
+  w.addEventListener('unhandledrejection', (e) => reload(e.reason));
+})();
+</script>"""
+
 PAUSED_CSS = """<style>
 [data-testid="stMain"] .stMainBlockContainer, [data-testid="stSidebar"] { pointer-events: none; }
 .st-key-class_bar { pointer-events: auto; }
@@ -221,6 +245,7 @@ def _follow_view() -> None:
     from cnnviz import classroom
     from cnnviz.class_store import StoreUnavailable
     with st.container(key="class_bar"):
+        st.html(BLANK_GUARD_JS, unsafe_allow_javascript=True)
         try:
             view = classroom.current_view(store(), current.code)
         except StoreUnavailable as exc:

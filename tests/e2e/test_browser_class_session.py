@@ -213,3 +213,38 @@ def test_a_class_follows_answers_and_draws_across_two_processes_and_a_restart(se
     finally:
         for ctx in contexts:
             ctx.close()
+
+
+BLANK_ERROR_JS = """() => { window.__beforeReload = true;
+  setTimeout(() => { throw new Error('Bad delta path index 15 (should be between [0, 13])'); }, 0); }"""
+
+
+def test_a_following_students_page_left_blank_reloads_itself_once(base_url, browser):
+    """Streamlit's app leaves a page blank when a fragment's output lands in a page it has replaced ("Bad delta path
+    index", seen under heavy load after a follow): a student's page reloads itself and is back in the class, but
+    at most once in 30 s (a second such error leaves the page alone: never a loop)."""
+    contexts = [browser.new_context(viewport={"width": 1280, "height": 720}) for _ in range(2)]
+    for ctx in contexts:
+        ctx.set_default_timeout(60_000)
+    try:
+        teacher = watch_errors(contexts[0].new_page())
+        open_page(teacher, base_url, "class_session")
+        click(teacher, "Start a class")
+        code = teacher.locator(".cnnviz-join").get_attribute("data-code", timeout=60_000)
+        student = join(contexts[1], base_url, code)
+        wait_until(lambda: student.evaluate("() => window.top.__cnnvizBlankGuard === true"), 30, "the guard")
+        screenshot(student, "class-student-bar")
+        assert teacher.evaluate("() => window.top.__cnnvizBlankGuard === true") is False   # a student's only
+
+        student.evaluate(BLANK_ERROR_JS)
+        wait_until(lambda: student.evaluate("() => window.__beforeReload === undefined"), 30, "the page to reload")
+        student.get_by_text(f"You are in class {code}").first.wait_for(timeout=60_000)   # the seat, from the cookie
+        wait_until(lambda: student.evaluate("() => window.top.__cnnvizBlankGuard === true"), 30, "the guard again")
+
+        student.evaluate(BLANK_ERROR_JS)   # within 30 s of the reload: left alone
+        student.wait_for_timeout(2_000)
+        assert student.evaluate("() => window.__beforeReload") is True
+        assert [e for e in student._errors if "Bad delta path index" not in e] == []
+    finally:
+        for ctx in contexts:
+            ctx.close()

@@ -10,7 +10,6 @@ Neither sign can prove an answer right: they only say when an answer deserves le
 """
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,45 +78,37 @@ def crossings(image28: np.ndarray) -> float:
     return float(starts / lines) if lines else 0.0
 
 
-def _open_background(background: np.ndarray) -> np.ndarray:
-    """The background pixels a 4-connected path through background links to the border: grown from the border's
-    background pixels one step at a time until it stops growing (a few dozen whole-array steps for a digit)."""
-    reached = np.zeros_like(background)
-    for edge in (np.s_[0, :], np.s_[-1, :], np.s_[:, 0], np.s_[:, -1]):
-        reached[edge] = background[edge]
+def _grown(seed: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """The pixels of `region` that a 4-connected path through `region` links to `seed`: grown a whole-array step at a
+    time until it stops growing (a few dozen steps for a digit)."""
+    reached = seed & region
     while True:
         grown = reached.copy()
         grown[1:] |= reached[:-1]
         grown[:-1] |= reached[1:]
         grown[:, 1:] |= reached[:, :-1]
         grown[:, :-1] |= reached[:, 1:]
-        grown &= background
+        grown &= region
         if np.array_equal(grown, reached):
             return reached
         reached = grown
 
 
 def loops(image28: np.ndarray) -> int:
-    """Closed loops: regions of background the strokes wall off from the border (4-connected). Only the few
-    enclosed pixels left once the open background is grown from the border are grouped one by one."""
+    """Closed loops: regions of background the strokes wall off from the border (4-connected). The background
+    grown from the border is open; what is left of it falls into the enclosed regions, taken one at a time."""
     background = np.asarray(image28) <= LOOP_LEVEL
-    enclosed = background & ~_open_background(background)
-    h, w = enclosed.shape
-    seen = np.zeros_like(enclosed)
+    border = np.zeros_like(background)
+    border[[0, -1], :] = True
+    border[:, [0, -1]] = True
+    enclosed = background & ~_grown(border, background)
     count = 0
-    for sy, sx in zip(*np.nonzero(enclosed)):
-        if seen[sy, sx]:
-            continue
-        seen[sy, sx] = True
-        queue, size = deque([(sy, sx)]), 0
-        while queue:
-            y, x = queue.popleft()
-            size += 1
-            for yy, xx in ((y + 1, x), (y - 1, x), (y, x + 1), (y, x - 1)):
-                if 0 <= yy < h and 0 <= xx < w and enclosed[yy, xx] and not seen[yy, xx]:
-                    seen[yy, xx] = True
-                    queue.append((yy, xx))
-        count += int(size >= MIN_LOOP_PIXELS)
+    while enclosed.any():
+        seed = np.zeros_like(enclosed)
+        seed[np.unravel_index(enclosed.argmax(), enclosed.shape)] = True
+        region = _grown(seed, enclosed)
+        count += int(region.sum() >= MIN_LOOP_PIXELS)
+        enclosed &= ~region
     return count
 
 

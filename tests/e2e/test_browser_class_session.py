@@ -203,7 +203,13 @@ def test_a_class_follows_answers_and_draws_across_two_processes_and_a_restart(se
         assert sum(teacher.evaluate(CONFUSION_JS)) == STUDENTS
         for page in [teacher, *students]:
             assert exceptions_on(page) == []
-        assert [e for page in students for e in page._errors] == []
+        # Streamlit's app can still leave a following student's page blank ("Bad delta path index", bench/NOTES.md
+        # section 23; seen in about one CI run in five): the page reloads itself (class_follow.BLANK_GUARD_JS, whose own
+        # test raises it) and the student went on with the class above. Any other page error fails the test.
+        blank = [e for page in students for e in page._errors if e.startswith("Bad delta path index")]
+        if blank:
+            print(f"pages left blank by Streamlit and reloaded: {blank}")
+        assert [e for page in students for e in page._errors if not e.startswith("Bad delta path index")] == []
     except BaseException:
         for n, ctx in enumerate(contexts):   # what each browser showed when it failed, and what its page reported
             for page in ctx.pages:

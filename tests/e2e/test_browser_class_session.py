@@ -204,7 +204,7 @@ def test_a_class_follows_answers_and_draws_across_two_processes_and_a_restart(se
         for page in [teacher, *students]:
             assert exceptions_on(page) == []
         # Streamlit's app can still leave a following student's page blank ("Bad delta path index", bench/NOTES.md
-        # section 23; seen in about one CI run in five): the page reloads itself (class_follow.BLANK_GUARD_JS, whose own
+        # section 23; in 2 of 10 runs in a session): the page reloads itself (class_follow.BLANK_GUARD_JS, whose own
         # test raises it) and the student went on with the class above. Any other page error fails the test.
         blank = [e for page in students for e in page._errors if e.startswith("Bad delta path index")]
         if blank:

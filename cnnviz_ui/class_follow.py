@@ -35,6 +35,7 @@ _TRIED_AT = "_class_follow_tried_at"  # when it last applied it
 # in a page the browser has already replaced, seen under heavy load after a follow) reloads itself: the new session
 # finds its seat from the cookie and the instructor's view from the store. At most once in 30 s, so never a loop.
 # (Its own element is hidden, so that the bar keeps its height.)
+BLANK_ERROR = "Bad delta path index"   # how Streamlit's app words the error that leaves the page blank
 BLANK_GUARD_JS = """<style>
 .st-key-class_bar [data-testid="stElementContainer"]:has(.cnnviz-blank-guard) { display: none; }
 </style><span class="cnnviz-blank-guard"></span><script>
@@ -44,7 +45,7 @@ BLANK_GUARD_JS = """<style>
   w.__cnnvizBlankGuard = true;
   const reload = (error) => {
     const text = String((error && (error.message || error)) || '');
-    if (!text.includes('Bad delta path index')) return;
+    if (!text.includes('%(error)s')) return;
     const last = +(w.sessionStorage.getItem('cnnviz-blank-reload') || 0);
     if (Date.now() - last < 30000) return;
     w.sessionStorage.setItem('cnnviz-blank-reload', String(Date.now()));
@@ -53,7 +54,7 @@ BLANK_GUARD_JS = """<style>
   w.addEventListener('error', (e) => reload(e.error || e.message));
   w.addEventListener('unhandledrejection', (e) => reload(e.reason));
 })();
-</script>"""
+</script>""" % {"error": BLANK_ERROR}
 
 PAUSED_CSS = """<style>
 [data-testid="stMain"] .stMainBlockContainer, [data-testid="stSidebar"] { pointer-events: none; }

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from e2e_helpers import address, exceptions_on, go_to_page_in_session, open_page, screenshot, stop_class, wait_until
+from cnnviz_ui.class_follow import BLANK_ERROR
 from livetest import REPO, load_script, wait_idle
 from livetest.drawing import DIGITS, draw_strokes
 
@@ -206,10 +207,10 @@ def test_a_class_follows_answers_and_draws_across_two_processes_and_a_restart(se
         # Streamlit's app can still leave a following student's page blank ("Bad delta path index", bench/NOTES.md
         # section 23; in 2 of 10 runs in a session): the page reloads itself (class_follow.BLANK_GUARD_JS, whose own
         # test raises it) and the student went on with the class above. Any other page error fails the test.
-        blank = [e for page in students for e in page._errors if e.startswith("Bad delta path index")]
-        if blank:
+        errors = [e for page in students for e in page._errors]
+        if blank := [e for e in errors if e.startswith(BLANK_ERROR)]:
             print(f"pages left blank by Streamlit and reloaded: {blank}")
-        assert [e for page in students for e in page._errors if not e.startswith("Bad delta path index")] == []
+        assert [e for e in errors if not e.startswith(BLANK_ERROR)] == []
     except BaseException:
         for n, ctx in enumerate(contexts):   # what each browser showed when it failed, and what its page reported
             for page in ctx.pages:
@@ -222,7 +223,7 @@ def test_a_class_follows_answers_and_draws_across_two_processes_and_a_restart(se
 
 
 BLANK_ERROR_JS = """() => { window.__beforeReload = true;
-  setTimeout(() => { throw new Error('Bad delta path index 15 (should be between [0, 13])'); }, 0); }"""
+  setTimeout(() => { throw new Error('%s 15 (should be between [0, 13])'); }, 0); }""" % BLANK_ERROR
 
 
 def test_a_following_students_page_left_blank_reloads_itself_once(base_url, browser):
@@ -250,7 +251,7 @@ def test_a_following_students_page_left_blank_reloads_itself_once(base_url, brow
         student.evaluate(BLANK_ERROR_JS)   # within 30 s of the reload: left alone
         student.wait_for_timeout(2_000)
         assert student.evaluate("() => window.__beforeReload") is True
-        assert [e for e in student._errors if "Bad delta path index" not in e] == []
+        assert [e for e in student._errors if not e.startswith(BLANK_ERROR)] == []
     finally:
         for ctx in contexts:
             ctx.close()
